@@ -1,0 +1,47 @@
+# tfhook developer tasks. Every target sets up what it needs: a fresh clone
+# only needs python3 (3.11+) and make.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv protos lint test demo clean tools
+
+help: ## show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with tfhook and its development tools
+
+tools: ## install optional system tools the tests use (shellcheck), where this machine allows
+	@command -v shellcheck >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq shellcheck >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq shellcheck >/dev/null 2>&1)) \
+	     || echo "note: could not install shellcheck; its tests will be skipped"; \
+	  else echo "note: shellcheck missing and not root; its tests will be skipped"; fi; }
+
+protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
+	$(BIN)/python -m tfhook._protos
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check tfhook tests
+	$(BIN)/mypy tfhook
+
+test: $(STAMP) tools ## run the test suite
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+demo: $(STAMP) ## serve the demo Terraform module and handle one real event
+	$(BIN)/python examples/demo.py
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,7 @@
+"""`python -m tfhook`."""
+
+from __future__ import annotations
+
+from tfhook.cli import main
+
+main()

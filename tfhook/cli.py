@@ -1,0 +1,135 @@
+"""The command line: parse, build Settings, call one function per command; no logic here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from tfhook import config
+from tfhook.errors import UserError
+from tfhook.model import Phase
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="A drop-in autoscaler handler that lets Terraform follow the autoscaler.",
+)
+T = TypeVar("T")
+PHASES = {phase.value: phase for phase in Phase}
+
+
+@app.callback()
+def _root() -> None:
+    """A drop-in autoscaler handler that lets Terraform follow the autoscaler."""
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"tfhook: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _guard(call: Callable[[], T]) -> T:
+    """The one place user errors become a one-line message and exit code 2."""
+    try:
+        return call()
+    except UserError as exc:
+        _fail(str(exc))
+
+
+def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise UserError(f"{flag}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+@app.command()
+def serve(
+    executable_path: Annotated[str | None, typer.Option(
+        help="Hook executable (generic mode); relative paths start from the working directory."
+    )] = None,
+    handler_type: Annotated[str, typer.Option(
+        help="Phase the executable handles: pre-handle, handle or post-handle.")] = "post-handle",
+    tf_dir: Annotated[Path | None, typer.Option(help="Terraform directory (Terraform mode).")] = None,
+    addr: Annotated[str, typer.Option(help="unix:PATH, unix:///ABS, unix-abstract:NAME or HOST:PORT."
+                                      )] = config.DEFAULT_ADDR,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="Handler config YAML (exporter_config only).")] = None,
+    log_format: Annotated[str, typer.Option(help="logfmt or json.")] = "logfmt",
+    log_level: Annotated[str, typer.Option(help="error, warn, info or debug.")] = "info",
+    timeout: Annotated[str, typer.Option(help="Stop a run after this long (500ms, 30s, 15m, 1h)."
+                                         )] = "15m",
+    kill_after: Annotated[str, typer.Option(help="SIGKILL this long after the stop signal.")] = "10s",
+    grace: Annotated[str, typer.Option(help="On shutdown, let calls finish for this long.")] = "30s",
+    socket_mode: Annotated[str, typer.Option(help="Unix socket file mode (octal).")] = "0600",
+    terraform: Annotated[str, typer.Option(
+        help="Terraform engine: auto, embedded or a path to terraform/tofu.")] = "auto",
+    on_result: Annotated[list[str] | None, typer.Option(
+        help="PostHandle result that triggers a refresh (repeatable): created, updated, "
+        "deleted, no-change, unknown.")] = None,
+    var_file: Annotated[list[Path] | None, typer.Option(help="Passed to Terraform (repeatable).")
+                        ] = None,
+    var: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for Terraform (repeatable).")
+                   ] = None,
+    init: Annotated[bool, typer.Option("--init", help="Run terraform init at start.")] = False,
+    lock_timeout: Annotated[str, typer.Option(help="Wait this long for the state lock.")] = "60s",
+    target_from_event: Annotated[bool, typer.Option(
+        "--target-from-event", help="Refresh only state resources whose id the event carries.")
+    ] = False,
+    on_failure: Annotated[str, typer.Option(
+        help="fail: a failed refresh fails the call; warn: answer DONE and retry in background.")
+    ] = "fail",
+    refresh_on_start: Annotated[bool, typer.Option(
+        "--refresh-on-start", help="Refresh once when the server starts.")] = False,
+    reconcile_every: Annotated[str | None, typer.Option(
+        help="Refresh this often when no event came (e.g. 30m).")] = None,
+) -> None:
+    """Serve the autoscaler handler API (generic executable or Terraform mode)."""
+    from tfhook import logs, server
+
+    def build() -> config.Settings:
+        _choice("--log-format", log_format, logs.FORMATS)
+        _choice("--log-level", log_level, list(logs.LEVELS))
+        phase = PHASES.get(handler_type)
+        if phase is None:
+            raise UserError(f"--handler-type: {handler_type!r} is not one of {', '.join(PHASES)}")
+        if (executable_path is None) == (tf_dir is None):
+            raise UserError("give exactly one of --executable-path (generic) or --tf-dir (Terraform)")
+        tf = None
+        if tf_dir is not None:
+            tf = config.terraform_settings(
+                tf_dir, engine=terraform, on_result=on_result or [], var_files=var_file or [],
+                variables=var or [], init=init, lock_timeout=lock_timeout,
+                target_from_event=target_from_event, on_failure=on_failure,
+                refresh_on_start=refresh_on_start, reconcile_every=reconcile_every,
+            )
+        return config.Settings(
+            addr=addr,
+            handler_type=phase,
+            executable=None if executable_path is None else config.resolve_executable(
+                executable_path),
+            terraform=tf,
+            timeout=config.parse_duration(timeout, flag="--timeout"),
+            kill_after=config.parse_duration(kill_after, flag="--kill-after"),
+            grace=config.parse_duration(grace, flag="--grace"),
+            socket_mode=config.parse_socket_mode(socket_mode),
+            log_format=log_format,
+            log_level=log_level,
+            exporter=config.load_handler_config(config_file) if config_file else config.Exporter(),
+        )
+
+    settings = _guard(build)
+    logs.configure(settings.log_format, settings.log_level)
+    _guard(lambda: server.run(settings))
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="tfhook")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Logging set-up (structlog, logfmt or JSON) and the sink that logs every call."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from tfhook.model import Action, Outcome, Update
+
+LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+          "debug": logging.DEBUG}
+FORMATS = ("logfmt", "json")
+
+
+def configure(log_format: str, level: str) -> None:
+    """Send structured logs to stderr in the chosen format, at the chosen level."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.processors.LogfmtRenderer(key_order=["time", "level", "event"])
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", key="time"),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+class LogSink:
+    """Logs each call's start and end. Only Event.describe() fields: no request body."""
+
+    def __init__(self) -> None:
+        self._log = structlog.get_logger("tfhook.calls")
+
+    def started(self, action: Action) -> None:
+        if action.runner is None:
+            self._log.info("call skipped", reason=action.reason, **action.event.describe())
+        else:
+            self._log.info("call started", runner=action.runner, **action.event.describe())
+
+    def update(self, action: Action, update: Update) -> None:
+        self._log.debug("update", status=update.status.name, **action.event.describe())
+
+    def finished(self, outcome: Outcome) -> None:
+        fields = {**outcome.event.describe(), "duration": round(outcome.duration, 3)}
+        if outcome.error is not None:
+            self._log.warning("call failed", error=outcome.error.splitlines()[0],
+                              kind=outcome.error_kind, **fields)
+        elif outcome.action.runner is not None:
+            status = outcome.final.name if outcome.final else "EMPTY"
+            self._log.info("call finished", status=status, **fields)

@@ -1,0 +1,118 @@
+"""Plain records that flow through the pipeline; nothing here knows about gRPC."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Phase(enum.Enum):
+    """The three handler phases, named as the reference's --handler-type values."""
+
+    PRE_HANDLE = "pre-handle"
+    HANDLE = "handle"
+    POST_HANDLE = "post-handle"
+
+    @property
+    def rpc(self) -> str:
+        return {"pre-handle": "PreHandle", "handle": "Handle", "post-handle": "PostHandle"}[
+            self.value
+        ]
+
+
+class Status(enum.IntEnum):
+    """HandleResponse.Status values (mirrors the wire enum)."""
+
+    RECEIVED = 11
+    ACCEPTED = 12
+    RUNNING = 13
+    DONE = 14
+    IGNORED = 15
+
+
+class Result(enum.IntEnum):
+    """PostHandleRequest.ResourceHandleResults values."""
+
+    UNKNOWN = 0
+    CREATED = 1
+    UPDATED = 2
+    DELETED = 3
+    NO_CHANGE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One call from the Core, decoded.
+
+    `request_json` is exactly what the reference handler gives an executable.
+    `resource_ids` are the cloud ids the request carries (the resource, then its parent).
+    Never log `request_json`: it can hold passwords and SSH keys.
+    """
+
+    phase: Phase
+    source: str
+    resource_name: str
+    scaling_job_id: str
+    instruction: int
+    result: int
+    resource_ids: tuple[str, ...]
+    request_json: bytes
+    received_at: float = field(default_factory=time.time)
+
+    def describe(self) -> dict[str, object]:
+        """Fields that are safe to log."""
+        return {
+            "phase": self.phase.value,
+            "source": self.source,
+            "resource": self.resource_name,
+            "job": self.scaling_job_id,
+            "instruction": self.instruction,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What the pipeline decided to do with an event.
+
+    `runner` names an entry of RUNNERS; None means run nothing. A skipped event
+    is answered with one IGNORED carrying `reason` when `announce` is true, or
+    with an empty stream (the reference's behaviour) when it is false.
+    """
+
+    event: Event
+    runner: str | None
+    reason: str = ""
+    announce: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One message of the response stream."""
+
+    status: Status
+    log: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a call ended, for observers."""
+
+    event: Event
+    action: Action
+    final: Status | None
+    error: str | None
+    error_kind: str | None
+    duration: float
+
+
+class Sink(Protocol):
+    """An observer of calls (logs, metrics, history). Never changes the answer."""
+
+    def started(self, action: Action) -> None: ...
+
+    def update(self, action: Action, update: Update) -> None: ...
+
+    def finished(self, outcome: Outcome) -> None: ...

@@ -1,0 +1,258 @@
+"""The one door to child processes: spawn in a new group, stream, time out, stop the group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import structlog
+
+from tfhook.errors import ActionFailed, ActionTimeout
+
+log = structlog.get_logger("tfhook.process")
+
+_CHUNK = 64 * 1024
+_STDERR_KEEP = 64 * 1024
+# How long output may keep flowing after the main process exited. A background child
+# that keeps stdout open past this is holding the call hostage: its group is stopped.
+DRAIN_AFTER_EXIT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How to run one child.
+
+    Attributes:
+        argv: program and arguments (no shell).
+        name: how messages name the program.
+        stdin: bytes written to standard input, which is then closed.
+        env: the whole environment; None inherits ours.
+        cwd: working directory.
+        timeout: seconds before the stop ladder starts.
+        kill_after: seconds between the stop signal and SIGKILL.
+        stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
+    """
+
+    argv: Sequence[str]
+    name: str
+    stdin: bytes = b""
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    timeout: float = 900.0
+    kill_after: float = 10.0
+    stop_signal: int = signal.SIGTERM
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """How a child ended."""
+
+    returncode: int
+    stderr: bytes
+
+    def describe(self) -> str:
+        """Go's wording: `exit status 3` or `signal: killed`."""
+        if self.returncode < 0:
+            name = signal.Signals(-self.returncode).name[3:].lower()
+            return f"signal: {'killed' if name == 'kill' else name}"
+        return f"exit status {self.returncode}"
+
+    def stderr_tail(self, lines: int = 10) -> str:
+        """The last lines of standard error, as text."""
+        text = self.stderr.decode("utf-8", "replace").rstrip()
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Child:
+    """A running child in its own process group. Use as `async with Child(spec) as child`.
+
+    Leaving the block always stops what is left of the group (stop signal, then SIGKILL)
+    and reaps the child, also when the caller is cancelled.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._proc: asyncio.subprocess.Process | None = None
+        self._deadline = 0.0
+        self._exited: asyncio.Task[int] | None = None
+        self._exit_seen_at: float | None = None
+        self._stderr = bytearray()
+        self._helpers: list[asyncio.Task[None]] = []
+        self.timed_out = False
+
+    async def __aenter__(self) -> Child:
+        spec = self.spec
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=dict(spec.env) if spec.env is not None else None,
+                cwd=spec.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ActionFailed(f'command "{spec.name}" could not start: {exc}') from exc
+        self._deadline = time.monotonic() + spec.timeout
+        self._exited = asyncio.ensure_future(self._proc.wait())
+        self._helpers = [
+            asyncio.ensure_future(self._feed_stdin()),
+            asyncio.ensure_future(self._collect_stderr()),
+        ]
+        log.debug("child started", name=spec.name, pid=self._proc.pid)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Shielded: a cancelled call must still take its process group down with it.
+        await asyncio.shield(self._finish())
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        while True:
+            chunk = await self._race(stdout.read(_CHUNK))
+            if not chunk:
+                return
+            yield chunk
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        """Standard output split into lines (without the newline)."""
+        pending = b""
+        async for chunk in self.chunks():
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line
+        if pending:
+            yield pending
+
+    async def wait(self) -> Exit:
+        """Wait for the main process to exit (within the timeout) and return how it ended."""
+        assert self._exited is not None
+        remaining = self._deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(max(remaining, 0)):
+                returncode = await asyncio.shield(self._exited)
+        except TimeoutError:
+            await self._timeout()
+            raise AssertionError("unreachable") from None
+        for task in self._helpers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), DRAIN_AFTER_EXIT)
+        return Exit(returncode, bytes(self._stderr))
+
+    async def _race(self, read: object) -> bytes:
+        """Await a read, watching the deadline and the drain window after exit."""
+        assert self._exited is not None
+        task: asyncio.Future[bytes] = asyncio.ensure_future(read)  # type: ignore[arg-type]
+        try:
+            while True:
+                now = time.monotonic()
+                if self._exited.done():
+                    self._exit_seen_at = self._exit_seen_at or now
+                    budget = min(self._deadline, self._exit_seen_at + DRAIN_AFTER_EXIT) - now
+                    waits: set[asyncio.Future[object]] = {task}  # type: ignore[arg-type]
+                else:
+                    budget = self._deadline - now
+                    waits = {task, self._exited}  # type: ignore[arg-type]
+                done, _ = await asyncio.wait(waits, timeout=max(budget, 0))
+                if task in done:
+                    return task.result()
+                if done:
+                    continue  # the main process exited: switch to the drain window
+                if self._exited.done() and time.monotonic() < self._deadline:
+                    log.warning("background process holds stdout open; stopping its group",
+                                name=self.spec.name)
+                    await self._stop_group()
+                    return b""
+                await self._timeout()
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _timeout(self) -> None:
+        self.timed_out = True
+        await self._stop_group()
+        spec = self.spec
+        raise ActionTimeout(
+            f'command "{spec.name}" timed out after {_human(spec.timeout)}: sent '
+            f"{signal.Signals(spec.stop_signal).name} to its process group"
+            f" (SIGKILL after {_human(spec.kill_after)})"
+        )
+
+    async def _stop_group(self) -> None:
+        """The ladder: stop signal to the group, wait kill_after, SIGKILL the group."""
+        assert self._proc is not None and self._exited is not None
+        spec = self.spec
+        _signal_group(self._proc.pid, spec.stop_signal)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._exited), spec.kill_after)
+        # Whatever is left of the group (plugins, background children) goes too.
+        _signal_group(self._proc.pid, signal.SIGKILL)
+        await asyncio.shield(self._exited)
+
+    async def _finish(self) -> None:
+        assert self._exited is not None
+        if not self._exited.done():
+            await self._stop_group()
+        await self._exited
+        for task in self._helpers:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await task
+
+    async def _feed_stdin(self) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        stdin = self._proc.stdin
+        try:
+            stdin.write(self.spec.stdin)
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child did not read its input; like the reference, not an error
+        finally:
+            stdin.close()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                await stdin.wait_closed()
+
+    async def _collect_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        while chunk := await self._proc.stderr.read(_CHUNK):
+            self._stderr += chunk
+            if len(self._stderr) > 2 * _STDERR_KEEP:
+                del self._stderr[:-_STDERR_KEEP]
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _human(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g}s"
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"

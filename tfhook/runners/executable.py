@@ -1,0 +1,65 @@
+"""Generic mode: run an arbitrary hook executable exactly like the reference handler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from tfhook import process
+from tfhook.config import Settings
+from tfhook.errors import ActionFailed
+from tfhook.model import Action, Status, Update
+
+# Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
+ARGV_LIMIT = 131071
+# What argv[1] holds when the request is too large for it: the usual "read stdin" mark.
+STDIN_MARK = "-"
+
+
+def request_argument(request_json: bytes) -> str:
+    """argv[1] for a request: the JSON itself, or `-` when Linux would refuse it."""
+    if len(request_json) > ARGV_LIMIT:
+        return STDIN_MARK
+    return request_json.decode("utf-8")
+
+
+class ExecutableRunner:
+    """Runs --executable-path with the request as argv[1] and on stdin, no shell."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.executable is not None
+        self.settings = settings
+        self.path = str(settings.executable)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def run(self, action: Action) -> AsyncIterator[Update]:
+        settings = self.settings
+        request = action.event.request_json
+        spec = process.Spec(
+            argv=[self.path, request_argument(request)],
+            name=self.path,
+            stdin=request,
+            env=settings.env,
+            timeout=settings.timeout,
+            kill_after=settings.kill_after,
+        )
+        output = bytearray()
+        dropped = 0
+        async with process.Child(spec) as child:
+            async for chunk in child.chunks():
+                room = settings.max_log_bytes - len(output)
+                output += chunk[: max(room, 0)]
+                dropped += max(len(chunk) - max(room, 0), 0)
+            exit_ = await child.wait()
+        if exit_.returncode != 0:
+            message = f'command "{self.path}" returned non zero status: {exit_.describe()}'
+            tail = exit_.stderr_tail()
+            raise ActionFailed(f"{message}\nstderr:\n{tail}" if tail else message)
+        text = output.decode("utf-8", "replace")
+        if dropped:
+            text += f"\n[tfhook: output truncated, {dropped} more bytes dropped]"
+        yield Update(Status.DONE, text)

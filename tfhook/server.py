@@ -1,0 +1,225 @@
+"""Server lifecycle: build the gRPC server, bind, serve until a signal, stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection, reflection_pb2
+
+from tfhook.config import Settings
+from tfhook.errors import UserError
+from tfhook.logs import LogSink
+from tfhook.metrics import MetricsSink, serve_exporter
+from tfhook.model import Sink
+from tfhook.pipeline import Pipeline
+from tfhook.runners import RUNNERS, Runner
+from tfhook.service import HandleService
+from tfhook.v1 import handler_pb2, handler_pb2_grpc
+
+log = structlog.get_logger("tfhook.server")
+SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A listen address; `path` is set for filesystem unix sockets."""
+
+    target: str
+    path: Path | None = None
+
+
+def parse_address(addr: str) -> Address:
+    """Understand the Core's address forms: unix:PATH, unix:///ABS, unix-abstract:NAME, host:port."""
+    if addr.startswith("unix-abstract:"):
+        if not addr[len("unix-abstract:"):]:
+            raise UserError(f"--addr {addr!r}: the abstract socket needs a name")
+        return Address(addr)
+    if addr.startswith("unix:"):
+        rest = addr[len("unix:"):]
+        raw = rest[2:] if rest.startswith("///") else rest
+        if not raw:
+            raise UserError(f"--addr {addr!r}: the socket needs a path")
+        path = Path(raw).absolute()
+        return Address(f"unix:{path}", path)
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UserError(
+            f"--addr {addr!r}: use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME or HOST:PORT"
+        )
+    return Address(addr if host else f"[::]:{port}")
+
+
+def _claim_socket_path(path: Path) -> None:
+    """Remove a stale socket a dead server left; refuse to steal a live one."""
+    if not os.path.lexists(path):
+        if not path.parent.is_dir():
+            raise UserError(f"--addr: directory {path.parent} does not exist")
+        return
+    if not stat.S_ISSOCK(os.lstat(path).st_mode):
+        raise UserError(f"--addr: {path} exists and is not a socket; not replacing it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        log.info("removing stale socket", path=str(path))
+        path.unlink(missing_ok=True)
+        return
+    except OSError as exc:
+        raise UserError(f"--addr: cannot check existing socket {path}: {exc}") from None
+    finally:
+        probe.close()
+    raise UserError(f"--addr: another server is answering on {path}; stop it or choose another")
+
+
+@contextlib.contextmanager
+def _umask(mode: int) -> Iterator[None]:
+    old = os.umask(0o777 & ~mode)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def build_sinks(settings: Settings) -> list[Sink]:
+    """The observers every call is reported to."""
+    sinks: list[Sink] = [LogSink()]
+    if settings.exporter.enabled:
+        metrics = MetricsSink()
+        serve_exporter(settings.exporter.address, metrics)
+        sinks.append(metrics)
+    return sinks
+
+
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server) -> None:
+    """Serve reflection v1 too. grpcio-reflection ships only v1alpha, whose messages are
+    the same on the wire, so its servicer answers under the v1 name."""
+    servicer = reflection.aio.ReflectionServicer(names)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
+
+
+class Server:
+    """One tfhook server: pipeline, gRPC server, health, signals."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.address = parse_address(settings.addr)
+        self.runner: Runner = RUNNERS[settings.mode](settings)
+        self.health = health.aio.HealthServicer()
+        self._stop = asyncio.Event()
+        self._grpc: grpc.aio.Server | None = None
+        self._socket_ino: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
+        self._task = asyncio.current_task()
+        await self.runner.start()  # fail fast (bad Terraform dir…) before anything binds
+        try:
+            with self._signals():
+                await self._start()
+                log.info("serving", addr=self.settings.addr, mode=self.settings.mode)
+                await self._stop.wait()
+                await self._shutdown()
+        finally:
+            if self._grpc is not None:
+                await asyncio.shield(self._grpc.stop(0))
+            await self.runner.close()
+            self._remove_socket()
+
+    def stop(self) -> None:
+        """Ask the server to stop (what SIGTERM does)."""
+        self._stop.set()
+
+    async def _start(self) -> None:
+        pipeline = Pipeline(self.settings, {self.settings.mode: self.runner},
+                            build_sinks(self.settings))
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        handler_pb2_grpc.add_HandleServiceServicer_to_server(HandleService(pipeline), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME, REFLECTION_V1)
+        reflection.enable_server_reflection(names, server)
+        _add_reflection_v1(names, server)
+        self._bind(server)
+        await server.start()
+        self._grpc = server
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+
+    def _bind(self, server: grpc.aio.Server) -> None:
+        path = self.address.path
+        if path is not None:
+            _claim_socket_path(path)
+        try:
+            with _umask(self.settings.socket_mode):
+                port = server.add_insecure_port(self.address.target)
+        except RuntimeError as exc:
+            raise UserError(f"--addr {self.settings.addr}: cannot listen: {exc}") from None
+        if port == 0 and path is None:
+            raise UserError(f"--addr {self.settings.addr}: cannot listen (address in use?)")
+        if path is not None:
+            os.chmod(path, self.settings.socket_mode)
+            self._socket_ino = os.stat(path).st_ino
+
+    async def _shutdown(self) -> None:
+        log.info("stopping", grace=self.settings.grace)
+        await self.health.enter_graceful_shutdown()
+        if self._grpc is not None:
+            await self._grpc.stop(self.settings.grace)
+
+    def _remove_socket(self) -> None:
+        path = self.address.path
+        if path is None or self._socket_ino is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == self._socket_ino:  # only our own socket
+                path.unlink()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        if self._stop.is_set() and self._task is not None:
+            log.warning("second signal: stopping now", signal=name)
+            self._task.cancel()
+            return
+        log.info("signal received", signal=name)
+        self.stop()
+
+
+def run(settings: Settings) -> None:
+    """Serve until stopped. A second signal during shutdown ends it at once."""
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(Server(settings).run())

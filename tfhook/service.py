@@ -1,0 +1,49 @@
+"""The gRPC servicer: one method per RPC, the only place domain errors become statuses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from tfhook import wire
+from tfhook.errors import TfhookError
+from tfhook.model import Phase
+from tfhook.pipeline import Pipeline
+from tfhook.v1 import handler_pb2, handler_pb2_grpc
+
+
+class HandleService(handler_pb2_grpc.HandleServiceServicer):
+    """autoscaler.HandleService on top of the pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    async def PreHandle(  # noqa: N802 - the RPC's name
+        self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[handler_pb2.HandleResponse]:
+        async for response in self._serve(request, context, Phase.PRE_HANDLE):
+            yield response
+
+    async def Handle(  # noqa: N802 - the RPC's name
+        self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[handler_pb2.HandleResponse]:
+        async for response in self._serve(request, context, Phase.HANDLE):
+            yield response
+
+    async def PostHandle(  # noqa: N802 - the RPC's name
+        self, request: handler_pb2.PostHandleRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[handler_pb2.HandleResponse]:
+        async for response in self._serve(request, context, Phase.POST_HANDLE):
+            yield response
+
+    async def _serve(
+        self, request: wire.Request, context: grpc.aio.ServicerContext, phase: Phase
+    ) -> AsyncIterator[handler_pb2.HandleResponse]:
+        event = wire.event_from_proto(request, phase)
+        action = self._pipeline.plan(event)
+        try:
+            async for update in self._pipeline.execute(action):
+                yield wire.update_to_proto(update, event)
+        except TfhookError as exc:
+            await context.abort(wire.status_for(exc), str(exc))

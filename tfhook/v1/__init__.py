@@ -1,0 +1,1 @@
+"""Generated protocol code for the autoscaler handler API (never edit by hand)."""

@@ -1,0 +1,93 @@
+"""The wire boundary: protobuf requests in, Events out; Updates in, responses out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from tfhook import _gojson
+from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
+from tfhook.model import Event, Phase, Update
+from tfhook.v1 import handler_pb2
+
+Request = handler_pb2.HandleRequest | handler_pb2.PostHandleRequest
+
+# One table from domain error to gRPC status; the most specific class wins.
+_STATUS: tuple[tuple[type[TfhookError], grpc.StatusCode], ...] = (
+    (ActionTimeout, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (LockHeld, grpc.StatusCode.ABORTED),
+    (ActionFailed, grpc.StatusCode.UNKNOWN),  # what the reference answers for a failed hook
+    (RequestError, grpc.StatusCode.INVALID_ARGUMENT),
+)
+
+
+def go_json(request: Request) -> bytes:
+    """The exact bytes the reference handler gives an executable for this request.
+
+    Args:
+        request: a HandleRequest or PostHandleRequest.
+
+    Returns:
+        Go `encoding/json` output (compact, declaration order, zero values omitted).
+    """
+    return _gojson.dumps(request)
+
+
+def event_from_proto(request: Request, phase: Phase) -> Event:
+    """Decode a request into an Event (with its Go JSON and the ids it carries).
+
+    Args:
+        request: the message the Core sent.
+        phase: which RPC it arrived on.
+
+    Returns:
+        The Event the pipeline works with.
+    """
+    if isinstance(request, handler_pb2.PostHandleRequest):
+        resource, instruction, result = request.current, 0, int(request.result)
+    else:
+        resource, instruction, result = request.desired, int(request.instruction), 0
+    return Event(
+        phase=phase,
+        source=request.source,
+        resource_name=request.resource_name,
+        scaling_job_id=request.scaling_job_id,
+        instruction=instruction,
+        result=result,
+        resource_ids=_ids(resource),
+        request_json=go_json(request),
+    )
+
+
+def _ids(resource: handler_pb2.Resource) -> tuple[str, ...]:
+    """The cloud ids a resource carries: its own, then its parent's."""
+    variant = resource.WhichOneof("resource")
+    if variant is None:
+        return ()
+    inner: Any = getattr(resource, variant)
+    ids = [inner.id] if inner.id else []
+    if "parent" in inner.DESCRIPTOR.fields_by_name and inner.HasField("parent"):
+        parent_variant = inner.parent.WhichOneof("resource")
+        if parent_variant is not None:
+            parent_id = getattr(inner.parent, parent_variant).id
+            if parent_id:
+                ids.append(parent_id)
+    return tuple(ids)
+
+
+def update_to_proto(update: Update, event: Event) -> handler_pb2.HandleResponse:
+    """One response message for the stream, tagged with the event's job id."""
+    return handler_pb2.HandleResponse(
+        scaling_job_id=event.scaling_job_id,
+        status=int(update.status),  # type: ignore[arg-type]
+        log=update.log,
+    )
+
+
+def status_for(error: TfhookError) -> grpc.StatusCode:
+    """The gRPC status code a domain error is answered with."""
+    for cls, code in _STATUS:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
