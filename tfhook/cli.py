@@ -126,6 +126,22 @@ def serve(
     _guard(lambda: server.run(settings))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def terraform(ctx: typer.Context) -> None:
+    """Run Terraform itself (terraform/tofu on PATH, else the embedded one): ARGS as for terraform.
+
+    Choose the engine with TFHOOK_TERRAFORM=auto|embedded|PATH.
+    """
+    from tfhook.terraform import engine
+
+    env = config.environment()
+    raise typer.Exit(_guard(lambda: engine.cli(env.get("TFHOOK_TERRAFORM", "auto"),
+                                               list(ctx.args), env)))
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="tfhook")

@@ -19,6 +19,11 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def environment() -> dict[str, str]:
+    """A copy of the process environment (the only place tfhook reads it)."""
+    return dict(os.environ)
+
+
 def parse_duration(text: str, *, flag: str = "duration") -> float:
     """Seconds from a Go-style duration: `500ms`, `30s`, `15m`, `1h`, `1m30s`, or `0`."""
     text = text.strip()
@@ -87,7 +92,7 @@ class Settings:
     log_level: str = "info"
     exporter: Exporter = field(default_factory=Exporter)
     max_log_bytes: int = 3 * 1024 * 1024
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=environment)
 
     @property
     def mode(self) -> str:

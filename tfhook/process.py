@@ -256,3 +256,12 @@ def _human(seconds: float) -> str:
     if seconds < 3600 or seconds % 3600:
         return f"{seconds / 60:g}m"
     return f"{seconds / 3600:g}h"
+
+
+def exec_replace(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Replace this process with argv (for `tfhook terraform`); returns only on failure."""
+    try:
+        os.execve(argv[0], list(argv), dict(env))
+    except OSError as exc:
+        log.error("cannot run", program=argv[0], error=str(exc))
+    return 127

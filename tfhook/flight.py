@@ -1,0 +1,122 @@
+"""Single flight with coalescing: at most one run per key; callers that arrive during a
+run share the next one. Generic: it knows nothing about Terraform."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from tfhook.errors import ActionFailed
+from tfhook.model import Update
+
+log = structlog.get_logger("tfhook.flight")
+Work = Callable[["Batch"], Awaitable[Update]]
+
+
+@dataclass(eq=False)
+class Batch:
+    """One run and everyone waiting for it. `triggers` are what asked for it."""
+
+    triggers: list[object] = field(default_factory=list)
+    subscribers: list[asyncio.Queue[Update | BaseException | None]] = field(default_factory=list)
+    started_at: float | None = None
+    task: asyncio.Task[None] | None = None
+    background: bool = False  # asked for by the server itself (reconcile, retry)
+    error: BaseException | None = None  # how the run failed, once it has
+
+    def publish(self, update: Update) -> None:
+        """Send a progress update to every caller waiting on this run."""
+        for queue in self.subscribers:
+            queue.put_nowait(update)
+
+
+class Flight:
+    """Runs `work` for batches one after another; never two at once."""
+
+    def __init__(self, work: Work) -> None:
+        self._work = work
+        self._current: Batch | None = None
+        self._next: Batch | None = None
+        self.runs = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None
+
+    def submit(self, trigger: object, *, background: bool = False) -> tuple[Batch, bool]:
+        """Add a trigger to the batch that will serve it. Returns (batch, queued)."""
+        if self._current is None:
+            batch = Batch([trigger], background=background)
+            self._start(batch)
+            return batch, False
+        if self._next is None:
+            self._next = Batch()
+        self._next.triggers.append(trigger)
+        self._next.background |= background
+        return self._next, True
+
+    async def join(self, trigger: object) -> AsyncIterator[Update | str]:
+        """Submit and follow the run: yields a queue notice (str) if queued, then updates.
+
+        The last item is the run's final Update; a failed run raises its error. A caller
+        that goes away stops waiting; a run nobody waits for any more is cancelled.
+        """
+        batch, queued = self.submit(trigger)
+        queue: asyncio.Queue[Update | BaseException | None] = asyncio.Queue()
+        batch.subscribers.append(queue)
+        try:
+            if queued and self._current is not None and self._current.started_at is not None:
+                yield f"queued behind the current run (running for " \
+                      f"{time.monotonic() - self._current.started_at:.1f}s)"
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            batch.subscribers.remove(queue)
+            if not batch.subscribers and not batch.background:
+                # Nobody wants this run any more: stop it (or never start it).
+                if batch is self._next:
+                    self._next = None
+                elif batch.task is not None and not batch.task.done():
+                    batch.task.cancel()
+
+    def _start(self, batch: Batch) -> None:
+        self._current = batch
+        batch.started_at = time.monotonic()
+        batch.task = asyncio.ensure_future(self._run(batch))
+
+    async def _run(self, batch: Batch) -> None:
+        self.runs += 1
+        final: Update | BaseException
+        try:
+            final = await self._work(batch)
+        except asyncio.CancelledError:
+            final = ActionFailed("the run was cancelled")
+        except Exception as exc:  # handed to every waiting caller
+            final = exc
+        if isinstance(final, BaseException):
+            batch.error = final
+            if not batch.subscribers:
+                log.warning("background run failed", error=str(final).splitlines()[0])
+        for queue in batch.subscribers:
+            queue.put_nowait(final)
+            queue.put_nowait(None)
+        self._current = None
+        if self._next is not None:
+            batch, self._next = self._next, None
+            self._start(batch)
+
+    async def close(self) -> None:
+        """Cancel what is queued and running, and wait for the run to end."""
+        self._next = None
+        current = self._current
+        if current is not None and current.task is not None:
+            current.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await current.task

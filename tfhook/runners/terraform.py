@@ -1,0 +1,286 @@
+"""Terraform mode: `apply -refresh-only` per event, single flight per directory, readable
+progress and results, failure policy, start-up refresh and reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import structlog
+from python_terraform import IsFlagged, Terraform
+
+from tfhook import process
+from tfhook.config import Settings, TerraformSettings
+from tfhook.errors import ActionFailed, LockHeld, UserError
+from tfhook.flight import Batch, Flight
+from tfhook.model import Action, Event, Status, Update
+from tfhook.terraform import engine as engines
+from tfhook.terraform import state
+from tfhook.terraform.events import Report, diagnostic, listing
+
+log = structlog.get_logger("tfhook.terraform")
+PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
+RETRY_FIRST, RETRY_MAX = 2.0, 300.0
+
+
+def check_directory(tf: TerraformSettings) -> None:
+    """Fail fast on a directory Terraform cannot work in, naming the fix."""
+    where = tf.tf_dir
+    if not where.is_dir():
+        raise UserError(f"--tf-dir: {where} is not a directory")
+    if not any(where.glob("*.tf")) and not any(where.glob("*.tf.json")):
+        raise UserError(f"--tf-dir: {where} has no .tf files")
+
+
+def init_hint(where: Path) -> str:
+    return f"run `tfhook terraform -chdir={where} init` (or start with --init)"
+
+
+def validation_error(where: Path, result: dict[str, Any]) -> UserError | None:
+    """A start-up error from `terraform validate -json` output, or None when valid.
+
+    A module that needs no provider, module or backend has no .terraform directory even
+    after init, so "initialised" is Terraform's own verdict, not a directory test.
+    """
+    errors = [d for d in result.get("diagnostics", []) if d.get("severity") == "error"]
+    if not errors:
+        return None
+    first = diagnostic(errors[0])
+    text = f"{first.summary} {first.detail}".lower()
+    if "init" in text or "not installed" in text or "missing required provider" in text:
+        return UserError(f"--tf-dir: {where} is not initialised ({first.summary}); "
+                         + init_hint(where))
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return UserError(f"--tf-dir: {where}: invalid configuration: {first.summary}"
+                     f"{' at ' + first.where if first.where else ''}{more}")
+
+
+class TerraformRunner:
+    """Refreshes one Terraform directory; every run goes through one Flight."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.terraform is not None
+        self.settings = settings
+        self.tf = settings.terraform
+        self.env = {**settings.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        self.engine = engines.choose(self.tf.engine, self.env)
+        self.flight = Flight(self._work)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._retry: asyncio.Task[None] | None = None
+        self._last_run = time.monotonic()
+
+    async def start(self) -> None:
+        check_directory(self.tf)
+        if self.tf.init:
+            await self._init()
+        await self._validate()
+        found = await engines.version(self.engine, self.env)
+        shown = ".".join(map(str, found)) if found else "unknown"
+        log.info("terraform engine", engine=self.engine.describe(), version=shown)
+        if found and found < engines.OUTPUT_ONLY_FIX:
+            log.warning("terraform before 1.10: a refresh-only apply whose only changes are "
+                        "outputs fails there; upgrade, or expect such refreshes to fail",
+                        version=shown)
+        if self.tf.refresh_on_start:
+            self.flight.submit("refresh on start", background=True)
+        if self.tf.reconcile_every:
+            self._spawn(self._reconcile(self.tf.reconcile_every))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.flight.close()
+
+    async def run(self, action: Action) -> AsyncIterator[Update]:
+        try:
+            async for item in self.flight.join(action.event):
+                if isinstance(item, str):
+                    yield Update(Status.ACCEPTED, item)
+                else:
+                    yield item
+        except ActionFailed as exc:
+            if self.tf.on_failure != "warn":
+                raise
+            self._schedule_retry()
+            yield Update(Status.DONE, f"terraform refresh FAILED (--on-failure warn; the "
+                         f"scaling job is not failed, retrying in background): {exc}")
+
+    # -- one run -------------------------------------------------------------------
+
+    async def _work(self, batch: Batch) -> Update:
+        events = [t for t in batch.triggers if isinstance(t, Event)]
+        notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
+        before = state.read_local(self.tf.tf_dir)
+        targets: list[str] = []
+        if self.tf.target_from_event and events and not batch.background:
+            if before is None:
+                before = await self._pull_state()
+            targets, note = self._targets(events, before)
+            notes.append(note)
+        try:
+            report, elapsed = await self._apply(batch, targets)
+        finally:
+            self._last_run = time.monotonic()
+        if self._retry is not None:
+            self._retry.cancel()
+        return Update(Status.DONE, self._summary(report, elapsed, before, targets, notes))
+
+    def _targets(self, events: list[Event], before: dict[str, object] | None
+                 ) -> tuple[list[str], str]:
+        ids = sorted({i for event in events for i in event.resource_ids})
+        found = state.addresses_with_ids(before, ids)  # type: ignore[arg-type]
+        if not found:
+            return [], f"no state resource has id {', '.join(ids) or '(none)'}: full refresh"
+        return found, (f"targeted refresh of {', '.join(found)}; outputs may not be fully "
+                       "updated by a targeted refresh (Terraform's -target caveat): the next "
+                       "full refresh brings them up to date")
+
+    def _argv(self, targets: list[str]) -> list[str]:
+        options: dict[str, object] = {
+            "refresh_only": IsFlagged, "auto_approve": IsFlagged, "input": False,
+            "json": IsFlagged, "lock_timeout": f"{self.tf.lock_timeout:g}s",
+            "var_file": [str(p) for p in self.tf.var_files],
+            "var": [f"{key}={value}" for key, value in self.tf.variables],
+            "target": targets,
+        }
+        command = Terraform(terraform_bin_path="terraform").generate_cmd_string("apply", **options)
+        return [*self.engine.argv, *command[1:]]
+
+    async def _apply(self, batch: Batch, targets: list[str]) -> tuple[Report, float]:
+        spec = process.Spec(
+            argv=self._argv(targets), name=f"terraform in {self.tf.tf_dir}", env=self.env,
+            cwd=self.tf.tf_dir, timeout=self.settings.timeout,
+            kill_after=self.settings.kill_after, stop_signal=signal.SIGINT,
+        )
+        report, started = Report(), time.monotonic()
+        batch.publish(Update(Status.RUNNING, f"terraform apply -refresh-only in "
+                                             f"{self.tf.tf_dir} ({self.engine.describe()})"))
+        pending: list[str] = []
+        flushed = time.monotonic()
+        async with process.Child(spec) as child:
+            async for line in child.lines():
+                progress = report.feed(line)
+                if progress:
+                    pending.append(progress)
+                if pending and time.monotonic() - flushed >= PROGRESS_EVERY:
+                    batch.publish(Update(Status.RUNNING, _batch_text(pending)))
+                    pending, flushed = [], time.monotonic()
+            exit_ = await child.wait()
+        if pending:
+            batch.publish(Update(Status.RUNNING, _batch_text(pending)))
+        if exit_.returncode != 0:
+            raise self._failure(report, exit_)
+        return report, time.monotonic() - started
+
+    def _failure(self, report: Report, exit_: process.Exit) -> ActionFailed:
+        lock = report.lock()
+        if lock is not None:
+            return LockHeld(
+                f"terraform state lock is held by {lock.get('Who', '?')} since "
+                f"{lock.get('Created', '?')} (lock ID {lock.get('ID', '?')}, operation "
+                f"{lock.get('Operation', '?')}); waited --lock-timeout "
+                f"{self.tf.lock_timeout:g}s"
+            )
+        lines = [f"terraform refresh failed in {self.tf.tf_dir} ({exit_.describe()})"]
+        lines += [f"Error: {diag.text()}" for diag in report.errors]
+        if not report.errors:
+            lines += report.other[-10:] or [exit_.stderr_tail()]
+        return ActionFailed("\n".join(line for line in lines if line))
+
+    def _summary(self, report: Report, elapsed: float, before: dict[str, object] | None,
+                 targets: list[str], notes: list[str]) -> str:
+        version = f"Terraform {report.version}" if report.version else self.engine.describe()
+        lines = [
+            f"terraform refresh done in {elapsed:.1f}s ({version}, {self.tf.tf_dir})",
+            listing("refreshed", report.refreshed),
+            listing("drifted", report.drifted),
+            listing("outputs changed", report.output_changes(
+                state.outputs(before))),  # type: ignore[arg-type]
+            *notes,
+            *(f"warning: {diag.summary}" for diag in report.warnings
+              if not targets or "target" not in diag.summary.lower()),
+        ]
+        return "\n".join(lines)
+
+    # -- set-up, retry, reconcile --------------------------------------------------
+
+    async def _capture(self, args: list[str], name: str) -> tuple[bytes, process.Exit]:
+        """Run a short Terraform command in the directory and return its output."""
+        spec = process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
+                            cwd=self.tf.tf_dir, timeout=self.settings.timeout,
+                            kill_after=self.settings.kill_after, stop_signal=signal.SIGINT)
+        async with process.Child(spec) as child:
+            output = b"".join([chunk async for chunk in child.chunks()])
+            return output, await child.wait()
+
+    async def _init(self) -> None:
+        output, exit_ = await self._capture(["init", "-input=false", "-no-color"], "terraform init")
+        if exit_.returncode != 0:
+            text = (output + exit_.stderr).decode("utf-8", "replace").strip()
+            raise UserError(f"--init: terraform init failed in {self.tf.tf_dir}: "
+                            + " ".join(text.split())[:600])
+        log.info("terraform init done", dir=str(self.tf.tf_dir))
+
+    async def _validate(self) -> None:
+        output, exit_ = await self._capture(["validate", "-json", "-no-color"], "terraform validate")
+        try:
+            result = json.loads(output)
+        except ValueError:
+            raise UserError(f"--tf-dir: terraform validate failed in {self.tf.tf_dir}: "
+                            f"{exit_.stderr_tail(3) or exit_.describe()}") from None
+        error = validation_error(self.tf.tf_dir, result)
+        if error is not None:
+            raise error
+
+    async def _pull_state(self) -> dict[str, object] | None:
+        output, exit_ = await self._capture(["state", "pull"], "terraform state pull")
+        return state.parse(output) if exit_.returncode == 0 else None
+
+    def _schedule_retry(self) -> None:
+        if self._retry is None or self._retry.done():
+            self._retry = self._spawn(self._retry_loop())
+
+    async def _retry_loop(self) -> None:
+        delay = RETRY_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            batch, _ = self.flight.submit("retry after failure", background=True)
+            if await self._succeeded(batch):
+                log.info("background refresh retry succeeded")
+                return
+            delay = min(delay * 2, RETRY_MAX)
+            log.warning("background refresh retry failed", next_in=delay)
+
+    async def _succeeded(self, batch: Batch) -> bool:
+        while batch.task is None:  # queued behind the current run
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(batch.task)
+        return batch.error is None
+
+    async def _reconcile(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(max(self._last_run + every - time.monotonic(), 0.05))
+            if time.monotonic() - self._last_run >= every and not self.flight.busy:
+                log.info("reconcile: no event for a while, refreshing", every=every)
+                batch, _ = self.flight.submit("reconcile", background=True)
+                await self._succeeded(batch)
+
+    def _spawn(self, coro: object) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _batch_text(lines: list[str], most: int = 20) -> str:
+    shown = lines[-most:]
+    skipped = len(lines) - len(shown)
+    return "\n".join(([f"... {skipped} earlier progress lines"] if skipped else []) + shown)
+

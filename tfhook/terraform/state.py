@@ -1,0 +1,66 @@
+"""Look-ups in a Terraform state document: outputs, and resources by cloud id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from python_terraform import Tfstate
+
+
+def read_local(tf_dir: Path) -> dict[str, Any] | None:
+    """The local state file of a directory (default local backend), or None."""
+    path = tf_dir / "terraform.tfstate"
+    if not path.is_file():
+        return None
+    try:
+        loaded = Tfstate.load_file(str(path))
+    except (OSError, ValueError):
+        return None
+    # Tfstate keeps the document as its attributes (it assigns __dict__).
+    data = {key: value for key, value in vars(loaded).items() if key != "tfstate_file"}
+    return data if "version" in data else None
+
+
+def parse(text: bytes) -> dict[str, Any] | None:
+    """A state document as `terraform state pull` prints it."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def outputs(state: dict[str, Any] | None) -> dict[str, tuple[Any, bool]]:
+    """Output name → (value, sensitive)."""
+    if not state:
+        return {}
+    return {name: (out.get("value"), bool(out.get("sensitive")))
+            for name, out in state.get("outputs", {}).items()}
+
+
+def addresses_with_ids(state: dict[str, Any] | None, ids: Collection[str]) -> list[str]:
+    """Addresses of managed resource instances whose `id` attribute is one of ids."""
+    if not state or not ids:
+        return []
+    found = []
+    for resource in state.get("resources", []):
+        if resource.get("mode") != "managed":
+            continue
+        base = f"{resource['type']}.{resource['name']}"
+        if resource.get("module"):
+            base = f"{resource['module']}.{base}"
+        for instance in resource.get("instances", []):
+            if instance.get("attributes", {}).get("id") in ids:
+                found.append(base + _index(instance.get("index_key")))
+    return found
+
+
+def _index(key: Any) -> str:
+    if key is None:
+        return ""
+    if isinstance(key, int):
+        return f"[{key}]"
+    return f'["{key}"]'
