@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +116,17 @@ class Child:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Shielded: a cancelled call must still take its process group down with it.
-        await asyncio.shield(self._finish())
+        # A cancelled call must still take its process group down with it, and must not
+        # return before the group is gone (a single flight would otherwise overlap runs).
+        finish = asyncio.ensure_future(self._finish())
+        cancelled = False
+        while not finish.done():
+            try:
+                await asyncio.shield(finish)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
     @property
     def pid(self) -> int:

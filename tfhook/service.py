@@ -19,19 +19,19 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
 
-    async def PreHandle(  # noqa: N802 - the RPC's name
+    async def PreHandle(
         self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.PRE_HANDLE):
             yield response
 
-    async def Handle(  # noqa: N802 - the RPC's name
+    async def Handle(
         self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.HANDLE):
             yield response
 
-    async def PostHandle(  # noqa: N802 - the RPC's name
+    async def PostHandle(
         self, request: handler_pb2.PostHandleRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.POST_HANDLE):

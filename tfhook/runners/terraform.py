@@ -73,6 +73,7 @@ class TerraformRunner:
         self.flight = Flight(self._work)
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None
+        self._failing = False
         self._last_run = time.monotonic()
 
     async def start(self) -> None:
@@ -127,8 +128,7 @@ class TerraformRunner:
             report, elapsed = await self._apply(batch, targets)
         finally:
             self._last_run = time.monotonic()
-        if self._retry is not None:
-            self._retry.cancel()
+        self._failing = False  # any good run ends a background retry
         return Update(Status.DONE, self._summary(report, elapsed, before, targets, notes))
 
     def _targets(self, events: list[Event], before: dict[str, object] | None
@@ -243,13 +243,18 @@ class TerraformRunner:
         return state.parse(output) if exit_.returncode == 0 else None
 
     def _schedule_retry(self) -> None:
+        self._failing = True
         if self._retry is None or self._retry.done():
             self._retry = self._spawn(self._retry_loop())
 
     async def _retry_loop(self) -> None:
+        """Retry with backoff until a run succeeds (this one or an event's)."""
         delay = RETRY_FIRST
         while True:
             await asyncio.sleep(delay)
+            if not self._failing:
+                log.info("refresh recovered through a later run; background retry stops")
+                return
             batch, _ = self.flight.submit("retry after failure", background=True)
             if await self._succeeded(batch):
                 log.info("background refresh retry succeeded")
