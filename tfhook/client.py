@@ -31,6 +31,6 @@ def call(target: str, rpc: str, message: Any, timeout: float | None = None
         timeout: deadline for the whole call, in seconds.
     """
     with grpc.insecure_channel(target) as channel:
-        stub = handler_pb2_grpc.HandleServiceStub(channel)
+        stub = handler_pb2_grpc.HandleServiceStub(channel)  # type: ignore[no-untyped-call]
         for response in getattr(stub, rpc)(message, timeout=timeout):
             yield STATUS.Name(response.status), response.log

@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -169,10 +169,10 @@ class Child:
                 await asyncio.wait_for(asyncio.shield(task), DRAIN_AFTER_EXIT)
         return Exit(returncode, bytes(self._stderr))
 
-    async def _race(self, read: object) -> bytes:
+    async def _race(self, read: Awaitable[bytes]) -> bytes:
         """Await a read, watching the deadline and the drain window after exit."""
         assert self._exited is not None
-        task: asyncio.Future[bytes] = asyncio.ensure_future(read)  # type: ignore[arg-type]
+        task: asyncio.Future[bytes] = asyncio.ensure_future(read)
         try:
             while True:
                 now = time.monotonic()

@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import _async as reflection_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from tfhook.config import Settings
@@ -108,7 +109,7 @@ REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server) -> None:
     """Serve reflection v1 too. grpcio-reflection ships only v1alpha, whose messages are
     the same on the wire, so its servicer answers under the v1 name."""
-    servicer = reflection.aio.ReflectionServicer(names)
+    servicer = reflection_aio.ReflectionServicer(names)
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
@@ -126,7 +127,7 @@ class Server:
         self.settings = settings
         self.address = parse_address(settings.addr)
         self.runner: Runner = RUNNERS[settings.mode](settings)
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
         self._socket_ino: int | None = None
@@ -156,7 +157,8 @@ class Server:
         pipeline = Pipeline(self.settings, {self.settings.mode: self.runner},
                             build_sinks(self.settings))
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        handler_pb2_grpc.add_HandleServiceServicer_to_server(HandleService(pipeline), server)
+        handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            HandleService(pipeline), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
@@ -12,6 +13,8 @@ from tfhook.model import Phase
 from tfhook.pipeline import Pipeline
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
+Context = grpc.aio.ServicerContext[Any, handler_pb2.HandleResponse]
+
 
 class HandleService(handler_pb2_grpc.HandleServiceServicer):
     """autoscaler.HandleService on top of the pipeline."""
@@ -20,25 +23,25 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
         self._pipeline = pipeline
 
     async def PreHandle(
-        self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
+        self, request: handler_pb2.HandleRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.PRE_HANDLE):
             yield response
 
     async def Handle(
-        self, request: handler_pb2.HandleRequest, context: grpc.aio.ServicerContext
+        self, request: handler_pb2.HandleRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.HANDLE):
             yield response
 
     async def PostHandle(
-        self, request: handler_pb2.PostHandleRequest, context: grpc.aio.ServicerContext
+        self, request: handler_pb2.PostHandleRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.POST_HANDLE):
             yield response
 
     async def _serve(
-        self, request: wire.Request, context: grpc.aio.ServicerContext, phase: Phase
+        self, request: wire.Request, context: Context, phase: Phase
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         event = wire.event_from_proto(request, phase)
         action = self._pipeline.plan(event)

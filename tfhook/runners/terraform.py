@@ -8,7 +8,7 @@ import contextlib
 import json
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -131,10 +131,10 @@ class TerraformRunner:
         self._failing = False  # any good run ends a background retry
         return Update(Status.DONE, self._summary(report, elapsed, before, targets, notes))
 
-    def _targets(self, events: list[Event], before: dict[str, object] | None
+    def _targets(self, events: list[Event], before: state.State | None
                  ) -> tuple[list[str], str]:
         ids = sorted({i for event in events for i in event.resource_ids})
-        found = state.addresses_with_ids(before, ids)  # type: ignore[arg-type]
+        found = state.addresses_with_ids(before, ids)
         if not found:
             return [], f"no state resource has id {', '.join(ids) or '(none)'}: full refresh"
         return found, (f"targeted refresh of {', '.join(found)}; outputs may not be fully "
@@ -193,7 +193,7 @@ class TerraformRunner:
             lines += report.other[-10:] or [exit_.stderr_tail()]
         return ActionFailed("\n".join(line for line in lines if line))
 
-    def _summary(self, report: Report, elapsed: float, before: dict[str, object] | None,
+    def _summary(self, report: Report, elapsed: float, before: state.State | None,
                  targets: list[str], notes: list[str]) -> str:
         version = f"Terraform {report.version}" if report.version else self.engine.describe()
         lines = [
@@ -201,7 +201,7 @@ class TerraformRunner:
             listing("refreshed", report.refreshed),
             listing("drifted", report.drifted),
             listing("outputs changed", report.output_changes(
-                state.outputs(before))),  # type: ignore[arg-type]
+                state.outputs(before))),
             *notes,
             *(f"warning: {diag.summary}" for diag in report.warnings
               if not targets or "target" not in diag.summary.lower()),
@@ -238,7 +238,7 @@ class TerraformRunner:
         if error is not None:
             raise error
 
-    async def _pull_state(self) -> dict[str, object] | None:
+    async def _pull_state(self) -> state.State | None:
         output, exit_ = await self._capture(["state", "pull"], "terraform state pull")
         return state.parse(output) if exit_.returncode == 0 else None
 
@@ -277,8 +277,8 @@ class TerraformRunner:
                 batch, _ = self.flight.submit("reconcile", background=True)
                 await self._succeeded(batch)
 
-    def _spawn(self, coro: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -9,6 +9,8 @@ from typing import Any
 
 from python_terraform import Tfstate
 
+State = dict[str, Any]
+
 
 def read_local(tf_dir: Path) -> dict[str, Any] | None:
     """The local state file of a directory (default local backend), or None."""
