@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -140,6 +139,34 @@ def terraform(ctx: typer.Context) -> None:
     env = config.environment()
     raise typer.Exit(_guard(lambda: engine.cli(env.get("TFHOOK_TERRAFORM", "auto"),
                                                list(ctx.args), env)))
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
+    kind: Annotated[str | None, typer.Option(help="What to write (see --list).")] = None,
+    handler_type: Annotated[str, typer.Option(
+        help="Phase the hook handles: pre-handle, handle or post-handle.")] = "post-handle",
+    tf_dir: Annotated[Path | None, typer.Option(
+        help="terraform-refresh: the Terraform directory (default: DIR itself).")] = None,
+    name: Annotated[str, typer.Option(help="Handler and systemd unit name.")] = "tfhook",
+    addr: Annotated[str | None, typer.Option(
+        help="Where the service listens (default unix:/run/tfhook/NAME.sock).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print, write nothing.")] = False,
+    list_kinds: Annotated[bool, typer.Option("--list", help="Show the kinds and exit.")] = False,
+) -> None:
+    """Write a working hook, its systemd unit, the Core's handler entry and a README."""
+    from tfhook import scaffold
+
+    if list_kinds:
+        typer.echo(scaffold.describe_kinds(), nl=False)
+        return
+    if kind is None:
+        _fail(f"--kind is required: one of {', '.join(scaffold.KINDS)} (see --list)")
+    options = scaffold.Options(directory, kind, handler_type, tf_dir, name, addr, force, dry_run)
+    files = _guard(lambda: scaffold.init_project(options))
+    typer.echo(scaffold.summary(files, dry_run=dry_run), nl=False)
 
 
 def main() -> None:
