@@ -60,8 +60,8 @@ class Exit:
     def describe(self) -> str:
         """Go's wording: `exit status 3` or `signal: killed`."""
         if self.returncode < 0:
-            name = signal.Signals(-self.returncode).name[3:].lower()
-            return f"signal: {'killed' if name == 'kill' else name}"
+            name = signal.strsignal(-self.returncode) or f"signal {-self.returncode}"
+            return f"signal: {name.lower()}"
         return f"exit status {self.returncode}"
 
     def stderr_tail(self, lines: int = 10) -> str:
