@@ -1,0 +1,302 @@
+"""`tfhook init`: every kind is written, checked, and served live with golden requests."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jinja2
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tfhook import hook as hooklib
+from tfhook import scaffold
+from tfhook.cli import app
+from tfhook.v1 import handler_pb2, handler_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+VECTORS = ROOT.parent / "shared" / "golden" / "vectors.jsonl"
+DEMO = ROOT / "examples" / "terraform" / "demo"
+REQUESTS = {"PreHandle": handler_pb2.HandleRequest, "Handle": handler_pb2.HandleRequest,
+            "PostHandle": handler_pb2.PostHandleRequest}
+# A server that is still starting must not push the client into gRPC's 1 s reconnect backoff.
+FAST_RETRY = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
+runner = CliRunner()
+
+
+def vectors() -> list[dict[str, Any]]:
+    if not VECTORS.is_file():
+        pytest.fail(f"golden vectors not found at {VECTORS} (shared/ must sit beside the repo)")
+    with VECTORS.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def golden(name: str) -> tuple[str, Any]:
+    """(rpc, request) of one golden vector, decoded with tfhook's generated classes."""
+    vector = next(v for v in vectors() if v["name"] == name)
+    return vector["rpc"], REQUESTS[vector["rpc"]].FromString(base64.b64decode(vector["proto_b64"]))
+
+
+def init(directory: Path, *args: str) -> Any:
+    return runner.invoke(app, ["init", str(directory), *args])
+
+
+def scaffolded(tmp_path: Path, kind: str, *args: str) -> Path:
+    directory = tmp_path / kind
+    result = init(directory, "--kind", kind, *args)
+    assert result.exit_code == 0, result.output
+    return directory
+
+
+@contextlib.contextmanager
+def serving(hook: Path, handler_type: str, env: dict[str, str] | None = None
+            ) -> Iterator[Any]:
+    """Run `tfhook serve` on a socket beside the hook; yield call(rpc, request)."""
+    sock = hook.parent / "s.sock"
+    log = hook.parent / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tfhook", "serve", "--executable-path", str(hook),
+             "--handler-type", handler_type, "--addr", f"unix:{sock}"],
+            cwd=hook.parent, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    try:
+        with grpc.insecure_channel(f"unix:{sock}", FAST_RETRY) as channel:
+            grpc.channel_ready_future(channel).result(timeout=15)
+            stub = handler_pb2_grpc.HandleServiceStub(channel)
+
+            def call(rpc: str, request: Any) -> list[tuple[str, str]]:
+                answers = getattr(stub, rpc)(request, timeout=30)
+                return [(handler_pb2.HandleResponse.Status.Name(a.status), a.log) for a in answers]
+
+            yield call
+    finally:
+        proc.terminate()
+        if proc.wait(timeout=15) not in (0, -15):
+            pytest.fail(f"tfhook serve exited with {proc.returncode}:\n{log.read_text()}")
+
+
+def test_hook_helper_reads_every_golden_request() -> None:
+    for vector in vectors():
+        raw = json.loads(vector["go_json"])
+        request = hooklib.parse_request(vector["go_json"].encode())
+        assert request.raw == raw and request.resource_name == raw.get("resource_name", "")
+        wrapper = raw.get("desired", raw.get("current"))
+        if wrapper is None:
+            assert request.resource is None
+        else:
+            assert request.resource is not None
+            assert request.resource.kind == next(iter(wrapper["Resource"] or {""}))
+        code = raw.get("instruction", raw.get("result", 0))
+        assert code in (request.instruction, request.result), vector["name"]
+    assert hooklib.parse_request('{"instruction":99}').describe() == "(no name) instruction 99"
+    with pytest.raises(ValueError):
+        hooklib.parse_request("[1]")
+
+
+def test_list_shows_kinds_and_files() -> None:
+    result = runner.invoke(app, ["init", "--list"])
+    assert result.exit_code == 0
+    for kind in ("terraform-refresh", "shell", "python"):
+        assert f"{kind}\n" in result.output
+    assert "writes: hook.py, tfhook_hook.py, autoscaler-handlers.yaml" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "--kind is required"),
+    (["--kind", "perl"], "--kind: 'perl' is not one of terraform-refresh, shell, python"),
+    (["--kind", "shell", "--name", "my hook"], "--name: 'my hook' must be"),
+    (["--kind", "shell", "--handler-type", "after"], "--handler-type: 'after' is not one of"),
+    (["--kind", "terraform-refresh", "--handler-type", "handle"], "works only as post-handle"),
+    (["--kind", "shell", "--tf-dir", "."], "--tf-dir: only --kind terraform-refresh uses it"),
+    (["--kind", "terraform-refresh", "--tf-dir", "nowhere"], "nowhere is not a directory"),
+    (["--kind", "shell", "--addr", "unix:x.sock"], "give an absolute socket path"),
+    (["--kind", "shell", "--addr", "localhost"], "use unix:/ABS/PATH, unix-abstract:NAME"),
+    (["--kind", "shell", "--addr", "unix:/" + "x" * 110], "longer than a socket path"),
+    (["--kind", "shell", "--addr", "unix:/run/a\nb"], "holds control characters"),
+])
+def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = init(tmp_path / "out", *args)
+    assert result.exit_code == 2
+    assert result.output.startswith("tfhook: error: ")
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", list(scaffold.KINDS))
+def test_every_kind_is_complete_and_consistent(tmp_path: Path, kind: str) -> None:
+    directory = scaffolded(tmp_path, kind, "--name", "web", "--addr", "unix:/run/tfhook/w.sock")
+    hook = directory / scaffold.KINDS[kind].hook_file
+    written = sorted(p.name for p in directory.iterdir())
+    expected = [hook.name, "README.md", "autoscaler-handlers.yaml", "web.service"]
+    assert written == sorted(expected + (["tfhook_hook.py"] if kind == "python" else []))
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) & 0o111 for p in directory.iterdir()}
+    assert modes.pop(hook.name) == 0o111 and not any(modes.values())
+    core = yaml.safe_load((directory / "autoscaler-handlers.yaml").read_text())
+    assert core == {"handlers": [{"name": "web", "endpoint": "unix:/run/tfhook/w.sock"}]}
+    unit = (directory / "web.service").read_text()
+    assert f"--executable-path {hook} --handler-type post-handle" in unit
+    assert "--addr unix:/run/tfhook/w.sock\n" in unit and "RuntimeDirectory=tfhook\n" in unit
+    readme = (directory / "README.md").read_text()
+    assert f"./{hook.name}" in readme and "grpcurl" in readme and "web.service" in readme
+    for script in directory.glob("*.py"):
+        compile(script.read_text(), str(script), "exec")
+
+
+@pytest.mark.parametrize("handler_type", ["pre-handle", "handle", "post-handle"])
+def test_shell_hook_passes_bash_and_shellcheck(tmp_path: Path, handler_type: str) -> None:
+    hook = scaffolded(tmp_path, "shell", "--handler-type", handler_type) / "hook.sh"
+    subprocess.run(["bash", "-n", str(hook)], check=True)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed: `make tools` installs it (Debian package)")
+    checked = subprocess.run(["shellcheck", str(hook)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_shell_hook_says_when_jq_is_missing(tmp_path: Path) -> None:
+    hook = scaffolded(tmp_path, "shell") / "hook.sh"
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    ran = subprocess.run([shutil.which("bash") or "bash", str(hook)], input=b"{}",
+                         capture_output=True, env={"PATH": str(empty)})
+    assert ran.returncode == 127
+    assert b"this hook needs jq" in ran.stderr
+
+
+def test_never_overwrites_and_names_the_file(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    (tmp_path / "README.md").write_text("mine\n")
+    result = init(tmp_path, "--kind", "python")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'README.md'} already exists; nothing written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+    assert init(tmp_path, "--kind", "python", "--force").exit_code == 0
+    assert (tmp_path / "README.md").read_text().startswith("# tfhook: a tfhook python hook")
+
+
+def test_dry_run_prints_and_writes_nothing(tmp_path: Path) -> None:
+    result = init(tmp_path / "out", "--kind", "shell", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"==> {tmp_path / 'out' / 'hook.sh'} (0755, not written) <==\n#!/usr/bin/env bash" in (
+        result.output)
+    assert "handlers:\n  - name: \"tfhook\"" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_templates_render_strictly() -> None:
+    env = scaffold.jinja_env()
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("common/handlers.yaml.j2").render(kind="shell")
+    assert env.from_string("{{ x }}\n").render(x=1) == "1\n"
+
+
+def test_templates_ship_in_the_wheel(tmp_path: Path) -> None:
+    # Without hatchling here, pip fetches it into an isolated build environment.
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", str(tmp_path),
+         str(ROOT)], capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.skip(f"cannot build the wheel here (needs hatchling):\n{built.stderr[-500:]}")
+    (wheel,) = tmp_path.glob("tfhook-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    sources = {f"tfhook/_templates/{p.relative_to(ROOT / 'templates')}"
+               for p in (ROOT / "templates").rglob("*.j2")}
+    assert sources <= names and "tfhook/hook.py" in names
+    # The unpacked wheel comes first on sys.path, as an installed tfhook would.
+    code = ("from tfhook import scaffold; print(scaffold.templates_root()); "
+            "scaffold.init_project(scaffold.Options(__import__('pathlib').Path('out'), 'python'))")
+    ran = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == str(tmp_path / "site" / "tfhook" / "_templates")
+    assert scaffold.templates_root() == ROOT / "templates"  # this checkout
+    assert (tmp_path / "out" / "tfhook_hook.py").is_file()
+
+
+@pytest.mark.parametrize("kind", ["shell", "python"])
+def test_post_handle_hooks_answer_live(tmp_path: Path, kind: str) -> None:
+    hook = scaffolded(tmp_path, kind) / scaffold.KINDS[kind].hook_file
+    with serving(hook, "post-handle") as call:
+        status, log = call(*golden("post_result_updated"))[0]
+        assert status == "DONE"
+        assert log.startswith("tfhook: handled server-group (Server 113400000001")
+        for name in ("post_result_no_change", "post_result_unknown"):
+            ((status, log),) = call(*golden(name))
+            assert status == "DONE" and log.startswith("ignored: server-group")
+        assert call(*golden("handle_instruction_update")) == []  # other phases: empty
+        # Too big for argv (argv[1] is "-"): the hook must read standard input.
+        _, big = golden("large_gslb_5000_servers")
+        big_post = handler_pb2.PostHandleRequest(resource_name="g", result=1, current=big.desired)
+        ((status, log),) = call("PostHandle", big_post)
+        assert status == "DONE" and f"handled g (Gslb {big.desired.gslb.id})" in log
+
+
+@pytest.mark.parametrize("kind", ["shell", "python"])
+def test_handle_hooks_answer_live(tmp_path: Path, kind: str) -> None:
+    hook = scaffolded(tmp_path, kind, "--handler-type", "handle") / scaffold.KINDS[kind].hook_file
+    with serving(hook, "handle") as call:
+        ((status, log),) = call(*golden("handle_instruction_update"))
+        assert status == "DONE" and "UPDATE" in log and log.startswith("tfhook: handled")
+        ((status, log),) = call(*golden("handle_instruction_noop"))
+        assert status == "DONE" and log.startswith("ignored: ")
+        assert call(*golden("post_result_updated")) == []
+
+
+def test_python_hook_runs_without_tfhook_installed(tmp_path: Path) -> None:
+    hook = scaffolded(tmp_path, "python") / "hook.py"
+    request = b'{"resource_name":"elb","result":2,"current":{"Resource":{"Elb":{"id":"7"}}}}'
+    # -S -E: no site-packages and no PYTHONPATH, so `import tfhook` cannot succeed.
+    bare = [sys.executable, "-S", "-E", str(hook)]
+    ran = subprocess.run(bare, input=request, capture_output=True, cwd=tmp_path)
+    assert ran.stdout == b"tfhook: handled elb (Elb 7) result UPDATED\n", ran.stderr
+    (hook.parent / "tfhook_hook.py").unlink()  # without the copy: tfhook.hook, if installed
+    assert subprocess.run(bare, input=request, capture_output=True).returncode == 1
+    assert subprocess.run([sys.executable, str(hook)], input=request, capture_output=True,
+                          cwd=tmp_path).stdout.startswith(b"tfhook: handled elb")
+
+
+def test_terraform_refresh_with_embedded_terraform(tmp_path: Path) -> None:
+    tf_dir = tmp_path / "demo"
+    shutil.copytree(DEMO, tf_dir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    shutil.copy(DEMO / "cloud" / "cloud.tfstate", tf_dir / "cloud" / "cloud.tfstate")
+    # No terraform or tofu on PATH: the script must fall back to `tfhook terraform`.
+    path = os.pathsep.join(d for d in ("/usr/bin", "/bin")
+                           if not any(Path(d, t).exists() for t in ("terraform", "tofu")))
+    env = {**os.environ, "PATH": path, "TFHOOK_TERRAFORM": "embedded"}
+    for args in (["init"], ["apply", "-auto-approve"]):
+        subprocess.run([sys.executable, "-m", "tfhook", "terraform", *args, "-input=false"],
+                       cwd=tf_dir, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, str(tf_dir / "simulate-cloud-change"), "400"], check=True,
+                   capture_output=True)
+    hook = scaffolded(tmp_path, "terraform-refresh", "--tf-dir", str(tf_dir)) / "refresh.py"
+    with serving(hook, "post-handle", env) as call:
+        assert call(*golden("post_result_no_change")) == [
+            ("DONE", "ignored: result NO_CHANGE, nothing to refresh\n")]
+        assert elb_plan(tf_dir) == 100
+        ((status, log),) = call(*golden("post_result_updated"))
+        assert status == "DONE"
+        assert f"refreshing {tf_dir} after server-group was UPDATED" in log
+        assert "elb_plan = 400" in log
+        assert elb_plan(tf_dir) == 400
+        assert call(*golden("handle_instruction_update")) == []
+
+
+def elb_plan(tf_dir: Path) -> int:
+    state = json.loads((tf_dir / "terraform.tfstate").read_text())
+    return int(state["outputs"]["elb_plan"]["value"])
