@@ -112,20 +112,25 @@ def render(kind: Kind, context: dict[str, Any]) -> list[File]:
     """
     directory = Path(context["directory"])
     env = jinja_env()
-    plan = [(kind.template, kind.hook_file, f"the hook ({context['rpc']})", True)]
-    if kind.helper:
-        plan.append(("", HELPER_FILE, "tfhook's request helper for the hook (stdlib only)", False))
-    plan += [
-        ("common/handlers.yaml.j2", HANDLERS_FILE, "the Core's `handlers:` entry", False),
-        ("common/unit.service.j2", context["unit_file"], "systemd unit for `tfhook serve`", False),
-        ("common/README.md.j2", "README.md", "this file", False),
-    ]
-    context = {**context, "files": [{"name": n, "summary": s} for _, n, s, _ in plan]}
+    targets = _targets(kind, context["unit_file"])
+    context = {**context, "files": [{"name": n, "summary": s} for _, n, s, _ in targets]}
     return [
         File(directory / name, env.get_template(template).render(context) if template
              else _helper_source(), summary, executable)
-        for template, name, summary, executable in plan
+        for template, name, summary, executable in targets
     ]
+
+
+def _targets(kind: Kind, unit_file: str) -> list[tuple[str, str, str, bool]]:
+    """(template, file name, summary, executable) of each file; no template: the helper."""
+    targets = [(kind.template, kind.hook_file, "the hook", True)]
+    if kind.helper:
+        targets.append(("", HELPER_FILE, "tfhook's request helper for the hook (stdlib only)",
+                        False))
+    return [*targets,
+            ("common/handlers.yaml.j2", HANDLERS_FILE, "the Core's `handlers:` entry", False),
+            ("common/unit.service.j2", unit_file, "systemd unit for `tfhook serve`", False),
+            ("common/README.md.j2", "README.md", "this file", False)]
 
 
 def write(files: list[File], *, force: bool = False) -> None:
@@ -212,10 +217,9 @@ def describe_kinds() -> str:
     lines = []
     for kind in KINDS.values():
         phases = ", ".join(phase.value for phase in kind.phases)
-        files = [kind.hook_file, *([HELPER_FILE] if kind.helper else []), HANDLERS_FILE,
-                 "NAME.service", "README.md"]
-        lines += [f"{kind.name}", f"    {kind.summary}",
-                  f"    handler types: {phases}", f"    writes: {', '.join(files)}"]
+        files = ", ".join(name for _, name, _, _ in _targets(kind, "NAME.service"))
+        lines += [kind.name, f"    {kind.summary}", f"    handler types: {phases}",
+                  f"    writes: {files}"]
     return "\n".join(lines) + "\n"
 
 
@@ -393,6 +397,7 @@ def _helper_source() -> str:
 
 
 def _write_file(file: File) -> None:
+    file.path.unlink(missing_ok=True)  # --force replaces a symlink, never writes through it
     file.path.write_text(file.content, encoding="utf-8")
     if file.executable:
         make_executable(file.path)
