@@ -37,6 +37,7 @@ class Report:
     refreshed: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    planned: dict[str, str] = field(default_factory=dict)  # output → planned action
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # lines that were not JSON
 
@@ -63,6 +64,9 @@ class Report:
                                 f"({change.get('action', 'changed')})")
         elif kind == "outputs" and _has_values(event.get("outputs", {})):
             self.outputs = event["outputs"]
+        elif kind == "outputs":
+            self.planned = {name: str(out.get("action", ""))
+                            for name, out in event.get("outputs", {}).items()}
         elif kind == "diagnostic":
             self.diagnostics.append(diagnostic(event.get("diagnostic", {})))
         return message if kind in _PROGRESS and message else None
@@ -94,6 +98,10 @@ class Report:
         """`name: old → new` for each output whose value changed (sensitive ones hidden)."""
         changes = []
         for name, new in sorted(self.outputs.items()):
+            if "value" not in new:  # Terraform never prints a sensitive value: ask the plan
+                if self.planned.get(name, "noop") != "noop":
+                    changes.append(f"{name}: (sensitive value changed)")
+                continue
             sensitive = bool(new.get("sensitive")) or before.get(name, (None, False))[1]
             old_value = before[name][0] if name in before else None
             if name in before and old_value == new.get("value"):

@@ -1,0 +1,235 @@
+"""tfhook.flight: single flight with coalescing (pure asyncio, no Terraform)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tfhook.errors import ActionFailed
+from tfhook.flight import Batch, Flight
+from tfhook.model import Status, Update
+
+
+class Work:
+    """A fake run: records each batch, holds until released, then answers DONE or fails."""
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+        self.active = 0
+        self.most_active = 0
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.cancelled: list[Batch] = []
+        self.fail_with: dict[int, Exception] = {}  # run number (1-based) → error
+
+    async def __call__(self, batch: Batch) -> Update:
+        self.batches.append(batch)
+        number = len(self.batches)
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        self.started.set()
+        try:
+            batch.publish(Update(Status.RUNNING, f"run {number} started"))
+            await self.release.wait()
+            if number in self.fail_with:
+                raise self.fail_with[number]
+            return Update(Status.DONE, f"run {number} served {len(batch.triggers)}")
+        except asyncio.CancelledError:
+            self.cancelled.append(batch)
+            raise
+        finally:
+            self.active -= 1
+
+
+async def follow(flight: Flight, trigger: object) -> list[Any]:
+    """Everything a caller sees: queue notices, updates, or the error it raised."""
+    seen: list[Any] = []
+    try:
+        async for item in flight.join(trigger):
+            seen.append(item)
+    except ActionFailed as exc:
+        seen.append(exc)
+    return seen
+
+
+async def until(condition: Callable[[], bool], what: str = "condition") -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(test())
+
+
+def test_one_caller_gets_running_then_done() -> None:
+    async def body() -> None:
+        work = Work()
+        work.release.set()
+        flight = Flight(work)
+        seen = await follow(flight, "a")
+        assert seen == [Update(Status.RUNNING, "run 1 started"), Update(Status.DONE, "run 1 served 1")]
+        assert flight.runs == 1 and not flight.busy
+
+    run(body)
+
+
+def test_never_two_runs_at_once_and_callers_during_a_run_share_one_more() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        first = asyncio.ensure_future(follow(flight, "first"))
+        await work.started.wait()
+        later = [asyncio.ensure_future(follow(flight, n)) for n in range(5)]
+        await until(lambda: len(flight._next.triggers) == 5 if flight._next else False)
+        work.release.set()
+        results = await asyncio.gather(first, *later)
+
+        assert flight.runs == 2 and work.most_active == 1
+        assert [b.triggers for b in work.batches] == [["first"], [0, 1, 2, 3, 4]]
+        assert results[0][-1] == Update(Status.DONE, "run 1 served 1")
+        for seen in results[1:]:
+            assert isinstance(seen[0], str) and seen[0].startswith("queued behind the current run")
+            assert seen[1:] == [Update(Status.RUNNING, "run 2 started"),
+                                Update(Status.DONE, "run 2 served 5")]
+
+    run(body)
+
+
+def test_a_failed_run_fails_every_caller_that_waited_for_it() -> None:
+    async def body() -> None:
+        work = Work()
+        boom = ActionFailed("terraform refresh failed: boom")
+        work.fail_with[2] = boom
+        flight = Flight(work)
+        first = asyncio.ensure_future(follow(flight, "first"))
+        await work.started.wait()
+        later = [asyncio.ensure_future(follow(flight, n)) for n in range(3)]
+        await until(lambda: bool(flight._next and len(flight._next.triggers) == 3))
+        work.release.set()
+        results = await asyncio.gather(first, *later)
+
+        assert results[0][-1] == Update(Status.DONE, "run 1 served 1")
+        for seen in results[1:]:
+            assert seen[-1] is boom
+        assert work.batches[1].error is boom
+        # The flight is free again: the next caller gets a fresh run.
+        assert (await follow(flight, "after"))[-1] == Update(Status.DONE, "run 3 served 1")
+
+    run(body)
+
+
+def test_an_unexpected_exception_also_reaches_the_callers() -> None:
+    async def body() -> None:
+        async def broken(batch: Batch) -> Update:
+            raise ValueError("bug")
+
+        flight = Flight(broken)
+        with pytest.raises(ValueError, match="bug"):
+            async for _ in flight.join("a"):
+                pass
+        assert not flight.busy
+
+    run(body)
+
+
+def test_a_caller_that_leaves_stops_the_run_nobody_waits_for() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        caller = asyncio.ensure_future(follow(flight, "a"))
+        await work.started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        await until(lambda: not flight.busy)
+        assert work.cancelled == work.batches[:1]
+        assert work.batches[0].error is not None
+
+    run(body)
+
+
+def test_a_run_keeps_going_while_someone_still_waits() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        first = asyncio.ensure_future(follow(flight, "a"))
+        await work.started.wait()
+        # Two callers queued for run 2; one leaves, run 2 still happens for the other.
+        stays = asyncio.ensure_future(follow(flight, "b"))
+        leaves = asyncio.ensure_future(follow(flight, "c"))
+        await until(lambda: bool(flight._next and len(flight._next.subscribers) == 2))
+        leaves.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leaves
+        work.release.set()
+        assert (await first)[-1] == Update(Status.DONE, "run 1 served 1")
+        assert (await stays)[-1] == Update(Status.DONE, "run 2 served 2")
+        assert work.cancelled == []
+
+    run(body)
+
+
+def test_queued_callers_that_all_leave_cancel_the_queued_run() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        first = asyncio.ensure_future(follow(flight, "a"))
+        await work.started.wait()
+        queued = [asyncio.ensure_future(follow(flight, n)) for n in range(2)]
+        await until(lambda: bool(flight._next and len(flight._next.subscribers) == 2))
+        for task in queued:
+            task.cancel()
+        await asyncio.gather(*queued, return_exceptions=True)
+        work.release.set()
+        await first
+        await until(lambda: not flight.busy)
+        assert flight.runs == 1
+
+    run(body)
+
+
+def test_background_runs_are_not_cancelled_when_callers_leave() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        # A background run that nobody follows runs to its end.
+        batch, queued = flight.submit("reconcile", background=True)
+        assert not queued
+        await work.started.wait()
+        # A caller joins the batch queued after it, which a retry also asked for ...
+        caller = asyncio.ensure_future(follow(flight, "event"))
+        await until(lambda: flight._next is not None and bool(flight._next.subscribers))
+        retry, queued = flight.submit("retry", background=True)
+        assert queued and retry is flight._next
+        # ... and leaves: the retry's run must still happen.
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        work.release.set()
+        assert batch.task is not None
+        await batch.task
+        await until(lambda: flight.runs == 2 and not flight.busy)
+        assert work.cancelled == []
+        assert [b.triggers for b in work.batches] == [["reconcile"], ["event", "retry"]]
+        assert retry.error is None
+
+    run(body)
+
+
+def test_close_cancels_the_running_and_the_queued_run() -> None:
+    async def body() -> None:
+        work = Work()
+        flight = Flight(work)
+        flight.submit("bg", background=True)
+        await work.started.wait()
+        flight.submit("next", background=True)
+        await flight.close()
+        assert work.cancelled == work.batches[:1]
+        await asyncio.sleep(0)
+        assert flight.runs == 1 and not flight.busy
+
+    run(body)
