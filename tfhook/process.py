@@ -183,7 +183,9 @@ class Child:
                 else:
                     budget = self._deadline - now
                     waits = {task, self._exited}  # type: ignore[arg-type]
-                done, _ = await asyncio.wait(waits, timeout=max(budget, 0))
+                done, _ = await asyncio.wait(
+                    waits, timeout=max(budget, 0), return_when=asyncio.FIRST_COMPLETED
+                )
                 if task in done:
                     return task.result()
                 if done:
