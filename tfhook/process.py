@@ -64,10 +64,35 @@ class Exit:
             return f"signal: {name.lower()}"
         return f"exit status {self.returncode}"
 
-    def stderr_tail(self, lines: int = 10) -> str:
-        """The last lines of standard error, as text."""
+    def stderr_tail(self, lines: int = 10, limit: int = 2048) -> str:
+        """The last lines of standard error, as text of at most `limit` UTF-8 bytes.
+
+        The tail goes into a gRPC status message, which travels as a header: clients
+        refuse headers over 8-16 KiB, so one long line must not make it that large.
+        """
         text = self.stderr.decode("utf-8", "replace").rstrip()
-        return "\n".join(text.splitlines()[-lines:])
+        tail = "\n".join(text.splitlines()[-lines:])
+        data = tail.encode("utf-8")
+        if len(data) > limit:
+            tail = "…" + data[-limit:].decode("utf-8", "ignore")
+        return tail
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Tells when the main process exits, even while others still hold its pipes.
+
+    On Python 3.11 `Process.wait()` also waits for every pipe to close, so a background
+    child keeping stdout open would hide the exit and the drain window would never start.
+    """
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 class Child:
@@ -89,8 +114,10 @@ class Child:
 
     async def __aenter__(self) -> Child:
         spec = self.spec
+        loop = asyncio.get_running_loop()
         try:
-            self._proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _Protocol(_CHUNK, loop),
                 *spec.argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -101,8 +128,9 @@ class Child:
             )
         except OSError as exc:
             raise ActionFailed(f'command "{spec.name}" could not start: {exc}') from exc
+        self._proc = asyncio.subprocess.Process(transport, protocol, loop)
         self._deadline = time.monotonic() + spec.timeout
-        self._exited = asyncio.ensure_future(self._proc.wait())
+        self._exited = asyncio.ensure_future(self._main_exit(protocol))
         self._helpers = [
             asyncio.ensure_future(self._feed_stdin()),
             asyncio.ensure_future(self._collect_stderr()),
@@ -199,6 +227,11 @@ class Child:
         finally:
             if not task.done():
                 task.cancel()
+
+    async def _main_exit(self, protocol: _Protocol) -> int:
+        await protocol.exited
+        assert self._proc is not None and self._proc.returncode is not None
+        return self._proc.returncode
 
     async def _timeout(self) -> None:
         self.timed_out = True

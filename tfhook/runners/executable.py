@@ -60,6 +60,24 @@ class ExecutableRunner:
             tail = exit_.stderr_tail()
             raise ActionFailed(f"{message}\nstderr:\n{tail}" if tail else message)
         text = output.decode("utf-8", "replace")
+        if len(text.encode("utf-8")) > settings.max_log_bytes:
+            # Each invalid byte became a 3-byte U+FFFD: cut again, or the answer can pass
+            # the Core's 4 MiB message limit.
+            keep = _fitting_prefix(bytes(output), settings.max_log_bytes)
+            dropped += len(output) - keep
+            text = output[:keep].decode("utf-8", "replace")
         if dropped:
             text += f"\n[tfhook: output truncated, {dropped} more bytes dropped]"
         yield Update(Status.DONE, text)
+
+
+def _fitting_prefix(output: bytes, limit: int) -> int:
+    """The longest prefix of output whose repaired UTF-8 text takes at most limit bytes."""
+    low, high = 0, len(output)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(output[:middle].decode("utf-8", "replace").encode("utf-8")) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
