@@ -1,0 +1,227 @@
+"""Shared test helpers: golden vectors, hook scripts, polling, a real `tfhook serve` process."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tfhook.v1 import handler_pb2, handler_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+# CI checks out shared/ beside the repository.
+VECTORS = ROOT.parent / "shared" / "golden" / "vectors.jsonl"
+SERVICE = "autoscaler.HandleService"
+# Test channels retry fast: a server that is still starting must not push us into
+# gRPC's default reconnect backoff (1 s and growing).
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 200),
+]
+REQUEST_CLASS = {
+    "PreHandle": handler_pb2.HandleRequest,
+    "Handle": handler_pb2.HandleRequest,
+    "PostHandle": handler_pb2.PostHandleRequest,
+}
+HANDLER_TYPE = {"PreHandle": "pre-handle", "Handle": "handle", "PostHandle": "post-handle"}
+
+
+def load_vectors() -> list[dict[str, Any]]:
+    """The golden vectors produced by the reference Go code."""
+    with VECTORS.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def vector_request(vector: dict[str, Any]) -> Any:
+    """Decode a vector's protobuf bytes with tfhook's own generated classes."""
+    cls = REQUEST_CLASS[vector["rpc"]]
+    return cls.FromString(base64.b64decode(vector["proto_b64"]))
+
+
+def write_script(path: Path, body: str, shebang: str = "#!/bin/sh") -> Path:
+    """Write an executable script (a real file the server will exec)."""
+    path.write_text(f"{shebang}\n{body}", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+# A hook that records exactly what it received: argv count, argv[1] and stdin.
+RECORDER = """\
+d="$(dirname "$0")"
+echo "$#" > "$d/argc"
+printf '%s' "$1" > "$d/argv1"
+cat > "$d/stdin"
+echo recorded
+"""
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def process_state(pid: int) -> str | None:
+    """The /proc state letter of a process, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def alive(pid: int) -> bool:
+    """True while a process runs; a zombie (exited, not yet reaped by its parent) is dead."""
+    return process_state(pid) not in (None, "Z", "X")
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process, from /proc/<pid>/task/*/children."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def abstract_name() -> str:
+    """A unique abstract socket name, so parallel tests never collide."""
+    return f"tfhook-test-{uuid.uuid4().hex}"
+
+
+def tfhook_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tfhook", *args]
+
+
+def health_status(channel: grpc.Channel, service: str = "", timeout: float = 1.0) -> Any:
+    stub = health_pb2_grpc.HealthStub(channel)
+    return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout).status
+
+
+@dataclass
+class Served:
+    """A running `tfhook serve` subprocess and a client channel to it."""
+
+    proc: subprocess.Popen[bytes]
+    target: str
+    cwd: Path
+    log_path: Path
+    channel: grpc.Channel
+    stub: handler_pb2_grpc.HandleServiceStub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stub = handler_pb2_grpc.HandleServiceStub(self.channel)
+
+    def call(self, rpc: str, request: Any, timeout: float = 30.0) -> list[Any]:
+        """Call one RPC and read the whole response stream."""
+        return list(getattr(self.stub, rpc)(request, timeout=timeout))
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Signal the server and wait for it to exit; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"server did not exit after {sig!r}:\n{self.log()}") from None
+
+    def close(self) -> None:
+        self.channel.close()
+        if self.proc.poll() is None:
+            self.stop()
+
+
+def start_server(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    addr: str,
+    target: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Served:
+    """Start `python -m tfhook serve ARGS --addr ADDR` and wait until health says SERVING.
+
+    `target` is what the client dials (defaults to addr); it differs for relative paths.
+    """
+    log_path = cwd / f"server-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            tfhook_command("serve", *args, "--addr", addr),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    channel = grpc.insecure_channel(target or addr, options=CHANNEL_OPTIONS)
+    served = Served(proc, target or addr, cwd, log_path, channel)
+    try:
+        _wait_serving(served)
+    except BaseException:
+        served.close()
+        raise
+    return served
+
+
+def _wait_serving(served: Served, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if served.proc.poll() is not None:
+            raise AssertionError(
+                f"server exited with {served.proc.returncode} before serving:\n{served.log()}"
+            )
+        try:
+            if health_status(served.channel, timeout=0.5) == health_pb2.HealthCheckResponse.SERVING:
+                return
+        except grpc.RpcError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"server not SERVING after {timeout}s:\n{served.log()}")
+
+
+def run_tfhook(args: Sequence[str], cwd: Path, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    """Run `python -m tfhook ARGS` to completion (for commands expected to exit)."""
+    return subprocess.run(
+        tfhook_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL, check=False,
+    )
+
+
+def env_with(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env

@@ -1,0 +1,270 @@
+"""Supervision: timeouts, process-group kills, cancellation, output draining.
+
+The first half drives process.Child directly with real children; the second half goes
+through a live server, as the Core would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from helpers import alive, children, wait_for, write_script
+
+from tfhook import process
+from tfhook.errors import ActionFailed, ActionTimeout
+from tfhook.v1 import handler_pb2 as pb
+
+DONE = pb.HandleResponse.DONE
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def collect(spec: process.Spec) -> tuple[bytes, process.Exit]:
+    out = bytearray()
+    async with process.Child(spec) as child:
+        async for chunk in child.chunks():
+            out += chunk
+        exit_ = await child.wait()
+    return bytes(out), exit_
+
+
+def sh(script: str, **kwargs) -> process.Spec:
+    return process.Spec(argv=["/bin/sh", "-c", script], name="test-child", **kwargs)
+
+
+def read_pids(path: Path, count: int) -> list[int]:
+    def ready():
+        try:
+            pids = [int(p) for p in path.read_text().split()]
+        except FileNotFoundError:
+            return None
+        return pids if len(pids) >= count else None
+
+    return wait_for(ready, what=f"{count} pids in {path}")
+
+
+# --- process.Child, directly -------------------------------------------------------------
+
+
+def test_stdin_is_delivered_and_closed() -> None:
+    out, exit_ = run(collect(sh("cat; echo; echo done", stdin=b'{"a":1}')))
+    assert out == b'{"a":1}\ndone\n'
+    assert exit_.returncode == 0
+
+
+def test_large_output_streams_without_waiting_for_exit() -> None:
+    # Regression: the reader used to wait for the child's exit before each chunk, so a
+    # child blocked on a full pipe hit the timeout.
+    started = time.monotonic()
+    out, exit_ = run(collect(sh("head -c 5000000 /dev/zero", timeout=20)))
+    assert len(out) == 5000000
+    assert exit_.returncode == 0
+    assert time.monotonic() - started < 5
+
+
+def test_lines_splits_output() -> None:
+    async def main():
+        async with process.Child(sh("printf 'a\\nb\\n\\nc'")) as child:
+            lines = [line async for line in child.lines()]
+            await child.wait()
+        return lines
+
+    assert run(main()) == [b"a", b"b", b"", b"c"]
+
+
+def test_large_stdin_that_is_never_read() -> None:
+    out, exit_ = run(collect(sh("echo skipped", stdin=b"x" * 1_000_000)))
+    assert (out, exit_.returncode) == (b"skipped\n", 0)
+
+
+def test_exit_status_and_stderr() -> None:
+    _, exit_ = run(collect(sh("echo one >&2; echo two >&2; exit 7")))
+    assert exit_.returncode == 7
+    assert exit_.describe() == "exit status 7"
+    assert exit_.stderr_tail() == "one\ntwo"
+    assert exit_.stderr_tail(lines=1) == "two"
+
+
+def test_stderr_tail_is_bounded() -> None:
+    exit_ = process.Exit(1, b"x" * 100000 + "\nlast é".encode())
+    tail = exit_.stderr_tail()
+    assert tail.startswith("…x") and tail.endswith("x\nlast é")
+    assert len(tail.encode()) == 2048 + len("…".encode())
+    long_line = process.Exit(1, ("é" * 100000).encode())
+    assert len(long_line.stderr_tail().encode()) <= 2048 + len("…".encode())
+    assert long_line.stderr_tail().endswith("é" * 100)
+    assert process.Exit(1, b"bad \xff byte\n").stderr_tail() == "bad \ufffd byte"
+
+
+@pytest.mark.parametrize(("returncode", "text"), [
+    (0, "exit status 0"), (3, "exit status 3"), (255, "exit status 255"),
+    (-signal.SIGKILL, "signal: killed"), (-signal.SIGTERM, "signal: terminated"),
+    (-signal.SIGINT, "signal: interrupt"),
+])
+def test_exit_describe_uses_go_wording(returncode: int, text: str) -> None:
+    assert process.Exit(returncode, b"").describe() == text
+
+
+def test_exit_describe_any_signal_number() -> None:
+    for number in range(1, 65):
+        assert process.Exit(-number, b"").describe().startswith("signal: ")
+
+
+def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
+    spec = process.Spec(argv=[str(tmp_path / "missing")], name="missing-hook")
+    with pytest.raises(ActionFailed, match='command "missing-hook" could not start'):
+        run(collect(spec))
+
+
+def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    # The shell ignores SIGTERM (and so does its sleeper): only SIGKILL ends them.
+    script = f"trap '' TERM; sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait"
+    started = time.monotonic()
+    with pytest.raises(ActionTimeout, match=r"timed out after 500ms.*SIGTERM.*SIGKILL after 300ms"):
+        run(collect(sh(script, timeout=0.5, kill_after=0.3)))
+    elapsed = time.monotonic() - started
+    assert 0.7 < elapsed < 5
+    for pid in read_pids(pids, 2):
+        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+
+
+def test_cancellation_stops_the_group(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+
+    async def main():
+        task = asyncio.ensure_future(collect(sh(f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait")))
+        while not (pids.exists() and len(pids.read_text().split()) == 2):
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(main())
+    for pid in read_pids(pids, 2):
+        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+
+
+def test_background_child_holding_stdout_is_stopped_after_the_drain_window(tmp_path) -> None:
+    pid_file = tmp_path / "bg"
+    started = time.monotonic()
+    out, exit_ = run(collect(sh(f"sleep 60 & echo $! > {pid_file}; echo hi", timeout=30)))
+    assert (out, exit_.returncode) == (b"hi\n", 0)
+    assert time.monotonic() - started < process.DRAIN_AFTER_EXIT + 3
+    [pid] = read_pids(pid_file, 1)
+    wait_for(lambda: not alive(pid), timeout=5, what="the background sleeper to die")
+
+
+def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None:
+    # Daemonising hooks are allowed (the reference does not kill them either).
+    pid_file = tmp_path / "bg"
+    out, exit_ = run(collect(sh(f"sleep 30 >/dev/null 2>&1 & echo $! > {pid_file}; echo hi")))
+    assert (out, exit_.returncode) == (b"hi\n", 0)
+    [pid] = read_pids(pid_file, 1)
+    try:
+        assert alive(pid)
+    finally:
+        import os
+
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_human_durations() -> None:
+    assert [process._human(s) for s in (0.25, 1, 1.5, 30, 90, 900, 3600, 5400, 7200)] == [
+        "250ms", "1s", "1.5s", "30s", "90s", "15m", "1h", "90m", "2h"]
+
+
+# --- through a live server -----------------------------------------------------------------
+
+
+def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook", f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}\n"
+                                           "trap '' TERM\nwait\n")
+    server = serve("--executable-path", str(hook), "--timeout", "1s", "--kill-after", "1s")
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as info:
+        server.call("PostHandle", pb.PostHandleRequest(), timeout=20)
+    elapsed = time.monotonic() - started
+    assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "timed out after 1s" in info.value.details()
+    assert str(hook) in info.value.details()
+    assert 1.0 < elapsed < 6
+    sleeper, shell = read_pids(pids, 2)
+    for pid in (sleeper, shell):
+        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    # The server reaped its child: no zombies left behind, and it still serves.
+    assert not [pid for pid in children(server.proc.pid) if not alive(pid)]
+    assert shell not in children(server.proc.pid)
+    write_script(hook, "echo fine\n")
+    assert [r.log for r in server.call("PostHandle", pb.PostHandleRequest())] == ["fine\n"]
+
+
+@pytest.mark.parametrize("how", ["cancel", "close-channel", "client-deadline"])
+def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook))
+    channel = grpc.insecure_channel(server.target)
+    try:
+        stub_call = channel.unary_stream(
+            "/autoscaler.HandleService/PostHandle",
+            request_serializer=pb.PostHandleRequest.SerializeToString,
+            response_deserializer=pb.HandleResponse.FromString,
+        )
+        call = stub_call(pb.PostHandleRequest(), timeout=1.5 if how == "client-deadline" else 30)
+        pid_list = read_pids(pids, 2)
+        if how == "cancel":
+            call.cancel()
+        elif how == "close-channel":
+            channel.close()
+        else:
+            with pytest.raises(grpc.RpcError) as info:
+                list(call)
+            assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    finally:
+        channel.close()
+    for pid in pid_list:
+        wait_for(lambda pid=pid: not alive(pid), timeout=8, what=f"pid {pid} to die ({how})")
+    wait_for(lambda: pid_list[1] not in children(server.proc.pid), what="the hook to be reaped")
+    assert server.proc.poll() is None
+
+
+def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve) -> None:
+    hook = write_script(tmp_path / "hook", "sleep 60 &\necho hi\nexit 0\n")
+    server = serve("--executable-path", str(hook), "--timeout", "30s")
+    started = time.monotonic()
+    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=20)
+    elapsed = time.monotonic() - started
+    assert [(r.status, r.log) for r in responses] == [(DONE, "hi\n")]
+    assert elapsed < 5
+
+
+def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook), "--grace", "500ms")
+    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
+    pid_list = read_pids(pids, 2)
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 8
+    with pytest.raises(grpc.RpcError):
+        list(call)
+    for pid in pid_list:
+        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    assert "Traceback" not in server.log()
+
+
+if sys.platform != "linux":  # pragma: no cover
+    pytestmark = pytest.mark.skip(reason="process groups and /proc checks need Linux")

@@ -1,0 +1,99 @@
+"""The wire boundary: requests to Events, Updates to responses, errors to status codes."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from helpers import vector_request
+
+from tfhook import wire
+from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError, UserError
+from tfhook.model import Phase, Status, Update
+from tfhook.v1 import handler_pb2 as pb
+
+
+def test_post_handle_request_becomes_an_event() -> None:
+    request = pb.PostHandleRequest(
+        source="grafana", resource_name="elb", scaling_job_id="job-1", result=2,
+        current=pb.Resource(elb=pb.ELB(id="113300000001", region="is1", plan=400,
+                                       name="with-terraform")))
+    event = wire.event_from_proto(request, Phase.POST_HANDLE)
+    assert event.phase is Phase.POST_HANDLE
+    assert (event.source, event.resource_name, event.scaling_job_id) == ("grafana", "elb", "job-1")
+    assert (event.instruction, event.result) == (0, 2)
+    assert event.resource_ids == ("113300000001",)
+    # The contract's own example, byte for byte.
+    assert event.request_json == (
+        b'{"source":"grafana","resource_name":"elb","scaling_job_id":"job-1","result":2,'
+        b'"current":{"Resource":{"Elb":{"id":"113300000001","region":"is1","plan":400,'
+        b'"name":"with-terraform"}}}}'
+    )
+
+
+@pytest.mark.parametrize("phase", [Phase.PRE_HANDLE, Phase.HANDLE])
+def test_handle_request_becomes_an_event(phase: Phase) -> None:
+    request = pb.HandleRequest(scaling_job_id="j", instruction=99, desired=pb.Resource(
+        server=pb.Server(id="s1", parent=pb.Parent(load_balancer=pb.LoadBalancer(id="lb1")))))
+    event = wire.event_from_proto(request, phase)
+    assert event.phase is phase
+    assert (event.instruction, event.result) == (99, 0)
+    assert event.resource_ids == ("s1", "lb1")
+    assert event.request_json == wire.go_json(request)
+
+
+@pytest.mark.parametrize(
+    ("resource", "ids"),
+    [
+        (pb.Resource(), ()),
+        (pb.Resource(router=pb.Router(id="r")), ("r",)),
+        (pb.Resource(dns=pb.DNS()), ()),
+        (pb.Resource(server=pb.Server(parent=pb.Parent(gslb=pb.GSLB(id="g")))), ("g",)),
+        (pb.Resource(server=pb.Server(id="s", parent=pb.Parent())), ("s",)),
+        (pb.Resource(server_group_instance=pb.ServerGroupInstance(
+            id="i", parent=pb.Parent(elb=pb.ELB(id="e")))), ("i", "e")),
+        (pb.Resource(elb=pb.ELB(id="e", parent=pb.Parent(dns=pb.DNS(id="d")))), ("e", "d")),
+    ],
+)
+def test_resource_ids(resource, ids) -> None:
+    event = wire.event_from_proto(pb.HandleRequest(desired=resource), Phase.HANDLE)
+    assert event.resource_ids == ids
+
+
+def test_golden_vectors_through_event_from_proto(vectors) -> None:
+    phases = {"PreHandle": Phase.PRE_HANDLE, "Handle": Phase.HANDLE,
+              "PostHandle": Phase.POST_HANDLE}
+    for vector in vectors:
+        event = wire.event_from_proto(vector_request(vector), phases[vector["rpc"]])
+        assert event.request_json == vector["go_json"].encode(), vector["name"]
+
+
+def test_event_never_shows_the_request_body_in_describe() -> None:
+    request = pb.HandleRequest(desired=pb.Resource(server_group_instance=pb.ServerGroupInstance(
+        edit_parameter=pb.ServerGroupInstance.EditParameter(password="hunter2"))))
+    described = wire.event_from_proto(request, Phase.HANDLE).describe()
+    assert "hunter2" not in repr(described)
+
+
+def test_update_to_proto_carries_the_job_id() -> None:
+    event = wire.event_from_proto(pb.HandleRequest(scaling_job_id="job-9"), Phase.HANDLE)
+    response = wire.update_to_proto(Update(Status.DONE, "out\n"), event)
+    assert response == pb.HandleResponse(scaling_job_id="job-9", status=pb.HandleResponse.DONE,
+                                         log="out\n")
+    for status in Status:
+        assert wire.update_to_proto(Update(status), event).status == int(status)
+        assert pb.HandleResponse.Status.Name(int(status)) == status.name
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ActionFailed("x"), grpc.StatusCode.UNKNOWN),
+        (ActionTimeout("x"), grpc.StatusCode.DEADLINE_EXCEEDED),
+        (LockHeld("x"), grpc.StatusCode.ABORTED),
+        (RequestError("x"), grpc.StatusCode.INVALID_ARGUMENT),
+        (UserError("x"), grpc.StatusCode.INTERNAL),
+        (TfhookError("x"), grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_status_for(error: TfhookError, code: grpc.StatusCode) -> None:
+    assert wire.status_for(error) is code
