@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import structlog
 
 from tfhook.config import Settings
-from tfhook.errors import TfhookError
 from tfhook.model import Action, Event, Outcome, Phase, Result, Sink, Status, Update
 from tfhook.runners import Runner
 
@@ -84,7 +82,7 @@ class Pipeline:
                 final = update.status
                 self._tell(lambda sink, u=update: sink.update(action, u))  # type: ignore[misc]
                 yield update
-        except (TfhookError, asyncio.CancelledError, GeneratorExit) as exc:
+        except BaseException as exc:  # also bugs: the sinks must not count them as success
             error = exc
             raise
         finally:

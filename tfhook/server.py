@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import structlog
@@ -82,6 +84,35 @@ def _claim_socket_path(path: Path) -> None:
     finally:
         probe.close()
     raise UserError(f"--addr: another server is answering on {path}; stop it or choose another")
+
+
+def _refuse_busy(target: str, addr: str) -> None:
+    """Refuse an abstract name or TCP port someone listens on, in one clear line.
+
+    gRPC reports it only as "Failed to bind" after printing its own log line.
+    """
+    if target.startswith("unix-abstract:"):
+        candidates: list[tuple[int, str | tuple[Any, ...]]] = [
+            (socket.AF_UNIX, "\0" + target[len("unix-abstract:"):])
+        ]
+    else:
+        host, _, port = target.rpartition(":")
+        try:
+            infos = socket.getaddrinfo(host.strip("[]") or None, int(port),
+                                       type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except (OSError, ValueError):
+            return  # gRPC reports what it cannot resolve
+        candidates = [(info[0], info[4]) for info in infos]
+    for family, sockaddr in candidates:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                if family != socket.AF_UNIX:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"--addr {addr}: address already in use") from None
+            # anything else (no IPv6 here, …): gRPC tries and reports it
 
 
 @contextlib.contextmanager
@@ -174,6 +205,8 @@ class Server:
         path = self.address.path
         if path is not None:
             _claim_socket_path(path)
+        else:
+            _refuse_busy(self.address.target, self.settings.addr)
         try:
             with _umask(self.settings.socket_mode):
                 port = server.add_insecure_port(self.address.target)
