@@ -249,11 +249,14 @@ def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve)
     assert elapsed < 5
 
 
-def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve) -> None:
+@pytest.mark.parametrize("trap", ["", "trap '' TERM"])
+def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve, trap) -> None:
+    # After the grace period the call is cancelled and the group gets the stop signal, then
+    # SIGKILL after --kill-after; the server must not exit before that ladder is done.
     pids = tmp_path / "pids"
     hook = write_script(tmp_path / "hook",
-                        f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
-    server = serve("--executable-path", str(hook), "--grace", "500ms")
+                        f"{trap}\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook), "--grace", "500ms", "--kill-after", "1s")
     call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
     pid_list = read_pids(pids, 2)
     started = time.monotonic()
@@ -264,6 +267,26 @@ def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve) ->
     for pid in pid_list:
         wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
     assert "Traceback" not in server.log()
+
+
+def test_second_signal_forces_exit_and_still_kills_the_hook(tmp_path, serve) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"trap '' TERM\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook), "--grace", "60s", "--kill-after", "60s")
+    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
+    pid_list = read_pids(pids, 2)
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "event=stopping" in server.log(), what="the server to start stopping")
+    assert server.proc.poll() is None  # waiting for the call (grace 60s)
+    assert server.stop() == 0
+    assert time.monotonic() - started < 8
+    with pytest.raises(grpc.RpcError):
+        list(call)
+    for pid in pid_list:
+        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    assert not (tmp_path / "s0.sock").exists()
 
 
 if sys.platform != "linux":  # pragma: no cover

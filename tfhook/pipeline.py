@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 
@@ -59,6 +61,7 @@ class Pipeline:
         self.settings = settings
         self.runners = runners
         self.sinks = tuple(sinks)
+        self._calls: set[asyncio.Task[Any]] = set()
 
     def plan(self, event: Event) -> Action:
         """See `plan`."""
@@ -74,6 +77,9 @@ class Pipeline:
             The Updates to send, in order.
         """
         started = time.monotonic()
+        call = asyncio.current_task()
+        if call is not None:
+            self._calls.add(call)
         self._tell(lambda sink: sink.started(action))
         final: Status | None = None
         error: BaseException | None = None
@@ -95,6 +101,19 @@ class Pipeline:
                 duration=time.monotonic() - started,
             )
             self._tell(lambda sink: sink.finished(outcome))
+            self._calls.discard(call)
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for calls still running or unwinding.
+
+        A call cancelled at shutdown is still stopping its process group (stop signal,
+        kill_after, SIGKILL); the event loop must not end under it.
+
+        Args:
+            timeout: the longest wait in seconds.
+        """
+        if self._calls:
+            await asyncio.wait(set(self._calls), timeout=timeout)
 
     async def _updates(self, action: Action) -> AsyncIterator[Update]:
         if action.runner is None:

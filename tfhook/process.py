@@ -248,10 +248,13 @@ class Child:
         assert self._proc is not None and self._exited is not None
         spec = self.spec
         _signal_group(self._proc.pid, spec.stop_signal)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._exited), spec.kill_after)
-        # Whatever is left of the group (plugins, background children) goes too.
-        _signal_group(self._proc.pid, signal.SIGKILL)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._exited), spec.kill_after)
+        finally:
+            # Whatever is left of the group (plugins, background children) goes too; at
+            # once if this wait is cancelled (forced shutdown): nothing may outlive us.
+            _signal_group(self._proc.pid, signal.SIGKILL)
         await asyncio.shield(self._exited)
 
     async def _finish(self) -> None:

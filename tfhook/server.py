@@ -163,6 +163,7 @@ class Server:
         self._grpc: grpc.aio.Server | None = None
         self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._pipeline: Pipeline | None = None
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -187,6 +188,7 @@ class Server:
     async def _start(self) -> None:
         pipeline = Pipeline(self.settings, {self.settings.mode: self.runner},
                             build_sinks(self.settings))
+        self._pipeline = pipeline
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
             HandleService(pipeline), server)
@@ -223,6 +225,9 @@ class Server:
         await self.health.enter_graceful_shutdown()
         if self._grpc is not None:
             await self._grpc.stop(self.settings.grace)
+        if self._pipeline is not None:
+            # Calls cancelled at the end of the grace period are still stopping their hooks.
+            await self._pipeline.wait_idle(self.settings.kill_after + 1)
 
     def _remove_socket(self) -> None:
         path = self.address.path
