@@ -62,7 +62,11 @@ async def until(condition: Callable[[], bool], what: str = "condition") -> None:
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(test())
+    async def bounded() -> None:
+        async with asyncio.timeout(10):  # a caller left waiting forever is a failure
+            await test()
+
+    asyncio.run(bounded())
 
 
 def test_one_caller_gets_running_then_done() -> None:

@@ -118,10 +118,10 @@ class TerraformRunner:
         events = [t for t in batch.triggers if isinstance(t, Event)]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
         before = state.read_local(self.tf.tf_dir)
+        if before is None:  # a configured backend: the outputs are compared with this state
+            before = await self._pull_state()
         targets: list[str] = []
         if self.tf.target_from_event and events and not batch.background:
-            if before is None:
-                before = await self._pull_state()
             targets, note = self._targets(events, before)
             notes.append(note)
         try:

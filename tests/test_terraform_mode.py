@@ -1,0 +1,371 @@
+"""Terraform mode end to end (issue 3): real `tfhook serve --terraform embedded` servers
+refreshing real Terraform directories."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from terraform_helpers import (
+    ELB_ID,
+    Recorder,
+    SlowCloud,
+    TfServer,
+    copy_demo,
+    elb_plan,
+    init_and_apply,
+    processes_in,
+    read_state,
+    serve_exit,
+    simulate,
+    start_server,
+    tfhook_terraform,
+    updated,
+    wait_for,
+    write_module,
+)
+
+BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo module, initialised and applied once (its import done); copied per test."""
+    tf_dir = copy_demo(tmp_path_factory.mktemp("template") / "demo")
+    init_and_apply(tf_dir)
+    return tf_dir
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    tf_dir = tmp_path / "demo"
+    shutil.copytree(demo_template, tf_dir, symlinks=True)
+    assert elb_plan(tf_dir) == 100
+    return tf_dir
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[TfServer]]:
+    started: list[TfServer] = []
+    yield started
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def serve(servers: list[TfServer], tmp_path: Path):  # type: ignore[no-untyped-def]
+    def _serve(tf_dir: Path, *args: str, **kwargs: object) -> TfServer:
+        server = start_server(tf_dir, tmp_path, *args, **kwargs)  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    return _serve
+
+
+def test_updated_refreshes_the_state(demo: Path, serve) -> None:
+    server = serve(demo)
+    simulate(demo, 400)
+
+    answers = server.call("PostHandle", updated())
+
+    statuses = [status for status, _ in answers]
+    assert statuses[-1] == "DONE" and set(statuses[:-1]) == {"RUNNING"}, answers
+    progress = "\n".join(text for status, text in answers if status == "RUNNING")
+    assert "terraform_data.elb: Refresh complete [id=113300000001]" in progress
+    done = answers[-1][1]
+    assert "elb_plan: 100 → 400" in done
+    assert "refreshed 2: data.terraform_remote_state.cloud, terraform_data.elb" in done
+    assert elb_plan(demo) == 400
+
+
+@pytest.mark.parametrize(("rpc", "fields", "reason"), [
+    ("PostHandle", {"result": "NO_CHANGE"}, "result NO_CHANGE: no refresh"),
+    ("PostHandle", {"result": "UNKNOWN"}, "result UNKNOWN: no refresh"),
+    ("Handle", {"instruction": "UPDATE"}, "Handle: Terraform refresh runs after the change"),
+    ("PreHandle", {"instruction": "UPDATE"}, "PreHandle: Terraform refresh runs after the change"),
+])
+def test_other_calls_are_ignored_without_a_run(demo: Path, serve, rpc, fields, reason) -> None:
+    server = serve(demo)
+    simulate(demo, 400)
+    before = (demo / "terraform.tfstate").stat()
+
+    answers = server.call(rpc, {"scaling_job_id": "job-1",
+                                "current" if rpc == "PostHandle" else "desired":
+                                {"elb": {"id": ELB_ID, "plan": 400}}, **fields})
+
+    assert len(answers) == 1 and answers[0][0] == "IGNORED", answers
+    assert answers[0][1].startswith(reason)
+    after = (demo / "terraform.tfstate").stat()
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+    assert read_state(demo)["outputs"]["elb_plan"]["value"] == 100
+    # Nothing ran in the background either: the next real refresh is the one that sees 400.
+    done = server.call("PostHandle", updated())[-1]
+    assert done[0] == "DONE" and "elb_plan: 100 → 400" in done[1]
+    assert "serving" not in done[1]
+
+
+def test_on_result_chooses_the_triggers(demo: Path, serve) -> None:
+    server = serve(demo, "--on-result", "no-change", "--on-result", "created")
+    simulate(demo, 400)
+
+    ignored = server.call("PostHandle", updated())
+    assert ignored == [("IGNORED", "result UPDATED: no refresh (refreshing on CREATED, "
+                        "NO_CHANGE)")]
+    assert elb_plan(demo) == 100
+
+    done = server.call("PostHandle", updated(result="NO_CHANGE"))
+    assert done[-1][0] == "DONE" and "elb_plan: 100 → 400" in done[-1][1]
+    simulate(demo, 1000)
+    done = server.call("PostHandle", updated(result="CREATED"))
+    assert done[-1][0] == "DONE" and "elb_plan: 400 → 1000" in done[-1][1]
+    assert elb_plan(demo) == 1000
+
+
+
+def test_outputs_are_compared_with_a_configured_backends_state(tmp_path: Path, serve) -> None:
+    # With a backend block there is no terraform.tfstate beside the .tf files; the summary
+    # must still compare with the state before the run, not call every output new.
+    tf_dir = copy_demo(tmp_path / "custom-backend")
+    (tf_dir / "backend.tf").write_text(
+        'terraform {\n  backend "local" {\n    path = "elsewhere.tfstate"\n  }\n}\n')
+    init_and_apply(tf_dir)
+    server = serve(tf_dir)
+    simulate(tf_dir, 400)
+
+    done = server.call("PostHandle", updated())[-1]
+
+    assert done[0] == "DONE" and "outputs changed 1: elb_plan: 100 → 400" in done[1], done[1]
+    state = read_state(tf_dir, "elsewhere.tfstate")
+    assert state["outputs"]["elb_plan"]["value"] == 400
+
+
+# -- engine ----------------------------------------------------------------------------
+
+
+def test_terraform_command_uses_the_embedded_engine(tmp_path: Path) -> None:
+    # A terraform 1.11 binary may be on PATH here; the embedded engine is 1.15.
+    version = tfhook_terraform("version", cwd=tmp_path)
+    assert version.stdout.startswith("Terraform v1.15."), version.stdout
+
+    tf_dir = copy_demo(tmp_path / "demo")
+    init = tfhook_terraform(f"-chdir={tf_dir}", "init", "-input=false", "-no-color",
+                            cwd=tmp_path)
+    assert "Terraform has been successfully initialized" in init.stdout
+
+
+def test_unknown_engine_path_fails_fast(demo: Path, tmp_path: Path) -> None:
+    result = serve_exit(demo, tmp_path, "--terraform", "/nonexistent")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tfhook: error: --terraform: '/nonexistent' is not an executable "
+        "(use auto, embedded or a path)"
+    ], result.stderr
+
+
+# -- fail fast at start ----------------------------------------------------------------
+
+
+def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tfhook: error: "), result.stderr
+    return str(lines[0])
+
+
+def test_missing_directory_fails_fast(tmp_path: Path) -> None:
+    line = _one_line_error(serve_exit(tmp_path / "nowhere", tmp_path))
+    assert f"{tmp_path / 'nowhere'} is not a directory" in line
+
+
+def test_directory_without_tf_files_fails_fast(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "main.tf").write_text("")
+    line = _one_line_error(serve_exit(empty, tmp_path))
+    assert "has no .tf files" in line
+
+
+LOCAL_MODULE = {
+    "main.tf": 'module "m" {\n  source = "./mod"\n}\n\noutput "answer" {\n'
+               '  value = module.m.answer\n}\n',
+    "mod/main.tf": 'output "answer" {\n  value = 42\n}\n',
+}
+
+
+def test_uninitialised_directory_names_init(tmp_path: Path, serve) -> None:
+    tf_dir = write_module(tmp_path / "mod-root", LOCAL_MODULE)
+
+    line = _one_line_error(serve_exit(tf_dir, tmp_path))
+    assert "not initialised (Module not installed)" in line
+    assert f"tfhook terraform -chdir={tf_dir} init" in line
+
+    server = serve(tf_dir, "--init")
+    done = server.call("PostHandle", updated())[-1]
+    assert done[0] == "DONE" and "answer: (new) → 42" in done[1]
+    assert read_state(tf_dir)["outputs"]["answer"]["value"] == 42
+
+
+def test_initialised_by_tfhook_terraform_starts(tmp_path: Path, serve) -> None:
+    tf_dir = write_module(tmp_path / "mod-root", LOCAL_MODULE)
+    tfhook_terraform(f"-chdir={tf_dir}", "init", "-input=false", cwd=tmp_path)
+    server = serve(tf_dir)
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+
+
+def test_broken_configuration_at_start_fails_fast(demo: Path, tmp_path: Path) -> None:
+    (demo / "broken.tf").write_text(BROKEN)
+    line = _one_line_error(serve_exit(demo, tmp_path))
+    assert "invalid configuration: Invalid expression at broken.tf:2" in line
+
+
+def test_broken_configuration_after_start_is_a_readable_error(demo: Path, serve) -> None:
+    server = serve(demo)
+    (demo / "broken.tf").write_text(BROKEN)
+
+    error = server.call_error("PostHandle", updated())
+
+    assert error.code() == grpc.StatusCode.UNKNOWN
+    details = error.details()
+    assert "terraform refresh failed" in details
+    assert "Error: Invalid expression (broken.tf:2)" in details
+    assert '"@level"' not in details and '{"' not in details, details
+
+
+# -- what Terraform is given -----------------------------------------------------------
+
+VARIABLES = {
+    "main.tf": 'variable "greeting" {\n  type = string\n}\n\nvariable "who" {\n'
+               '  type = string\n}\n\noutput "message" {\n'
+               '  value = "${var.greeting}, ${var.who}"\n}\n',
+}
+
+
+def test_var_and_var_file_reach_terraform(tmp_path: Path, serve) -> None:
+    tf_dir = write_module(tmp_path / "vars", VARIABLES)
+    var_file = tmp_path / "who.tfvars"
+    var_file.write_text('who = "world"\n')
+    server = serve(tf_dir, "--var", "greeting=hello", "--var-file", str(var_file))
+
+    done = server.call("PostHandle", updated())[-1]
+
+    assert done[0] == "DONE" and 'message: (new) → "hello, world"' in done[1], done
+    assert read_state(tf_dir)["outputs"]["message"]["value"] == "hello, world"
+
+
+def test_without_the_variables_terraform_fails(tmp_path: Path, serve) -> None:
+    # The counterpart of the test above: the values really come from --var/--var-file.
+    tf_dir = write_module(tmp_path / "vars", VARIABLES)
+    server = serve(tf_dir, "--var", "greeting=hello")
+    error = server.call_error("PostHandle", updated())
+    assert error.code() == grpc.StatusCode.UNKNOWN
+    assert "No value for required variable" in error.details()
+
+
+def test_terraform_runs_in_automation_mode(tmp_path: Path, serve) -> None:
+    # The wrapper only records argv and environment, then execs the embedded engine.
+    recorder = Recorder.create(tmp_path)
+    tf_dir = write_module(tmp_path / "vars", VARIABLES)
+    var_file = tmp_path / "who.tfvars"
+    var_file.write_text('who = "world"\n')
+    server = serve(tf_dir, "--var", "greeting=hello there", "--var-file", str(var_file),
+                   "--lock-timeout", "7s", engine=str(recorder.path))
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+    assert read_state(tf_dir)["outputs"]["message"]["value"] == "hello there, world"
+
+    (argv, env), = [(a, e) for a, e in recorder.invocations() if a[:1] == ["apply"]]
+    assert env["TF_IN_AUTOMATION"] == "1" and env["TF_INPUT"] == "0"
+    assert argv[:3] == ["apply", "-refresh-only", "-auto-approve"]
+    assert {"-input=false", "-json", "-lock-timeout=7s", f"-var-file={var_file}",
+            "-var=greeting=hello there"} <= set(argv), argv
+
+
+SENSITIVE = {
+    "main.tf": 'variable "secret" {\n  type      = string\n  sensitive = true\n}\n\n'
+               'output "token" {\n  value     = var.secret\n  sensitive = true\n}\n',
+}
+
+
+def test_sensitive_outputs_are_hidden_and_not_reported_unchanged(tmp_path: Path, serve) -> None:
+    tf_dir = write_module(tmp_path / "sensitive", SENSITIVE)
+    server = serve(tf_dir, "--var", "secret=s3cret-value")
+
+    first = server.call("PostHandle", updated())
+    second = server.call("PostHandle", updated())
+
+    assert first[-1][0] == "DONE" and "token: (sensitive value changed)" in first[-1][1]
+    assert second[-1][0] == "DONE" and "outputs changed: none" in second[-1][1], second
+    assert not any("s3cret" in text for _, text in first + second)
+    assert read_state(tf_dir)["outputs"]["token"]["value"] == "s3cret-value"
+
+
+# -- a hung run ------------------------------------------------------------------------
+
+
+def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve) -> None:
+    cloud = SlowCloud()
+    try:
+        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+        server = serve(tf_dir, "--timeout", "2s", "--kill-after", "2s")
+        started = time.monotonic()
+        call = server.stream("PostHandle", updated())
+
+        cloud.requests.get(timeout=30)  # Terraform is now stuck reading the slow cloud
+        stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+        assert set(stuck) & set(server.children()), (stuck, server.children())
+
+        with pytest.raises(grpc.RpcError) as caught:
+            call.result(timeout=60)
+        elapsed = time.monotonic() - started
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "timed out after 2s" in caught.value.details()
+        assert elapsed < 20, elapsed
+        wait_for(lambda: not list(processes_in(tf_dir)), timeout=3,
+                 what="no Terraform process left in the directory")
+        assert server.children() == [], server.children()
+        assert server.proc.poll() is None  # the server itself lives on
+    finally:
+        cloud.close()
+
+
+
+def test_a_call_that_goes_away_stops_its_run(tmp_path: Path, serve) -> None:
+    cloud = SlowCloud()
+    try:
+        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+        server = serve(tf_dir, "--kill-after", "1s")
+        call = server.stream("PostHandle", updated())
+        cloud.requests.get(timeout=30)
+        wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+
+        call.cancel()  # the Core gave up on this call: nobody waits for the run any more
+
+        wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
+                 what="the abandoned run to be stopped")
+        assert server.children() == []
+        cloud.open()  # the next call runs normally: no lock was left behind
+        assert server.call("PostHandle", updated())[-1][0] == "DONE"
+    finally:
+        cloud.close()
+
+
+def test_sigterm_during_a_run_stops_terraform(tmp_path: Path, serve) -> None:
+    cloud = SlowCloud()
+    try:
+        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+        server = serve(tf_dir, "--grace", "1s", "--kill-after", "1s")
+        call = server.stream("PostHandle", updated())
+        cloud.requests.get(timeout=30)
+        wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+
+        server.proc.send_signal(signal.SIGTERM)
+
+        assert server.proc.wait(20) == 0, server.log()
+        assert call.finished.wait(10) and call.error is not None
+        assert not list(processes_in(tf_dir))
+    finally:
+        cloud.close()
