@@ -146,7 +146,6 @@ def test_huge_stderr_line_still_gives_unknown(tmp_path, serve, char: str) -> Non
 
 
 @pytest.mark.parametrize(("signal_arg", "wording"), [("TERM", "signal: terminated"),
-                                                     ("KILL", "signal: killed"),
                                                      ("35", "signal: ")])
 def test_killed_by_a_signal(tmp_path, serve, signal_arg: str, wording: str) -> None:
     hook = write_script(tmp_path / "hook", f"kill -{signal_arg} $$\nsleep 5\n")

@@ -7,6 +7,7 @@ through a live server, as the Core would.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -172,8 +173,6 @@ def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None
     try:
         assert alive(pid)
     finally:
-        import os
-
         os.kill(pid, signal.SIGKILL)
 
 
