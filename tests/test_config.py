@@ -124,3 +124,9 @@ def test_settings_are_frozen() -> None:
     assert settings.addr == "unix:autoscaler-handlers-local-exec.sock"
     assert settings.socket_mode == 0o600
     assert settings.mode == "executable"
+
+
+def test_zero_timeout_is_refused():
+    with pytest.raises(UserError, match="--timeout: must be more than 0"):
+        config.positive_duration("0", flag="--timeout")
+    assert config.positive_duration("500ms", flag="--timeout") == 0.5

@@ -111,7 +111,7 @@ def serve(
             executable=None if executable_path is None else config.resolve_executable(
                 executable_path),
             terraform=tf,
-            timeout=config.parse_duration(timeout, flag="--timeout"),
+            timeout=config.positive_duration(timeout, flag="--timeout"),
             kill_after=config.parse_duration(kill_after, flag="--kill-after"),
             grace=config.parse_duration(grace, flag="--grace"),
             socket_mode=config.parse_socket_mode(socket_mode),

@@ -40,6 +40,14 @@ def parse_duration(text: str, *, flag: str = "duration") -> float:
     return total
 
 
+def positive_duration(text: str, *, flag: str) -> float:
+    """A duration that must be more than zero (a zero timeout would fail every call)."""
+    seconds = parse_duration(text, flag=flag)
+    if seconds <= 0:
+        raise UserError(f"{flag}: must be more than 0 (got {text!r})")
+    return seconds
+
+
 def parse_socket_mode(text: str) -> int:
     """An octal file mode such as 0600 or 660."""
     try:
