@@ -252,7 +252,7 @@ def _wait_serving(server: TfServer, sock: Path, timeout: float) -> None:
     raise AssertionError(f"server not SERVING after {timeout}s:\n{server.log()}")
 
 
-def serve_exit(tf_dir: Path, workdir: Path, *args: str, timeout: float = 60.0
+def serve_exit(tf_dir: Path, workdir: Path, *args: str, timeout: float = 30.0
                ) -> subprocess.CompletedProcess[str]:
     """Run `tfhook serve` expecting it to exit (a start-up error)."""
     try:

@@ -83,26 +83,29 @@ def test_updated_refreshes_the_state(demo: Path, serve) -> None:
     assert elb_plan(demo) == 400
 
 
-@pytest.mark.parametrize(("rpc", "fields", "reason"), [
+IGNORED = [
     ("PostHandle", {"result": "NO_CHANGE"}, "result NO_CHANGE: no refresh"),
     ("PostHandle", {"result": "UNKNOWN"}, "result UNKNOWN: no refresh"),
     ("Handle", {"instruction": "UPDATE"}, "Handle: Terraform refresh runs after the change"),
     ("PreHandle", {"instruction": "UPDATE"}, "PreHandle: Terraform refresh runs after the change"),
-])
-def test_other_calls_are_ignored_without_a_run(demo: Path, serve, rpc, fields, reason) -> None:
+]
+
+
+def test_other_calls_are_ignored_without_a_run(demo: Path, serve) -> None:
     server = serve(demo)
     simulate(demo, 400)
     before = (demo / "terraform.tfstate").stat()
 
-    answers = server.call(rpc, {"scaling_job_id": "job-1",
-                                "current" if rpc == "PostHandle" else "desired":
-                                {"elb": {"id": ELB_ID, "plan": 400}}, **fields})
+    for rpc, fields, reason in IGNORED:
+        resource = "current" if rpc == "PostHandle" else "desired"
+        answers = server.call(rpc, {"scaling_job_id": "job-1",
+                                    resource: {"elb": {"id": ELB_ID, "plan": 400}}, **fields})
 
-    assert len(answers) == 1 and answers[0][0] == "IGNORED", answers
-    assert answers[0][1].startswith(reason)
-    after = (demo / "terraform.tfstate").stat()
-    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
-    assert read_state(demo)["outputs"]["elb_plan"]["value"] == 100
+        assert len(answers) == 1 and answers[0][0] == "IGNORED", (rpc, fields, answers)
+        assert answers[0][1].startswith(reason), answers
+        after = (demo / "terraform.tfstate").stat()
+        assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+        assert elb_plan(demo) == 100
     # Nothing ran in the background either: the next real refresh is the one that sees 400.
     done = server.call("PostHandle", updated())[-1]
     assert done[0] == "DONE" and "elb_plan: 100 → 400" in done[1]
@@ -210,6 +213,19 @@ def test_uninitialised_directory_names_init(tmp_path: Path, serve) -> None:
     assert read_state(tf_dir)["outputs"]["answer"]["value"] == 42
 
 
+
+def test_uninitialised_backend_names_init(demo: Path, tmp_path: Path, serve) -> None:
+    # `terraform validate` does not look at the backend; the start-up check must.
+    (demo / "backend.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+
+    line = _one_line_error(serve_exit(demo, tmp_path))
+    assert "not initialised" in line and f"tfhook terraform -chdir={demo} init" in line
+
+    server = serve(demo, "--init")
+    simulate(demo, 400)
+    done = server.call("PostHandle", updated())[-1]
+    assert done[0] == "DONE" and "elb_plan: 100 → 400" in done[1], done
+
 def test_initialised_by_tfhook_terraform_starts(tmp_path: Path, serve) -> None:
     tf_dir = write_module(tmp_path / "mod-root", LOCAL_MODULE)
     tfhook_terraform(f"-chdir={tf_dir}", "init", "-input=false", cwd=tmp_path)
@@ -222,6 +238,15 @@ def test_broken_configuration_at_start_fails_fast(demo: Path, tmp_path: Path) ->
     line = _one_line_error(serve_exit(demo, tmp_path))
     assert "invalid configuration: Invalid expression at broken.tf:2" in line
 
+
+
+def test_a_configuration_error_is_not_mistaken_for_missing_init(tmp_path: Path) -> None:
+    # The detail names var.initial_plan: "init" inside a name must not read as "run init".
+    tf_dir = write_module(tmp_path / "undeclared",
+                          {"main.tf": 'output "plan" {\n  value = var.initial_plan\n}\n'})
+    line = _one_line_error(serve_exit(tf_dir, tmp_path))
+    assert "invalid configuration: Reference to undeclared input variable at main.tf:2" in line
+    assert "init`" not in line
 
 def test_broken_configuration_after_start_is_a_readable_error(demo: Path, serve) -> None:
     server = serve(demo)

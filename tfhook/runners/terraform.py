@@ -53,7 +53,9 @@ def validation_error(where: Path, result: dict[str, Any]) -> UserError | None:
         return None
     first = diagnostic(errors[0])
     text = f"{first.summary} {first.detail}".lower()
-    if "init" in text or "not installed" in text or "missing required provider" in text:
+    # "terraform init" as words: a name like var.initial_plan must not read as "run init".
+    if ("terraform init" in text or "not installed" in text
+            or "missing required provider" in text):
         return UserError(f"--tf-dir: {where} is not initialised ({first.summary}); "
                          + init_hint(where))
     more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
@@ -237,6 +239,11 @@ class TerraformRunner:
         error = validation_error(self.tf.tf_dir, result)
         if error is not None:
             raise error
+        # validate does not look at the backend; `state pull` fails when it needs init.
+        _, pulled = await self._capture(["state", "pull"], "terraform state pull")
+        if pulled.returncode != 0 and b"terraform init" in pulled.stderr:
+            raise UserError(f"--tf-dir: {self.tf.tf_dir} is not initialised (backend); "
+                            + init_hint(self.tf.tf_dir))
 
     async def _pull_state(self) -> state.State | None:
         output, exit_ = await self._capture(["state", "pull"], "terraform state pull")
