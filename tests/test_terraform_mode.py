@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -50,21 +49,18 @@ def demo(demo_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[TfServer]]:
+def serve(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start servers (stopped with SIGTERM at teardown)."""
     started: list[TfServer] = []
-    yield started
-    for server in started:
-        server.close()
 
-
-@pytest.fixture
-def serve(servers: list[TfServer], tmp_path: Path):  # type: ignore[no-untyped-def]
     def _serve(tf_dir: Path, *args: str, **kwargs: object) -> TfServer:
         server = start_server(tf_dir, tmp_path, *args, **kwargs)  # type: ignore[arg-type]
-        servers.append(server)
+        started.append(server)
         return server
 
-    return _serve
+    yield _serve
+    for server in started:
+        server.close()
 
 
 def test_updated_refreshes_the_state(demo: Path, serve) -> None:
