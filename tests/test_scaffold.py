@@ -123,7 +123,7 @@ def test_list_shows_kinds_and_files() -> None:
     (["--kind", "shell", "--tf-dir", "."], "--tf-dir: only --kind terraform-refresh uses it"),
     (["--kind", "terraform-refresh", "--tf-dir", "nowhere"], "nowhere is not a directory"),
     (["--kind", "shell", "--addr", "unix:x.sock"], "give an absolute socket path"),
-    (["--kind", "shell", "--addr", "localhost"], "use unix:/ABS/PATH, unix-abstract:NAME"),
+    (["--kind", "shell", "--addr", "localhost"], "use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME"),
     (["--kind", "shell", "--addr", "unix:/" + "x" * 110], "longer than a socket path"),
     (["--kind", "shell", "--addr", "unix:/run/a\nb"], "holds control characters"),
 ])

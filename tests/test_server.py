@@ -27,8 +27,6 @@ from helpers import (
     write_script,
 )
 
-from tfhook import server as server_module
-from tfhook.errors import UserError
 from tfhook.v1 import handler_pb2 as pb
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -252,29 +250,3 @@ def test_metrics_exporter_port_in_use_fails_before_binding(tmp_path, hook) -> No
     assert not (tmp_path / "m.sock").exists()
 
 
-@pytest.mark.parametrize(
-    ("addr", "target", "path"),
-    [
-        ("unix:rel.sock", "unix:{cwd}/rel.sock", "{cwd}/rel.sock"),
-        ("unix:sub/rel.sock", "unix:{cwd}/sub/rel.sock", "{cwd}/sub/rel.sock"),
-        ("unix:///abs/x.sock", "unix:/abs/x.sock", "/abs/x.sock"),
-        ("unix:/abs/y.sock", "unix:/abs/y.sock", "/abs/y.sock"),
-        ("unix-abstract:name", "unix-abstract:name", None),
-        ("127.0.0.1:50051", "127.0.0.1:50051", None),
-        ("[::1]:50051", "[::1]:50051", None),
-        (":50051", "[::]:50051", None),
-        ("localhost:0", "localhost:0", None),
-    ],
-)
-def test_parse_address(tmp_path, monkeypatch, addr, target, path) -> None:
-    monkeypatch.chdir(tmp_path)
-    parsed = server_module.parse_address(addr)
-    assert parsed.target == target.format(cwd=tmp_path)
-    assert parsed.path == (None if path is None else Path(path.format(cwd=tmp_path)))
-
-
-@pytest.mark.parametrize("addr", ["unix:", "unix-abstract:", "nonsense", "host:port",
-                                  "1.2.3.4:99999"])
-def test_parse_address_rejects(addr: str) -> None:
-    with pytest.raises(UserError, match="--addr"):
-        server_module.parse_address(addr)

@@ -10,7 +10,6 @@ import signal
 import socket
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import _async as reflection_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from tfhook import address
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.logs import LogSink
@@ -32,35 +32,6 @@ from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
 log = structlog.get_logger("tfhook.server")
 SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A listen address; `path` is set for filesystem unix sockets."""
-
-    target: str
-    path: Path | None = None
-
-
-def parse_address(addr: str) -> Address:
-    """Understand the Core's address forms: unix:PATH, unix:///ABS, unix-abstract:NAME, host:port."""
-    if addr.startswith("unix-abstract:"):
-        if not addr[len("unix-abstract:"):]:
-            raise UserError(f"--addr {addr!r}: the abstract socket needs a name")
-        return Address(addr)
-    if addr.startswith("unix:"):
-        rest = addr[len("unix:"):]
-        raw = rest[2:] if rest.startswith("///") else rest
-        if not raw:
-            raise UserError(f"--addr {addr!r}: the socket needs a path")
-        path = Path(raw).absolute()
-        return Address(f"unix:{path}", path)
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise UserError(
-            f"--addr {addr!r}: use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME or HOST:PORT"
-        )
-    return Address(addr if host else f"[::]:{port}")
 
 
 def _claim_socket_path(path: Path) -> None:
@@ -156,7 +127,7 @@ class Server:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.address = parse_address(settings.addr)
+        self.address = address.parse(settings.addr)
         self.runner: Runner = RUNNERS[settings.mode](settings)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()

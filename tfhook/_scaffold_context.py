@@ -1,0 +1,138 @@
+"""Inputs of `tfhook init`, checked, turned into the templates' context."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from tfhook import __version__, address
+from tfhook.errors import UserError
+from tfhook.model import Phase
+
+if TYPE_CHECKING:
+    from tfhook.scaffold import Kind, Options
+
+HANDLERS_FILE = "autoscaler-handlers.yaml"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SHEBANG_MAX = 127  # older kernels cut a #! line after 127 bytes
+
+
+def context(options: Options, kind: Kind) -> dict[str, Any]:
+    phase = _phase(options.handler_type, kind)
+    name = _name(options.name)
+    directory = _path(options.directory, "DIR")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"DIR: {directory} exists and is not a directory")
+    addr = options.addr or f"unix:/run/tfhook/{name}.sock"
+    endpoint, socket = _address(addr)
+    hook = directory / kind.hook_file
+    tfhook_argv = _tfhook_argv()
+    return {
+        "version": __version__, "kind": kind.name, "name": name, "handler_type": phase.value,
+        "rpc": phase.rpc, "directory": str(directory), "hook": str(hook),
+        "readme_uri": (directory / "README.md").as_uri(),
+        "hook_file": kind.hook_file, "addr": addr, "endpoint": endpoint,
+        "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
+        "handlers_file": HANDLERS_FILE, "tf_dir": _tf_dir(options.tf_dir, kind),
+        "shebang": _shebang(), "tfhook_argv": tfhook_argv,
+        "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr)],
+        "local_serve": [*tfhook_argv, *_serve_args(hook, phase, f"unix:/tmp/tfhook-{name}.sock")],
+        "local_socket": f"/tmp/tfhook-{name}.sock",
+        "sample_request": _sample_request(phase),
+    }
+
+
+def _phase(value: str, kind: Kind) -> Phase:
+    phases = {phase.value: phase for phase in Phase}
+    if value not in phases:
+        raise UserError(f"--handler-type: {value!r} is not one of {', '.join(phases)}")
+    if phases[value] not in kind.phases:
+        allowed = ", ".join(phase.value for phase in kind.phases)
+        raise UserError(f"--handler-type: --kind {kind.name} works only as {allowed}")
+    return phases[value]
+
+
+def _name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise UserError(
+            f"--name: {name!r} must be 1-64 letters, digits, '.', '_' or '-' and start with a "
+            "letter or digit (it names the systemd unit and the Core's handler)"
+        )
+    return name
+
+
+def _plain(text: str, flag: str) -> str:
+    # Paths and addresses end up in scripts, YAML and a unit file: one line each.
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        raise UserError(f"{flag}: {text!r} holds control characters")
+    return text
+
+
+def _path(path: Path, flag: str) -> Path:
+    return Path(os.path.abspath(_plain(str(path), flag)))
+
+
+def _tf_dir(tf_dir: Path | None, kind: Kind) -> str | None:
+    if tf_dir is None:
+        return None
+    if kind.name != "terraform-refresh":
+        raise UserError(f"--tf-dir: only --kind terraform-refresh uses it, not {kind.name}")
+    path = _path(tf_dir, "--tf-dir")
+    if not path.is_dir():
+        raise UserError(f"--tf-dir: {path} is not a directory")
+    return str(path)
+
+
+def _address(addr: str) -> tuple[str, PurePosixPath | None]:
+    """The Core's endpoint for a listen address, and the socket file, if any."""
+    parsed = address.parse(addr)
+    if parsed.relative:
+        raise UserError(f"--addr: {addr!r}: give an absolute socket path (unix:/run/...), "
+                        "so that the service and the Core agree on it")
+    endpoint = addr if parsed.host is None else parsed.dial_target()
+    return endpoint, None if parsed.path is None else PurePosixPath(parsed.path)
+
+
+def _runtime_directory(socket: PurePosixPath | None) -> str:
+    """The RuntimeDirectory= systemd should create for a socket under /run, or ""."""
+    run = PurePosixPath("/run")
+    if socket is None or run not in socket.parents or socket.parent == run:
+        return ""
+    return str(socket.parent.relative_to(run))
+
+
+def _serve_args(hook: Path, phase: Phase, addr: str) -> list[str]:
+    return ["serve", "--executable-path", str(hook), "--handler-type", phase.value,
+            "--addr", addr]
+
+
+def _tfhook_argv() -> list[str]:
+    """How to run this tfhook: its console script beside the interpreter, or `python -m`."""
+    script = Path(sys.executable).parent / "tfhook"
+    if os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "tfhook"]
+
+
+def _shebang() -> str:
+    """This interpreter, which has tfhook; `env python3` if it cannot stand in a #! line."""
+    python = sys.executable
+    if not python or len(python) > _SHEBANG_MAX - 2 or any(c.isspace() for c in python):
+        return "/usr/bin/env python3"
+    return python
+
+
+def _sample_request(phase: Phase) -> str:
+    """A test request for grpcurl, in protobuf's JSON mapping (enums by name)."""
+    elb = {"elb": {"id": "113300000001", "region": "is1", "plan": 400, "name": "example"}}
+    fields: dict[str, Any] = {"source": "test", "resource_name": "elb",
+                              "scaling_job_id": "test-1"}
+    if phase is Phase.POST_HANDLE:
+        fields |= {"result": "UPDATED", "current": elb}
+    else:
+        fields |= {"instruction": "UPDATE", "desired": elb}
+    return json.dumps(fields, separators=(",", ":"))

@@ -1,0 +1,68 @@
+"""Listen addresses in the Core's forms: unix:PATH, unix:///ABS, unix-abstract:NAME, HOST:PORT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfhook.errors import UserError
+
+SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes, NUL included
+_WILDCARD = ("", "0.0.0.0", "[::]", "::")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A parsed address.
+
+    Attributes:
+        target: what gRPC binds or dials.
+        path: the socket file (absolute) for filesystem unix sockets, else None.
+        relative: the socket path was given relative to the working directory.
+        host: the TCP host ("" for the wildcard), or None for unix sockets.
+    """
+
+    target: str
+    path: Path | None = None
+    relative: bool = False
+    host: str | None = None
+
+    def dial_target(self) -> str:
+        """Where a client on this machine connects (a wildcard TCP host becomes loopback)."""
+        if self.host is not None and self.host in _WILDCARD:
+            return f"127.0.0.1:{self.target.rpartition(':')[2]}"
+        return self.target
+
+
+def parse(addr: str) -> Address:
+    """Parse an --addr value; a UserError says what is wrong with it.
+
+    Args:
+        addr: `unix:PATH` (relative to the working directory), `unix:///ABS/PATH`,
+            `unix-abstract:NAME` or `HOST:PORT`.
+
+    Returns:
+        The Address.
+    """
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in addr):
+        raise UserError(f"--addr {addr!r}: holds control characters")
+    if addr.startswith("unix-abstract:"):
+        if not addr[len("unix-abstract:"):]:
+            raise UserError(f"--addr {addr!r}: the abstract socket needs a name")
+        return Address(addr)
+    if addr.startswith("unix:"):
+        rest = addr[len("unix:"):]
+        raw = rest[2:] if rest.startswith("///") else rest
+        if not raw:
+            raise UserError(f"--addr {addr!r}: the socket needs a path")
+        path = Path(raw).absolute()
+        if len(str(path).encode()) > SUN_PATH_MAX:
+            raise UserError(f"--addr: {path} is longer than a socket path may be "
+                            f"({SUN_PATH_MAX} bytes)")
+        return Address(f"unix:{path}", path, relative=not raw.startswith("/"))
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UserError(
+            f"--addr {addr!r}: use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME or HOST:PORT"
+        )
+    return Address(addr if host else f"[::]:{port}", host=host)
