@@ -37,7 +37,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check tfhook tests
 	$(BIN)/mypy tfhook
 
-test: $(STAMP) tools ## run the test suite
+test: $(STAMP) tools lint ## lint, then run the test suite
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
