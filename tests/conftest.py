@@ -1,13 +1,17 @@
-"""Fixtures: a private $HOME, golden vectors, and real `tfhook serve` processes."""
+"""Fixtures: a private $HOME, golden vectors, real `tfhook serve` processes, and the
+Terraform demo module with its servers."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import terraform_helpers
 from helpers import VECTORS, Served, load_vectors, start_server
+from terraform_helpers import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +54,46 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     yield _serve
     for served in started:
         served.close()
+
+
+# -- Terraform mode ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo module, initialised and applied once (its import done); copied per test."""
+    tf_dir = copy_demo(tmp_path_factory.mktemp("template") / "demo")
+    init_and_apply(tf_dir)
+    return tf_dir
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the applied demo module; the ELB plan starts at 100."""
+    tf_dir = tmp_path / "demo"
+    shutil.copytree(demo_template, tf_dir, symlinks=True)
+    assert elb_plan(tf_dir) == 100
+    return tf_dir
+
+
+@pytest.fixture
+def cloud() -> Iterator[SlowCloud]:
+    slow = SlowCloud()
+    yield slow
+    slow.close()
+
+
+@pytest.fixture
+def tf_serve(tmp_path: Path) -> Iterator[Callable[..., TfServer]]:
+    """Start Terraform-mode servers, `tf_serve(tf_dir, *args, engine=..., env=...)` (cwd
+    tmp_path); each is stopped (SIGTERM) at teardown."""
+    started: list[TfServer] = []
+
+    def _serve(tf_dir: Path, *args: str, **kwargs: Any) -> TfServer:
+        server = terraform_helpers.start_server(tf_dir, tmp_path, *args, **kwargs)
+        started.append(server)
+        return server
+
+    yield _serve
+    for server in started:
+        server.close()

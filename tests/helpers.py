@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -101,7 +101,7 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(p) for p in (task / "children").read_text().split()]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             continue
     return found
 
@@ -128,22 +128,18 @@ def health_status(channel: grpc.Channel, service: str = "", timeout: float = 1.0
 
 
 @dataclass
-class Served:
-    """A running `tfhook serve` subprocess and a client channel to it."""
+class ServerProcess:
+    """A running `tfhook serve` subprocess, its log and a client channel to it."""
 
     proc: subprocess.Popen[bytes]
     target: str
-    cwd: Path
     log_path: Path
     channel: grpc.Channel
     stub: handler_pb2_grpc.HandleServiceStub = field(init=False)
+    close_timeout: ClassVar[float] = 15.0  # how long close() waits after SIGTERM
 
     def __post_init__(self) -> None:
         self.stub = handler_pb2_grpc.HandleServiceStub(self.channel)
-
-    def call(self, rpc: str, request: Any, timeout: float = 30.0) -> list[Any]:
-        """Call one RPC and read the whole response stream."""
-        return list(getattr(self.stub, rpc)(request, timeout=timeout))
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -162,7 +158,73 @@ class Served:
     def close(self) -> None:
         self.channel.close()
         if self.proc.poll() is None:
-            self.stop()
+            self.stop(timeout=self.close_timeout)
+
+    def wait_serving(self, timeout: float, sock: Path | None = None) -> None:
+        """Poll health until SERVING (once `sock`, when given, exists); fail if the server
+        exits first or the deadline passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"server exited with {self.proc.returncode} before serving:\n{self.log()}"
+                )
+            if sock is None or sock.exists():
+                try:
+                    if health_status(self.channel) == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"server not SERVING after {timeout}s:\n{self.log()}")
+
+
+class Served(ServerProcess):
+    """A `tfhook serve` subprocess started by `start_server`."""
+
+    @property
+    def cwd(self) -> Path:
+        """The server's working directory (its log is written there)."""
+        return self.log_path.parent
+
+    def call(self, rpc: str, request: Any, timeout: float = 30.0) -> list[Any]:
+        """Call one RPC and read the whole response stream."""
+        return list(getattr(self.stub, rpc)(request, timeout=timeout))
+
+
+S = TypeVar("S", bound=ServerProcess)
+
+
+def launch(
+    cls: type[S],
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    target: str,
+    env: dict[str, str] | None,
+    timeout: float,
+    sock: Path | None = None,
+) -> S:
+    """Run a `tfhook serve` command (output to a log file in cwd), dial `target` and wait
+    until health says SERVING (`sock`: only try once this socket file exists)."""
+    log_path = cwd / f"server-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+    server = cls(proc, target, log_path, channel)
+    try:
+        server.wait_serving(timeout, sock)
+    except BaseException:
+        server.close()
+        raise
+    return server
 
 
 def start_server(
@@ -177,40 +239,8 @@ def start_server(
 
     `target` is what the client dials (defaults to addr); it differs for relative paths.
     """
-    log_path = cwd / f"server-{uuid.uuid4().hex[:8]}.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            tfhook_command("serve", *args, "--addr", addr),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    channel = grpc.insecure_channel(target or addr, options=CHANNEL_OPTIONS)
-    served = Served(proc, target or addr, cwd, log_path, channel)
-    try:
-        _wait_serving(served)
-    except BaseException:
-        served.close()
-        raise
-    return served
-
-
-def _wait_serving(served: Served, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if served.proc.poll() is not None:
-            raise AssertionError(
-                f"server exited with {served.proc.returncode} before serving:\n{served.log()}"
-            )
-        try:
-            if health_status(served.channel, timeout=0.5) == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"server not SERVING after {timeout}s:\n{served.log()}")
+    return launch(Served, tfhook_command("serve", *args, "--addr", addr), cwd=cwd,
+                  target=target or addr, env=env, timeout=10.0)
 
 
 def run_tfhook(args: Sequence[str], cwd: Path, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:

@@ -7,33 +7,27 @@ import json
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from helpers import REQUEST_CLASS as RPCS
+from helpers import ROOT, ServerProcess, alive, children, launch, tfhook_command
+from helpers import wait_for as wait_for  # re-exported for the Terraform tests
 
-from tfhook.v1 import handler_pb2, handler_pb2_grpc
+from tfhook.v1 import handler_pb2
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "terraform" / "demo"
 ELB_ID = "113300000001"
 STATUS = handler_pb2.HandleResponse.Status
-RPCS = {"PreHandle": handler_pb2.HandleRequest, "Handle": handler_pb2.HandleRequest,
-        "PostHandle": handler_pb2.PostHandleRequest}
-CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 50),
-                   ("grpc.min_reconnect_backoff_ms", 50),
-                   ("grpc.max_reconnect_backoff_ms", 200)]
 
 
 def tf_env(**extra: str) -> dict[str, str]:
@@ -50,7 +44,7 @@ def tfhook_terraform(*args: str, cwd: Path, check: bool = True,
                      env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`tfhook terraform ARGS` with the embedded engine."""
     result = subprocess.run(
-        [sys.executable, "-m", "tfhook", "terraform", *args], cwd=cwd, text=True,
+        tfhook_command("terraform", *args), cwd=cwd, text=True,
         capture_output=True, stdin=subprocess.DEVNULL, timeout=60,
         env=env or tf_env(TFHOOK_TERRAFORM="embedded"), check=False,
     )
@@ -99,18 +93,6 @@ def elb_plan(tf_dir: Path) -> Any:
         return None
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy and return its value; fail after the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
 def updated(resource_id: str = ELB_ID, kind: str = "elb", **fields: Any) -> dict[str, Any]:
     """Fields of a PostHandle(result=UPDATED) for one resource."""
     resource: dict[str, Any] = {"id": resource_id, **({"plan": 400} if kind == "elb" else {})}
@@ -121,18 +103,10 @@ def updated(resource_id: str = ELB_ID, kind: str = "elb", **fields: Any) -> dict
 # -- a real server ---------------------------------------------------------------------
 
 
-@dataclass
-class TfServer:
+class TfServer(ServerProcess):
     """A `tfhook serve --tf-dir ... --terraform embedded` subprocess and a channel to it."""
 
-    proc: subprocess.Popen[bytes]
-    target: str
-    log_path: Path
-    channel: grpc.Channel
-    stub: handler_pb2_grpc.HandleServiceStub = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.stub = handler_pb2_grpc.HandleServiceStub(self.channel)
+    close_timeout = 30.0
 
     def call(self, rpc: str, fields: dict[str, Any], timeout: float = 60.0
              ) -> list[tuple[str, str]]:
@@ -154,22 +128,8 @@ class TfServer:
         """Start a call in a thread; its messages arrive in `.messages` as they come."""
         return Streamed(self, rpc, fields, timeout)
 
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
     def children(self) -> list[int]:
         return [pid for pid in children(self.proc.pid) if alive(pid)]
-
-    def close(self) -> None:
-        self.channel.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"server ignored SIGTERM:\n{self.log()}") from None
 
 
 class Streamed:
@@ -211,8 +171,8 @@ class Streamed:
 
 
 def serve_command(tf_dir: Path, sock: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "tfhook", "serve", "--tf-dir", str(tf_dir),
-            "--terraform", "embedded", "--addr", f"unix:{sock}", *args]
+    return tfhook_command("serve", "--tf-dir", str(tf_dir), "--terraform", "embedded",
+                          "--addr", f"unix:{sock}", *args)
 
 
 def start_server(tf_dir: Path, workdir: Path, *args: str, engine: str = "embedded",
@@ -221,35 +181,8 @@ def start_server(tf_dir: Path, workdir: Path, *args: str, engine: str = "embedde
     sock = workdir / f"s-{uuid.uuid4().hex[:6]}.sock"
     command = serve_command(tf_dir, sock, *args)
     command[command.index("--terraform") + 1] = engine
-    log_path = workdir / f"server-{uuid.uuid4().hex[:6]}.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(command, cwd=workdir, env=env or tf_env(),
-                                stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
-    server = TfServer(proc, f"unix:{sock}", log_path,
-                      grpc.insecure_channel(f"unix:{sock}", options=CHANNEL_OPTIONS))
-    try:
-        _wait_serving(server, sock, ready_timeout)
-    except BaseException:
-        server.close()
-        raise
-    return server
-
-
-def _wait_serving(server: TfServer, sock: Path, timeout: float) -> None:
-    health = health_pb2_grpc.HealthStub(server.channel)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise AssertionError(f"server exited with {server.proc.returncode}:\n{server.log()}")
-        if sock.exists():
-            try:
-                answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-        time.sleep(0.05)
-    raise AssertionError(f"server not SERVING after {timeout}s:\n{server.log()}")
+    return launch(TfServer, command, cwd=workdir, target=f"unix:{sock}", env=env or tf_env(),
+                  timeout=ready_timeout, sock=sock)
 
 
 def serve_exit(tf_dir: Path, workdir: Path, *args: str, timeout: float = 30.0
@@ -358,29 +291,6 @@ class SlowCloud:
 
 
 # -- processes -------------------------------------------------------------------------
-
-
-def process_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def alive(pid: int) -> bool:
-    """True while a process runs (a zombie counts as dead)."""
-    return process_state(pid) not in (None, "Z", "X")
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return found
 
 
 def processes_in(directory: Path) -> Iterator[int]:

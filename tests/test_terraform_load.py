@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -16,14 +15,12 @@ import grpc
 import pytest
 from terraform_helpers import (
     Recorder,
-    SlowCloud,
     TfServer,
     copy_demo,
     elb_plan,
     init_and_apply,
     read_state,
     simulate,
-    start_server,
     tf_env,
     updated,
     wait_for,
@@ -33,39 +30,10 @@ BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
 BACKEND = 'terraform {\n  backend "local" {\n    path = "elsewhere.tfstate"\n  }\n}\n'
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tf_dir = copy_demo(tmp_path_factory.mktemp("template") / "demo")
-    init_and_apply(tf_dir)
-    return tf_dir
-
-
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path) -> Path:
-    tf_dir = tmp_path / "demo"
-    shutil.copytree(demo_template, tf_dir, symlinks=True)
-    return tf_dir
-
-
-@pytest.fixture
-def cloud() -> Iterator[SlowCloud]:
-    slow = SlowCloud()
-    yield slow
-    slow.close()
-
-
-@pytest.fixture
-def serve(tmp_path: Path):  # type: ignore[no-untyped-def]
-    started: list[TfServer] = []
-
-    def _serve(tf_dir: Path, *args: str, **kwargs: object) -> TfServer:
-        server = start_server(tf_dir, tmp_path, *args, **kwargs)  # type: ignore[arg-type]
-        started.append(server)
-        return server
-
-    yield _serve
-    for server in started:
-        server.close()
+def serve(tf_serve):  # type: ignore[no-untyped-def]
+    """Terraform-mode servers (conftest's tf_serve) under the name these tests use."""
+    return tf_serve
 
 
 # -- coalescing ------------------------------------------------------------------------

@@ -3,7 +3,6 @@ refreshing real Terraform directories."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -14,7 +13,6 @@ from terraform_helpers import (
     ELB_ID,
     Recorder,
     SlowCloud,
-    TfServer,
     copy_demo,
     elb_plan,
     init_and_apply,
@@ -22,7 +20,6 @@ from terraform_helpers import (
     read_state,
     serve_exit,
     simulate,
-    start_server,
     tfhook_terraform,
     updated,
     wait_for,
@@ -32,35 +29,10 @@ from terraform_helpers import (
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo module, initialised and applied once (its import done); copied per test."""
-    tf_dir = copy_demo(tmp_path_factory.mktemp("template") / "demo")
-    init_and_apply(tf_dir)
-    return tf_dir
-
-
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path) -> Path:
-    tf_dir = tmp_path / "demo"
-    shutil.copytree(demo_template, tf_dir, symlinks=True)
-    assert elb_plan(tf_dir) == 100
-    return tf_dir
-
-
-@pytest.fixture
-def serve(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Start servers (stopped with SIGTERM at teardown)."""
-    started: list[TfServer] = []
-
-    def _serve(tf_dir: Path, *args: str, **kwargs: object) -> TfServer:
-        server = start_server(tf_dir, tmp_path, *args, **kwargs)  # type: ignore[arg-type]
-        started.append(server)
-        return server
-
-    yield _serve
-    for server in started:
-        server.close()
+def serve(tf_serve):  # type: ignore[no-untyped-def]
+    """Terraform-mode servers (conftest's tf_serve) under the name these tests use."""
+    return tf_serve
 
 
 def test_updated_refreshes_the_state(demo: Path, serve) -> None:
@@ -327,66 +299,57 @@ def test_sensitive_outputs_are_hidden_and_not_reported_unchanged(tmp_path: Path,
 # -- a hung run ------------------------------------------------------------------------
 
 
-def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve) -> None:
-    cloud = SlowCloud()
-    try:
-        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
-        server = serve(tf_dir, "--timeout", "2s", "--kill-after", "2s")
-        started = time.monotonic()
-        call = server.stream("PostHandle", updated())
-
-        cloud.requests.get(timeout=30)  # Terraform is now stuck reading the slow cloud
-        stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
-        assert set(stuck) & set(server.children()), (stuck, server.children())
-
-        with pytest.raises(grpc.RpcError) as caught:
-            call.result(timeout=60)
-        elapsed = time.monotonic() - started
-        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        assert "timed out after 2s" in caught.value.details()
-        assert elapsed < 20, elapsed
-        wait_for(lambda: not list(processes_in(tf_dir)), timeout=3,
-                 what="no Terraform process left in the directory")
-        assert server.children() == [], server.children()
-        assert server.proc.poll() is None  # the server itself lives on
-    finally:
-        cloud.close()
+def terraform_stuck(cloud: SlowCloud, tf_dir: Path) -> list[int]:
+    """Wait until Terraform is stuck reading the slow cloud; its processes in tf_dir."""
+    cloud.requests.get(timeout=30)
+    stuck: list[int] = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+    return stuck
 
 
+def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve, cloud) -> None:
+    tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+    server = serve(tf_dir, "--timeout", "2s", "--kill-after", "2s")
+    started = time.monotonic()
+    call = server.stream("PostHandle", updated())
 
-def test_a_call_that_goes_away_stops_its_run(tmp_path: Path, serve) -> None:
-    cloud = SlowCloud()
-    try:
-        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
-        server = serve(tf_dir, "--kill-after", "1s")
-        call = server.stream("PostHandle", updated())
-        cloud.requests.get(timeout=30)
-        wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+    stuck = terraform_stuck(cloud, tf_dir)
+    assert set(stuck) & set(server.children()), (stuck, server.children())
 
-        call.cancel()  # the Core gave up on this call: nobody waits for the run any more
-
-        wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
-                 what="the abandoned run to be stopped")
-        assert server.children() == []
-        cloud.open()  # the next call runs normally: no lock was left behind
-        assert server.call("PostHandle", updated())[-1][0] == "DONE"
-    finally:
-        cloud.close()
+    with pytest.raises(grpc.RpcError) as caught:
+        call.result(timeout=60)
+    elapsed = time.monotonic() - started
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "timed out after 2s" in caught.value.details()
+    assert elapsed < 20, elapsed
+    wait_for(lambda: not list(processes_in(tf_dir)), timeout=3,
+             what="no Terraform process left in the directory")
+    assert server.children() == [], server.children()
+    assert server.proc.poll() is None  # the server itself lives on
 
 
-def test_sigterm_during_a_run_stops_terraform(tmp_path: Path, serve) -> None:
-    cloud = SlowCloud()
-    try:
-        tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
-        server = serve(tf_dir, "--grace", "1s", "--kill-after", "1s")
-        call = server.stream("PostHandle", updated())
-        cloud.requests.get(timeout=30)
-        wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+def test_a_call_that_goes_away_stops_its_run(tmp_path: Path, serve, cloud) -> None:
+    tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+    server = serve(tf_dir, "--kill-after", "1s")
+    call = server.stream("PostHandle", updated())
+    terraform_stuck(cloud, tf_dir)
 
-        server.proc.send_signal(signal.SIGTERM)
+    call.cancel()  # the Core gave up on this call: nobody waits for the run any more
 
-        assert server.proc.wait(20) == 0, server.log()
-        assert call.finished.wait(10) and call.error is not None
-        assert not list(processes_in(tf_dir))
-    finally:
-        cloud.close()
+    wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
+             what="the abandoned run to be stopped")
+    assert server.children() == []
+    cloud.open()  # the next call runs normally: no lock was left behind
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+
+
+def test_sigterm_during_a_run_stops_terraform(tmp_path: Path, serve, cloud) -> None:
+    tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
+    server = serve(tf_dir, "--grace", "1s", "--kill-after", "1s")
+    call = server.stream("PostHandle", updated())
+    terraform_stuck(cloud, tf_dir)
+
+    server.proc.send_signal(signal.SIGTERM)
+
+    assert server.proc.wait(20) == 0, server.log()
+    assert call.finished.wait(10) and call.error is not None
+    assert not list(processes_in(tf_dir))
