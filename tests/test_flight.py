@@ -55,6 +55,15 @@ async def follow(flight: Flight, trigger: object) -> list[Any]:
     return seen
 
 
+async def first_run_started(trigger: object) -> tuple[Work, Flight, asyncio.Future[list[Any]]]:
+    """A flight over a held Work and the caller for `trigger`, once its run (run 1) started."""
+    work = Work()
+    flight = Flight(work)
+    caller = asyncio.ensure_future(follow(flight, trigger))
+    await work.started.wait()
+    return work, flight, caller
+
+
 async def until(condition: Callable[[], bool], what: str = "condition") -> None:
     async with asyncio.timeout(5):
         while not condition():
@@ -83,10 +92,7 @@ def test_one_caller_gets_running_then_done() -> None:
 
 def test_never_two_runs_at_once_and_callers_during_a_run_share_one_more() -> None:
     async def body() -> None:
-        work = Work()
-        flight = Flight(work)
-        first = asyncio.ensure_future(follow(flight, "first"))
-        await work.started.wait()
+        work, flight, first = await first_run_started("first")
         later = [asyncio.ensure_future(follow(flight, n)) for n in range(5)]
         await until(lambda: len(flight._next.triggers) == 5 if flight._next else False)
         work.release.set()
@@ -105,12 +111,9 @@ def test_never_two_runs_at_once_and_callers_during_a_run_share_one_more() -> Non
 
 def test_a_failed_run_fails_every_caller_that_waited_for_it() -> None:
     async def body() -> None:
-        work = Work()
+        work, flight, first = await first_run_started("first")
         boom = ActionFailed("terraform refresh failed: boom")
-        work.fail_with[2] = boom
-        flight = Flight(work)
-        first = asyncio.ensure_future(follow(flight, "first"))
-        await work.started.wait()
+        work.fail_with[2] = boom  # run 2 has not started: run 1 is held
         later = [asyncio.ensure_future(follow(flight, n)) for n in range(3)]
         await until(lambda: bool(flight._next and len(flight._next.triggers) == 3))
         work.release.set()
@@ -142,10 +145,7 @@ def test_an_unexpected_exception_also_reaches_the_callers() -> None:
 
 def test_a_caller_that_leaves_stops_the_run_nobody_waits_for() -> None:
     async def body() -> None:
-        work = Work()
-        flight = Flight(work)
-        caller = asyncio.ensure_future(follow(flight, "a"))
-        await work.started.wait()
+        work, flight, caller = await first_run_started("a")
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
             await caller
@@ -158,10 +158,7 @@ def test_a_caller_that_leaves_stops_the_run_nobody_waits_for() -> None:
 
 def test_a_run_keeps_going_while_someone_still_waits() -> None:
     async def body() -> None:
-        work = Work()
-        flight = Flight(work)
-        first = asyncio.ensure_future(follow(flight, "a"))
-        await work.started.wait()
+        work, flight, first = await first_run_started("a")
         # Two callers queued for run 2; one leaves, run 2 still happens for the other.
         stays = asyncio.ensure_future(follow(flight, "b"))
         leaves = asyncio.ensure_future(follow(flight, "c"))
@@ -179,10 +176,7 @@ def test_a_run_keeps_going_while_someone_still_waits() -> None:
 
 def test_queued_callers_that_all_leave_cancel_the_queued_run() -> None:
     async def body() -> None:
-        work = Work()
-        flight = Flight(work)
-        first = asyncio.ensure_future(follow(flight, "a"))
-        await work.started.wait()
+        work, flight, first = await first_run_started("a")
         queued = [asyncio.ensure_future(follow(flight, n)) for n in range(2)]
         await until(lambda: bool(flight._next and len(flight._next.subscribers) == 2))
         for task in queued:

@@ -11,11 +11,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
-from helpers import alive, children, wait_for, write_script
+from helpers import Served, alive, children, wait_for, write_script
 
 from tfhook import process
 from tfhook.errors import ActionFailed, ActionTimeout
@@ -50,6 +52,11 @@ def read_pids(path: Path, count: int) -> list[int]:
         return pids if len(pids) >= count else None
 
     return wait_for(ready, what=f"{count} pids in {path}")
+
+
+def wait_dead(pids: Iterable[int], timeout: float = 5.0) -> None:
+    for pid in pids:
+        wait_for(lambda pid=pid: not alive(pid), timeout=timeout, what=f"pid {pid} to die")
 
 
 # --- process.Child, directly -------------------------------------------------------------
@@ -134,8 +141,7 @@ def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> Non
         run(collect(sh(script, timeout=0.5, kill_after=0.3)))
     elapsed = time.monotonic() - started
     assert 0.7 < elapsed < 5
-    for pid in read_pids(pids, 2):
-        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    wait_dead(read_pids(pids, 2))
 
 
 def test_cancellation_stops_the_group(tmp_path: Path) -> None:
@@ -150,8 +156,7 @@ def test_cancellation_stops_the_group(tmp_path: Path) -> None:
             await task
 
     run(main())
-    for pid in read_pids(pids, 2):
-        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    wait_dead(read_pids(pids, 2))
 
 
 def test_background_child_holding_stdout_is_stopped_after_the_drain_window(tmp_path) -> None:
@@ -198,8 +203,7 @@ def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
     assert str(hook) in info.value.details()
     assert 1.0 < elapsed < 6
     sleeper, shell = read_pids(pids, 2)
-    for pid in (sleeper, shell):
-        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    wait_dead((sleeper, shell))
     # The server reaped its child: no zombies left behind, and it still serves.
     assert not [pid for pid in children(server.proc.pid) if not alive(pid)]
     assert shell not in children(server.proc.pid)
@@ -248,33 +252,36 @@ def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve)
     assert elapsed < 5
 
 
+def hook_call_in_flight(tmp_path: Path, serve: Callable[..., Served], trap: str, *flags: str
+                        ) -> tuple[Served, Any, list[int]]:
+    """A server whose hook (`trap` first) starts a sleeper and waits for it; a PostHandle
+    in flight to it, and the pids of the sleeper and the hook's shell."""
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"{trap}\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook), *flags)
+    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
+    return server, call, read_pids(pids, 2)
+
+
 @pytest.mark.parametrize("trap", ["", "trap '' TERM"])
 def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve, trap) -> None:
     # After the grace period the call is cancelled and the group gets the stop signal, then
     # SIGKILL after --kill-after; the server must not exit before that ladder is done.
-    pids = tmp_path / "pids"
-    hook = write_script(tmp_path / "hook",
-                        f"{trap}\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
-    server = serve("--executable-path", str(hook), "--grace", "500ms", "--kill-after", "1s")
-    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
-    pid_list = read_pids(pids, 2)
+    server, call, pid_list = hook_call_in_flight(tmp_path, serve, trap,
+                                                 "--grace", "500ms", "--kill-after", "1s")
     started = time.monotonic()
     assert server.stop() == 0
     assert time.monotonic() - started < 8
     with pytest.raises(grpc.RpcError):
         list(call)
-    for pid in pid_list:
-        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    wait_dead(pid_list)
     assert "Traceback" not in server.log()
 
 
 def test_second_signal_forces_exit_and_still_kills_the_hook(tmp_path, serve) -> None:
-    pids = tmp_path / "pids"
-    hook = write_script(tmp_path / "hook",
-                        f"trap '' TERM\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
-    server = serve("--executable-path", str(hook), "--grace", "60s", "--kill-after", "60s")
-    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
-    pid_list = read_pids(pids, 2)
+    server, call, pid_list = hook_call_in_flight(tmp_path, serve, "trap '' TERM",
+                                                 "--grace", "60s", "--kill-after", "60s")
     started = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
     wait_for(lambda: "event=stopping" in server.log(), what="the server to start stopping")
@@ -283,8 +290,7 @@ def test_second_signal_forces_exit_and_still_kills_the_hook(tmp_path, serve) -> 
     assert time.monotonic() - started < 8
     with pytest.raises(grpc.RpcError):
         list(call)
-    for pid in pid_list:
-        wait_for(lambda pid=pid: not alive(pid), timeout=5, what=f"pid {pid} to die")
+    wait_dead(pid_list)
     assert not (tmp_path / "s0.sock").exists()
 
 
