@@ -62,15 +62,20 @@ class Event:
     received_at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, object]:
-        """Fields that are safe to log."""
+        """Fields that are safe to log (no request body; long names cut short)."""
         return {
             "phase": self.phase.value,
-            "source": self.source,
-            "resource": self.resource_name,
-            "job": self.scaling_job_id,
+            "source": _short(self.source),
+            "resource": _short(self.resource_name),
+            "job": _short(self.scaling_job_id),
             "instruction": self.instruction,
             "result": self.result,
         }
+
+
+def _short(text: str, most: int = 120) -> str:
+    """A field for a log line: a request may carry a name of any length."""
+    return text if len(text) <= most else f"{text[:most]}…({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

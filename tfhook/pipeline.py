@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -129,4 +130,5 @@ class Pipeline:
             try:
                 call(sink)
             except Exception:
-                log.exception("sink failed", sink=type(sink).__name__)
+                with contextlib.suppress(Exception):
+                    log.exception("sink failed", sink=type(sink).__name__)

@@ -221,13 +221,14 @@ class Server:
                 loop.remove_signal_handler(sig)
 
     def _on_signal(self, sig: int) -> None:
+        # Act first, log after: nothing may keep a signal from stopping the server.
         name = signal.Signals(sig).name
         if self._stop.is_set() and self._task is not None:
-            log.warning("second signal: stopping now", signal=name)
             self._task.cancel()
+            log.warning("second signal: stopping now", signal=name)
             return
-        log.info("signal received", signal=name)
         self.stop()
+        log.info("signal received", signal=name)
 
 
 def run(settings: Settings) -> None:
