@@ -130,3 +130,34 @@ def test_zero_timeout_is_refused():
     with pytest.raises(UserError, match="--timeout: must be more than 0"):
         config.positive_duration("0", flag="--timeout")
     assert config.positive_duration("500ms", flag="--timeout") == 0.5
+
+
+@pytest.mark.parametrize(("first_line", "problem"), [
+    (b"#!/nonexistent/interp\n", "its #! interpreter /nonexistent/interp does not exist"),
+    (b"#!/bin/sh\r\n", "carriage return (Windows line endings)"),
+    (b"#!\n", "names no interpreter"),
+])
+def test_a_hook_with_a_broken_interpreter_line_is_refused(tmp_path: Path, first_line: bytes,
+                                                          problem: str) -> None:
+    hook = tmp_path / "hook"
+    hook.write_bytes(first_line + b"echo hi\n")
+    hook.chmod(0o755)
+    with pytest.raises(UserError, match="--executable-path: .*" + problem.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        config.resolve_executable(str(hook))
+
+
+@pytest.mark.parametrize("body", [b"#!/bin/sh\necho hi\n", b"#! /usr/bin/env sh\n", b"\x7fELF"])
+def test_good_interpreter_lines_and_binaries_pass(tmp_path: Path, body: bytes) -> None:
+    hook = tmp_path / "hook"
+    hook.write_bytes(body)
+    hook.chmod(0o755)
+    assert config.resolve_executable(str(hook)) == hook
+
+
+@pytest.mark.parametrize("address", [":99999", ":0", ":http", "8081"])
+def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"exporter_config: {{enabled: true, address: '{address}'}}\n")
+    with pytest.raises(UserError, match="a port from 1 to 65535"):
+        config.load_handler_config(path)

@@ -132,6 +132,14 @@ def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
         run(collect(spec))
 
 
+def test_a_missing_interpreter_is_named(tmp_path: Path) -> None:
+    # The check at start catches this; here the interpreter went away after start.
+    script = write_script(tmp_path / "hook", "echo hi\n", shebang="#!/nowhere/interp")
+    spec = process.Spec(argv=[str(script)], name=str(script))
+    with pytest.raises(ActionFailed, match="its #! interpreter was not found"):
+        run(collect(spec))
+
+
 def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     # The shell ignores SIGTERM (and so does its sleeper): only SIGKILL ends them.

@@ -116,7 +116,30 @@ def resolve_executable(path: str, cwd: Path | None = None) -> Path:
         raise UserError(f"--executable-path: {resolved} is a directory, not an executable")
     if not os.access(resolved, os.X_OK):
         raise UserError(f"--executable-path: {resolved} is not executable (chmod +x it)")
+    problem = interpreter_problem(resolved)
+    if problem:
+        raise UserError(f"--executable-path: {resolved}: {problem}")
     return resolved
+
+
+def interpreter_problem(script: Path) -> str | None:
+    """What is wrong with a script's #! line, or None (also for binaries)."""
+    try:
+        with script.open("rb") as file:
+            first = file.readline(512)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].rstrip(b"\n").split()
+    if not words:
+        return "its #! line names no interpreter"
+    interpreter = words[0].decode("utf-8", "replace")
+    if first.rstrip(b"\n").endswith(b"\r"):
+        return "its #! line ends in a carriage return (Windows line endings): convert it to LF"
+    if not os.path.isfile(interpreter) or not os.access(interpreter, os.X_OK):
+        return f"its #! interpreter {interpreter} does not exist or is not executable"
+    return None
 
 
 def load_handler_config(path: Path) -> Exporter:
@@ -137,8 +160,10 @@ def load_handler_config(path: Path) -> Exporter:
     address = section.get("address", ":8081")
     if not isinstance(enabled, bool):
         raise UserError(f"--config: {path}: exporter_config.enabled must be true or false")
-    if not isinstance(address, str) or ":" not in address:
-        raise UserError(f"--config: {path}: exporter_config.address must be like ':8081'")
+    port = address.rpartition(":")[2] if isinstance(address, str) and ":" in address else ""
+    if not port.isdigit() or not 0 < int(port) <= 65535:
+        raise UserError(f"--config: {path}: exporter_config.address must be like ':8081' "
+                        f"(a port from 1 to 65535), not {address!r}")
     return Exporter(enabled=enabled, address=address)
 
 

@@ -127,7 +127,10 @@ class Child:
                 start_new_session=True,
             )
         except OSError as exc:
-            raise ActionFailed(f'command "{spec.name}" could not start: {exc}') from exc
+            reason = str(exc)
+            if isinstance(exc, FileNotFoundError) and os.path.isfile(spec.argv[0]):
+                reason = "its #! interpreter was not found (the file itself exists)"
+            raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
         self._proc = asyncio.subprocess.Process(transport, protocol, loop)
         self._deadline = time.monotonic() + spec.timeout
         self._exited = asyncio.ensure_future(self._main_exit(protocol))
