@@ -70,6 +70,13 @@ CASES = {
     "log level": (["--executable-path", "hook", "--log-level", "loud"], "--log-level"),
     "no mode": ([], "give exactly one of --executable-path"),
     "both modes": (["--executable-path", "hook", "--tf-dir", "dir"], "give exactly one of"),
+    "terraform flags in generic mode": (
+        ["--executable-path", "hook", "--on-result", "updated", "--var", "a=b", "--init"],
+        "--on-result, --var, --init: only for Terraform mode (--tf-dir)"),
+    "lock timeout in generic mode": (["--executable-path", "hook", "--lock-timeout", "5s"],
+                                     "--lock-timeout: only for Terraform mode"),
+    "handler type in terraform mode": (["--tf-dir", "dir", "--handler-type", "handle"],
+                                       "--handler-type: only for --executable-path"),
 }
 
 
@@ -115,6 +122,7 @@ def test_defaults_match_the_reference(workdir, served) -> None:
     (["--executable-path", "nope"], "does not exist"),
     (["--executable-path", "hook", "--config", "bad.yaml"], "is not valid YAML"),
     (["--executable-path", "hook", "--timeout", "10"], "--timeout: invalid duration"),
+    (["--executable-path", "hook", "--bogus"], "No such option: --bogus"),
 ])
 def test_real_process_refuses_before_binding(workdir, args, message: str) -> None:
     before = sorted(workdir.iterdir())
@@ -124,6 +132,13 @@ def test_real_process_refuses_before_binding(workdir, args, message: str) -> Non
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("tfhook: error: ") and message in line
     assert sorted(workdir.iterdir()) == before  # no socket, nothing else either
+
+
+def test_a_flag_missing_its_value_is_one_line(workdir) -> None:
+    result = run_tfhook(["serve", "--executable-path", "hook", "--timeout"], cwd=workdir)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tfhook: error: Option '--timeout' requires an argument. (see `tfhook --help`)"]
 
 
 def test_bad_address_is_one_line(workdir) -> None:

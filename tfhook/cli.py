@@ -8,6 +8,11 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
+try:  # typer vendors click from 0.2x on; older typer uses click itself
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
+
 from tfhook import config
 from tfhook.errors import UserError
 from tfhook.model import Phase
@@ -97,6 +102,13 @@ def serve(
             raise UserError(f"--handler-type: {handler_type!r} is not one of {', '.join(PHASES)}")
         if (executable_path is None) == (tf_dir is None):
             raise UserError("give exactly one of --executable-path (generic) or --tf-dir (Terraform)")
+        config.check_mode_flags(terraform_mode=tf_dir is not None, given={
+            "--handler-type": handler_type != "post-handle", "--terraform": terraform != "auto",
+            "--on-result": bool(on_result), "--var-file": bool(var_file), "--var": bool(var),
+            "--init": init, "--lock-timeout": lock_timeout != "60s",
+            "--target-from-event": target_from_event, "--on-failure": on_failure != "fail",
+            "--refresh-on-start": refresh_on_start, "--reconcile-every": bool(reconcile_every),
+        })
         tf = None
         if tf_dir is not None:
             tf = config.terraform_settings(
@@ -170,8 +182,15 @@ def init(
 
 
 def main() -> None:
-    """Console entry point."""
-    app(prog_name="tfhook")
+    """Console entry point: usage errors are one line too, exit code 2."""
+    try:
+        code = app(prog_name="tfhook", standalone_mode=False)
+    except UsageError as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":  # that one has shown the help already
+            where = exc.ctx.command_path if exc.ctx else "tfhook"
+            typer.echo(f"tfhook: error: {exc.format_message()} (see `{where} --help`)", err=True)
+        raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,23 @@ class Settings:
         return "terraform" if self.terraform is not None else "executable"
 
 
+GENERIC_ONLY = ("--handler-type",)
+
+
+def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None:
+    """Refuse flags of the other mode: silently ignoring them would hide a mistake."""
+    used = [flag for flag, was_given in given.items() if was_given]
+    if terraform_mode:
+        wrong = [flag for flag in used if flag in GENERIC_ONLY]
+        if wrong:
+            raise UserError(f"{', '.join(wrong)}: only for --executable-path; Terraform mode "
+                            "refreshes after PostHandle (choose results with --on-result)")
+        return
+    wrong = [flag for flag in used if flag not in GENERIC_ONLY]
+    if wrong:
+        raise UserError(f"{', '.join(wrong)}: only for Terraform mode (--tf-dir)")
+
+
 def resolve_executable(path: str, cwd: Path | None = None) -> Path:
     """Resolve --executable-path against the working directory (never $PATH) and check it."""
     resolved = ((cwd or Path.cwd()) / path).absolute()
