@@ -161,6 +161,13 @@ def test_address_in_use_is_refused(tmp_path, serve, hook, kind: str) -> None:
     assert_answers(first)
 
 
+def test_an_address_this_machine_does_not_have_is_one_line(tmp_path, hook) -> None:
+    # 192.0.2.1 is TEST-NET-1 (documentation only): never an address of this machine.
+    result = run_tfhook(["serve", "--executable-path", str(hook), "--addr", "192.0.2.1:50051"],
+                        cwd=tmp_path)
+    assert "--addr 192.0.2.1:50051: cannot listen: " in one_line_error(result)
+
+
 def test_existing_non_socket_file_is_not_replaced(tmp_path, hook) -> None:
     (tmp_path / "precious.sock").write_text("data")
     result = run_tfhook(["serve", "--executable-path", str(hook), "--addr", "unix:precious.sock"],

@@ -74,6 +74,7 @@ def _refuse_busy(target: str, addr: str) -> None:
         except (OSError, ValueError):
             return  # gRPC reports what it cannot resolve
         candidates = [(info[0], info[4]) for info in infos]
+    failures: list[OSError] = []
     for family, sockaddr in candidates:
         try:
             with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -83,7 +84,10 @@ def _refuse_busy(target: str, addr: str) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise UserError(f"--addr {addr}: address already in use") from None
-            # anything else (no IPv6 here, …): gRPC tries and reports it
+            failures.append(exc)
+    if candidates and len(failures) == len(candidates):
+        # Nowhere to listen (an address this machine does not have, a privileged port…).
+        raise UserError(f"--addr {addr}: cannot listen: {failures[0].strerror}")
 
 
 @contextlib.contextmanager
