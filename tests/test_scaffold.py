@@ -22,9 +22,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tfhook import config, scaffold
 from tfhook import hook as hooklib
-from tfhook import scaffold
 from tfhook.cli import app
+from tfhook.errors import UserError
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +149,7 @@ def test_every_kind_is_complete_and_consistent(tmp_path: Path, kind: str) -> Non
     assert core == {"handlers": [{"name": "web", "endpoint": "unix:/run/tfhook/w.sock"}]}
     unit = (directory / "web.service").read_text()
     assert f"--executable-path {hook} --handler-type post-handle" in unit
-    assert "--addr unix:/run/tfhook/w.sock\n" in unit and "RuntimeDirectory=tfhook\n" in unit
+    assert "--addr unix:/run/tfhook/w.sock " in unit and "RuntimeDirectory=tfhook\n" in unit
     readme = (directory / "README.md").read_text()
     assert f"./{hook.name}" in readme and "grpcurl" in readme and "web.service" in readme
     for script in directory.glob("*.py"):
@@ -194,6 +195,82 @@ def test_dry_run_prints_and_writes_nothing(tmp_path: Path) -> None:
         result.output)
     assert "handlers:\n  - name: \"tfhook\"" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_says_a_real_run_would_refuse(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README.md").write_text("mine\n")
+    result = init(out, "--kind", "shell", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"==> {out / 'README.md'} (0644, exists, not written) <==" in result.output
+    assert (f"tfhook: warning: {out / 'README.md'} already exists: without --dry-run, "
+            "tfhook init would stop and write nothing (use --force to overwrite)\n"
+            ) in result.output
+    forced = init(out, "--kind", "shell", "--dry-run", "--force")
+    assert f"tfhook: warning: --force would overwrite {out / 'README.md'}\n" in forced.output
+    assert (out / "README.md").read_text() == "mine\n"
+    fresh = init(tmp_path / "new", "--kind", "shell", "--dry-run")
+    assert "warning" not in fresh.output and "exists" not in fresh.output
+
+
+@pytest.mark.parametrize("kind", list(scaffold.KINDS))
+def test_unit_lets_tfhook_stop_its_hooks(tmp_path: Path, kind: str) -> None:
+    unit = (scaffolded(tmp_path, kind) / "tfhook.service").read_text()
+    service = unit.split("[Service]\n")[1].split("\n[")[0]
+    keys = dict(line.split("=", 1) for line in service.splitlines()
+                if line and not line.startswith("#"))
+    # SIGTERM to tfhook alone; the hook and Terraform get SIGKILL only after TimeoutStopSec.
+    assert keys["KillMode"] == "mixed" and keys["KillSignal"] == "SIGTERM"
+    argv = keys["ExecStart"].split()
+    grace = config.parse_duration(argv[argv.index("--grace") + 1])
+    kill_after = config.parse_duration(argv[argv.index("--kill-after") + 1])
+    assert (grace, kill_after) == (config.Settings().grace, config.Settings().kill_after)
+    assert config.parse_duration(keys["TimeoutStopSec"]) >= grace + kill_after + 15
+
+
+@pytest.mark.parametrize(("directory", "message"), [
+    ("/proc/nope/hooks", "cannot create /proc/nope: No such file or directory"),
+    ("/proc/self", "cannot write /proc/self/hook.sh: No such file or directory")])
+def test_unwritable_directory_is_one_clear_line(directory: str, message: str) -> None:
+    # Under /proc nothing can be created, not even by root.
+    ran = subprocess.run([sys.executable, "-m", "tfhook", "init", directory, "--kind", "shell"],
+                         capture_output=True, text=True)
+    assert ran.returncode == 2 and ran.stdout == ""
+    (line,) = ran.stderr.splitlines()
+    assert line == f"tfhook: error: {message}"
+
+
+def test_a_failed_write_leaves_no_new_files(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    (tmp_path / "blocker").write_text("a file where a directory should be\n")
+    files = [scaffold.File(tmp_path / "a.txt", "a\n", ""),
+             scaffold.File(tmp_path / "blocker" / "b.txt", "b\n", "")]
+    with pytest.raises(UserError, match=f"cannot create {tmp_path / 'blocker'}: "):
+        scaffold.write(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+@pytest.mark.parametrize(("tf_files", "with_tf_dir"), [
+    ([], False), ([], True), (["main.tf"], False), (["main.tf.json"], True)])
+def test_terraform_refresh_warns_without_tf_files(tmp_path: Path, tf_files: list[str],
+                                                  with_tf_dir: bool) -> None:
+    tf_dir = tmp_path / ("tf" if with_tf_dir else "terraform-refresh")
+    tf_dir.mkdir()
+    for name in tf_files:
+        (tf_dir / name).write_text("")
+    args = ["--tf-dir", str(tf_dir)] if with_tf_dir else []
+    directory = scaffolded(tmp_path, "terraform-refresh", *args)
+    result = init(directory, "--kind", "terraform-refresh", "--force", *args)
+    problem = (f"{tf_dir} has no .tf files: the hook runs terraform there and fails on every "
+               "event until it has some")
+    warning = (f"tfhook: warning: --tf-dir: {problem}\n" if with_tf_dir else
+               f"tfhook: warning: {problem} (add them, or point --tf-dir at your Terraform "
+               "directory)\n")
+    assert result.exit_code == 0
+    assert (warning in result.output) is not bool(tf_files), result.output
+    assert ("warning" in result.output) is not bool(tf_files)
 
 
 def test_templates_render_strictly() -> None:

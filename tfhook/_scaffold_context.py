@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from tfhook import __version__, address
+from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.model import Phase
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SHEBANG_MAX = 127  # older kernels cut a #! line after 127 bytes
+# TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
+_STOP_MARGIN = 30.0
 
 
 def context(options: Options, kind: Kind) -> dict[str, Any]:
@@ -31,6 +34,8 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
     endpoint, socket = _address(addr)
     hook = directory / kind.hook_file
     tfhook_argv = _tfhook_argv()
+    defaults = Settings()
+    stop = ["--grace", _seconds(defaults.grace), "--kill-after", _seconds(defaults.kill_after)]
     return {
         "version": __version__, "kind": kind.name, "name": name, "handler_type": phase.value,
         "rpc": phase.rpc, "directory": str(directory), "hook": str(hook),
@@ -39,11 +44,41 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
         "handlers_file": HANDLERS_FILE, "tf_dir": _tf_dir(options.tf_dir, kind),
         "shebang": _shebang(), "tfhook_argv": tfhook_argv,
-        "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr)],
+        "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr), *stop],
+        "grace": stop[1], "kill_after": stop[3],
+        "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
         "local_serve": [*tfhook_argv, *_serve_args(hook, phase, f"unix:/tmp/tfhook-{name}.sock")],
         "local_socket": f"/tmp/tfhook-{name}.sock",
         "sample_request": _sample_request(phase),
     }
+
+
+def warnings(context: dict[str, Any]) -> list[str]:
+    """What to tell the user about inputs that work now but not for the hook later."""
+    if context["kind"] != "terraform-refresh":
+        return []
+    tf_dir = context["tf_dir"] or context["directory"]
+    if _has_tf_files(Path(tf_dir)):
+        return []
+    problem = (f"{tf_dir} has no .tf files: the hook runs terraform there and fails on every "
+               "event until it has some")
+    if context["tf_dir"]:
+        return [f"--tf-dir: {problem}"]
+    return [f"{problem} (add them, or point --tf-dir at your Terraform directory)"]
+
+
+def _has_tf_files(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(entry.name.endswith((".tf", ".tf.json")) for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True  # unreadable to us, perhaps not to the service: nothing to warn about
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:g}s"
 
 
 def _phase(value: str, kind: Kind) -> Phase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -71,29 +72,42 @@ class File:
     content: str
     summary: str
     executable: bool = False
+    exists: bool = False  # when rendered
 
 
-def init_project(options: Options) -> list[File]:
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What `tfhook init` wrote (or would write), and what the user should know about it."""
+
+    files: list[File]
+    warnings: list[str]
+
+
+def init_project(options: Options) -> Plan:
     """Validate the options, render every file of the kind and write them.
 
     Nothing is written when a file already exists (unless `options.force`) or when
-    `options.dry_run` is set.
+    `options.dry_run` is set; a dry run warns about what would stop the real one.
 
     Args:
         options: the command line's choices.
 
     Returns:
-        The files, rendered, in the order they are (or would be) written.
+        The files, rendered, in the order they are (or would be) written, and warnings.
 
     Raises:
-        UserError: a bad option, or a file that exists and is not to be overwritten.
+        UserError: a bad option, a file that exists and is not to be overwritten, or a
+            directory or file that cannot be written.
     """
     kind = _kind(options.kind)
     context = _scaffold_context.context(options, kind)
     files = render(kind, context)
-    if not options.dry_run:
+    warnings = _scaffold_context.warnings(context)
+    if options.dry_run:
+        warnings += _dry_run_warnings(files, force=options.force)
+    else:
         write(files, force=options.force)
-    return files
+    return Plan(files, warnings)
 
 
 def render(kind: Kind, context: dict[str, Any]) -> list[File]:
@@ -112,7 +126,7 @@ def render(kind: Kind, context: dict[str, Any]) -> list[File]:
     context = {**context, "files": [{"name": n, "summary": s} for _, n, s, _ in targets]}
     return [
         File(directory / name, env.get_template(template).render(context) if template
-             else _helper_source(), summary, executable)
+             else _helper_source(), summary, executable, os.path.lexists(directory / name))
         for template, name, summary, executable in targets
     ]
 
@@ -137,29 +151,47 @@ def write(files: list[File], *, force: bool = False) -> None:
         force: overwrite existing files (never directories).
 
     Raises:
-        UserError: a file exists (without `force`), or a path is a directory.
+        UserError: a file exists (without `force`), a path is a directory, or the OS refused
+            (the files this call created are removed again).
     """
+    if conflict := _conflict(files, force=force):
+        reason, remedy = conflict
+        raise UserError(f"{reason}; nothing written ({remedy})")
+    created: list[Path] = []
+    try:
+        for file in files:
+            verb = "create"
+            file.path.parent.mkdir(parents=True, exist_ok=True)
+            verb = "write"
+            if not os.path.lexists(file.path):
+                created.append(file.path)
+            _write_file(file)
+    except OSError as exc:
+        for path in created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise UserError(f"cannot {verb} {exc.filename or file.path}: {exc.strerror or exc}"
+                        ) from None
+
+
+def _conflict(files: list[File], *, force: bool) -> tuple[str, str] | None:
+    """(reason, remedy) when writing must not start: a file exists, or a directory is in the way."""
     existing = [f.path for f in files if os.path.lexists(f.path)]
     for path in existing:
         if path.is_dir() and not path.is_symlink():
-            raise UserError(f"{path} is a directory; not replacing it")
+            return f"{path} is a directory", "move it away: --force never replaces a directory"
     if existing and not force:
-        names = ", ".join(str(p) for p in existing)
         verb = "exists" if len(existing) == 1 else "exist"
-        raise UserError(f"{names} already {verb}; nothing written (use --force to overwrite)")
-    for file in files:
-        file.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_file(file)
+        return f"{', '.join(map(str, existing))} already {verb}", "use --force to overwrite"
+    return None
 
 
-def make_executable(path: Path) -> None:
-    """Add the execute bits wherever the file has read bits (0644 becomes 0755).
-
-    Args:
-        path: the file.
-    """
-    mode = os.stat(path).st_mode
-    os.chmod(path, mode | ((mode & 0o444) >> 2))
+def _dry_run_warnings(files: list[File], *, force: bool) -> list[str]:
+    if conflict := _conflict(files, force=force):
+        return [f"{conflict[0]}: without --dry-run, tfhook init would stop and write nothing "
+                f"({conflict[1]})"]
+    existing = ", ".join(str(f.path) for f in files if f.exists)
+    return [f"--force would overwrite {existing}"] if existing else []
 
 
 def jinja_env() -> jinja2.Environment:
@@ -219,23 +251,25 @@ def describe_kinds() -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(files: list[File], *, dry_run: bool) -> str:
-    """What `tfhook init` prints: the written files, or their content for --dry-run.
+def summary(plan: Plan, *, dry_run: bool) -> str:
+    """What `tfhook init` prints: the written files, or their content for --dry-run; warnings last.
 
     Args:
-        files: the rendered files.
+        plan: the rendered files and the warnings.
         dry_run: show the content instead of reporting writes.
 
     Returns:
         Text ending with a newline.
     """
+    warnings = "".join(f"tfhook: warning: {w}\n" for w in plan.warnings)
     if dry_run:
-        parts = [f"==> {f.path} ({'0755' if f.executable else '0644'}, not written) <==\n"
-                 f"{f.content}" for f in files]
-        return "\n".join(parts)
-    lines = [f"wrote {f.path}" for f in files]
-    lines.append(f"next: read {files[-1].path}")
-    return "\n".join(lines) + "\n"
+        parts = [f"==> {f.path} ({'0755' if f.executable else '0644'}"
+                 f"{', exists' if f.exists else ''}, not written) <==\n{f.content}"
+                 for f in plan.files]
+        return "\n".join(parts) + ("\n" + warnings if warnings else "")
+    lines = [f"wrote {f.path}" for f in plan.files]
+    lines.append(f"next: read {plan.files[-1].path}")
+    return "\n".join(lines) + "\n" + warnings
 
 
 def _kind(name: str) -> Kind:
@@ -267,5 +301,6 @@ def _helper_source() -> str:
 def _write_file(file: File) -> None:
     file.path.unlink(missing_ok=True)  # --force replaces a symlink, never writes through it
     file.path.write_text(file.content, encoding="utf-8")
-    if file.executable:
-        make_executable(file.path)
+    if file.executable:  # execute bits wherever there are read bits: 0644 becomes 0755
+        mode = os.stat(file.path).st_mode
+        os.chmod(file.path, mode | ((mode & 0o444) >> 2))
