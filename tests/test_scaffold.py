@@ -206,7 +206,8 @@ def test_dry_run_says_a_real_run_would_refuse(tmp_path: Path) -> None:
     assert f"==> {out / 'README.md'} (0644, exists, not written) <==" in result.output
     assert (f"tfhook: warning: {out / 'README.md'} already exists: without --dry-run, "
             "tfhook init would stop and write nothing (use --force to overwrite)\n"
-            ) in result.output
+            ) in result.stderr
+    assert "warning" not in result.stdout  # warnings go to stderr, the preview to stdout
     forced = init(out, "--kind", "shell", "--dry-run", "--force")
     assert f"tfhook: warning: --force would overwrite {out / 'README.md'}\n" in forced.output
     assert (out / "README.md").read_text() == "mine\n"

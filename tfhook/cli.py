@@ -177,8 +177,10 @@ def init(
     if kind is None:
         _fail(f"--kind is required: one of {', '.join(scaffold.KINDS)} (see --list)")
     options = scaffold.Options(directory, kind, handler_type, tf_dir, name, addr, force, dry_run)
-    files = _guard(lambda: scaffold.init_project(options))
-    typer.echo(scaffold.summary(files, dry_run=dry_run), nl=False)
+    plan = _guard(lambda: scaffold.init_project(options))
+    typer.echo(scaffold.summary(plan, dry_run=dry_run), nl=False)
+    for warning in plan.warnings:
+        typer.echo(f"tfhook: warning: {warning}", err=True)
 
 
 def main() -> None:

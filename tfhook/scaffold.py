@@ -252,7 +252,7 @@ def describe_kinds() -> str:
 
 
 def summary(plan: Plan, *, dry_run: bool) -> str:
-    """What `tfhook init` prints: the written files, or their content for --dry-run; warnings last.
+    """What `tfhook init` prints: the written files, or their content for --dry-run.
 
     Args:
         plan: the rendered files and the warnings.
@@ -261,15 +261,14 @@ def summary(plan: Plan, *, dry_run: bool) -> str:
     Returns:
         Text ending with a newline.
     """
-    warnings = "".join(f"tfhook: warning: {w}\n" for w in plan.warnings)
     if dry_run:
         parts = [f"==> {f.path} ({'0755' if f.executable else '0644'}"
                  f"{', exists' if f.exists else ''}, not written) <==\n{f.content}"
                  for f in plan.files]
-        return "\n".join(parts) + ("\n" + warnings if warnings else "")
+        return "\n".join(parts)
     lines = [f"wrote {f.path}" for f in plan.files]
     lines.append(f"next: read {plan.files[-1].path}")
-    return "\n".join(lines) + "\n" + warnings
+    return "\n".join(lines) + "\n"
 
 
 def _kind(name: str) -> Kind:
