@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from tfhook.errors import ActionFailed
 from tfhook.flight import Batch, Flight
@@ -229,5 +230,27 @@ def test_close_cancels_the_running_and_the_queued_run() -> None:
         assert work.cancelled == work.batches[:1]
         await asyncio.sleep(0)
         assert flight.runs == 1 and not flight.busy
+
+    run(body)
+
+
+def test_a_background_run_logs_what_it_did_or_its_whole_error() -> None:
+    async def body() -> None:
+        work = Work()
+        work.release.set()
+        work.fail_with[2] = ActionFailed("terraform refresh failed\nError: Invalid expression "
+                                         "(broken.tf:2)\n  Expected an expression.")
+        flight = Flight(work)
+        with capture_logs() as logs:
+            for trigger in ("refresh on start", "retry after failure"):
+                batch, _ = flight.submit(trigger, background=True)
+                assert batch.task is not None
+                await batch.task
+        done, failed = logs
+        assert done == {"event": "background run done", "log_level": "info",
+                        "trigger": "refresh on start", "result": "run 1 served 1"}
+        assert failed == {"event": "background run failed", "log_level": "warning",
+                          "trigger": "retry after failure",
+                          "error": str(work.fail_with[2])}
 
     run(body)

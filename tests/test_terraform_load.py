@@ -161,9 +161,11 @@ def nodes(nodes_template: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tf_dir, ids
 
 
-def test_target_from_event_refreshes_only_that_resource(nodes, serve) -> None:
+def test_target_from_event_refreshes_only_that_resource(nodes, serve, tmp_path: Path) -> None:
     tf_dir, ids = nodes
-    server = serve(tf_dir, "--target-from-event")
+    # A value for an undeclared variable in a file: a warning that must stay in the answer.
+    (tmp_path / "extra.tfvars").write_text("extra = 1\n")
+    server = serve(tf_dir, "--target-from-event", "--var-file", str(tmp_path / "extra.tfvars"))
 
     answers = server.call("PostHandle", updated(ids["n3"], kind="server"))
 
@@ -172,6 +174,9 @@ def test_target_from_event_refreshes_only_that_resource(nodes, serve) -> None:
     assert 'refreshed 1: terraform_data.node["n3"]\n' in done
     assert 'targeted refresh of terraform_data.node["n3"]' in done
     assert "-target caveat" in done
+    # The caveat note replaces Terraform's two targeting warnings; other warnings stay.
+    assert [line for line in done.splitlines() if line.startswith("warning:")] == [
+        "warning: Value for undeclared variable"], done
     progress = "\n".join(text for status, text in answers[:-1] if status == "RUNNING")
     assert f'terraform_data.node["n3"]: Refresh complete [id={ids["n3"]}]' in progress
     assert set(re.findall(r'node\["(n\d)"\]', progress)) == {"n3"}, progress
@@ -220,16 +225,27 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
     done = answers[-1][1]
     assert "terraform refresh FAILED" in done and "retrying in background" in done
     assert "Invalid expression (broken.tf:2)" in done
+    # The log says so too, with Terraform's diagnostic (summary, file:line, detail), ...
+    warned = _log_line(server, "terraform refresh failed; the call answers DONE "
+                               "(--on-failure warn)")
+    assert warned is not None and "level=warning" in warned, server.log()
+    assert "Error: Invalid expression (broken.tf:2)\\n  Expected the start of an " in warned
     # The first retry (about 2 s later) still fails and doubles the delay ...
     failed = wait_for(lambda: _log_line(server, "background refresh retry failed"), timeout=10,
                       what="the first background retry")
     assert "next_in=4.0" in failed
+    # ... and logs its whole error, not just the first line.
+    retried = _log_line(server, "background run failed")
+    assert retried is not None and "Invalid expression (broken.tf:2)" in retried, server.log()
     # ... then the directory is fixed and the cloud changed: the next retry picks it up.
     simulate(demo, 400)
     (demo / "broken.tf").unlink()
     succeeded = wait_for(lambda: _log_line(server, "background refresh retry succeeded"),
                          timeout=15, what="the second background retry")
     assert elb_plan(demo) == 400
+    recovered = _log_line(server, "background run done")
+    assert recovered is not None and 'trigger="retry after failure"' in recovered
+    assert "outputs changed 1: elb_plan: 100 → 400" in recovered, recovered
     answered = _log_line(server, "call finished")
     assert 1.5 < _seconds(answered, failed) < 6, (answered, failed)
     assert 3.5 < _seconds(failed, succeeded) < 9, (failed, succeeded)
@@ -261,8 +277,13 @@ def test_on_failure_fail_is_the_default(demo: Path, serve) -> None:
 
 def test_refresh_on_start(demo: Path, serve) -> None:
     simulate(demo, 400)
-    serve(demo, "--refresh-on-start")
+    server = serve(demo, "--refresh-on-start")
     wait_for(lambda: elb_plan(demo) == 400, timeout=15, what="the start-up refresh")
+    done = wait_for(lambda: _log_line(server, "background run done"), timeout=5,
+                    what="the start-up refresh in the log")
+    assert "level=info" in done and 'trigger="refresh on start"' in done
+    assert "refreshed 2: data.terraform_remote_state.cloud, terraform_data.elb" in done
+    assert "outputs changed 1: elb_plan: 100 → 400" in done
 
 
 def test_no_refresh_on_start_by_default(demo: Path, serve) -> None:
@@ -277,3 +298,6 @@ def test_reconcile_every_refreshes_without_events(demo: Path, serve) -> None:
     simulate(demo, 400)
     wait_for(lambda: elb_plan(demo) == 400, timeout=15, what="a reconcile refresh")
     assert "reconcile: no event for a while" in server.log()
+    done = wait_for(lambda: _log_line(server, "background run done"), timeout=5,
+                    what="the reconcile refresh in the log")
+    assert 'trigger=reconcile' in done and "elb_plan: 100 → 400" in done

@@ -4,6 +4,7 @@ refreshing real Terraform directories."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,11 +21,15 @@ from terraform_helpers import (
     read_state,
     serve_exit,
     simulate,
+    tf_env,
     tfhook_terraform,
     updated,
     wait_for,
     write_module,
 )
+
+from tfhook.config import Settings, TerraformSettings
+from tfhook.runners.terraform import TerraformRunner
 
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
 
@@ -138,6 +143,25 @@ def test_unknown_engine_path_fails_fast(demo: Path, tmp_path: Path) -> None:
     ], result.stderr
 
 
+def test_an_engine_that_is_not_terraform_fails_fast(demo: Path, tmp_path: Path) -> None:
+    result = serve_exit(demo, tmp_path, "--terraform", "/bin/true")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tfhook: error: --terraform: /bin/true did not answer `version -json` like Terraform "
+        "(is it terraform or tofu?)"
+    ], result.stderr
+
+
+def test_a_bad_engine_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    result = tfhook_terraform("version", cwd=tmp_path, check=False,
+                              env=tf_env(TFHOOK_TERRAFORM="bogus"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tfhook: error: TFHOOK_TERRAFORM: 'bogus' is not an executable "
+        "(use auto, embedded or a path)"
+    ], result.stderr
+
+
 # -- fail fast at start ----------------------------------------------------------------
 
 
@@ -208,6 +232,13 @@ def test_broken_configuration_at_start_fails_fast(demo: Path, tmp_path: Path) ->
 
 
 
+def test_a_module_never_applied_starts(tmp_path: Path, serve) -> None:
+    # The start-up check plans without refreshing: the demo's import {} block is fine.
+    tf_dir = copy_demo(tmp_path / "fresh")
+    server = serve(tf_dir)
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+
+
 def test_a_configuration_error_is_not_mistaken_for_missing_init(tmp_path: Path) -> None:
     # The detail names var.initial_plan: "init" inside a name must not read as "run init".
     tf_dir = write_module(tmp_path / "undeclared",
@@ -250,13 +281,34 @@ def test_var_and_var_file_reach_terraform(tmp_path: Path, serve) -> None:
     assert read_state(tf_dir)["outputs"]["message"]["value"] == "hello, world"
 
 
-def test_without_the_variables_terraform_fails(tmp_path: Path, serve) -> None:
+def test_a_required_variable_without_value_fails_fast(tmp_path: Path) -> None:
     # The counterpart of the test above: the values really come from --var/--var-file.
     tf_dir = write_module(tmp_path / "vars", VARIABLES)
-    server = serve(tf_dir, "--var", "greeting=hello")
-    error = server.call_error("PostHandle", updated())
-    assert error.code() == grpc.StatusCode.UNKNOWN
-    assert "No value for required variable" in error.details()
+    line = _one_line_error(serve_exit(tf_dir, tmp_path, "--var", "greeting=hello"))
+    assert "--var/--var-file: No value for required variable at main.tf:5: " in line
+    assert 'The root module input variable "who" is not set' in line
+
+
+def test_an_undeclared_variable_fails_fast(tmp_path: Path) -> None:
+    tf_dir = write_module(tmp_path / "vars", VARIABLES)
+    line = _one_line_error(serve_exit(tf_dir, tmp_path, "--var", "greeting=hello",
+                                      "--var", "who=world", "--var", "gretting=hi"))
+    assert "--var/--var-file: Value for undeclared variable: " in line
+    assert 'A variable named "gretting" was assigned on the command line' in line
+
+
+def test_lock_timeout_is_a_duration_terraform_accepts(demo: Path) -> None:
+    argvs = {}
+    for seconds in (7.0, 0.25, 1_080_000.0):
+        tf = TerraformSettings(tf_dir=demo, engine="embedded", lock_timeout=seconds)
+        argvs[seconds] = TerraformRunner(Settings(terraform=tf)).argv([])
+    flags = {s: [a for a in argv if a.startswith("-lock-timeout=")] for s, argv in argvs.items()}
+    assert flags == {7.0: ["-lock-timeout=7s"], 0.25: ["-lock-timeout=250ms"],
+                     1_080_000.0: ["-lock-timeout=1080000s"]}
+    # The real engine takes the longest one.
+    result = subprocess.run(argvs[1_080_000.0], cwd=demo, env=tf_env(), capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_terraform_runs_in_automation_mode(tmp_path: Path, serve) -> None:

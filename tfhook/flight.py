@@ -103,7 +103,9 @@ class Flight:
         if isinstance(final, BaseException):
             batch.error = final
             if not batch.subscribers:
-                log.warning("background run failed", error=str(final).splitlines()[0])
+                log.warning("background run failed", trigger=_reasons(batch), error=str(final))
+        elif not batch.subscribers:  # nobody else reports what it did
+            log.info("background run done", trigger=_reasons(batch), result=final.log)
         for queue in batch.subscribers:
             queue.put_nowait(final)
             queue.put_nowait(None)
@@ -120,3 +122,8 @@ class Flight:
             current.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await current.task
+
+
+def _reasons(batch: Batch) -> str:
+    """Why the server asked for a run: its text triggers (callers' triggers stay private)."""
+    return ", ".join(t for t in batch.triggers if isinstance(t, str))

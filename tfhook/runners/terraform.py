@@ -5,62 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import time
 from collections.abc import AsyncIterator, Coroutine
-from pathlib import Path
 from typing import Any
 
 import structlog
 from python_terraform import IsFlagged, Terraform
 
 from tfhook import process
-from tfhook.config import Settings, TerraformSettings
+from tfhook.config import Settings
 from tfhook.errors import ActionFailed, LockHeld, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.model import Action, Event, Status, Update
 from tfhook.terraform import engine as engines
-from tfhook.terraform import state
-from tfhook.terraform.events import Report, diagnostic, listing
+from tfhook.terraform import startup, state
+from tfhook.terraform.events import Report, listing
 
 log = structlog.get_logger("tfhook.terraform")
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
 RETRY_FIRST, RETRY_MAX = 2.0, 300.0
-
-
-def check_directory(tf: TerraformSettings) -> None:
-    """Fail fast on a directory Terraform cannot work in, naming the fix."""
-    where = tf.tf_dir
-    if not where.is_dir():
-        raise UserError(f"--tf-dir: {where} is not a directory")
-    if not any(where.glob("*.tf")) and not any(where.glob("*.tf.json")):
-        raise UserError(f"--tf-dir: {where} has no .tf files")
-
-
-def init_hint(where: Path) -> str:
-    return f"run `tfhook terraform -chdir={where} init` (or start with --init)"
-
-
-def validation_error(where: Path, result: dict[str, Any]) -> UserError | None:
-    """A start-up error from `terraform validate -json` output, or None when valid.
-
-    A module that needs no provider, module or backend has no .terraform directory even
-    after init, so "initialised" is Terraform's own verdict, not a directory test.
-    """
-    errors = [d for d in result.get("diagnostics", []) if d.get("severity") == "error"]
-    if not errors:
-        return None
-    first = diagnostic(errors[0])
-    text = f"{first.summary} {first.detail}".lower()
-    # "terraform init" as words: a name like var.initial_plan must not read as "run init".
-    if ("terraform init" in text or "not installed" in text
-            or "missing required provider" in text):
-        return UserError(f"--tf-dir: {where} is not initialised ({first.summary}); "
-                         + init_hint(where))
-    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-    return UserError(f"--tf-dir: {where}: invalid configuration: {first.summary}"
-                     f"{' at ' + first.where if first.where else ''}{more}")
+# Terraform's warnings on every targeted run; the DONE summary has its own caveat note.
+TARGETING_WARNINGS = frozenset({"Resource targeting is in effect",
+                                "Applied changes may be incomplete"})
 
 
 class TerraformRunner:
@@ -81,17 +48,14 @@ class TerraformRunner:
         self._last_run = time.monotonic()
 
     async def start(self) -> None:
-        check_directory(self.tf)
+        startup.check_directory(self.tf)
+        found = await engines.version(self.engine, self.env)
+        if found is None:
+            raise startup.not_terraform(self.engine.describe())
         if self.tf.init:
             await self._init()
-        await self._validate()
-        found = await engines.version(self.engine, self.env)
-        shown = ".".join(map(str, found)) if found else "unknown"
-        log.info("terraform engine", engine=self.engine.describe(), version=shown)
-        if found and found < engines.OUTPUT_ONLY_FIX:
-            log.warning("terraform before 1.10: a refresh-only apply whose only changes are "
-                        "outputs fails there; upgrade, or expect such refreshes to fail",
-                        version=shown)
+        await self._check_plan()
+        self._log_engine(found)  # only once started: a start-up error is the one line
         if self.tf.refresh_on_start:
             self.flight.submit("refresh on start", background=True)
         if self.tf.reconcile_every:
@@ -112,6 +76,8 @@ class TerraformRunner:
         except ActionFailed as exc:
             if self.tf.on_failure != "warn":
                 raise
+            log.warning("terraform refresh failed; the call answers DONE (--on-failure warn)",
+                        error=str(exc))
             self._schedule_retry()
             yield Update(Status.DONE, f"terraform refresh FAILED (--on-failure warn; the "
                          f"scaling job is not failed, retrying in background): {exc}")
@@ -145,20 +111,23 @@ class TerraformRunner:
                        "updated by a targeted refresh (Terraform's -target caveat): the next "
                        "full refresh brings them up to date")
 
-    def _argv(self, targets: list[str]) -> list[str]:
-        options: dict[str, object] = {
-            "refresh_only": IsFlagged, "auto_approve": IsFlagged, "input": False,
-            "json": IsFlagged, "lock_timeout": f"{self.tf.lock_timeout:g}s",
-            "var_file": [str(p) for p in self.tf.var_files],
-            "var": [f"{key}={value}" for key, value in self.tf.variables],
-            "target": targets,
-        }
-        command = Terraform(terraform_bin_path="terraform").generate_cmd_string("apply", **options)
-        return [*self.engine.argv, *command[1:]]
+    def argv(self, targets: list[str]) -> list[str]:
+        """The command line of one refresh."""
+        return [*self.engine.argv, *self._command(
+            "apply", refresh_only=IsFlagged, auto_approve=IsFlagged,
+            lock_timeout=_duration(self.tf.lock_timeout), target=targets)]
+
+    def _command(self, name: str, **options: object) -> list[str]:
+        """Arguments of `terraform NAME`: JSON, no input, the options, our variables."""
+        options.update(input=False, json=IsFlagged,
+                       var_file=[str(p) for p in self.tf.var_files],
+                       var=[f"{key}={value}" for key, value in self.tf.variables])
+        command = Terraform(terraform_bin_path="terraform").generate_cmd_string(name, **options)
+        return list(command[1:])
 
     async def _apply(self, batch: Batch, targets: list[str]) -> tuple[Report, float]:
         spec = process.Spec(
-            argv=self._argv(targets), name=f"terraform in {self.tf.tf_dir}", env=self.env,
+            argv=self.argv(targets), name=f"terraform in {self.tf.tf_dir}", env=self.env,
             cwd=self.tf.tf_dir, timeout=self.settings.timeout,
             kill_after=self.settings.kill_after, stop_signal=signal.SIGINT,
         )
@@ -189,7 +158,7 @@ class TerraformRunner:
                 f"terraform state lock is held by {lock.get('Who', '?')} since "
                 f"{lock.get('Created', '?')} (lock ID {lock.get('ID', '?')}, operation "
                 f"{lock.get('Operation', '?')}); waited --lock-timeout "
-                f"{self.tf.lock_timeout:g}s"
+                f"{_duration(self.tf.lock_timeout)}"
             )
         lines = [f"terraform refresh failed in {self.tf.tf_dir} ({exit_.describe()})"]
         lines += [f"Error: {diag.text()}" for diag in report.errors]
@@ -208,7 +177,7 @@ class TerraformRunner:
                 state.outputs(before))),
             *notes,
             *(f"warning: {diag.summary}" for diag in report.warnings
-              if not targets or "target" not in diag.summary.lower()),
+              if not targets or diag.summary not in TARGETING_WARNINGS),
         ]
         return "\n".join(lines)
 
@@ -231,21 +200,24 @@ class TerraformRunner:
                             + " ".join(text.split())[:600])
         log.info("terraform init done", dir=str(self.tf.tf_dir))
 
-    async def _validate(self) -> None:
-        output, exit_ = await self._capture(["validate", "-json", "-no-color"], "terraform validate")
-        try:
-            result = json.loads(output)
-        except ValueError:
-            raise UserError(f"--tf-dir: terraform validate failed in {self.tf.tf_dir}: "
-                            f"{exit_.stderr_tail(3) or exit_.describe()}") from None
-        error = validation_error(self.tf.tf_dir, result)
+    def _log_engine(self, found: tuple[int, ...]) -> None:
+        shown = ".".join(map(str, found))
+        log.info("terraform engine", engine=self.engine.describe(), version=shown)
+        if found < engines.OUTPUT_ONLY_FIX:
+            log.warning("terraform before 1.10: a refresh-only apply whose only changes are "
+                        "outputs fails there; upgrade, or expect such refreshes to fail",
+                        version=shown)
+
+    async def _check_plan(self) -> None:
+        """A plan of nothing with our variables: configuration, variables and backend."""
+        args = self._command("plan", **startup.PLAN_OPTIONS)
+        output, exit_ = await self._capture(args, "terraform plan")
+        report = Report()
+        for line in output.splitlines():
+            report.feed(line)
+        error = startup.plan_error(self.tf.tf_dir, report, exit_)
         if error is not None:
             raise error
-        # validate does not look at the backend; `state pull` fails when it needs init.
-        _, pulled = await self._capture(["state", "pull"], "terraform state pull")
-        if pulled.returncode != 0 and b"terraform init" in pulled.stderr:
-            raise UserError(f"--tf-dir: {self.tf.tf_dir} is not initialised (backend); "
-                            + init_hint(self.tf.tf_dir))
 
     async def _pull_state(self) -> state.State | None:
         output, exit_ = await self._capture(["state", "pull"], "terraform state pull")
@@ -291,6 +263,12 @@ class TerraformRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _duration(seconds: float) -> str:
+    """A duration Terraform's flags accept: whole seconds or milliseconds, never 1e+06s."""
+    millis = round(seconds * 1000)
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
 def _batch_text(lines: list[str], most: int = 20) -> str:

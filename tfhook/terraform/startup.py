@@ -1,0 +1,70 @@
+"""Start-up checks: fail fast, in one line, on what would make every refresh fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tfhook import process
+from tfhook.config import TerraformSettings
+from tfhook.errors import UserError
+from tfhook.terraform.events import Diagnostic, Report
+
+# The start-up plan targets a resource no module has, so it plans nothing: Terraform still
+# loads the configuration, the variables and the backend's state, but configures no
+# provider and reads no data source (the cloud may be slow or down at start).
+NOTHING = "terraform_data.tfhook_start_up_check_plans_nothing"
+PLAN_OPTIONS: dict[str, object] = {"refresh": False, "lock": False, "target": [NOTHING]}
+# Errors the fix for is a --var or --var-file, not the .tf files.
+_VARIABLE_ERRORS = {"Value for undeclared variable", "No value for required variable",
+                    "Invalid value for input variable"}
+
+
+def check_directory(tf: TerraformSettings) -> None:
+    """Fail fast on a directory Terraform cannot work in, naming the fix."""
+    where = tf.tf_dir
+    if not where.is_dir():
+        raise UserError(f"--tf-dir: {where} is not a directory")
+    if not any(where.glob("*.tf")) and not any(where.glob("*.tf.json")):
+        raise UserError(f"--tf-dir: {where} has no .tf files")
+
+
+def init_hint(where: Path) -> str:
+    return f"run `tfhook terraform -chdir={where} init` (or start with --init)"
+
+
+def not_terraform(engine: str) -> UserError:
+    return UserError(f"--terraform: {engine} did not answer `version -json` like Terraform "
+                     "(is it terraform or tofu?)")
+
+
+def plan_error(where: Path, report: Report, exit_: process.Exit) -> UserError | None:
+    """The start-up error from the plan's report, or None when the plan succeeded.
+
+    A module that needs no provider, module or backend has no .terraform directory even
+    after init, so "initialised" is Terraform's own verdict, not a directory test.
+    """
+    errors = report.errors
+    if not errors:
+        if exit_.returncode == 0:
+            return None
+        shown = exit_.stderr_tail(3) or " ".join(report.other[-3:]) or exit_.describe()
+        return UserError(f"--tf-dir: terraform plan failed in {where}: {shown}")
+    first = errors[0]
+    text = f"{first.summary} {first.detail}".lower()
+    # "terraform init" as words: a name like var.initial_plan must not read as "run init".
+    if ("terraform init" in text or "not installed" in text
+            or "missing required provider" in text):
+        return UserError(f"--tf-dir: {where} is not initialised ({first.summary}); "
+                         + init_hint(where))
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    if first.summary in _VARIABLE_ERRORS:
+        return UserError(f"--var/--var-file: {_one_line(first)}{more}")
+    return UserError(f"--tf-dir: {where}: invalid configuration: {_one_line(first)}{more}")
+
+
+def _one_line(diag: Diagnostic, most: int = 300) -> str:
+    detail = " ".join(diag.detail.split())
+    if len(detail) > most:
+        detail = detail[:most - 3] + "..."
+    where = f" at {diag.where}" if diag.where else ""
+    return f"{diag.summary}{where}" + (f": {detail}" if detail else "")
