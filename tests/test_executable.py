@@ -156,11 +156,14 @@ def test_killed_by_a_signal(tmp_path, serve, signal_arg: str, wording: str) -> N
 
 
 def test_executable_that_cannot_start_is_unknown(tmp_path, serve) -> None:
-    hook = write_script(tmp_path / "hook", "exit 0\n", shebang="#!/nonexistent/interpreter")
+    hook = write_script(tmp_path / "hook", "exit 0\n")
     server = serve("--executable-path", str(hook))
+    # Broken after start (the start-up check refuses a missing interpreter).
+    write_script(hook, "exit 0\n", shebang="#!/nonexistent/interpreter")
     error = rpc_error(lambda: server.call("PostHandle", pb.PostHandleRequest()))
     assert error.code() is grpc.StatusCode.UNKNOWN
     assert str(hook) in error.details()
+    assert "its #! interpreter was not found" in error.details()
     # The server survives it.
     assert error.code() is rpc_error(
         lambda: server.call("PostHandle", pb.PostHandleRequest())).code()

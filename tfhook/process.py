@@ -110,6 +110,7 @@ class Child:
         self._exit_seen_at: float | None = None
         self._stderr = bytearray()
         self._helpers: list[asyncio.Task[None]] = []
+        self._transport: asyncio.SubprocessTransport | None = None
         self.timed_out = False
 
     async def __aenter__(self) -> Child:
@@ -131,6 +132,7 @@ class Child:
             if isinstance(exc, FileNotFoundError) and os.path.isfile(spec.argv[0]):
                 reason = "its #! interpreter was not found (the file itself exists)"
             raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
+        self._transport = transport
         self._proc = asyncio.subprocess.Process(transport, protocol, loop)
         self._deadline = time.monotonic() + spec.timeout
         self._exited = asyncio.ensure_future(self._main_exit(protocol))
@@ -270,6 +272,10 @@ class Child:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await task
+        # The pipes may still be open (a background child held them until its group was
+        # stopped): close them now rather than leave them to the event loop or the GC.
+        assert self._transport is not None
+        self._transport.close()
 
     async def _feed_stdin(self) -> None:
         assert self._proc is not None and self._proc.stdin is not None
