@@ -7,6 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# One definition of the wire's result codes: the stdlib-only helper that hooks use.
+from tfhook.hook import Result
+
+__all__ = ["Action", "Event", "Outcome", "Phase", "Result", "Sink", "Status", "Update"]
+
 
 class Phase(enum.Enum):
     """The three handler phases, named as the reference's --handler-type values."""
@@ -30,16 +35,6 @@ class Status(enum.IntEnum):
     RUNNING = 13
     DONE = 14
     IGNORED = 15
-
-
-class Result(enum.IntEnum):
-    """PostHandleRequest.ResourceHandleResults values."""
-
-    UNKNOWN = 0
-    CREATED = 1
-    UPDATED = 2
-    DELETED = 3
-    NO_CHANGE = 4
 
 
 @dataclass(frozen=True, slots=True)
