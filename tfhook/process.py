@@ -111,7 +111,6 @@ class Child:
         self._stderr = bytearray()
         self._helpers: list[asyncio.Task[None]] = []
         self._transport: asyncio.SubprocessTransport | None = None
-        self.timed_out = False
 
     async def __aenter__(self) -> Child:
         spec = self.spec
@@ -239,7 +238,6 @@ class Child:
         return self._proc.returncode
 
     async def _timeout(self) -> None:
-        self.timed_out = True
         await self._stop_group()
         spec = self.spec
         raise ActionTimeout(
