@@ -254,3 +254,56 @@ def test_a_background_run_logs_what_it_did_or_its_whole_error() -> None:
                           "error": str(work.fail_with[2])}
 
     run(body)
+
+
+def _collect(flight: Flight, trigger: str) -> Awaitable[list[Any]]:
+    async def follow() -> list[Any]:
+        return [item async for item in flight.join(trigger)]
+    return asyncio.ensure_future(follow())
+
+
+def test_a_next_run_cancelled_before_it_starts_does_not_wedge_the_flight() -> None:
+    # The last caller of the queued batch leaves in the same loop turn the current run
+    # ends: the queued run's task is cancelled before its first step.
+    async def scenario() -> None:
+        go = asyncio.Event()
+
+        async def work(batch: Batch) -> Update:
+            if "A" in batch.triggers:
+                await go.wait()
+            return Update(Status.DONE, f"done {batch.triggers}")
+
+        flight = Flight(work)
+        first = _collect(flight, "A")
+        await asyncio.sleep(0.01)
+        queued = _collect(flight, "B")
+        await asyncio.sleep(0.01)
+        go.set()
+        queued.cancel()  # type: ignore[attr-defined]
+        assert (await first)[-1].log == "done ['A']"
+        await asyncio.gather(queued, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        assert not flight.busy
+        later = await asyncio.wait_for(_collect(flight, "C"), 5)
+        assert later[-1].log == "done ['C']"
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
+    async def scenario() -> None:
+        work = Work()
+        flight = Flight(work)
+        running = _collect(flight, "A")
+        await work.started.wait()
+        queued = _collect(flight, "B")
+        await asyncio.sleep(0.01)
+        await flight.close()
+        for caller, message in ((running, "the run was cancelled"),
+                                (queued, "the server is stopping")):
+            with pytest.raises(ActionFailed, match=message):
+                await asyncio.wait_for(caller, 5)
+        with pytest.raises(ActionFailed, match="the server is stopping"):
+            flight.submit("C")
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))

@@ -4,7 +4,6 @@ run share the next one. Generic: it knows nothing about Terraform."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ class Batch:
     task: asyncio.Task[None] | None = None
     background: bool = False  # asked for by the server itself (reconcile, retry)
     error: BaseException | None = None  # how the run failed, once it has
+    delivered: bool = False  # every subscriber has had the final answer
 
     def publish(self, update: Update) -> None:
         """Send a progress update to every caller waiting on this run."""
@@ -42,6 +42,7 @@ class Flight:
         self._work = work
         self._current: Batch | None = None
         self._next: Batch | None = None
+        self._closed = False
         self.runs = 0
 
     @property
@@ -50,6 +51,8 @@ class Flight:
 
     def submit(self, trigger: object, *, background: bool = False) -> tuple[Batch, bool]:
         """Add a trigger to the batch that will serve it. Returns (batch, queued)."""
+        if self._closed:
+            raise ActionFailed("the server is stopping")
         if self._current is None:
             batch = Batch([trigger], background=background)
             self._start(batch)
@@ -90,6 +93,9 @@ class Flight:
         self._current = batch
         batch.started_at = time.monotonic()
         batch.task = asyncio.ensure_future(self._run(batch))
+        # A done callback, not the end of _run: a task cancelled before its first step
+        # never runs _run's body, and the flight must move on all the same.
+        batch.task.add_done_callback(lambda _task: self._finished(batch))
 
     async def _run(self, batch: Batch) -> None:
         self.runs += 1
@@ -100,6 +106,13 @@ class Flight:
             final = ActionFailed("the run was cancelled")
         except Exception as exc:  # handed to every waiting caller
             final = exc
+        self._deliver(batch, final)
+        self._finished(batch)  # at once; the done callback only covers a task never run
+
+    def _deliver(self, batch: Batch, final: Update | BaseException) -> None:
+        if batch.delivered:
+            return
+        batch.delivered = True
         if isinstance(final, BaseException):
             batch.error = final
             if not batch.subscribers:
@@ -109,19 +122,25 @@ class Flight:
         for queue in batch.subscribers:
             queue.put_nowait(final)
             queue.put_nowait(None)
-        self._current = None
-        if self._next is not None:
-            batch, self._next = self._next, None
-            self._start(batch)
+
+    def _finished(self, batch: Batch) -> None:
+        self._deliver(batch, ActionFailed("the run was cancelled"))
+        if self._current is batch:
+            self._current = None
+            if self._next is not None and not self._closed:
+                batch, self._next = self._next, None
+                self._start(batch)
 
     async def close(self) -> None:
-        """Cancel what is queued and running, and wait for the run to end."""
-        self._next = None
+        """Answer what is queued, cancel what runs, and wait for the run to end."""
+        self._closed = True
+        queued, self._next = self._next, None
+        if queued is not None:
+            self._deliver(queued, ActionFailed("the server is stopping"))
         current = self._current
         if current is not None and current.task is not None:
             current.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await current.task
+            await asyncio.wait({current.task})  # not `await task`: our own cancel must show
 
 
 def _reasons(batch: Batch) -> str:
