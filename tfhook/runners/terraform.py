@@ -45,6 +45,7 @@ class TerraformRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None
         self._failing = False
+        self._closed = False
         self._last_run = time.monotonic()
 
     async def start(self) -> None:
@@ -62,6 +63,7 @@ class TerraformRunner:
             self._spawn(self._reconcile(self.tf.reconcile_every))
 
     async def close(self) -> None:
+        self._closed = True  # no retry may start from a run that close() cancels
         for task in list(self._tasks):
             task.cancel()
         await self.flight.close()
@@ -74,7 +76,7 @@ class TerraformRunner:
                 else:
                     yield item
         except ActionFailed as exc:
-            if self.tf.on_failure != "warn":
+            if self.tf.on_failure != "warn" or self._closed:
                 raise
             log.warning("terraform refresh failed; the call answers DONE (--on-failure warn)",
                         error=str(exc))
@@ -85,6 +87,14 @@ class TerraformRunner:
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
+        try:
+            return await self._refresh(batch)
+        finally:
+            # Also when the run failed before Terraform started (a state pull that timed
+            # out): reconcile waits from here, it must not fire again at once.
+            self._last_run = time.monotonic()
+
+    async def _refresh(self, batch: Batch) -> Update:
         events = [t for t in batch.triggers if isinstance(t, Event)]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
         before = state.read_local(self.tf.tf_dir)
@@ -94,10 +104,7 @@ class TerraformRunner:
         if self.tf.target_from_event and events and not batch.background:
             targets, note = self._targets(events, before)
             notes.append(note)
-        try:
-            report, elapsed = await self._apply(batch, targets)
-        finally:
-            self._last_run = time.monotonic()
+        report, elapsed = await self._apply(batch, targets)
         self._failing = False  # any good run ends a background retry
         return Update(Status.DONE, self._summary(report, elapsed, before, targets, notes))
 

@@ -19,7 +19,7 @@ def read_local(tf_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         loaded = Tfstate.load_file(str(path))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # TypeError: JSON that is not an object
         return None
     # Tfstate keeps the document as its attributes (it assigns __dict__).
     data = {key: value for key, value in vars(loaded).items() if key != "tfstate_file"}
