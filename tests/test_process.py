@@ -132,6 +132,15 @@ def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
         run(collect(spec))
 
 
+def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain() -> None:
+    # It exits after 1 s of a 1.5 s timeout; its background child keeps stdout open, so the
+    # 1 s drain window runs past the deadline. The hook still finished in time.
+    spec = process.Spec(argv=["sh", "-c", "sleep 60 & sleep 1; echo hi"], name="hook",
+                        timeout=1.5, kill_after=1)
+    output, exit_ = run(collect(spec))
+    assert (output, exit_.returncode) == (b"hi\n", 0)
+
+
 def test_a_missing_interpreter_is_named(tmp_path: Path) -> None:
     # The check at start catches this; here the interpreter went away after start.
     script = write_script(tmp_path / "hook", "echo hi\n", shebang="#!/nowhere/interp")

@@ -210,7 +210,8 @@ class Child:
                 now = time.monotonic()
                 if self._exited.done():
                     self._exit_seen_at = self._exit_seen_at or now
-                    budget = min(self._deadline, self._exit_seen_at + DRAIN_AFTER_EXIT) - now
+                    # The main process ended in time: only the drain window counts now.
+                    budget = self._exit_seen_at + DRAIN_AFTER_EXIT - now
                     waits: set[asyncio.Future[object]] = {task}  # type: ignore[arg-type]
                 else:
                     budget = self._deadline - now
@@ -222,7 +223,7 @@ class Child:
                     return task.result()
                 if done:
                     continue  # the main process exited: switch to the drain window
-                if self._exited.done() and time.monotonic() < self._deadline:
+                if self._exited.done():
                     log.warning("background process holds stdout open; stopping its group",
                                 name=self.spec.name)
                     await self._stop_group()
