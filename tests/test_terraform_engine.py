@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import alive, wait_for
 from structlog.testing import capture_logs
 
 from tfhook import _embedded
@@ -121,3 +124,32 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(tmp_path: Pa
     with capture_logs():
         runs = asyncio.run(scenario())
     assert 2 <= runs <= 4, runs  # one a second, not one every 50 ms
+
+
+def test_sigterm_during_start_up_stops_the_terraform_child(tmp_path: Path) -> None:
+    # A slow `terraform init` at start (a fake only for that: a provider download cannot
+    # be made slow on demand offline). SIGTERM then must take the child down with us.
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    (tf_dir / "main.tf").write_text("terraform {}\n")
+    pid_file = tmp_path / "init.pid"
+    fake = tmp_path / "terraform"
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$1\" in version) echo '{\"terraform_version\":\"1.11.0\"}';;\n"
+                    f"  init) echo $$ > {pid_file}; exec sleep 60;; esac\n")
+    fake.chmod(0o755)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tfhook", "serve", "--tf-dir", str(tf_dir), "--terraform",
+         str(fake), "--init", "--kill-after", "1s", "--addr", f"unix:{tmp_path}/s.sock"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), what="init")
+        init_pid = int(pid_file.read_text())
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+        wait_for(lambda: not alive(init_pid), timeout=5, what="the init child to be gone")
+        assert not (tmp_path / "s.sock").exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

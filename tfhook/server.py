@@ -143,18 +143,20 @@ class Server:
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
         self._task = asyncio.current_task()
-        await self.runner.start()  # fail fast (bad Terraform dir…) before anything binds
-        try:
-            with self._signals():
+        # Signals are ours from the start: start-up may run Terraform (init, checks) for a
+        # while, and a SIGTERM then must stop that child, not leave it behind.
+        with self._signals():
+            try:
+                await self.runner.start()  # fail fast (bad Terraform dir…) before binding
                 await self._start()
                 log.info("serving", addr=self.settings.addr, mode=self.settings.mode)
                 await self._stop.wait()
                 await self._shutdown()
-        finally:
-            if self._grpc is not None:
-                await asyncio.shield(self._grpc.stop(0))
-            await self.runner.close()
-            self._remove_socket()
+            finally:
+                if self._grpc is not None:
+                    await asyncio.shield(self._grpc.stop(0))
+                await self.runner.close()
+                self._remove_socket()
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
@@ -227,9 +229,10 @@ class Server:
     def _on_signal(self, sig: int) -> None:
         # Act first, log after: nothing may keep a signal from stopping the server.
         name = signal.Signals(sig).name
-        if self._stop.is_set() and self._task is not None:
+        if self._task is not None and (self._stop.is_set() or self._grpc is None):
+            # A second signal, or one during start-up: nothing to drain, stop now.
             self._task.cancel()
-            log.warning("second signal: stopping now", signal=name)
+            log.warning("stopping now", signal=name)
             return
         self.stop()
         log.info("signal received", signal=name)
