@@ -153,3 +153,19 @@ def test_sigterm_during_start_up_stops_the_terraform_child(tmp_path: Path) -> No
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_an_engine_that_cannot_start_is_one_line_at_start(tmp_path: Path) -> None:
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    (tf_dir / "main.tf").write_text("terraform {}\n")
+    engine_script = tmp_path / "terraform"
+    engine_script.write_text("#!/nowhere/interpreter\n")
+    engine_script.chmod(0o755)
+    result = subprocess.run(
+        [sys.executable, "-m", "tfhook", "serve", "--tf-dir", str(tf_dir), "--terraform",
+         str(engine_script), "--addr", f"unix:{tmp_path}/s.sock"],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("tfhook: error: ") and "could not start" in line

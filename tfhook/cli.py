@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 from tfhook import config
-from tfhook.errors import UserError
+from tfhook.errors import TfhookError, UserError
 from tfhook.model import Phase
 
 app = typer.Typer(
@@ -37,11 +37,17 @@ def _fail(message: str) -> NoReturn:
 
 
 def _guard(call: Callable[[], T]) -> T:
-    """The one place user errors become a one-line message and exit code 2."""
+    """The one place errors become a one-line message and exit code 2.
+
+    Besides user errors, start-up can meet a domain error from a child (an engine that
+    cannot start, a `terraform init` that times out): one line too, never a traceback.
+    """
     try:
         return call()
     except UserError as exc:
         _fail(str(exc))
+    except TfhookError as exc:
+        _fail("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
 
 
 def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
