@@ -141,6 +141,19 @@ def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain() -> No
     assert (output, exit_.returncode) == (b"hi\n", 0)
 
 
+def test_a_background_child_holding_stdout_gets_its_stop_signal_first(tmp_path: Path) -> None:
+    log = tmp_path / "bg.log"
+    child = (f"trap 'echo got-TERM >> {log}; sleep 0.3; echo cleaned-up >> {log}; exit 0' TERM;"
+             " while :; do sleep 0.05; done")
+    spec = process.Spec(argv=["sh", "-c", f"sh -c \"{child}\" & echo hi"], name="hook",
+                        timeout=30, kill_after=5)
+    output, exit_ = run(collect(spec))
+    assert (output, exit_.returncode) == (b"hi\n", 0)
+    wait_for(lambda: log.exists() and "cleaned-up" in log.read_text(), timeout=5,
+             what="the background child to clean up after SIGTERM")
+    assert log.read_text().split() == ["got-TERM", "cleaned-up"]
+
+
 def test_a_missing_interpreter_is_named(tmp_path: Path) -> None:
     # The check at start catches this; here the interpreter went away after start.
     script = write_script(tmp_path / "hook", "echo hi\n", shebang="#!/nowhere/interp")

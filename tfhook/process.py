@@ -226,7 +226,7 @@ class Child:
                 if self._exited.done():
                     log.warning("background process holds stdout open; stopping its group",
                                 name=self.spec.name)
-                    await self._stop_group()
+                    await self._stop_orphans(task)
                     return b""
                 await self._timeout()
         finally:
@@ -246,6 +246,17 @@ class Child:
             f"{signal.Signals(spec.stop_signal).name} to its process group"
             f" (SIGKILL after {_human(spec.kill_after)})"
         )
+
+    async def _stop_orphans(self, read: asyncio.Future[bytes]) -> None:
+        """The ladder when the main process is gone but its group holds stdout: the stop
+        signal, then up to kill_after for the pipe to close, then SIGKILL."""
+        assert self._proc is not None
+        _signal_group(self._proc.pid, self.spec.stop_signal)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(read), self.spec.kill_after)
+        finally:
+            _signal_group(self._proc.pid, signal.SIGKILL)
 
     async def _stop_group(self) -> None:
         """The ladder: stop signal to the group, wait kill_after, SIGKILL the group."""
