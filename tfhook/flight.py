@@ -113,11 +113,14 @@ class Flight:
         if batch.delivered:
             return
         batch.delivered = True
+        # Callers' runs are reported by the calls themselves; a run nobody waits for
+        # because its callers left is not a background run.
+        unreported = batch.background and not batch.subscribers
         if isinstance(final, BaseException):
             batch.error = final
-            if not batch.subscribers:
+            if unreported:
                 log.warning("background run failed", trigger=_reasons(batch), error=str(final))
-        elif not batch.subscribers:  # nobody else reports what it did
+        elif unreported:
             log.info("background run done", trigger=_reasons(batch), result=final.log)
         for queue in batch.subscribers:
             queue.put_nowait(final)
