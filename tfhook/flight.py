@@ -28,6 +28,7 @@ class Batch:
     background: bool = False  # asked for by the server itself (reconcile, retry)
     error: BaseException | None = None  # how the run failed, once it has
     delivered: bool = False  # every subscriber has had the final answer
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # set when delivered
 
     def publish(self, update: Update) -> None:
         """Send a progress update to every caller waiting on this run."""
@@ -48,6 +49,11 @@ class Flight:
     @property
     def busy(self) -> bool:
         return self._current is not None
+
+    async def wait_idle(self) -> None:
+        """Wait until nothing runs and nothing is queued."""
+        while (batch := self._next or self._current) is not None:
+            await batch.finished.wait()
 
     def submit(self, trigger: object, *, background: bool = False) -> tuple[Batch, bool]:
         """Add a trigger to the batch that will serve it. Returns (batch, queued)."""
@@ -86,6 +92,7 @@ class Flight:
                 # Nobody wants this run any more: stop it (or never start it).
                 if batch is self._next:
                     self._next = None
+                    self._deliver(batch, ActionFailed("the run was cancelled"))
                 elif batch.task is not None and not batch.task.done():
                     batch.task.cancel()
 
@@ -113,6 +120,7 @@ class Flight:
         if batch.delivered:
             return
         batch.delivered = True
+        batch.finished.set()
         # Callers' runs are reported by the calls themselves; a run nobody waits for
         # because its callers left is not a background run.
         unreported = batch.background and not batch.subscribers

@@ -4,7 +4,6 @@ progress and results, failure policy, start-up refresh and reconciliation."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Coroutine
@@ -250,17 +249,17 @@ class TerraformRunner:
             delay = min(delay * 2, RETRY_MAX)
             log.warning("background refresh retry failed", next_in=delay)
 
-    async def _succeeded(self, batch: Batch) -> bool:
-        while batch.task is None:  # queued behind the current run
-            await asyncio.sleep(0.05)
-        with contextlib.suppress(Exception):
-            await asyncio.shield(batch.task)
+    @staticmethod
+    async def _succeeded(batch: Batch) -> bool:
+        await batch.finished.wait()  # also when it was queued behind the current run
         return batch.error is None
 
     async def _reconcile(self, every: float) -> None:
         while True:
             await asyncio.sleep(max(self._last_run + every - time.monotonic(), 0.05))
-            if time.monotonic() - self._last_run >= every and not self.flight.busy:
+            if self.flight.busy:
+                await self.flight.wait_idle()  # that run counts; wait from its end
+            elif time.monotonic() - self._last_run >= every:
                 log.info("reconcile: no event for a while, refreshing", every=every)
                 batch, _ = self.flight.submit("reconcile", background=True)
                 await self._succeeded(batch)
