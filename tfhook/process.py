@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import structlog
 
@@ -98,8 +99,9 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
 class Child:
     """A running child in its own process group. Use as `async with Child(spec) as child`.
 
-    Leaving the block always stops what is left of the group (stop signal, then SIGKILL)
-    and reaps the child, also when the caller is cancelled.
+    Leaving the block reaps the child, also when the caller is cancelled; a main process
+    still running then is stopped with its group (stop signal, then SIGKILL). Background
+    children that let go of stdout are left alone once the main process has exited.
     """
 
     def __init__(self, spec: Spec) -> None:
@@ -159,11 +161,6 @@ class Child:
                 cancelled = True
         if cancelled:
             raise asyncio.CancelledError
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
@@ -226,7 +223,7 @@ class Child:
                 if self._exited.done():
                     log.warning("background process holds stdout open; stopping its group",
                                 name=self.spec.name)
-                    await self._stop_orphans(task)
+                    await self._stop_group(until=task)  # until the pipe closes
                     return b""
                 await self._timeout()
         finally:
@@ -247,25 +244,17 @@ class Child:
             f" (SIGKILL after {_human(spec.kill_after)})"
         )
 
-    async def _stop_orphans(self, read: asyncio.Future[bytes]) -> None:
-        """The ladder when the main process is gone but its group holds stdout: the stop
-        signal, then up to kill_after for the pipe to close, then SIGKILL."""
-        assert self._proc is not None
-        _signal_group(self._proc.pid, self.spec.stop_signal)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(read), self.spec.kill_after)
-        finally:
-            _signal_group(self._proc.pid, signal.SIGKILL)
-
-    async def _stop_group(self) -> None:
-        """The ladder: stop signal to the group, wait kill_after, SIGKILL the group."""
+    async def _stop_group(self, until: asyncio.Future[Any] | None = None) -> None:
+        """The ladder: stop signal to the group, up to kill_after for `until` (by default the
+        main process's exit; a pending stdout read when only a background child is left),
+        then SIGKILL to the group."""
         assert self._proc is not None and self._exited is not None
         spec = self.spec
         _signal_group(self._proc.pid, spec.stop_signal)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._exited), spec.kill_after)
+                watched = self._exited if until is None else until
+                await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
         finally:
             # Whatever is left of the group (plugins, background children) goes too; at
             # once if this wait is cancelled (forced shutdown): nothing may outlive us.
@@ -306,6 +295,20 @@ class Child:
             self._stderr += chunk
             if len(self._stderr) > 2 * _STDERR_KEEP:
                 del self._stderr[:-_STDERR_KEEP]
+
+
+async def capture(spec: Spec) -> tuple[bytes, Exit]:
+    """Run a short child to its end and return all its output and how it ended.
+
+    Args:
+        spec: what to run.
+
+    Returns:
+        (standard output, Exit).
+    """
+    async with Child(spec) as child:
+        output = b"".join([chunk async for chunk in child.chunks()])
+        return output, await child.wait()
 
 
 def _signal_group(pid: int, sig: int) -> None:

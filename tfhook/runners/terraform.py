@@ -191,12 +191,10 @@ class TerraformRunner:
 
     async def _capture(self, args: list[str], name: str) -> tuple[bytes, process.Exit]:
         """Run a short Terraform command in the directory and return its output."""
-        spec = process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
-                            cwd=self.tf.tf_dir, timeout=self.settings.timeout,
-                            kill_after=self.settings.kill_after, stop_signal=signal.SIGINT)
-        async with process.Child(spec) as child:
-            output = b"".join([chunk async for chunk in child.chunks()])
-            return output, await child.wait()
+        return await process.capture(process.Spec(
+            argv=[*self.engine.argv, *args], name=name, env=self.env, cwd=self.tf.tf_dir,
+            timeout=self.settings.timeout, kill_after=self.settings.kill_after,
+            stop_signal=signal.SIGINT))
 
     async def _init(self) -> None:
         output, exit_ = await self._capture(["init", "-input=false", "-no-color"], "terraform init")

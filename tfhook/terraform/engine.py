@@ -59,9 +59,7 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
     """The engine's version as a tuple, or None when it cannot tell."""
     spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
-    async with process.Child(spec) as child:
-        output = b"".join([chunk async for chunk in child.chunks()])
-        await child.wait()
+    output, _ = await process.capture(spec)
     try:
         text = json.loads(output)["terraform_version"]
         return tuple(int(part) for part in text.split("-")[0].split("."))
