@@ -45,12 +45,17 @@ def _plan_terraform(event: Event, settings: Settings) -> Action:
         return Action(event, None, f"{event.phase.rpc}: Terraform refresh runs after the change")
     triggers = settings.terraform.on_result
     if event.result not in triggers:
-        name = Result(event.result).name if event.result in Result._value2member_map_ else str(
-            event.result
-        )
+        name = _result_name(event.result)
         wanted = ", ".join(r.name for r in sorted(triggers))
         return Action(event, None, f"result {name}: no refresh (refreshing on {wanted})")
     return Action(event, "terraform")
+
+
+def _result_name(value: int) -> str:
+    try:
+        return Result(value).name
+    except ValueError:  # a number the contract does not declare
+        return str(value)
 
 
 class Pipeline:
