@@ -22,8 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
-# CI checks out shared/ beside the repository.
-VECTORS = ROOT.parent / "shared" / "golden" / "vectors.jsonl"
+# The reference's golden vectors, copied into the project (tests/golden/README.md says from where).
+VECTORS = ROOT / "tests" / "golden" / "vectors.jsonl"
 SERVICE = "autoscaler.HandleService"
 # Test channels retry fast: a server that is still starting must not push us into
 # gRPC's default reconnect backoff (1 s and growing).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import importlib.util
 import json
@@ -20,6 +19,7 @@ import grpc
 import jinja2
 import pytest
 import yaml
+from helpers import ROOT, load_vectors, vector_request
 from typer.testing import CliRunner
 
 from tfhook import config, scaffold
@@ -28,27 +28,16 @@ from tfhook.cli import app
 from tfhook.errors import UserError
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[1]
-VECTORS = ROOT.parent / "shared" / "golden" / "vectors.jsonl"
 DEMO = ROOT / "examples" / "terraform" / "demo"
-REQUESTS = {"PreHandle": handler_pb2.HandleRequest, "Handle": handler_pb2.HandleRequest,
-            "PostHandle": handler_pb2.PostHandleRequest}
 # A server that is still starting must not push the client into gRPC's 1 s reconnect backoff.
 FAST_RETRY = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
 runner = CliRunner()
 
 
-def vectors() -> list[dict[str, Any]]:
-    if not VECTORS.is_file():
-        pytest.fail(f"golden vectors not found at {VECTORS} (shared/ must sit beside the repo)")
-    with VECTORS.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
 def golden(name: str) -> tuple[str, Any]:
     """(rpc, request) of one golden vector, decoded with tfhook's generated classes."""
-    vector = next(v for v in vectors() if v["name"] == name)
-    return vector["rpc"], REQUESTS[vector["rpc"]].FromString(base64.b64decode(vector["proto_b64"]))
+    vector = next(v for v in load_vectors() if v["name"] == name)
+    return vector["rpc"], vector_request(vector)
 
 
 def init(directory: Path, *args: str) -> Any:
@@ -90,7 +79,7 @@ def serving(hook: Path, handler_type: str, env: dict[str, str] | None = None
 
 
 def test_hook_helper_reads_every_golden_request() -> None:
-    for vector in vectors():
+    for vector in load_vectors():
         raw = json.loads(vector["go_json"])
         request = hooklib.parse_request(vector["go_json"].encode())
         assert request.raw == raw and request.resource_name == raw.get("resource_name", "")
