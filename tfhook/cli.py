@@ -13,11 +13,12 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import config
+from tfhook import _help, config
 from tfhook.errors import TfhookError, UserError
 from tfhook.model import Phase
 
 app = typer.Typer(
+    cls=_help.Group,
     add_completion=False,
     no_args_is_help=True,
     help="A drop-in autoscaler handler that lets Terraform follow the autoscaler.",
@@ -26,8 +27,22 @@ T = TypeVar("T")
 PHASES = {phase.value: phase for phase in Phase}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from tfhook import _about, logs
+
+        logs.configure("logfmt", "error")  # asking Terraform its version logs at debug
+        typer.echo(_about.versions(config.environment()), nl=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Show the versions of tfhook, Python, grpcio and the Terraform that "
+        "--terraform auto runs, and exit.")] = False,
+) -> None:
     """A drop-in autoscaler handler that lets Terraform follow the autoscaler."""
 
 
@@ -56,7 +71,7 @@ def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
     return value
 
 
-@app.command()
+@app.command(cls=_help.Command)
 def serve(
     executable_path: Annotated[str | None, typer.Option(
         help="Hook executable (generic mode); relative paths start from the working directory."
@@ -144,6 +159,7 @@ def serve(
 
 
 @app.command(
+    cls=_help.Command,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
@@ -159,7 +175,7 @@ def terraform(ctx: typer.Context) -> None:
                                                list(ctx.args), env)))
 
 
-@app.command()
+@app.command(cls=_help.Command)
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
     kind: Annotated[str | None, typer.Option(help="What to write (see --list).")] = None,

@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import _async as reflection_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from tfhook import address
+from tfhook import __version__, address
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.logs import LogSink
@@ -149,7 +149,8 @@ class Server:
             try:
                 await self.runner.start()  # fail fast (bad Terraform dir…) before binding
                 await self._start()
-                log.info("serving", addr=self.settings.addr, mode=self.settings.mode)
+                log.info("serving", addr=self.settings.addr, mode=self.settings.mode,
+                         version=__version__)
                 await self._stop.wait()
                 await self._shutdown()
             finally:
