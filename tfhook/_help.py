@@ -17,6 +17,7 @@ METAVARS = {
     "socket_mode": "MODE", "terraform": "ENGINE", "on_result": "RESULT", "var_file": "FILE",
     "var": "KEY=VALUE", "lock_timeout": "DURATION", "on_failure": "POLICY",
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
+    "tfhook_path": "PATH",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.

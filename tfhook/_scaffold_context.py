@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
+import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from tfhook import __version__, address
-from tfhook.config import Settings
+from tfhook.config import Settings, environment
 from tfhook.errors import UserError
 from tfhook.model import Phase
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_SHEBANG_MAX = 127  # older kernels cut a #! line after 127 bytes
 # TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
 _STOP_MARGIN = 30.0
 
@@ -33,7 +32,7 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
     addr = options.addr or f"unix:/run/tfhook/{name}.sock"
     endpoint, socket = _address(addr)
     hook = directory / kind.hook_file
-    tfhook_argv = _tfhook_argv()
+    tfhook_argv = _tfhook_argv(options.tfhook_path)
     defaults = Settings()
     stop = ["--grace", _seconds(defaults.grace), "--kill-after", _seconds(defaults.kill_after)]
     return {
@@ -43,7 +42,7 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
         "hook_file": kind.hook_file, "addr": addr, "endpoint": endpoint,
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
         "handlers_file": HANDLERS_FILE, "tf_dir": _tf_dir(options.tf_dir, kind),
-        "shebang": _shebang(), "tfhook_argv": tfhook_argv,
+        "tfhook_argv": tfhook_argv,
         "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr), *stop],
         "grace": stop[1], "kill_after": stop[3],
         "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
@@ -55,6 +54,14 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
 
 def warnings(context: dict[str, Any]) -> list[str]:
     """What to tell the user about inputs that work now but not for the hook later."""
+    found = [] if context["tfhook_argv"] != ["tfhook"] else [
+        "no installed tfhook on PATH (a development checkout's does not count: it goes away "
+        "with the checkout): the unit runs `tfhook` from systemd's search path (/usr/local/bin, "
+        "/usr/bin); install tfhook there (see its README: pipx install) or give --tfhook-path"]
+    return found + _tf_dir_warnings(context)
+
+
+def _tf_dir_warnings(context: dict[str, Any]) -> list[str]:
     if context["kind"] != "terraform-refresh":
         return []
     tf_dir = context["tf_dir"] or context["directory"]
@@ -145,20 +152,27 @@ def _serve_args(hook: Path, phase: Phase, addr: str) -> list[str]:
             "--addr", addr]
 
 
-def _tfhook_argv() -> list[str]:
-    """How to run this tfhook: its console script beside the interpreter, or `python -m`."""
-    script = Path(sys.executable).parent / "tfhook"
-    if os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "tfhook"]
+def _tfhook_argv(tfhook_path: Path | None) -> list[str]:
+    """How the unit runs tfhook: --tfhook-path, else the first `tfhook` on PATH that is not
+    inside a development checkout, else plain `tfhook` (systemd searches its own PATH).
+
+    Never the tfhook of a development venv unless --tfhook-path asks for it: scaffolds must
+    keep working when the checkout and its .venv are gone.
+    """
+    if tfhook_path is not None:
+        return [str(_path(tfhook_path, "--tfhook-path"))]
+    checkout = _checkout()
+    for directory in environment().get("PATH", "").split(os.pathsep):
+        found = shutil.which("tfhook", path=directory) if directory else None
+        if found and not (checkout and Path(found).resolve().is_relative_to(checkout)):
+            return [os.path.abspath(found)]
+    return ["tfhook"]
 
 
-def _shebang() -> str:
-    """This interpreter, which has tfhook; `env python3` if it cannot stand in a #! line."""
-    python = sys.executable
-    if not python or len(python) > _SHEBANG_MAX - 2 or any(c.isspace() for c in python):
-        return "/usr/bin/env python3"
-    return python
+def _checkout() -> Path | None:
+    """The source checkout this tfhook runs from (an editable install), or None."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
 
 
 def _sample_request(phase: Phase) -> str:

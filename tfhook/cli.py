@@ -189,6 +189,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print, write nothing.")] = False,
     list_kinds: Annotated[bool, typer.Option("--list", help="Show the kinds and exit.")] = False,
+    tfhook_path: Annotated[Path | None, typer.Option(
+        help="The tfhook the unit runs (default: the installed one on PATH).")] = None,
 ) -> None:
     """Write a working hook, its systemd unit, the Core's handler entry and a README."""
     from tfhook import scaffold
@@ -198,7 +200,8 @@ def init(
         return
     if kind is None:
         _fail(f"--kind is required: one of {', '.join(scaffold.KINDS)} (see --list)")
-    options = scaffold.Options(directory, kind, handler_type, tf_dir, name, addr, force, dry_run)
+    options = scaffold.Options(directory, kind, handler_type, tf_dir, name, addr, force, dry_run,
+                               tfhook_path)
     plan = _guard(lambda: scaffold.init_project(options))
     typer.echo(scaffold.summary(plan, dry_run=dry_run), nl=False)
     for warning in plan.warnings:

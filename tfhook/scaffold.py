@@ -62,6 +62,7 @@ class Options:
     addr: str | None = None
     force: bool = False
     dry_run: bool = False
+    tfhook_path: Path | None = None  # what the unit runs; default: the tfhook on PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +221,21 @@ def jinja_env() -> jinja2.Environment:
 
 
 def templates_root() -> Path:
-    """Where the templates are: inside the installed wheel, else `templates/` of a checkout.
+    """Where the templates are: `tfhook/_templates`, found the same way in every install.
+
+    In a checkout (and an editable install) it is a symlink to the top-level `templates/`;
+    a wheel holds the files themselves.
 
     Returns:
         The templates directory.
 
     Raises:
-        UserError: neither exists (a broken installation).
+        UserError: it is missing (a broken installation).
     """
-    packaged = Path(str(resources.files("tfhook").joinpath("_templates")))
-    checkout = Path(__file__).resolve().parent.parent / "templates"
-    for candidate in (packaged, checkout):
-        if (candidate / "common").is_dir():
-            return candidate
-    raise UserError(f"tfhook's templates are missing (looked in {packaged} and {checkout})")
+    root = Path(str(resources.files("tfhook").joinpath("_templates")))
+    if not (root / "common").is_dir():
+        raise UserError(f"tfhook's templates are missing (looked in {root})")
+    return root
 
 
 def describe_kinds() -> str:
