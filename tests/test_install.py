@@ -122,7 +122,7 @@ def test_the_wheel_holds_the_templates_and_the_hook_helper(installed: Installed)
     sources = {f"tfhook/_templates/{p.relative_to(ROOT / 'templates')}"
                for p in (ROOT / "templates").rglob("*.j2")}
     assert sources and sources <= names
-    assert {"tfhook/hook.py", "tfhook/v1/handler_pb2.py"} <= names
+    assert {"tfhook/hook.py", "tfhook/v1/handler_pb2.py", "tfhook/v1/handler.binpb"} <= names
     assert not [name for name in names if name.startswith(("templates/", "tests/"))]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from google.protobuf import descriptor_pb2
+from helpers import ROOT, all_fields
 
 from tfhook.v1 import handler_pb2
 
@@ -103,7 +104,7 @@ def test_generated_code_matches_proto(tmp_path: Path) -> None:
                         "cannot regenerate tfhook/v1 to compare")
     generated = _protos.generate(tmp_path)
     names = sorted(path.name for path in generated)
-    assert names == ["handler_pb2.py", "handler_pb2.pyi", "handler_pb2_grpc.py"]
+    assert names == ["handler.binpb", "handler_pb2.py", "handler_pb2.pyi", "handler_pb2_grpc.py"]
     for path in generated:
         committed = ROOT / "tfhook" / "v1" / path.name
         assert path.read_bytes() == committed.read_bytes(), (
@@ -166,3 +167,20 @@ def test_expose_info_ports_are_packed() -> None:
     info = handler_pb2.ServerGroupInstance.ExposeInfo(ports=[1, 2])
     # field 11, wire type 2 (length-delimited) = packed
     assert info.SerializeToString() == bytes([11 << 3 | 2, 2, 1, 2])
+
+
+def test_reflection_descriptor_is_the_protocol_under_the_reference_name() -> None:
+    """handler.binpb (what reflection serves) is the generated classes' file, renamed
+    `handler.proto`, with a json_name on every field and nothing else changed."""
+    data = (ROOT / "tfhook" / "v1" / "handler.binpb").read_bytes()
+    (served,) = descriptor_pb2.FileDescriptorSet.FromString(data).file
+    assert served.name == "handler.proto"
+    ours = descriptor_pb2.FileDescriptorProto()
+    handler_pb2.DESCRIPTOR.CopyToProto(ours)
+    fields = list(all_fields(served.message_type))
+    assert len(fields) == 128 and all(f.HasField("json_name") for f in fields)
+    assert [f.json_name for f in fields][:3] == ["source", "resourceName", "scalingJobId"]
+    for field in fields:
+        field.ClearField("json_name")
+    served.name = ours.name
+    assert served == ours

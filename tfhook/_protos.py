@@ -1,4 +1,9 @@
-"""Regenerate tfhook/v1 from protos/handler.proto (`make protos`); tests compare the output."""
+"""Regenerate tfhook/v1 from protos/handler.proto (`make protos`); tests compare the output.
+
+Besides the Python modules, it writes `handler.binpb`: protoc's descriptor set of the file as
+the reference names it (`handler.proto`, with a `json_name` on every field), which server
+reflection serves (tfhook/_reflection.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO = "tfhook/v1/handler.proto"
+DESCRIPTOR_SET = "handler.binpb"  # read by tfhook._reflection
 
 
 def generate(out_dir: Path) -> list[Path]:
@@ -33,9 +39,13 @@ def generate(out_dir: Path) -> list[Path]:
         PROTO,
     ]
     (out_dir / "tfhook" / "v1").mkdir(parents=True, exist_ok=True)
-    if protoc.main(args) != 0:
+    descriptor_set = [
+        "protoc", f"-I{ROOT / 'protos'}",
+        f"--descriptor_set_out={out_dir / 'tfhook' / 'v1' / DESCRIPTOR_SET}", "handler.proto",
+    ]
+    if protoc.main(args) != 0 or protoc.main(descriptor_set) != 0:
         raise SystemExit("protoc failed")
-    return sorted((out_dir / "tfhook" / "v1").glob("handler_pb2*"))
+    return sorted((out_dir / "tfhook" / "v1").glob("handler*"))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import _async as reflection_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from tfhook import __version__, address
+from tfhook import __version__, _reflection, address
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.logs import LogSink
@@ -112,10 +112,10 @@ def build_sinks(settings: Settings) -> list[Sink]:
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
-def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server) -> None:
+def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server, pool: Any) -> None:
     """Serve reflection v1 too. grpcio-reflection ships only v1alpha, whose messages are
     the same on the wire, so its servicer answers under the v1 name."""
-    servicer = reflection_aio.ReflectionServicer(names)
+    servicer = reflection_aio.ReflectionServicer(names, pool=pool)
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
@@ -173,8 +173,9 @@ class Server:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)
-        reflection.enable_server_reflection(names, server)
-        _add_reflection_v1(names, server)
+        pool = _reflection.pool()  # handler.proto as the reference serves it
+        reflection.enable_server_reflection(names, server, pool=pool)
+        _add_reflection_v1(names, server, pool)
         self._bind(server)
         await server.start()
         self._grpc = server
