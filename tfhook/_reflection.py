@@ -10,13 +10,27 @@ same symbols, so they never share a pool.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
 DESCRIPTOR_SET = "handler.binpb"
+
+
+class LazyPool:
+    """The pool below, built when reflection is first asked: the Core never asks, so a
+    server that only answers the Core never holds a second copy of its descriptors."""
+
+    @functools.cached_property
+    def _pool(self) -> descriptor_pool.DescriptorPool:
+        return pool()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 def pool() -> descriptor_pool.DescriptorPool:

@@ -173,7 +173,7 @@ class Server:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)
-        pool = _reflection.pool()  # handler.proto as the reference serves it
+        pool: Any = _reflection.LazyPool()  # duck-types a DescriptorPool; see _reflection
         reflection.enable_server_reflection(names, server, pool=pool)
         _add_reflection_v1(names, server, pool)
         self._bind(server)
