@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tfhook.errors import UserError
 from tfhook.model import Phase, Result
 
@@ -161,6 +159,8 @@ def interpreter_problem(script: Path) -> str | None:
 
 def load_handler_config(path: Path) -> Exporter:
     """Read the reference handler's YAML config: only `exporter_config` is allowed."""
+    import yaml  # only with --config: it is a noticeable part of start-up (#9)
+
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -6,21 +6,22 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 
+from tfhook import logs
+from tfhook._pipes import Pipes
 from tfhook.errors import ActionFailed, ActionTimeout
 
 log = structlog.get_logger("tfhook.process")
 
-_CHUNK = 64 * 1024
-_STDERR_KEEP = 64 * 1024
 # How long output may keep flowing after the main process exited. A background child
 # that keeps stdout open past this is holding the call hostage: its group is stopped.
 DRAIN_AFTER_EXIT = 1.0
@@ -79,23 +80,6 @@ class Exit:
         return tail
 
 
-class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """Tells when the main process exits, even while others still hold its pipes.
-
-    On Python 3.11 `Process.wait()` also waits for every pipe to close, so a background
-    child keeping stdout open would hide the exit and the drain window would never start.
-    """
-
-    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=limit, loop=loop)
-        self.exited: asyncio.Future[None] = loop.create_future()
-
-    def process_exited(self) -> None:
-        super().process_exited()
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-
 class Child:
     """A running child in its own process group. Use as `async with Child(spec) as child`.
 
@@ -106,42 +90,41 @@ class Child:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._proc: asyncio.subprocess.Process | None = None
+        self._pipes: Pipes | None = None
         self._deadline = 0.0
-        self._exited: asyncio.Task[int] | None = None
         self._exit_seen_at: float | None = None
-        self._stderr = bytearray()
-        self._helpers: list[asyncio.Task[None]] = []
-        self._transport: asyncio.SubprocessTransport | None = None
+        self._pid = 0
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
+        _use_pidfd_watcher()
         try:
-            transport, protocol = await loop.subprocess_exec(
-                lambda: _Protocol(_CHUNK, loop),
-                *spec.argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            # A new process group, not a new session: the group is what gets signalled,
+            # and setsid also puts every child in a new scheduler autogroup (slow under load).
+            transport, pipes = await loop.subprocess_exec(
+                lambda: Pipes(loop), *spec.argv,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=dict(spec.env) if spec.env is not None else None,
-                cwd=spec.cwd,
-                start_new_session=True,
+                cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:
             reason = str(exc)
             if isinstance(exc, FileNotFoundError) and os.path.isfile(spec.argv[0]):
                 reason = "its #! interpreter was not found (the file itself exists)"
             raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
-        self._transport = transport
-        self._proc = asyncio.subprocess.Process(transport, protocol, loop)
-        self._deadline = time.monotonic() + spec.timeout
-        self._exited = asyncio.ensure_future(self._main_exit(protocol))
-        self._helpers = [
-            asyncio.ensure_future(self._feed_stdin()),
-            asyncio.ensure_future(self._collect_stderr()),
-        ]
-        log.debug("child started", name=spec.name, pid=self._proc.pid)
+        self._pipes = pipes
+        self._pid = transport.get_pid()
+        self._deadline = loop.time() + spec.timeout
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        # The transport writes in the background and closes the pipe after the last byte;
+        # a child that does not read its input is no error (like the reference).
+        if spec.stdin:
+            stdin.write(spec.stdin)
+        stdin.write_eof()
+        if logs.enabled(logs.DEBUG):
+            log.debug("child started", name=spec.name, pid=self._pid)
         return self
 
     async def __aexit__(
@@ -164,13 +147,13 @@ class Child:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
-        assert self._proc is not None and self._proc.stdout is not None
-        stdout = self._proc.stdout
+        pipes = self._pipes
+        assert pipes is not None
         while True:
-            chunk = await self._race(stdout.read(_CHUNK))
-            if not chunk:
+            if pipes.out:
+                yield pipes.take()
+            elif pipes.stdout_closed.done() or not await self._wait_output(pipes):
                 return
-            yield chunk
 
     async def lines(self) -> AsyncIterator[bytes]:
         """Standard output split into lines (without the newline)."""
@@ -185,57 +168,43 @@ class Child:
 
     async def wait(self) -> Exit:
         """Wait for the main process to exit (within the timeout) and return how it ended."""
-        assert self._exited is not None
-        remaining = self._deadline - time.monotonic()
-        try:
-            async with asyncio.timeout(max(remaining, 0)):
-                returncode = await asyncio.shield(self._exited)
-        except TimeoutError:
-            await self._timeout()
-            raise AssertionError("unreachable") from None
-        for task in self._helpers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), DRAIN_AFTER_EXIT)
-        return Exit(returncode, bytes(self._stderr))
-
-    async def _race(self, read: Awaitable[bytes]) -> bytes:
-        """Await a read, watching the deadline and the drain window after exit."""
-        assert self._exited is not None
-        task: asyncio.Future[bytes] = asyncio.ensure_future(read)
-        try:
-            while True:
-                now = time.monotonic()
-                if self._exited.done():
-                    self._exit_seen_at = self._exit_seen_at or now
-                    # The main process ended in time: only the drain window counts now.
-                    budget = self._exit_seen_at + DRAIN_AFTER_EXIT - now
-                    waits: set[asyncio.Future[object]] = {task}  # type: ignore[arg-type]
-                else:
-                    budget = self._deadline - now
-                    waits = {task, self._exited}  # type: ignore[arg-type]
-                done, _ = await asyncio.wait(
-                    waits, timeout=max(budget, 0), return_when=asyncio.FIRST_COMPLETED
-                )
-                if task in done:
-                    return task.result()
-                if done:
-                    continue  # the main process exited: switch to the drain window
-                if self._exited.done():
-                    log.warning("background process holds stdout open; stopping its group",
-                                name=self.spec.name)
-                    await self._stop_group(until=task)  # until the pipe closes
-                    return b""
+        pipes = self._pipes
+        assert pipes is not None
+        if not pipes.exited.done():
+            remaining = self._deadline - pipes.loop.time()
+            try:
+                async with asyncio.timeout(max(remaining, 0)):
+                    await asyncio.shield(pipes.exited)
+            except TimeoutError:
                 await self._timeout()
-        finally:
-            if not task.done():
-                task.cancel()
+        if not pipes.stderr_closed.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pipes.stderr_closed), DRAIN_AFTER_EXIT)
+        return Exit(pipes.exited.result(), bytes(pipes.stderr))
 
-    async def _main_exit(self, protocol: _Protocol) -> int:
-        await protocol.exited
-        assert self._proc is not None and self._proc.returncode is not None
-        return self._proc.returncode
+    async def _wait_output(self, pipes: Pipes) -> bool:
+        """Wait for output, watching the deadline and the drain window after exit.
 
-    async def _timeout(self) -> None:
+        Returns False when stdout is given up (a background child kept it open).
+        """
+        now = pipes.loop.time()
+        if pipes.exited.done():
+            self._exit_seen_at = self._exit_seen_at or now
+            # The main process ended in time: only the drain window counts now.
+            until = self._exit_seen_at + DRAIN_AFTER_EXIT
+        else:
+            until = self._deadline
+        if now < until:
+            await pipes.wait(until)
+            return True
+        if not pipes.exited.done():
+            await self._timeout()
+        log.warning("background process holds stdout open; stopping its group",
+                    name=self.spec.name)
+        await self._stop_group(until=pipes.stdout_closed)  # until the pipe closes
+        return False
+
+    async def _timeout(self) -> NoReturn:
         await self._stop_group()
         spec = self.spec
         raise ActionTimeout(
@@ -246,55 +215,30 @@ class Child:
 
     async def _stop_group(self, until: asyncio.Future[Any] | None = None) -> None:
         """The ladder: stop signal to the group, up to kill_after for `until` (by default the
-        main process's exit; a pending stdout read when only a background child is left),
-        then SIGKILL to the group."""
-        assert self._proc is not None and self._exited is not None
+        main process's exit; stdout's end when only a background child is left), then
+        SIGKILL to the group."""
+        pipes = self._pipes
+        assert pipes is not None
         spec = self.spec
-        _signal_group(self._proc.pid, spec.stop_signal)
+        _signal_group(self._pid, spec.stop_signal)
         try:
             with contextlib.suppress(TimeoutError):
-                watched = self._exited if until is None else until
+                watched = pipes.exited if until is None else until
                 await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
         finally:
             # Whatever is left of the group (plugins, background children) goes too; at
             # once if this wait is cancelled (forced shutdown): nothing may outlive us.
-            _signal_group(self._proc.pid, signal.SIGKILL)
-        await asyncio.shield(self._exited)
+            _signal_group(self._pid, signal.SIGKILL)
+        await asyncio.shield(pipes.exited)
 
     async def _finish(self) -> None:
-        assert self._exited is not None
-        if not self._exited.done():
+        pipes = self._pipes
+        assert pipes is not None and pipes.transport is not None
+        if not pipes.exited.done():
             await self._stop_group()
-        await self._exited
-        for task in self._helpers:
-            if not task.done():
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, OSError):
-                await task
         # The pipes may still be open (a background child held them until its group was
         # stopped): close them now rather than leave them to the event loop or the GC.
-        assert self._transport is not None
-        self._transport.close()
-
-    async def _feed_stdin(self) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        stdin = self._proc.stdin
-        try:
-            stdin.write(self.spec.stdin)
-            await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the child did not read its input; like the reference, not an error
-        finally:
-            stdin.close()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                await stdin.wait_closed()
-
-    async def _collect_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        while chunk := await self._proc.stderr.read(_CHUNK):
-            self._stderr += chunk
-            if len(self._stderr) > 2 * _STDERR_KEEP:
-                del self._stderr[:-_STDERR_KEEP]
+        pipes.transport.close()
 
 
 async def capture(spec: Spec) -> tuple[bytes, Exit]:
@@ -309,6 +253,27 @@ async def capture(spec: Spec) -> tuple[bytes, Exit]:
     async with Child(spec) as child:
         output = b"".join([chunk async for chunk in child.chunks()])
         return output, await child.wait()
+
+
+_watcher_checked = False
+
+
+def _use_pidfd_watcher() -> None:
+    """On Python 3.11, learn of child exits through a pidfd on the event loop instead of
+    the default watcher's thread per child (3.12 chooses the pidfd watcher itself)."""
+    global _watcher_checked
+    if _watcher_checked:
+        return
+    _watcher_checked = True
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return  # a kernel older than 5.3, or a sandbox that refuses pidfds
+    from tfhook._watcher import PidfdWatcher
+
+    asyncio.get_event_loop_policy().set_child_watcher(PidfdWatcher())
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfhook import process
 from tfhook._embedded import library_path
 from tfhook.errors import UserError
 
@@ -57,6 +56,8 @@ def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> 
 
 async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | None:
     """The engine's version as a tuple, or None when it cannot tell."""
+    from tfhook import process
+
     spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
     output, _ = await process.capture(spec)
@@ -76,4 +77,6 @@ def cli(choice: str, args: list[str], env: Mapping[str, str],
         from tfhook import _embedded
 
         return _embedded.main(args)
+    from tfhook import process  # here: `tfhook terraform` with the embedded engine needs none of it
+
     return process.exec_replace([*engine.argv, *args], env)

@@ -1,0 +1,45 @@
+"""The console entry point: `tfhook terraform` without the rest, everything else via cli.
+
+`tfhook terraform ARGS` is what hook scripts run once per event, so it loads only what
+choosing and starting the engine needs (no typer, gRPC or logging). (#9)
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """`tfhook ...`: dispatch before the command line library is imported."""
+    if sys.argv[1:2] == ["terraform"]:
+        raise SystemExit(_terraform(sys.argv[2:]))
+    _import_structlog_without_rich()
+    from tfhook.cli import main as cli_main
+
+    cli_main()
+
+
+def _terraform(args: list[str]) -> int:
+    from tfhook import config
+    from tfhook.errors import TfhookError
+    from tfhook.terraform import engine
+
+    env = config.environment()
+    try:
+        return engine.cli(env.get("TFHOOK_TERRAFORM", "auto"), args, env)
+    except TfhookError as exc:  # the same one line as every other command's errors
+        text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        sys.stderr.write(f"tfhook: error: {text}\n")
+        return 2
+
+
+def _import_structlog_without_rich() -> None:
+    """structlog imports rich (installed for typer) only for its console renderer, which
+    tfhook never uses; that import is a large part of tfhook's start-up."""
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        return
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog  # noqa: F401
+    finally:
+        del sys.modules["rich"]
