@@ -1,26 +1,33 @@
-"""The child's pipes as one protocol: output and exit arrive as callbacks, no task per read.
+"""A started child's pipes and exit, watched straight from the event loop.
 
-A reader waits on one future that any of these wakes: output, end of output, the main
-process's exit (which Python 3.11's `Process.wait()` hides while others hold the pipes),
-or its own timer.
+Each pipe and the child's pidfd is one file descriptor the loop watches: output, end of
+output and exit arrive as callbacks, with no transport, task or thread per child or per
+read. A reader waits on one future that any of them (or its own timer) wakes. The exit is
+seen on its own, even while background children still hold the pipes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import os
+import subprocess
 
+_CHUNK = 64 * 1024
 _STDERR_KEEP = 64 * 1024
 # Stop reading the child's stdout while this much is buffered and not yet consumed.
 _HIGH_WATER = 1024 * 1024
 
 
-class Pipes(asyncio.SubprocessProtocol):
-    """Collects stdout chunks and a bounded stderr tail; tells when each side ends."""
+class Pipes:
+    """Feeds stdin, collects stdout chunks and a bounded stderr tail, reaps the child."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes],
+                 stdin: bytes) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.loop = loop
-        self.transport: asyncio.SubprocessTransport | None = None
+        self.proc = proc
         self.out: collections.deque[bytes] = collections.deque()
         self.buffered = 0
         self.stderr = bytearray()
@@ -28,48 +35,83 @@ class Pipes(asyncio.SubprocessProtocol):
         self.stdout_closed: asyncio.Future[None] = loop.create_future()
         self.stderr_closed: asyncio.Future[None] = loop.create_future()
         self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
+        self._stdin = memoryview(stdin)
+        self._fds = {proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()}
+        for fd in self._fds:
+            os.set_blocking(fd, False)
+        self._out_fd, self._err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+        loop.add_reader(self._out_fd, self._read, self._out_fd)
+        loop.add_reader(self._err_fd, self._read, self._err_fd)
+        self._in_fd = proc.stdin.fileno()
+        self._write()
+        self._watch_exit()
 
-    # -- callbacks from the transport ----------------------------------------------
+    # -- callbacks from the loop ------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if fd == 1:
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, _CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(fd)
+            done = self.stdout_closed if fd == self._out_fd else self.stderr_closed
+            done.set_result(None)
+        elif fd == self._out_fd:
             self.out.append(data)
             self.buffered += len(data)
-            if self.buffered > _HIGH_WATER and not self._paused:
-                self._pause(True)
-            self._wake()
-        elif fd == 2:
+            if self.buffered > _HIGH_WATER:
+                self.loop.remove_reader(fd)  # until the reader takes what is buffered
+        else:
             self.stderr += data
             if len(self.stderr) > 2 * _STDERR_KEEP:
                 del self.stderr[:-_STDERR_KEEP]
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        done = {1: self.stdout_closed, 2: self.stderr_closed}.get(fd)
-        if done is not None and not done.done():
-            done.set_result(None)
         self._wake()
 
-    def process_exited(self) -> None:
-        assert self.transport is not None
+    def _write(self) -> None:
+        """Write what the child's stdin takes now; the rest when it is writable again."""
+        try:
+            while self._stdin:
+                self._stdin = self._stdin[os.write(self._in_fd, self._stdin):]
+        except (BlockingIOError, InterruptedError):
+            self.loop.add_writer(self._in_fd, self._write)
+            return
+        except OSError:
+            pass  # the child did not read its input; like the reference, not an error
+        self._close(self._in_fd)
+
+    def _watch_exit(self) -> None:
+        try:
+            pidfd = os.pidfd_open(self.proc.pid)
+        except OSError:  # a kernel before 5.3: a thread waits instead
+            waited = self.loop.run_in_executor(None, self.proc.wait)
+            waited.add_done_callback(lambda _: self._exited())
+            return
+
+        def readable() -> None:
+            self.loop.remove_reader(pidfd)
+            os.close(pidfd)
+            self._exited()
+
+        self.loop.add_reader(pidfd, readable)
+
+    def _exited(self) -> None:
+        returncode = self.proc.wait()  # at once: the child has exited
         if not self.exited.done():
-            returncode = self.transport.get_returncode()
-            self.exited.set_result(returncode if returncode is not None else -1)
+            self.exited.set_result(returncode)
         self._wake()
 
     # -- the reader's side ------------------------------------------------------------
 
     def take(self) -> bytes:
         """Everything buffered from stdout (b"" when nothing is)."""
-        data = b"".join(self.out) if len(self.out) != 1 else self.out[0]
+        data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
+        if self.buffered > _HIGH_WATER and self._out_fd in self._fds:
+            self.loop.add_reader(self._out_fd, self._read, self._out_fd)
         self.out.clear()
         self.buffered = 0
-        if self._paused:
-            self._pause(False)
         return data
 
     async def wait(self, when: float) -> None:
@@ -83,14 +125,31 @@ class Pipes(asyncio.SubprocessProtocol):
             timer.cancel()
             self._waiter = None
 
+    def close(self) -> None:
+        """Stop watching and close our ends of the pipes (a background child may hold
+        the others)."""
+        for fd in list(self._fds):
+            self._close(fd)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+    def _close(self, fd: int) -> None:
+        if fd not in self._fds:
+            return
+        self._fds.discard(fd)
+        if fd == self._in_fd:
+            self.loop.remove_writer(fd)
+            pipe = self.proc.stdin
+        else:
+            self.loop.remove_reader(fd)
+            pipe = self.proc.stdout if fd == self._out_fd else self.proc.stderr
+        assert pipe is not None
+        with contextlib.suppress(OSError):
+            pipe.close()
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def _pause(self, pause: bool) -> None:
-        assert self.transport is not None
-        pipe = self.transport.get_pipe_transport(1)
-        if isinstance(pipe, asyncio.ReadTransport) and not pipe.is_closing():
-            pipe.pause_reading() if pause else pipe.resume_reading()
-        self._paused = pause

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,14 +97,12 @@ class Child:
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
-        _use_pidfd_watcher()
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
-            transport, pipes = await loop.subprocess_exec(
-                lambda: Pipes(loop), *spec.argv,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(spec.env) if spec.env is not None else None,
+            proc = subprocess.Popen(
+                spec.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=dict(spec.env) if spec.env is not None else None,
                 cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:
@@ -113,16 +110,9 @@ class Child:
             if isinstance(exc, FileNotFoundError) and os.path.isfile(spec.argv[0]):
                 reason = "its #! interpreter was not found (the file itself exists)"
             raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
-        self._pipes = pipes
-        self._pid = transport.get_pid()
+        self._pid = proc.pid
+        self._pipes = Pipes(loop, proc, spec.stdin)
         self._deadline = loop.time() + spec.timeout
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        # The transport writes in the background and closes the pipe after the last byte;
-        # a child that does not read its input is no error (like the reference).
-        if spec.stdin:
-            stdin.write(spec.stdin)
-        stdin.write_eof()
         if logs.enabled(logs.DEBUG):
             log.debug("child started", name=spec.name, pid=self._pid)
         return self
@@ -133,6 +123,10 @@ class Child:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        assert self._pipes is not None
+        if self._pipes.exited.done():  # the usual case: nothing left to stop
+            self._pipes.close()
+            return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
@@ -233,12 +227,14 @@ class Child:
 
     async def _finish(self) -> None:
         pipes = self._pipes
-        assert pipes is not None and pipes.transport is not None
-        if not pipes.exited.done():
-            await self._stop_group()
-        # The pipes may still be open (a background child held them until its group was
-        # stopped): close them now rather than leave them to the event loop or the GC.
-        pipes.transport.close()
+        assert pipes is not None
+        try:
+            if not pipes.exited.done():
+                await self._stop_group()
+        finally:
+            # The pipes may still be open (a background child held them until its group
+            # was stopped): close them now rather than leave them to the GC.
+            pipes.close()
 
 
 async def capture(spec: Spec) -> tuple[bytes, Exit]:
@@ -253,27 +249,6 @@ async def capture(spec: Spec) -> tuple[bytes, Exit]:
     async with Child(spec) as child:
         output = b"".join([chunk async for chunk in child.chunks()])
         return output, await child.wait()
-
-
-_watcher_checked = False
-
-
-def _use_pidfd_watcher() -> None:
-    """On Python 3.11, learn of child exits through a pidfd on the event loop instead of
-    the default watcher's thread per child (3.12 chooses the pidfd watcher itself)."""
-    global _watcher_checked
-    if _watcher_checked:
-        return
-    _watcher_checked = True
-    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
-        return
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except OSError:
-        return  # a kernel older than 5.3, or a sandbox that refuses pidfds
-    from tfhook._watcher import PidfdWatcher
-
-    asyncio.get_event_loop_policy().set_child_watcher(PidfdWatcher())
 
 
 def _signal_group(pid: int, sig: int) -> None:
