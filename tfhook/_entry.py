@@ -20,11 +20,11 @@ def main() -> None:
 
 
 def _terraform(args: list[str]) -> int:
-    from tfhook import config
+    from tfhook._env import environment
     from tfhook.errors import TfhookError
     from tfhook.terraform import engine
 
-    env = config.environment()
+    env = environment()
     try:
         return engine.cli(env.get("TFHOOK_TERRAFORM", "auto"), args, env)
     except TfhookError as exc:  # the same one line as every other command's errors

@@ -9,17 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfhook._env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.errors import UserError
 from tfhook.model import Phase, Result
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def environment() -> dict[str, str]:
-    """A copy of the process environment (the only place tfhook reads it)."""
-    return dict(os.environ)
 
 
 def parse_duration(text: str, *, flag: str = "duration") -> float:

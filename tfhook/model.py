@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
 
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
 from tfhook.hook import Result
@@ -69,6 +71,8 @@ class GoJson:
         """The bytes; a large request is built in a worker thread, off the event loop."""
         if self._data is not None or self.size_hint <= OFF_LOOP_BYTES:
             return self.get()
+        import asyncio  # here: `tfhook terraform` imports this module and needs no event loop
+
         if self._pending is None:
             self._pending = asyncio.ensure_future(asyncio.to_thread(self.get))
         return await asyncio.shield(self._pending)
