@@ -13,7 +13,8 @@ def main() -> None:
     """`tfhook ...`: dispatch before the command line library is imported."""
     if sys.argv[1:2] == ["terraform"]:
         raise SystemExit(_terraform(sys.argv[2:]))
-    _import_structlog_without_rich()
+    _import_without("ssl", "asyncio")  # first: structlog imports asyncio
+    _import_without("rich", "structlog")
     from tfhook.cli import main as cli_main
 
     cli_main()
@@ -33,13 +34,18 @@ def _terraform(args: list[str]) -> int:
         return 2
 
 
-def _import_structlog_without_rich() -> None:
-    """structlog imports rich (installed for typer) only for its console renderer, which
-    tfhook never uses; that import is a large part of tfhook's start-up."""
-    if "structlog" in sys.modules or "rich" in sys.modules:
+def _import_without(unused: str, module: str) -> None:
+    """Import `module` as if `unused` were not installed, for `module`'s optional use of it.
+
+    structlog imports rich (installed for typer) only for its console renderer, and asyncio
+    imports ssl only for TLS streams: tfhook uses neither (gRPC has its own TLS), and
+    together they are a large part of its start-up time and idle memory. Later imports of
+    `unused` work as usual.
+    """
+    if module in sys.modules or unused in sys.modules:
         return
-    sys.modules["rich"] = None  # type: ignore[assignment]
+    sys.modules[unused] = None  # type: ignore[assignment]
     try:
-        import structlog  # noqa: F401
+        __import__(module)
     finally:
-        del sys.modules["rich"]
+        del sys.modules[unused]
