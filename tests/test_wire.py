@@ -97,3 +97,37 @@ def test_update_to_proto_carries_the_job_id() -> None:
 )
 def test_status_for(error: TfhookError, code: grpc.StatusCode) -> None:
     assert wire.status_for(error) is code
+
+
+def test_go_json_is_built_only_when_asked_for_and_once() -> None:
+    request = pb.PostHandleRequest(source="s", result=2)
+    event = wire.event_from_proto(request, Phase.POST_HANDLE)
+    assert "built=False" in repr(event.request_json)  # Terraform mode never asks for it
+    request.source = "changed after decoding"  # proves when the bytes were made
+    first = event.request_json.get()
+    assert first == b'{"source":"changed after decoding","result":2}'
+    request.source = "changed again"
+    assert event.request_json.get() is first
+    assert "source" not in repr(event.request_json)  # a repr never shows the body
+
+
+def test_a_large_request_is_built_in_a_worker_thread() -> None:
+    import asyncio
+    import threading
+
+    from tfhook.model import OFF_LOOP_BYTES, GoJson
+
+    threads: list[str] = []
+
+    def build() -> bytes:
+        threads.append(threading.current_thread().name)
+        return b"{}"
+
+    async def both() -> tuple[bytes, bytes]:
+        large = GoJson(build, size_hint=OFF_LOOP_BYTES + 1)
+        small = GoJson(build, size_hint=OFF_LOOP_BYTES)
+        return await large.get_async(), await small.get_async()
+
+    assert asyncio.run(both()) == (b"{}", b"{}")
+    assert threads[0] != threading.main_thread().name
+    assert threads[1] == threading.main_thread().name

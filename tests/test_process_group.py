@@ -1,0 +1,25 @@
+"""Children run in a new process group of their own, inside tfhook's session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from helpers import alive, wait_for
+
+from tfhook import process
+
+
+def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:
+    async def main() -> tuple[int, int, int]:
+        spec = process.Spec(argv=["/bin/sh", "-c", "echo $$; exec sleep 60"], name="sleeper")
+        async with process.Child(spec) as child:
+            async for chunk in child.chunks():
+                pid = int(chunk)
+                return pid, os.getpgid(pid), os.getsid(pid)
+        raise AssertionError("no output")
+
+    pid, group, session = asyncio.run(main())
+    assert group == pid  # its own group: the stop ladder signals exactly that group
+    assert session == os.getsid(0)  # no setsid: no new session (or scheduler autogroup)
+    wait_for(lambda: not alive(pid), what="the sleeper to be stopped with its group")
