@@ -144,7 +144,8 @@ class Child:
         pipes = self._pipes
         assert pipes is not None
         while True:
-            if pipes.out:
+            # Output that never pauses must not outrun the deadline or the drain window.
+            if pipes.out and (pipes.stdout_closed.done() or pipes.loop.time() < self._until()):
                 yield pipes.take()
             elif pipes.stdout_closed.done() or not await self._wait_output(pipes):
                 return
@@ -181,13 +182,7 @@ class Child:
 
         Returns False when stdout is given up (a background child kept it open).
         """
-        now = pipes.loop.time()
-        if pipes.exited.done():
-            self._exit_seen_at = self._exit_seen_at or now
-            # The main process ended in time: only the drain window counts now.
-            until = self._exit_seen_at + DRAIN_AFTER_EXIT
-        else:
-            until = self._deadline
+        now, until = pipes.loop.time(), self._until()
         if now < until:
             await pipes.wait(until)
             return True
@@ -197,6 +192,15 @@ class Child:
                     name=self.spec.name)
         await self._stop_group(until=pipes.stdout_closed)  # until the pipe closes
         return False
+
+    def _until(self) -> float:
+        """When reading must stop: the deadline, or once the main process ended in time,
+        the end of the drain window."""
+        assert self._pipes is not None
+        if not self._pipes.exited.done():
+            return self._deadline
+        self._exit_seen_at = self._exit_seen_at or self._pipes.loop.time()
+        return self._exit_seen_at + DRAIN_AFTER_EXIT
 
     async def _timeout(self) -> NoReturn:
         await self._stop_group()

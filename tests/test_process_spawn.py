@@ -1,13 +1,15 @@
-"""Children run in a new process group of their own, inside tfhook's session."""
+"""How children are started and read: a new group in our session; endless output still times out."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 
+import pytest
 from helpers import alive, wait_for
 
 from tfhook import process
+from tfhook.errors import ActionTimeout
 
 
 def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:
@@ -23,3 +25,17 @@ def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:
     assert group == pid  # its own group: the stop ladder signals exactly that group
     assert session == os.getsid(0)  # no setsid: no new session (or scheduler autogroup)
     wait_for(lambda: not alive(pid), what="the sleeper to be stopped with its group")
+
+
+def test_output_that_never_pauses_still_times_out() -> None:
+    async def main() -> int:
+        spec = process.Spec(argv=["/bin/sh", "-c", "echo $$; exec yes"], name="yes",
+                            timeout=0.5, kill_after=0.5)
+        pid = 0
+        async with process.Child(spec) as child:
+            async for chunk in child.chunks():
+                pid = pid or int(chunk.split(b"\n", 1)[0])
+        return pid
+
+    with pytest.raises(ActionTimeout, match='command "yes" timed out after 500ms'):
+        asyncio.run(main())
