@@ -13,6 +13,7 @@ import grpc
 
 from bench.common import QUICK, Served, cpu_seconds, median, percentile, request, rss_mib, write_hook
 from tfhook import _gojson
+from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
 
 ROUNDS = 3 if QUICK else 7
@@ -40,6 +41,7 @@ def run(workdir: Path) -> dict[str, Any]:
 
 
 def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
+    empty = pb.HandleRequest(source="bench")
     ways: dict[str, Callable[[], list[float]]] = {
         "floor_subprocess_run": lambda: [_timed(lambda: _subprocess_run(hook, body))
                                          for _ in range(CALLS)],
@@ -47,6 +49,9 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> di
         "tfhook_one_channel": lambda: [_timed(lambda: server.call(message)) for _ in range(CALLS)],
         "tfhook_new_channel": lambda: [_timed(lambda: _new_channel_call(server, message))
                                        for _ in range(CALLS)],
+        # A phase that runs nothing: what gRPC and tfhook cost without the spawn.
+        "tfhook_no_hook": lambda: [_timed(lambda: list(server.stub.PreHandle(empty, timeout=60)))
+                                   for _ in range(CALLS)],
     }
     p50: dict[str, list[float]] = {name: [] for name in ways}
     p99: dict[str, list[float]] = {name: [] for name in ways}
@@ -56,7 +61,7 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> di
         for name in names[index % len(names):] + names[:index % len(names)]:  # interleaved
             before = cpu_seconds(server.pid)
             samples = ways[name]()
-            if name.startswith("tfhook"):
+            if name in ("tfhook_one_channel", "tfhook_new_channel"):
                 cpu.append((cpu_seconds(server.pid) - before) / CALLS)
             p50[name].append(percentile(samples, 0.5))
             p99[name].append(percentile(samples, 0.99))
@@ -69,7 +74,7 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> di
         "p50_ratio_new_channel": median([t / f for t, f in zip(p50["tfhook_new_channel"], floor,
                                                                  strict=True)]),
         "cpu_per_call_ms": median(cpu) * 1000,
-        "calls": ROUNDS * CALLS * 2,
+        "calls": ROUNDS * CALLS * 3,
     }
 
 

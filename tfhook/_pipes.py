@@ -24,7 +24,7 @@ class Pipes:
     """Feeds stdin, collects stdout chunks and a bounded stderr tail, reaps the child."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes],
-                 stdin: bytes) -> None:
+                 stdin: bytes, read_every: float = 0.0) -> None:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.loop = loop
         self.proc = proc
@@ -40,6 +40,11 @@ class Pipes:
         for fd in self._fds:
             os.set_blocking(fd, False)
         self._out_fd, self._err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+        # Output that trickles in (Terraform's progress) is read at most this often: one
+        # wake-up per line would cost more than everything else done with the line.
+        self._read_every = read_every
+        self._rest: asyncio.TimerHandle | None = None
+        self._reading = True
         loop.add_reader(self._out_fd, self._read, self._out_fd)
         loop.add_reader(self._err_fd, self._read, self._err_fd)
         self._in_fd = proc.stdin.fileno()
@@ -62,8 +67,9 @@ class Pipes:
         elif fd == self._out_fd:
             self.out.append(data)
             self.buffered += len(data)
-            if self.buffered > _HIGH_WATER:
-                self.loop.remove_reader(fd)  # until the reader takes what is buffered
+            if self._read_every and not self.exited.done():
+                self._rest = self.loop.call_later(self._read_every, self._rested)
+            self._update_reader()  # a rest, or too much buffered until the reader takes it
         else:
             self.stderr += data
             if len(self.stderr) > 2 * _STDERR_KEEP:
@@ -97,7 +103,24 @@ class Pipes:
 
         self.loop.add_reader(pidfd, readable)
 
+    def _rested(self) -> None:
+        self._rest = None
+        self._update_reader()
+
+    def _update_reader(self) -> None:
+        want = (self._out_fd in self._fds and self.buffered <= _HIGH_WATER
+                and self._rest is None)
+        if want != self._reading:
+            if want:
+                self.loop.add_reader(self._out_fd, self._read, self._out_fd)
+            else:
+                self.loop.remove_reader(self._out_fd)
+            self._reading = want
+
     def _exited(self) -> None:
+        if self._rest is not None:  # what is left of the output comes at once now
+            self._rest.cancel()
+            self._rested()
         returncode = self.proc.wait()  # at once: the child has exited
         if not self.exited.done():
             self.exited.set_result(returncode)
@@ -108,10 +131,9 @@ class Pipes:
     def take(self) -> bytes:
         """Everything buffered from stdout (b"" when nothing is)."""
         data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
-        if self.buffered > _HIGH_WATER and self._out_fd in self._fds:
-            self.loop.add_reader(self._out_fd, self._read, self._out_fd)
         self.out.clear()
         self.buffered = 0
+        self._update_reader()
         return data
 
     async def wait(self, when: float) -> None:
@@ -128,6 +150,8 @@ class Pipes:
     def close(self) -> None:
         """Stop watching and close our ends of the pipes (a background child may hold
         the others)."""
+        if self._rest is not None:
+            self._rest.cancel()
         for fd in list(self._fds):
             self._close(fd)
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -144,6 +168,7 @@ class Pipes:
             pipe = self.proc.stdin
         else:
             self.loop.remove_reader(fd)
+            self._reading = self._reading and fd != self._out_fd
             pipe = self.proc.stdout if fd == self._out_fd else self.proc.stderr
         assert pipe is not None
         with contextlib.suppress(OSError):

@@ -39,6 +39,8 @@ class Spec:
         timeout: seconds before the stop ladder starts.
         kill_after: seconds between the stop signal and SIGKILL.
         stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
+        read_every: read stdout at most this often (seconds; 0: as it comes). Progress
+            that trickles in line by line costs a wake-up per line otherwise.
     """
 
     argv: Sequence[str]
@@ -49,6 +51,7 @@ class Spec:
     timeout: float = 900.0
     kill_after: float = 10.0
     stop_signal: int = signal.SIGTERM
+    read_every: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ class Child:
                 reason = "its #! interpreter was not found (the file itself exists)"
             raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
         self._pid = proc.pid
-        self._pipes = Pipes(loop, proc, spec.stdin)
+        self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
         self._deadline = loop.time() + spec.timeout
         if logs.enabled(logs.DEBUG):
             log.debug("child started", name=spec.name, pid=self._pid)
@@ -268,12 +271,3 @@ def _human(seconds: float) -> str:
     if seconds < 3600 or seconds % 3600:
         return f"{seconds / 60:g}m"
     return f"{seconds / 3600:g}h"
-
-
-def exec_replace(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    """Replace this process with argv (for `tfhook terraform`); returns only on failure."""
-    try:
-        os.execve(argv[0], list(argv), dict(env))
-    except OSError as exc:
-        log.error("cannot run", program=argv[0], error=str(exc))
-    return 127

@@ -75,6 +75,17 @@ def cli(choice: str, args: list[str], env: Mapping[str, str],
         from tfhook import _embedded
 
         return _embedded.main(args)
-    from tfhook import process  # here: `tfhook terraform` with the embedded engine needs none of it
+    return _exec_replace([*engine.argv, *args], env)
 
-    return process.exec_replace([*engine.argv, *args], env)
+
+def _exec_replace(argv: list[str], env: Mapping[str, str]) -> int:
+    """Become argv (the chosen terraform or tofu); returns only when it cannot start.
+
+    Not a child process, so not process.py's: this path must not load the event loop
+    and logging that process.py needs, `tfhook terraform` runs once per hook event (#9).
+    """
+    try:
+        os.execve(argv[0], argv, dict(env))
+    except OSError as exc:
+        sys.stderr.write(f"tfhook: error: cannot run {argv[0]}: {exc.strerror or exc}\n")
+    return 127
