@@ -39,3 +39,21 @@ def test_output_that_never_pauses_still_times_out() -> None:
 
     with pytest.raises(ActionTimeout, match='command "yes" timed out after 500ms'):
         asyncio.run(main())
+
+
+def test_trickling_output_is_read_in_batches_and_complete() -> None:
+    script = "for i in $(seq 1 50); do echo line$i; sleep 0.005; done"
+
+    async def main() -> tuple[list[bytes], int]:
+        spec = process.Spec(argv=["/bin/sh", "-c", script], name="trickle", read_every=0.2)
+        chunks: list[bytes] = []
+        async with process.Child(spec) as child:
+            async for chunk in child.chunks():
+                chunks.append(chunk)
+            exit_ = await child.wait()
+        return chunks, exit_.returncode
+
+    chunks, returncode = asyncio.run(main())
+    assert returncode == 0
+    assert b"".join(chunks).split() == [f"line{i}".encode() for i in range(1, 51)]
+    assert len(chunks) <= 25  # one wake-up per batch, not one per line
