@@ -68,7 +68,9 @@ def markdown(r: dict[str, Any]) -> str:
     for c, rate in g["calls_per_s"].items():
         lines.append(f"| {c} | {_fmt(rate)} | {_fmt(g['floor_asyncio_calls_per_s'][c])} | "
                      f"{_fmt(g['calls_per_s_ratio'][c])} |")
-    lines += ["", f"tfhook CPU per call: {_fmt(g['cpu_per_call_ms'])} ms. Idle RSS "
+    lines += ["", f"tfhook CPU per call: {_fmt(g['cpu_per_call_ms'])} ms (the benchmark's gRPC "
+              f"client: {_fmt(g['client_cpu_per_call_ms'])} ms). `tfhook_no_hook` is a call for a "
+              "phase that runs nothing: what gRPC (both ends) and tfhook cost without the spawn. Idle RSS "
               f"{_fmt(g['idle_rss_mib'])} MiB; after {g['calls_before_rss']} calls "
               f"{_fmt(g['rss_after_5000_calls_mib'])} MiB.", ""]
     lines += _terraform_md(r)
