@@ -8,33 +8,39 @@ from typing import Any
 Target = dict[str, Any]
 
 
-def _target(name: str, value: float, limit: float, unit: str, at_most: bool = True) -> Target:
+def _target(short: str, name: str, value: float, limit: float, unit: str,
+            at_most: bool = True) -> Target:
     met = value <= limit if at_most else value >= limit
-    return {"name": name, "value": round(value, 3), "limit": limit, "unit": unit,
-            "at_most": at_most, "met": met}
+    return {"short": short, "name": name, "value": round(value, 3), "limit": limit,
+            "unit": unit, "at_most": at_most, "met": met}
 
 
 def targets(r: dict[str, Any]) -> list[Target]:
     g, start, refresh = r["generic"], r["start_to_serving"], r["refresh"]
     found = [
-        _target("generic p50 at c=1 / subprocess.run floor (one channel)",
+        _target("p50 c=1 / floor, one channel",
+                "generic p50 at c=1 / subprocess.run floor (one channel)",
                 g["p50_ratio_one_channel"], 1.6, "x"),
-        _target("generic p50 at c=1 / subprocess.run floor (new channel per call)",
+        _target("p50 c=1 / floor, new channel",
+                "generic p50 at c=1 / subprocess.run floor (new channel per call)",
                 g["p50_ratio_new_channel"], 1.6, "x"),
-        _target("tfhook CPU per call", g["cpu_per_call_ms"], 1.5, "ms"),
-        _target("calls/s at 16 / asyncio floor", g["calls_per_s_ratio"]["16"], 0.9, "x",
-                at_most=False),
-        _target("start to SERVING, generic", start["generic_s"], 0.3, "s"),
-        _target("Terraform mode start - generic start, minus the engine's own start-up commands",
-                start["terraform_minus_generic_s"] - start["engine_startup_commands_s"], 0.0, "s"),
-        _target("idle RSS", g["idle_rss_mib"], 45, "MiB"),
-        _target("`tfhook terraform version` / bare embedded engine",
-                r["terraform_version"]["embedded"]["ratio"], 1.5, "x"),
-        _target(f"tfhook CPU to follow a {refresh['resources']}-resource full refresh",
-                refresh["tfhook_cpu_ms"], 100, "ms"),
+        _target("CPU per call", "tfhook CPU per call", g["cpu_per_call_ms"], 1.5, "ms"),
+        _target("calls/s c=16 / asyncio floor", "calls/s at 16 / asyncio floor",
+                g["calls_per_s_ratio"]["16"], 0.9, "x", at_most=False),
+        _target("start to SERVING, generic", "start to SERVING, generic", start["generic_s"],
+                0.3, "s"),
+        _target("Terraform start extra / engine's", "(Terraform mode start - generic start) / "
+                "the engine's own start-up commands run bare", start["terraform_minus_generic_s"]
+                / start["engine_startup_commands_s"], 1.0, "x"),
+        _target("idle RSS", "idle RSS", g["idle_rss_mib"], 45, "MiB"),
+        _target("tfhook terraform version / bare", "`tfhook terraform version` / bare embedded "
+                "engine", r["terraform_version"]["embedded"]["ratio"], 1.5, "x"),
+        _target("CPU to follow full refresh", f"tfhook CPU to follow a {refresh['resources']}-"
+                "resource full refresh", refresh["tfhook_cpu_ms"], 100, "ms"),
     ]
     for engine, burst in r["terraform_burst"].items():
-        found.append(_target(f"burst of 20 vs shell pattern ({engine}), runs: "
+        found.append(_target(f"burst speed-up, {engine.split()[0]}",
+                             f"burst of 20 vs shell pattern ({engine}), runs: "
                              f"{burst['distinct_runs']}", burst["speedup"], 8, "x", at_most=False))
     return found
 
@@ -80,11 +86,13 @@ def markdown(r: dict[str, Any]) -> str:
 
 def _terraform_md(r: dict[str, Any]) -> list[str]:
     lines = ["## Terraform mode", "",
-             "| engine | 20 events via tfhook s | shell pattern s | speed-up | runs |",
-             "|---|---|---|---|---|"]
+             "| engine | 20 events via tfhook s | shell pattern s | speed-up | runs "
+             "| one event via tfhook s | one bare apply s |",
+             "|---|---|---|---|---|---|---|"]
     for engine, b in r["terraform_burst"].items():
         lines.append(f"| {engine} | {_fmt(b['tfhook_s'])} | {_fmt(b['shell_s'])} | "
-                     f"{_fmt(b['speedup'])} | {b['distinct_runs']} |")
+                     f"{_fmt(b['speedup'])} | {b['distinct_runs']} | {_fmt(b['one_event_s'])} | "
+                     f"{_fmt(b['one_bare_apply_s'])} |")
     lines += ["", "`tfhook init --kind terraform-refresh` hook, per event: " + ", ".join(
         f"{k} {_fmt(v)} s" for k, v in r["init_hook_per_event_s"].items()) + ".", ""]
     f = r["refresh"]
@@ -105,7 +113,7 @@ def _terraform_md(r: dict[str, Any]) -> list[str]:
 def _commands() -> list[str]:
     return ["## How it was measured", "",
             "- `make bench` runs `python -m bench.run bench` (`BENCH_QUICK=1`: fewer rounds, "
-            "100 resources instead of 1,000, the embedded engine only).",
+            "100 resources instead of 1,000, the embedded engine only; written to `bench/quick/`).",
             "- Floors: the hook through `subprocess.run([hook, json], input=json)` and through "
             "`asyncio.create_subprocess_exec(...).communicate(json)` (Python's default watcher).",
             "- tfhook: `tfhook serve --executable-path HOOK --addr unix:...` (log level info), "
@@ -127,7 +135,7 @@ def chart(r: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     g = r["generic"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     ways = list(g["latency_p50_ms"])
     axes[0].bar(range(len(ways)), [g["latency_p50_ms"][w] for w in ways], color="tab:blue")
     axes[0].set_xticks(range(len(ways)), [w.replace("_", "\n") for w in ways], fontsize=8)
@@ -140,13 +148,13 @@ def chart(r: dict[str, Any], path: Path) -> None:
     axes[1].set_xticks(list(x), [f"c={c}" for c in levels])
     axes[1].set_title("calls/s")
     axes[1].legend()
-    names = [t["name"][:38] for t in r["targets"]]
-    scores = [(t["value"] / t["limit"] if t["at_most"] else t["limit"] / max(t["value"], 1e-9))
-              if t["limit"] else (1 + t["value"]) for t in r["targets"]]
+    names = [t["short"] for t in r["targets"]]
+    scores = [t["value"] / t["limit"] if t["at_most"] else t["limit"] / max(t["value"], 1e-9)
+              for t in r["targets"]]
     axes[2].barh(range(len(names)), scores,
                  color=["tab:green" if t["met"] else "tab:red" for t in r["targets"]])
     axes[2].axvline(1.0, color="black", linewidth=1)
-    axes[2].set_yticks(range(len(names)), names, fontsize=7)
+    axes[2].set_yticks(range(len(names)), names, fontsize=8)
     axes[2].invert_yaxis()
     axes[2].set_title("share of each target used (<= 1 is met)")
     fig.suptitle(f"tfhook benchmark, {r['date']} (load {r['load_before']})")

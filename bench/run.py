@@ -38,6 +38,9 @@ def load() -> list[float]:
 
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent)
+    if QUICK:  # a quick run never replaces the last full one
+        out = out / "quick"
+        out.mkdir(exist_ok=True)
     started = time.monotonic()
     results: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),

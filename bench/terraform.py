@@ -74,6 +74,8 @@ def burst(workdir: Path) -> dict[str, Any]:
         server = Served(["--tf-dir", str(tf_dir), "--terraform", choice], workdir, env=ENV)
         tfhook_s, shell_s, runs = [], [], []
         try:
+            # One event alone: what a run costs through tfhook, against one bare apply.
+            single = median([_single(server) for _ in range(3)])
             for index in range(BURST_ROUNDS):
                 order = ("tfhook", "shell") if index % 2 == 0 else ("shell", "tfhook")
                 for which in order:
@@ -87,8 +89,15 @@ def burst(workdir: Path) -> dict[str, Any]:
             server.close()
         results[name] = {"tfhook_s": median(tfhook_s), "shell_s": median(shell_s),
                          "speedup": median([s / t for s, t in zip(shell_s, tfhook_s, strict=True)]),
-                         "distinct_runs": max(runs)}
+                         "distinct_runs": max(runs), "one_event_s": single,
+                         "one_bare_apply_s": median(shell_s) / BURST}
     return results
+
+
+def _single(server: Served) -> float:
+    started = time.perf_counter()
+    server.call(request())
+    return time.perf_counter() - started
 
 
 async def _burst(addr: str) -> tuple[float, list[str]]:
