@@ -44,7 +44,16 @@ def write_hook(path: Path, body: str = CAT_HOOK) -> Path:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the process itself (not of its children)."""
+    """CPU time of the process itself (not of its children), in nanoseconds' precision
+    from each thread's schedstat; /proc/PID/stat counts only whole clock ticks (10 ms)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+    if total:
+        return total / 1e9
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK

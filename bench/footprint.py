@@ -8,7 +8,7 @@ from typing import Any
 from bench.common import QUICK, TFHOOK, Served, median, terraform_on_path, write_hook
 from bench.terraform import EMBEDDED, ENV, _run, module
 
-STARTS = 3 if QUICK else 9
+STARTS = 5 if QUICK else 11
 VERSIONS = 5 if QUICK else 15
 
 

@@ -119,7 +119,8 @@ def _commands() -> list[str]:
             "- tfhook: `tfhook serve --executable-path HOOK --addr unix:...` (log level info), "
             "called with grpcio from the benchmark process: one channel, or a new channel per "
             "call as the Core dials; calls/s with grpc.aio and N calls always in flight.",
-            "- CPU: user+system time of the tfhook process itself (/proc/PID/stat), not its children.",
+            "- CPU: time on CPU of the tfhook process's threads (/proc/PID/task/*/schedstat), "
+            "not of its children.",
             "- Start to SERVING: spawn of `tfhook serve` to its `serving` log line (logged once "
             "health answers SERVING). RSS: VmRSS.",
             "- Terraform: a module of `terraform_data` resources (for_each), state written directly; "
