@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import fcntl
 import os
 import subprocess
 
@@ -18,6 +19,7 @@ _CHUNK = 64 * 1024
 _STDERR_KEEP = 64 * 1024
 # Stop reading the child's stdout while this much is buffered and not yet consumed.
 _HIGH_WATER = 1024 * 1024
+_PIPE_SIZE = 1024 * 1024
 
 
 class Pipes:
@@ -43,6 +45,9 @@ class Pipes:
         # Output that trickles in (Terraform's progress) is read at most this often: one
         # wake-up per line would cost more than everything else done with the line.
         self._read_every = read_every
+        if read_every:  # room for what comes in between (Linux; the default is 64 KiB)
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(self._out_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         self._rest: asyncio.TimerHandle | None = None
         self._reading = True
         loop.add_reader(self._out_fd, self._read, self._out_fd)
@@ -67,7 +72,8 @@ class Pipes:
         elif fd == self._out_fd:
             self.out.append(data)
             self.buffered += len(data)
-            if self._read_every and not self.exited.done():
+            # A full read means more is waiting: no rest then, the writer must not block.
+            if self._read_every and len(data) < _CHUNK and not self.exited.done():
                 self._rest = self.loop.call_later(self._read_every, self._rested)
             self._update_reader()  # a rest, or too much buffered until the reader takes it
         else:

@@ -145,7 +145,7 @@ class TerraformRunner:
             argv=self.argv(targets), name=f"terraform in {self.tf.tf_dir}", env=self.env,
             cwd=self.tf.tf_dir, timeout=self.settings.timeout,
             kill_after=self.settings.kill_after, stop_signal=signal.SIGINT,
-            read_every=PROGRESS_EVERY / 5,  # progress goes out once a second anyway (#9)
+            read_every=PROGRESS_EVERY,  # progress goes out once a second anyway (#9)
         )
         report, started = Report(), time.monotonic()
         batch.publish(Update(Status.RUNNING, f"terraform apply -refresh-only in "
