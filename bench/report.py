@@ -58,7 +58,7 @@ def markdown(r: dict[str, Any]) -> str:
         "", f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}, "
         f"Python {m['python']}; terraform on PATH: {m['terraform_on_path'] or 'none'}.",
         f"Load average (1, 5, 15 min) before: {r['load_before']}, after: {r['load_after']} "
-        "(the machine is shared: other test suites ran at the same time).", "",
+        "(2 cores shared with other work: above 2 the machine was busy).", "",
         "![tfhook benchmark](chart.png)", "", "## Targets", "",
         "| measure | value | target | met |", "|---|---|---|---|",
     ]
