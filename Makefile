@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos lint test demo clean tools
+.PHONY: help venv protos lint test demo clean tools bench
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check tfhook tests
+	$(BIN)/ruff check tfhook tests bench
 	$(BIN)/mypy tfhook
 
 test: $(STAMP) tools lint ## lint, then run the test suite
@@ -42,6 +42,13 @@ test: $(STAMP) tools lint ## lint, then run the test suite
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
 	$(BIN)/python examples/demo.py
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed ## measure speed and footprint; writes bench/RESULTS.md (BENCH_QUICK=1: ~1 min)
+	$(BIN)/python -m bench.run bench
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

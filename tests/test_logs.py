@@ -11,13 +11,13 @@ from structlog.testing import capture_logs
 
 from tfhook import client
 from tfhook.logs import LogSink
-from tfhook.model import Action, Event, Outcome, Phase, Status
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status
 
 
 def _event(**fields: object) -> Event:
     base: dict[str, object] = dict(phase=Phase.POST_HANDLE, source="s", resource_name="r",
                                    scaling_job_id="j", instruction=0, result=2,
-                                   resource_ids=(), request_json=b"{}")
+                                   resource_ids=(), request_json=GoJson(b"{}"))
     return Event(**{**base, **fields})  # type: ignore[arg-type]
 
 
@@ -49,7 +49,8 @@ def test_a_closed_log_pipe_neither_fails_calls_nor_blocks_signals(tmp_path: Path
 
 def test_request_bodies_and_huge_fields_stay_out_of_the_log() -> None:
     secret = "hunter2-password"
-    event = _event(resource_name="x" * 5000, request_json=f'{{"password":"{secret}"}}'.encode())
+    body = GoJson(f'{{"password":"{secret}"}}'.encode())
+    event = _event(resource_name="x" * 5000, request_json=body)
     action = Action(event, "executable")
     sink = LogSink()
     with capture_logs() as logs:

@@ -9,13 +9,13 @@ import pytest
 
 from tfhook.config import Settings
 from tfhook.errors import ActionFailed
-from tfhook.model import Action, Event, Outcome, Phase, Status, Update
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
 from tfhook.pipeline import Pipeline, plan
 
 
 def event(phase: Phase) -> Event:
     return Event(phase=phase, source="s", resource_name="r", scaling_job_id="j", instruction=0,
-                 result=1, resource_ids=(), request_json=b"{}")
+                 result=1, resource_ids=(), request_json=GoJson(b"{}"))
 
 
 SETTINGS = Settings(executable=Path("/bin/true"), handler_type=Phase.HANDLE)

@@ -23,7 +23,7 @@ def test_post_handle_request_becomes_an_event() -> None:
     assert (event.instruction, event.result) == (0, 2)
     assert event.resource_ids == ("113300000001",)
     # The contract's own example, byte for byte.
-    assert event.request_json == (
+    assert event.request_json.get() == (
         b'{"source":"grafana","resource_name":"elb","scaling_job_id":"job-1","result":2,'
         b'"current":{"Resource":{"Elb":{"id":"113300000001","region":"is1","plan":400,'
         b'"name":"with-terraform"}}}}'
@@ -38,7 +38,7 @@ def test_handle_request_becomes_an_event(phase: Phase) -> None:
     assert event.phase is phase
     assert (event.instruction, event.result) == (99, 0)
     assert event.resource_ids == ("s1", "lb1")
-    assert event.request_json == wire.go_json(request)
+    assert event.request_json.get() == wire.go_json(request)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_golden_vectors_through_event_from_proto(vectors) -> None:
               "PostHandle": Phase.POST_HANDLE}
     for vector in vectors:
         event = wire.event_from_proto(vector_request(vector), phases[vector["rpc"]])
-        assert event.request_json == vector["go_json"].encode(), vector["name"]
+        assert event.request_json.get() == vector["go_json"].encode(), vector["name"]
 
 
 def test_event_never_shows_the_request_body_in_describe() -> None:
@@ -97,3 +97,37 @@ def test_update_to_proto_carries_the_job_id() -> None:
 )
 def test_status_for(error: TfhookError, code: grpc.StatusCode) -> None:
     assert wire.status_for(error) is code
+
+
+def test_go_json_is_built_only_when_asked_for_and_once() -> None:
+    request = pb.PostHandleRequest(source="s", result=2)
+    event = wire.event_from_proto(request, Phase.POST_HANDLE)
+    assert "built=False" in repr(event.request_json)  # Terraform mode never asks for it
+    request.source = "changed after decoding"  # proves when the bytes were made
+    first = event.request_json.get()
+    assert first == b'{"source":"changed after decoding","result":2}'
+    request.source = "changed again"
+    assert event.request_json.get() is first
+    assert "source" not in repr(event.request_json)  # a repr never shows the body
+
+
+def test_a_large_request_is_built_in_a_worker_thread() -> None:
+    import asyncio
+    import threading
+
+    from tfhook.model import OFF_LOOP_BYTES, GoJson
+
+    threads: list[str] = []
+
+    def build() -> bytes:
+        threads.append(threading.current_thread().name)
+        return b"{}"
+
+    async def both() -> tuple[bytes, bytes]:
+        large = GoJson(build, size_hint=OFF_LOOP_BYTES + 1)
+        small = GoJson(build, size_hint=OFF_LOOP_BYTES)
+        return await large.get_async(), await small.get_async()
+
+    assert asyncio.run(both()) == (b"{}", b"{}")
+    assert threads[0] != threading.main_thread().name
+    assert threads[1] == threading.main_thread().name

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tfhook.cli import main
+from tfhook._entry import main
 
 main()

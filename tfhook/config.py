@@ -9,19 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tfhook._env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.errors import UserError
 from tfhook.model import Phase, Result
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def environment() -> dict[str, str]:
-    """A copy of the process environment (the only place tfhook reads it)."""
-    return dict(os.environ)
 
 
 def parse_duration(text: str, *, flag: str = "duration") -> float:
@@ -161,6 +155,8 @@ def interpreter_problem(script: Path) -> str | None:
 
 def load_handler_config(path: Path) -> Exporter:
     """Read the reference handler's YAML config: only `exporter_config` is allowed."""
+    import yaml  # only with --config: it is a noticeable part of start-up (#9)
+
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

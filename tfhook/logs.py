@@ -13,11 +13,21 @@ from tfhook.model import Action, Outcome, Update
 
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
           "debug": logging.DEBUG}
+DEBUG, INFO, WARNING = logging.DEBUG, logging.INFO, logging.WARNING
 FORMATS = ("logfmt", "json")
+# The configured level; until configure() runs everything is shown (structlog's default).
+_level = logging.NOTSET
+
+
+def enabled(level: int) -> bool:
+    """Whether a line at `level` is shown: callers skip building fields nobody will see."""
+    return level >= _level
 
 
 def configure(log_format: str, level: str) -> None:
     """Send structured logs to stderr in the chosen format, at the chosen level."""
+    global _level
+    _level = LEVELS[level]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if log_format == "json"
@@ -55,18 +65,24 @@ class LogSink:
     """Logs each call's start and end. Only Event.describe() fields: no request body."""
 
     def __init__(self) -> None:
-        self._log = structlog.get_logger("tfhook.calls")
+        # Bound once: a lazy proxy would bind a new logger on every line.
+        self._log = structlog.get_logger("tfhook.calls").bind()
 
     def started(self, action: Action) -> None:
+        if not enabled(INFO):
+            return
         if action.runner is None:
             self._log.info("call skipped", reason=action.reason, **action.event.describe())
         else:
             self._log.info("call started", runner=action.runner, **action.event.describe())
 
     def update(self, action: Action, update: Update) -> None:
-        self._log.debug("update", status=update.status.name, **action.event.describe())
+        if enabled(DEBUG):
+            self._log.debug("update", status=update.status.name, **action.event.describe())
 
     def finished(self, outcome: Outcome) -> None:
+        if not enabled(INFO if outcome.error is None else WARNING):
+            return
         fields = {**outcome.event.describe(), "duration": round(outcome.duration, 3)}
         if outcome.error is not None:
             self._log.warning("call failed", error=outcome.error.splitlines()[0],

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
 
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
 from tfhook.hook import Result
 
-__all__ = ["Action", "Event", "Outcome", "Phase", "Result", "Sink", "Status", "Update"]
+__all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "Result", "Sink", "Status", "Update"]
 
 
 class Phase(enum.Enum):
@@ -37,11 +41,52 @@ class Status(enum.IntEnum):
     IGNORED = 15
 
 
+# A request whose protobuf is larger than this has its Go JSON built in a worker thread:
+# building 250 KB of JSON takes tens of milliseconds, which other calls must not wait for.
+OFF_LOOP_BYTES = 16 * 1024
+
+
+class GoJson:
+    """A request's Go JSON, built only when something needs it, and only once.
+
+    Terraform mode and skipped phases never need it; a hook always does.
+    """
+
+    __slots__ = ("_build", "_data", "_pending", "size_hint")
+
+    def __init__(self, build: Callable[[], bytes] | bytes, size_hint: int = 0) -> None:
+        self._data = build if isinstance(build, bytes) else None
+        self._build = None if isinstance(build, bytes) else build
+        self._pending: asyncio.Future[bytes] | None = None
+        self.size_hint = size_hint
+
+    def get(self) -> bytes:
+        """The bytes, built here (on the calling thread) if not built yet."""
+        if self._data is None:
+            assert self._build is not None
+            self._data = self._build()
+        return self._data
+
+    async def get_async(self) -> bytes:
+        """The bytes; a large request is built in a worker thread, off the event loop."""
+        if self._data is not None or self.size_hint <= OFF_LOOP_BYTES:
+            return self.get()
+        import asyncio  # here: `tfhook terraform` imports this module and needs no event loop
+
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self.get))
+        return await asyncio.shield(self._pending)
+
+    def __repr__(self) -> str:  # never the body: it can hold passwords and SSH keys
+        return f"GoJson(size_hint={self.size_hint}, built={self._data is not None})"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One call from the Core, decoded.
 
-    `request_json` is exactly what the reference handler gives an executable.
+    `request_json` is exactly what the reference handler gives an executable, built on
+    first use.
     `resource_ids` are the cloud ids the request carries (the resource, then its parent).
     Never log `request_json`: it can hold passwords and SSH keys.
     """
@@ -53,7 +98,7 @@ class Event:
     instruction: int
     result: int
     resource_ids: tuple[str, ...]
-    request_json: bytes
+    request_json: GoJson
     received_at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, object]:

@@ -6,21 +6,21 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+import subprocess
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 
+from tfhook import logs
+from tfhook._pipes import Pipes
 from tfhook.errors import ActionFailed, ActionTimeout
 
 log = structlog.get_logger("tfhook.process")
 
-_CHUNK = 64 * 1024
-_STDERR_KEEP = 64 * 1024
 # How long output may keep flowing after the main process exited. A background child
 # that keeps stdout open past this is holding the call hostage: its group is stopped.
 DRAIN_AFTER_EXIT = 1.0
@@ -39,6 +39,8 @@ class Spec:
         timeout: seconds before the stop ladder starts.
         kill_after: seconds between the stop signal and SIGKILL.
         stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
+        read_every: read stdout at most this often (seconds; 0: as it comes). Progress
+            that trickles in line by line costs a wake-up per line otherwise.
     """
 
     argv: Sequence[str]
@@ -49,6 +51,7 @@ class Spec:
     timeout: float = 900.0
     kill_after: float = 10.0
     stop_signal: int = signal.SIGTERM
+    read_every: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +82,6 @@ class Exit:
         return tail
 
 
-class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """Tells when the main process exits, even while others still hold its pipes.
-
-    On Python 3.11 `Process.wait()` also waits for every pipe to close, so a background
-    child keeping stdout open would hide the exit and the drain window would never start.
-    """
-
-    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=limit, loop=loop)
-        self.exited: asyncio.Future[None] = loop.create_future()
-
-    def process_exited(self) -> None:
-        super().process_exited()
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-
 class Child:
     """A running child in its own process group. Use as `async with Child(spec) as child`.
 
@@ -106,42 +92,32 @@ class Child:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._proc: asyncio.subprocess.Process | None = None
+        self._pipes: Pipes | None = None
         self._deadline = 0.0
-        self._exited: asyncio.Task[int] | None = None
         self._exit_seen_at: float | None = None
-        self._stderr = bytearray()
-        self._helpers: list[asyncio.Task[None]] = []
-        self._transport: asyncio.SubprocessTransport | None = None
+        self._pid = 0
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
         try:
-            transport, protocol = await loop.subprocess_exec(
-                lambda: _Protocol(_CHUNK, loop),
-                *spec.argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=dict(spec.env) if spec.env is not None else None,
-                cwd=spec.cwd,
-                start_new_session=True,
+            # A new process group, not a new session: the group is what gets signalled,
+            # and setsid also puts every child in a new scheduler autogroup (slow under load).
+            proc = subprocess.Popen(
+                spec.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=dict(spec.env) if spec.env is not None else None,
+                cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:
             reason = str(exc)
             if isinstance(exc, FileNotFoundError) and os.path.isfile(spec.argv[0]):
                 reason = "its #! interpreter was not found (the file itself exists)"
             raise ActionFailed(f'command "{spec.name}" could not start: {reason}') from exc
-        self._transport = transport
-        self._proc = asyncio.subprocess.Process(transport, protocol, loop)
-        self._deadline = time.monotonic() + spec.timeout
-        self._exited = asyncio.ensure_future(self._main_exit(protocol))
-        self._helpers = [
-            asyncio.ensure_future(self._feed_stdin()),
-            asyncio.ensure_future(self._collect_stderr()),
-        ]
-        log.debug("child started", name=spec.name, pid=self._proc.pid)
+        self._pid = proc.pid
+        self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
+        self._deadline = loop.time() + spec.timeout
+        if logs.enabled(logs.DEBUG):
+            log.debug("child started", name=spec.name, pid=self._pid)
         return self
 
     async def __aexit__(
@@ -150,6 +126,10 @@ class Child:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        assert self._pipes is not None
+        if self._pipes.exited.done():  # the usual case: nothing left to stop
+            self._pipes.close()
+            return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
@@ -164,13 +144,14 @@ class Child:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
-        assert self._proc is not None and self._proc.stdout is not None
-        stdout = self._proc.stdout
+        pipes = self._pipes
+        assert pipes is not None
         while True:
-            chunk = await self._race(stdout.read(_CHUNK))
-            if not chunk:
+            # Output that never pauses must not outrun the deadline or the drain window.
+            if pipes.out and (pipes.stdout_closed.done() or pipes.loop.time() < self._until()):
+                yield pipes.take()
+            elif pipes.stdout_closed.done() or not await self._wait_output(pipes):
                 return
-            yield chunk
 
     async def lines(self) -> AsyncIterator[bytes]:
         """Standard output split into lines (without the newline)."""
@@ -185,57 +166,46 @@ class Child:
 
     async def wait(self) -> Exit:
         """Wait for the main process to exit (within the timeout) and return how it ended."""
-        assert self._exited is not None
-        remaining = self._deadline - time.monotonic()
-        try:
-            async with asyncio.timeout(max(remaining, 0)):
-                returncode = await asyncio.shield(self._exited)
-        except TimeoutError:
-            await self._timeout()
-            raise AssertionError("unreachable") from None
-        for task in self._helpers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), DRAIN_AFTER_EXIT)
-        return Exit(returncode, bytes(self._stderr))
-
-    async def _race(self, read: Awaitable[bytes]) -> bytes:
-        """Await a read, watching the deadline and the drain window after exit."""
-        assert self._exited is not None
-        task: asyncio.Future[bytes] = asyncio.ensure_future(read)
-        try:
-            while True:
-                now = time.monotonic()
-                if self._exited.done():
-                    self._exit_seen_at = self._exit_seen_at or now
-                    # The main process ended in time: only the drain window counts now.
-                    budget = self._exit_seen_at + DRAIN_AFTER_EXIT - now
-                    waits: set[asyncio.Future[object]] = {task}  # type: ignore[arg-type]
-                else:
-                    budget = self._deadline - now
-                    waits = {task, self._exited}  # type: ignore[arg-type]
-                done, _ = await asyncio.wait(
-                    waits, timeout=max(budget, 0), return_when=asyncio.FIRST_COMPLETED
-                )
-                if task in done:
-                    return task.result()
-                if done:
-                    continue  # the main process exited: switch to the drain window
-                if self._exited.done():
-                    log.warning("background process holds stdout open; stopping its group",
-                                name=self.spec.name)
-                    await self._stop_group(until=task)  # until the pipe closes
-                    return b""
+        pipes = self._pipes
+        assert pipes is not None
+        if not pipes.exited.done():
+            remaining = self._deadline - pipes.loop.time()
+            try:
+                async with asyncio.timeout(max(remaining, 0)):
+                    await asyncio.shield(pipes.exited)
+            except TimeoutError:
                 await self._timeout()
-        finally:
-            if not task.done():
-                task.cancel()
+        if not pipes.stderr_closed.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pipes.stderr_closed), DRAIN_AFTER_EXIT)
+        return Exit(pipes.exited.result(), bytes(pipes.stderr))
 
-    async def _main_exit(self, protocol: _Protocol) -> int:
-        await protocol.exited
-        assert self._proc is not None and self._proc.returncode is not None
-        return self._proc.returncode
+    async def _wait_output(self, pipes: Pipes) -> bool:
+        """Wait for output, watching the deadline and the drain window after exit.
 
-    async def _timeout(self) -> None:
+        Returns False when stdout is given up (a background child kept it open).
+        """
+        now, until = pipes.loop.time(), self._until()
+        if now < until:
+            await pipes.wait(until)
+            return True
+        if not pipes.exited.done():
+            await self._timeout()
+        log.warning("background process holds stdout open; stopping its group",
+                    name=self.spec.name)
+        await self._stop_group(until=pipes.stdout_closed)  # until the pipe closes
+        return False
+
+    def _until(self) -> float:
+        """When reading must stop: the deadline, or once the main process ended in time,
+        the end of the drain window."""
+        assert self._pipes is not None
+        if not self._pipes.exited.done():
+            return self._deadline
+        self._exit_seen_at = self._exit_seen_at or self._pipes.loop.time()
+        return self._exit_seen_at + DRAIN_AFTER_EXIT
+
+    async def _timeout(self) -> NoReturn:
         await self._stop_group()
         spec = self.spec
         raise ActionTimeout(
@@ -246,55 +216,32 @@ class Child:
 
     async def _stop_group(self, until: asyncio.Future[Any] | None = None) -> None:
         """The ladder: stop signal to the group, up to kill_after for `until` (by default the
-        main process's exit; a pending stdout read when only a background child is left),
-        then SIGKILL to the group."""
-        assert self._proc is not None and self._exited is not None
+        main process's exit; stdout's end when only a background child is left), then
+        SIGKILL to the group."""
+        pipes = self._pipes
+        assert pipes is not None
         spec = self.spec
-        _signal_group(self._proc.pid, spec.stop_signal)
+        _signal_group(self._pid, spec.stop_signal)
         try:
             with contextlib.suppress(TimeoutError):
-                watched = self._exited if until is None else until
+                watched = pipes.exited if until is None else until
                 await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
         finally:
             # Whatever is left of the group (plugins, background children) goes too; at
             # once if this wait is cancelled (forced shutdown): nothing may outlive us.
-            _signal_group(self._proc.pid, signal.SIGKILL)
-        await asyncio.shield(self._exited)
+            _signal_group(self._pid, signal.SIGKILL)
+        await asyncio.shield(pipes.exited)
 
     async def _finish(self) -> None:
-        assert self._exited is not None
-        if not self._exited.done():
-            await self._stop_group()
-        await self._exited
-        for task in self._helpers:
-            if not task.done():
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, OSError):
-                await task
-        # The pipes may still be open (a background child held them until its group was
-        # stopped): close them now rather than leave them to the event loop or the GC.
-        assert self._transport is not None
-        self._transport.close()
-
-    async def _feed_stdin(self) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        stdin = self._proc.stdin
+        pipes = self._pipes
+        assert pipes is not None
         try:
-            stdin.write(self.spec.stdin)
-            await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the child did not read its input; like the reference, not an error
+            if not pipes.exited.done():
+                await self._stop_group()
         finally:
-            stdin.close()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                await stdin.wait_closed()
-
-    async def _collect_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        while chunk := await self._proc.stderr.read(_CHUNK):
-            self._stderr += chunk
-            if len(self._stderr) > 2 * _STDERR_KEEP:
-                del self._stderr[:-_STDERR_KEEP]
+            # The pipes may still be open (a background child held them until its group
+            # was stopped): close them now rather than leave them to the GC.
+            pipes.close()
 
 
 async def capture(spec: Spec) -> tuple[bytes, Exit]:
@@ -324,12 +271,3 @@ def _human(seconds: float) -> str:
     if seconds < 3600 or seconds % 3600:
         return f"{seconds / 60:g}m"
     return f"{seconds / 3600:g}h"
-
-
-def exec_replace(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    """Replace this process with argv (for `tfhook terraform`); returns only on failure."""
-    try:
-        os.execve(argv[0], list(argv), dict(env))
-    except OSError as exc:
-        log.error("cannot run", program=argv[0], error=str(exc))
-    return 127

@@ -23,7 +23,6 @@ from tfhook import __version__, _reflection, address
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.logs import LogSink
-from tfhook.metrics import MetricsSink, serve_exporter
 from tfhook.model import Sink
 from tfhook.pipeline import Pipeline
 from tfhook.runners import RUNNERS, Runner
@@ -103,6 +102,9 @@ def build_sinks(settings: Settings) -> list[Sink]:
     """The observers every call is reported to."""
     sinks: list[Sink] = [LogSink()]
     if settings.exporter.enabled:
+        # Imported only when asked for: prometheus_client slows every start-up (#9).
+        from tfhook.metrics import MetricsSink, serve_exporter
+
         metrics = MetricsSink()
         serve_exporter(settings.exporter.address, metrics)
         sinks.append(metrics)

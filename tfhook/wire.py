@@ -8,7 +8,7 @@ import grpc
 
 from tfhook import _gojson
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
-from tfhook.model import Event, Phase, Update
+from tfhook.model import Event, GoJson, Phase, Update
 from tfhook.v1 import handler_pb2
 
 Request = handler_pb2.HandleRequest | handler_pb2.PostHandleRequest
@@ -35,7 +35,8 @@ def go_json(request: Request) -> bytes:
 
 
 def event_from_proto(request: Request, phase: Phase) -> Event:
-    """Decode a request into an Event (with its Go JSON and the ids it carries).
+    """Decode a request into an Event (with the ids it carries; its Go JSON is built later,
+    only when something needs it).
 
     Args:
         request: the message the Core sent.
@@ -56,7 +57,7 @@ def event_from_proto(request: Request, phase: Phase) -> Event:
         instruction=instruction,
         result=result,
         resource_ids=_ids(resource),
-        request_json=go_json(request),
+        request_json=GoJson(lambda: go_json(request), size_hint=request.ByteSize()),
     )
 
 

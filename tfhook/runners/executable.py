@@ -38,7 +38,7 @@ class ExecutableRunner:
 
     async def run(self, action: Action) -> AsyncIterator[Update]:
         settings = self.settings
-        request = action.event.request_json
+        request = await action.event.request_json.get_async()
         spec = process.Spec(
             argv=[self.path, request_argument(request)],
             name=self.path,

@@ -49,12 +49,21 @@ class TerraformRunner:
 
     async def start(self) -> None:
         startup.check_directory(self.tf)
-        found = await engines.version(self.engine, self.env)
-        if found is None:
-            raise startup.not_terraform(self.engine.describe())
         if self.tf.init:
+            found = await self._version()
             await self._init()
-        await self._check_plan()
+            await self._check_plan()
+        else:
+            # The engine's two start-up commands need nothing from each other: run them
+            # at once. What the version says decides first (a plan of something that is
+            # not Terraform fails too). (#9)
+            version, plan = await asyncio.gather(
+                self._version(), self._check_plan(), return_exceptions=True)
+            for outcome in (version, plan):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            assert isinstance(version, tuple)
+            found = version
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.tf.refresh_on_start:
             self.flight.submit("refresh on start", background=True)
@@ -136,6 +145,7 @@ class TerraformRunner:
             argv=self.argv(targets), name=f"terraform in {self.tf.tf_dir}", env=self.env,
             cwd=self.tf.tf_dir, timeout=self.settings.timeout,
             kill_after=self.settings.kill_after, stop_signal=signal.SIGINT,
+            read_every=PROGRESS_EVERY,  # progress goes out once a second anyway (#9)
         )
         report, started = Report(), time.monotonic()
         batch.publish(Update(Status.RUNNING, f"terraform apply -refresh-only in "
@@ -211,6 +221,12 @@ class TerraformRunner:
             log.warning("terraform before 1.10: a refresh-only apply whose only changes are "
                         "outputs fails there; upgrade, or expect such refreshes to fail",
                         version=shown)
+
+    async def _version(self) -> tuple[int, ...]:
+        found = await engines.version(self.engine, self.env)
+        if found is None:
+            raise startup.not_terraform(self.engine.describe())
+        return found
 
     async def _check_plan(self) -> None:
         """A plan of nothing with our variables: configuration, variables and backend."""

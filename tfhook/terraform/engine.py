@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
-from tfhook import process
 from tfhook._embedded import library_path
 from tfhook.errors import UserError
 
@@ -18,8 +15,7 @@ from tfhook.errors import UserError
 OUTPUT_ONLY_FIX = (1, 10)
 
 
-@dataclass(frozen=True, slots=True)
-class Engine:
+class Engine(NamedTuple):
     """A Terraform command line prefix and how to name it."""
 
     argv: tuple[str, ...]
@@ -48,15 +44,18 @@ def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> 
             if found:
                 return Engine((found,), name)
         return embedded(option)
-    path = Path(choice)
-    found = shutil.which(choice) if os.sep not in choice else str(path.absolute())
-    if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
+    found = shutil.which(choice) if os.sep not in choice else os.path.abspath(choice)
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
         raise UserError(f"{option}: {choice!r} is not an executable (use auto, embedded or a path)")
-    return Engine((found,), "tofu" if Path(found).name.startswith("tofu") else "terraform")
+    return Engine((found,), "tofu" if os.path.basename(found).startswith("tofu") else "terraform")
 
 
 async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | None:
     """The engine's version as a tuple, or None when it cannot tell."""
+    import json
+
+    from tfhook import process
+
     spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
     output, _ = await process.capture(spec)
@@ -76,4 +75,17 @@ def cli(choice: str, args: list[str], env: Mapping[str, str],
         from tfhook import _embedded
 
         return _embedded.main(args)
-    return process.exec_replace([*engine.argv, *args], env)
+    return _exec_replace([*engine.argv, *args], env)
+
+
+def _exec_replace(argv: list[str], env: Mapping[str, str]) -> int:
+    """Become argv (the chosen terraform or tofu); returns only when it cannot start.
+
+    Not a child process, so not process.py's: this path must not load the event loop
+    and logging that process.py needs, `tfhook terraform` runs once per hook event (#9).
+    """
+    try:
+        os.execve(argv[0], argv, dict(env))
+    except OSError as exc:
+        sys.stderr.write(f"tfhook: error: cannot run {argv[0]}: {exc.strerror or exc}\n")
+    return 127

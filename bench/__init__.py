@@ -1,0 +1,1 @@
+"""tfhook's benchmark (`make bench`)."""

@@ -1,0 +1,135 @@
+"""What every part of the benchmark shares: a served tfhook, process figures, statistics."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from tfhook.v1 import handler_pb2 as pb
+from tfhook.v1 import handler_pb2_grpc
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+BIN = Path(sys.executable).parent
+TFHOOK = [str(BIN / "tfhook")] if (BIN / "tfhook").exists() else [sys.executable, "-m", "tfhook"]
+TICK = os.sysconf("SC_CLK_TCK")
+CAT_HOOK = "#!/bin/sh\nexec cat\n"
+
+
+def request(result: int = pb.PostHandleRequest.UPDATED, server_id: str = "113000000001"
+            ) -> pb.PostHandleRequest:
+    """A PostHandle as the Core sends it after scaling a server up."""
+    message = pb.PostHandleRequest(source="bench", resource_name="web", scaling_job_id="web",
+                                   result=result)
+    server = message.current.server
+    server.id, server.zone, server.core, server.memory, server.name = (
+        server_id, "is1a", 2, 4, "web-1")
+    return message
+
+
+def write_hook(path: Path, body: str = CAT_HOOK) -> Path:
+    path.write_text(body, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the process itself (not of its children), in nanoseconds' precision
+    from each thread's schedstat; /proc/PID/stat counts only whole clock ticks (10 ms)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+    if total:
+        return total / 1e9
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Served:
+    """A `tfhook serve` child; `started_in` is spawn to its `serving` log line."""
+
+    def __init__(self, args: Sequence[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.sock = workdir / f"{uuid.uuid4().hex[:8]}.sock"
+        self.addr = f"unix:{self.sock}"
+        self.lines: list[str] = []
+        self._serving = threading.Event()
+        started = time.perf_counter()
+        self.proc = subprocess.Popen([*TFHOOK, "serve", *args, "--addr", self.addr],
+                                     cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._serving.wait(300):
+            self.close()
+            raise RuntimeError("tfhook did not start:\n" + "".join(self.lines[-20:]))
+        self.started_in = self._serving_at - started
+        self.channel = grpc.insecure_channel(self.addr)
+        self.stub = handler_pb2_grpc.HandleServiceStub(self.channel)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if not self._serving.is_set() and "event=serving" in line:
+                self._serving_at = time.perf_counter()
+                self._serving.set()
+            self.lines.append(line)
+        self._serving.set()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def call(self, message: Any, stub: Any = None) -> list[Any]:
+        return list((stub or self.stub).PostHandle(message, timeout=600))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if hasattr(self, "channel"):
+            self.channel.close()
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def terraform_on_path() -> str | None:
+    return shutil.which("terraform")

@@ -1,0 +1,165 @@
+"""Generic mode: latency and throughput beside two floors (the same hook without tfhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from bench.common import QUICK, Served, cpu_seconds, median, percentile, request, rss_mib, write_hook
+from tfhook import _gojson
+from tfhook.v1 import handler_pb2 as pb
+from tfhook.v1 import handler_pb2_grpc
+
+ROUNDS = 3 if QUICK else 7
+CALLS = 40 if QUICK else 150  # per round and per way of calling
+SECONDS = 1.0 if QUICK else 3.0  # per throughput measurement
+CONCURRENCY = (1, 16, 64)
+
+
+def run(workdir: Path) -> dict[str, Any]:
+    hook = write_hook(workdir / "cat-hook")
+    message = request()
+    body = _gojson.dumps(message)
+    server = Served(["--executable-path", str(hook)], workdir)
+    try:
+        idle_rss = rss_mib(server.pid)
+        latency = _latency_rounds(server, message, hook, body)
+        throughput = _throughput_rounds(server, message, hook, body)
+        total = latency.pop("calls") + throughput.pop("calls")
+        for _ in range(max(0, 5000 - total)):
+            server.call(message)
+        return {"idle_rss_mib": idle_rss, "rss_after_5000_calls_mib": rss_mib(server.pid),
+                "calls_before_rss": max(total, 5000), **latency, **throughput}
+    finally:
+        server.close()
+
+
+def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
+    empty = pb.HandleRequest(source="bench")
+    ways: dict[str, Callable[[], list[float]]] = {
+        "floor_subprocess_run": lambda: [_timed(lambda: _subprocess_run(hook, body))
+                                         for _ in range(CALLS)],
+        "floor_asyncio": lambda: asyncio.run(_asyncio_sequential(hook, body)),
+        "tfhook_one_channel": lambda: [_timed(lambda: server.call(message)) for _ in range(CALLS)],
+        "tfhook_new_channel": lambda: [_timed(lambda: _new_channel_call(server, message))
+                                       for _ in range(CALLS)],
+        # A phase that runs nothing: what gRPC and tfhook cost without the spawn.
+        "tfhook_no_hook": lambda: [_timed(lambda: list(server.stub.PreHandle(empty, timeout=60)))
+                                   for _ in range(CALLS)],
+    }
+    p50: dict[str, list[float]] = {name: [] for name in ways}
+    p99: dict[str, list[float]] = {name: [] for name in ways}
+    cpu: list[float] = []
+    client_cpu: list[float] = []  # the benchmark's own gRPC client, for the share it takes
+    names = list(ways)
+    for index in range(ROUNDS):
+        for name in names[index % len(names):] + names[:index % len(names)]:  # interleaved
+            before, client_before = cpu_seconds(server.pid), time.process_time()
+            samples = ways[name]()
+            if name in ("tfhook_one_channel", "tfhook_new_channel"):
+                cpu.append((cpu_seconds(server.pid) - before) / CALLS)
+            if name == "tfhook_one_channel":
+                client_cpu.append((time.process_time() - client_before) / CALLS)
+            p50[name].append(percentile(samples, 0.5))
+            p99[name].append(percentile(samples, 0.99))
+    floor = p50["floor_subprocess_run"]
+    return {
+        "latency_p50_ms": {name: median(v) * 1000 for name, v in p50.items()},
+        "latency_p99_ms": {name: median(v) * 1000 for name, v in p99.items()},
+        "p50_ratio_one_channel": median([t / f for t, f in zip(p50["tfhook_one_channel"], floor,
+                                                                 strict=True)]),
+        "p50_ratio_new_channel": median([t / f for t, f in zip(p50["tfhook_new_channel"], floor,
+                                                                 strict=True)]),
+        "cpu_per_call_ms": median(cpu) * 1000,
+        "client_cpu_per_call_ms": median(client_cpu) * 1000,
+        "calls": ROUNDS * CALLS * 3,
+    }
+
+
+def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
+    tfhook: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
+    floor: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
+    calls = 0
+    for index in range(max(2, ROUNDS // 2)):
+        for concurrency in CONCURRENCY:
+            first, second = ("tfhook", "floor") if index % 2 == 0 else ("floor", "tfhook")
+            for which in (first, second):
+                if which == "tfhook":
+                    done, rate = asyncio.run(_tfhook_rate(server.addr, message, concurrency))
+                    calls += done
+                    tfhook[concurrency].append(rate)
+                else:
+                    floor[concurrency].append(asyncio.run(_asyncio_rate(hook, body, concurrency)))
+    ratio = {c: median([t / f for t, f in zip(tfhook[c], floor[c], strict=True)])
+             for c in CONCURRENCY}
+    return {"calls_per_s": {str(c): median(v) for c, v in tfhook.items()},
+            "floor_asyncio_calls_per_s": {str(c): median(v) for c, v in floor.items()},
+            "calls_per_s_ratio": {str(c): r for c, r in ratio.items()}, "calls": calls}
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _subprocess_run(hook: Path, body: bytes) -> None:
+    subprocess.run([str(hook), body.decode()], input=body, capture_output=True, check=True)
+
+
+async def _spawn(hook: Path, body: bytes) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        str(hook), body.decode(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    await proc.communicate(body)
+
+
+async def _asyncio_sequential(hook: Path, body: bytes) -> list[float]:
+    samples = []
+    for _ in range(CALLS):
+        started = time.perf_counter()
+        await _spawn(hook, body)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _new_channel_call(server: Served, message: Any) -> None:
+    with grpc.insecure_channel(server.addr) as channel:  # as the Core: one connection per call
+        server.call(message, handler_pb2_grpc.HandleServiceStub(channel))
+
+
+async def _asyncio_rate(hook: Path, body: bytes, concurrency: int) -> float:
+    return (await _rate(lambda: _spawn(hook, body), concurrency))[1]
+
+
+async def _tfhook_rate(addr: str, message: Any, concurrency: int) -> tuple[int, float]:
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = handler_pb2_grpc.HandleServiceStub(channel)
+
+        async def one() -> None:
+            async for _ in stub.PostHandle(message, timeout=600):
+                pass
+
+        return await _rate(one, concurrency)
+
+
+async def _rate(call: Callable[[], Any], concurrency: int) -> tuple[int, float]:
+    """Calls per second with `concurrency` calls always in flight, for SECONDS."""
+    done = 0
+    started = time.perf_counter()
+    stop_at = started + SECONDS
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < stop_at:
+            await call()
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, done / (time.perf_counter() - started)

@@ -1,0 +1,169 @@
+"""The benchmark's outputs: target checks, RESULTS.md and the chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+Target = dict[str, Any]
+
+
+def _target(short: str, name: str, value: float, limit: float, unit: str,
+            at_most: bool = True) -> Target:
+    met = value <= limit if at_most else value >= limit
+    return {"short": short, "name": name, "value": round(value, 3), "limit": limit,
+            "unit": unit, "at_most": at_most, "met": met}
+
+
+def targets(r: dict[str, Any]) -> list[Target]:
+    g, start, refresh = r["generic"], r["start_to_serving"], r["refresh"]
+    found = [
+        _target("p50 c=1 / floor, one channel",
+                "generic p50 at c=1 / subprocess.run floor (one channel)",
+                g["p50_ratio_one_channel"], 1.6, "x"),
+        _target("p50 c=1 / floor, new channel",
+                "generic p50 at c=1 / subprocess.run floor (new channel per call)",
+                g["p50_ratio_new_channel"], 1.6, "x"),
+        _target("CPU per call", "tfhook CPU per call", g["cpu_per_call_ms"], 1.5, "ms"),
+        _target("calls/s c=16 / asyncio floor", "calls/s at 16 / asyncio floor",
+                g["calls_per_s_ratio"]["16"], 0.9, "x", at_most=False),
+        _target("start to SERVING, generic", "start to SERVING, generic", start["generic_s"],
+                0.3, "s"),
+        _target("Terraform start extra / engine's", "(Terraform mode start - generic start) / "
+                "the engine's own start-up commands run bare", start["terraform_minus_generic_s"]
+                / start["engine_startup_commands_s"], 1.0, "x"),
+        _target("idle RSS", "idle RSS", g["idle_rss_mib"], 45, "MiB"),
+        _target("tfhook terraform version / bare", "`tfhook terraform version` / bare embedded "
+                "engine", r["terraform_version"]["embedded"]["ratio"], 1.5, "x"),
+        _target("CPU to follow full refresh", f"tfhook CPU to follow a {refresh['resources']}-"
+                "resource full refresh", refresh["tfhook_cpu_ms"], 100, "ms"),
+    ]
+    for engine, burst in r["terraform_burst"].items():
+        found.append(_target(f"burst speed-up, {engine.split()[0]}",
+                             f"burst of 20 vs shell pattern ({engine}), runs: "
+                             f"{burst['distinct_runs']}", burst["speedup"], 8, "x", at_most=False))
+    return found
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m, g = r["machine"], r["generic"]
+    lines = [
+        "# tfhook benchmark results", "",
+        f"Date: {r['date']}. Run: `{r['command']}` ({r['seconds']} s). "
+        "Figures are medians over interleaved rounds; comparisons are ratios taken in the same run.",
+        "", f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}, "
+        f"Python {m['python']}; terraform on PATH: {m['terraform_on_path'] or 'none'}.",
+        f"Load average (1, 5, 15 min) before: {r['load_before']}, after: {r['load_after']} "
+        "(2 cores shared with other work: above 2 the machine was busy).", "",
+        "![tfhook benchmark](chart.png)", "", "## Targets", "",
+        "| measure | value | target | met |", "|---|---|---|---|",
+    ]
+    for t in r["targets"]:
+        sign = "<=" if t["at_most"] else ">="
+        lines.append(f"| {t['name']} | {_fmt(t['value'])} {t['unit']} | {sign} {t['limit']} "
+                     f"{t['unit']} | {'yes' if t['met'] else '**no**'} |")
+    lines += ["", "## Generic mode (the same `exec cat` hook everywhere)", "",
+              "| way | p50 ms | p99 ms |", "|---|---|---|"]
+    for way, p50 in g["latency_p50_ms"].items():
+        lines.append(f"| {way} | {_fmt(p50)} | {_fmt(g['latency_p99_ms'][way])} |")
+    lines += ["", "| concurrency | tfhook calls/s | asyncio floor calls/s | ratio |", "|---|---|---|---|"]
+    for c, rate in g["calls_per_s"].items():
+        lines.append(f"| {c} | {_fmt(rate)} | {_fmt(g['floor_asyncio_calls_per_s'][c])} | "
+                     f"{_fmt(g['calls_per_s_ratio'][c])} |")
+    lines += ["", f"tfhook CPU per call: {_fmt(g['cpu_per_call_ms'])} ms (the benchmark's gRPC "
+              f"client: {_fmt(g['client_cpu_per_call_ms'])} ms). `tfhook_no_hook` is a call for a "
+              "phase that runs nothing: what gRPC (both ends) and tfhook cost without the spawn. Idle RSS "
+              f"{_fmt(g['idle_rss_mib'])} MiB; after {g['calls_before_rss']} calls "
+              f"{_fmt(g['rss_after_5000_calls_mib'])} MiB.", ""]
+    lines += _terraform_md(r)
+    lines += _commands()
+    return "\n".join(lines) + "\n"
+
+
+def _terraform_md(r: dict[str, Any]) -> list[str]:
+    lines = ["## Terraform mode", "",
+             "| engine | 20 events via tfhook s | shell pattern s | speed-up | runs "
+             "| one event via tfhook s | one bare apply s |",
+             "|---|---|---|---|---|---|---|"]
+    for engine, b in r["terraform_burst"].items():
+        lines.append(f"| {engine} | {_fmt(b['tfhook_s'])} | {_fmt(b['shell_s'])} | "
+                     f"{_fmt(b['speedup'])} | {b['distinct_runs']} | {_fmt(b['one_event_s'])} | "
+                     f"{_fmt(b['one_bare_apply_s'])} |")
+    lines += ["", "`tfhook init --kind terraform-refresh` hook, per event: " + ", ".join(
+        f"{k} {_fmt(v)} s" for k, v in r["init_hook_per_event_s"].items()) + ".", ""]
+    f = r["refresh"]
+    lines += [f"{f['resources']} resources ({f['engine']}): targeted refresh {_fmt(f['targeted_s'])} s, "
+              f"full refresh {_fmt(f['full_s'])} s ({_fmt(f['full_over_targeted'])}x); tfhook's own "
+              f"CPU to follow the full refresh {_fmt(f['tfhook_cpu_ms'])} ms.", ""]
+    s = r["start_to_serving"]
+    lines += ["## Footprint", "", f"Start to SERVING: generic {_fmt(s['generic_s'])} s, Terraform "
+              f"mode (embedded engine) {_fmt(s['terraform_s'])} s; the engine's own start-up "
+              f"commands (`version -json`, a plan of nothing) run bare: "
+              f"{_fmt(s['engine_startup_commands_s'])} s.", "",
+              "| `terraform version` through | tfhook s | bare s | ratio |", "|---|---|---|---|"]
+    for engine, v in r["terraform_version"].items():
+        lines.append(f"| {engine} | {_fmt(v['tfhook_s'])} | {_fmt(v['bare_s'])} | {_fmt(v['ratio'])} |")
+    return [*lines, ""]
+
+
+def _commands() -> list[str]:
+    return ["## How it was measured", "",
+            "- `make bench` runs `python -m bench.run bench` (`BENCH_QUICK=1`: fewer rounds, "
+            "100 resources instead of 1,000, the embedded engine only; written to `bench/quick/`).",
+            "- Floors: the hook through `subprocess.run([hook, json], input=json)` and through "
+            "`asyncio.create_subprocess_exec(...).communicate(json)` (Python's default watcher).",
+            "- tfhook: `tfhook serve --executable-path HOOK --addr unix:...` (log level info), "
+            "called with grpcio from the benchmark process: one channel, or a new channel per "
+            "call as the Core dials; calls/s with grpc.aio and N calls always in flight.",
+            "- CPU: time on CPU of the tfhook process's threads (/proc/PID/task/*/schedstat), "
+            "not of its children.",
+            "- Start to SERVING: spawn of `tfhook serve` to its `serving` log line (logged once "
+            "health answers SERVING). RSS: VmRSS.",
+            "- Terraform: a module of `terraform_data` resources (for_each), state written directly; "
+            "shell pattern: `apply -refresh-only -auto-approve -input=false` once per event, one "
+            "after another. Targeted: `--target-from-event` with an id from the state; full: an "
+            "id that matches nothing.", ""]
+
+
+def chart(r: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g = r["generic"]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    ways = list(g["latency_p50_ms"])
+    axes[0].bar(range(len(ways)), [g["latency_p50_ms"][w] for w in ways], color="tab:blue")
+    axes[0].set_xticks(range(len(ways)), [w.replace("_", "\n") for w in ways], fontsize=8)
+    axes[0].set_title("generic p50 latency at concurrency 1 (ms)")
+    levels = list(g["calls_per_s"])
+    x = range(len(levels))
+    axes[1].bar([i - 0.2 for i in x], [g["calls_per_s"][c] for c in levels], 0.4, label="tfhook")
+    axes[1].bar([i + 0.2 for i in x], [g["floor_asyncio_calls_per_s"][c] for c in levels], 0.4,
+                label="asyncio floor")
+    axes[1].set_xticks(list(x), [f"c={c}" for c in levels])
+    axes[1].set_title("calls/s")
+    axes[1].legend()
+    names = [t["short"] for t in r["targets"]]
+    scores = [t["value"] / t["limit"] if t["at_most"] else t["limit"] / max(t["value"], 1e-9)
+              for t in r["targets"]]
+    axes[2].barh(range(len(names)), scores,
+                 color=["tab:green" if t["met"] else "tab:red" for t in r["targets"]])
+    axes[2].axvline(1.0, color="black", linewidth=1)
+    axes[2].set_yticks(range(len(names)), names, fontsize=8)
+    axes[2].invert_yaxis()
+    axes[2].set_title("share of each target used (<= 1 is met)")
+    fig.suptitle(f"tfhook benchmark, {r['date']} (load {r['load_before']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def summary(r: dict[str, Any]) -> str:
+    return "\n".join(f"{'ok ' if t['met'] else 'MISS'} {t['name']}: {_fmt(t['value'])} {t['unit']} "
+                     f"({'<=' if t['at_most'] else '>='} {t['limit']})" for t in r["targets"])
