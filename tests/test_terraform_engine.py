@@ -14,9 +14,12 @@ from helpers import alive, wait_for
 from structlog.testing import capture_logs
 
 from tfhook import _embedded
-from tfhook.config import Settings, TerraformSettings
+from tfhook.config import Settings
 from tfhook.errors import UserError
+from tfhook.hooks import Hook, TerraformAction
+from tfhook.pipeline import Pipeline
 from tfhook.runners.terraform import TerraformRunner
+from tfhook.table import Table
 from tfhook.terraform import engine
 
 MODULE = 'resource "terraform_data" "x" {\n  input = "a"\n}\n'
@@ -37,16 +40,23 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
     return script
 
 
+async def started(hook: Hook, settings: Settings) -> TerraformRunner:
+    """A started runner whose background runs go through a real pipeline."""
+    runner = TerraformRunner(hook, settings, {})
+    pipeline = Pipeline(Table((hook,), {hook.name: runner}))
+    await runner.start(pipeline.background)
+    return runner
+
+
 def _start(tmp_path: Path, engine_choice: str) -> list[dict[str, object]]:
     tf_dir = tmp_path / "tf"
     tf_dir.mkdir()
     (tf_dir / "main.tf").write_text(MODULE)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=engine_choice), env=env)
+    hook = Hook("tf", TerraformAction(dir=tf_dir, engine=engine_choice))
 
     async def start_and_close() -> None:
-        runner = TerraformRunner(settings)
-        await runner.start()
+        runner = await started(hook, Settings(env=env))
         await runner.close()
 
     with capture_logs() as logs:
@@ -109,13 +119,11 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(tmp_path: Pa
                     "case \"$1\" in version) echo '{\"terraform_version\":\"1.11.0\"}';;\n"
                     "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
     fake.chmod(0o755)
-    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=str(fake),
-                                                    reconcile_every=1.0),
-                        env={"PATH": "/usr/bin:/bin"}, timeout=30, kill_after=2)
+    hook = Hook("tf", TerraformAction(dir=tf_dir, engine=str(fake), reconcile_every=1.0),
+                timeout=30, kill_after=2)
 
     async def scenario() -> int:
-        runner = TerraformRunner(settings)
-        await runner.start()
+        runner = await started(hook, Settings(env={"PATH": "/usr/bin:/bin"}))
         fake.unlink()
         await asyncio.sleep(3.2)
         await runner.close()

@@ -69,13 +69,15 @@ class Flight:
         self._next.background |= background
         return self._next, True
 
-    async def join(self, trigger: object) -> AsyncIterator[Update | str]:
+    async def join(self, trigger: object, *, background: bool = False
+                   ) -> AsyncIterator[Update | str]:
         """Submit and follow the run: yields a queue notice (str) if queued, then updates.
 
         The last item is the run's final Update; a failed run raises its error. A caller
-        that goes away stops waiting; a run nobody waits for any more is cancelled.
+        that goes away stops waiting; a run nobody waits for any more is cancelled, unless
+        the server asked for it (`background`).
         """
-        batch, queued = self.submit(trigger)
+        batch, queued = self.submit(trigger, background=background)
         queue: asyncio.Queue[Update | BaseException | None] = asyncio.Queue()
         batch.subscribers.append(queue)
         try:

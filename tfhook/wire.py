@@ -57,6 +57,7 @@ def event_from_proto(request: Request, phase: Phase) -> Event:
         result=result,
         resource_ids=_ids(resource),
         request_json=go_json(request),
+        resource_type=resource.WhichOneof("resource") or "",
     )
 
 

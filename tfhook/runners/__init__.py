@@ -1,39 +1,55 @@
-"""Runners turn an Action into Updates; each is small and hands its child to process.py."""
+"""Runners turn an Action into Updates; each is small and hands its child to process.py.
+
+One runner per hook, made by the factory its action kind names in RUNNERS. Runners that
+must share state (one single flight per Terraform directory) find it in `shared`, a cache
+that lives as long as the server, across reloads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from tfhook.config import Settings
+from tfhook.hooks import Hook
 from tfhook.model import Action, Update
+
+# Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
+# every observer sees it: (hook name, runner, reason) -> whether it succeeded.
+Background = Callable[[str, "Runner", str], Awaitable[bool]]
+Shared = dict[Any, Any]
 
 
 class Runner(Protocol):
-    """Runs one action; yields progress, ends with a DONE, or raises a TfhookError."""
+    """Runs one hook's actions; yields progress, ends with a DONE, or raises a TfhookError."""
 
     def run(self, action: Action) -> AsyncIterator[Update]: ...
 
-    async def start(self) -> None:
-        """Called once when the server starts (checks, start-up refresh)."""
+    async def start(self, background: Background) -> None:
+        """Called once before the runner serves (checks, start-up refresh)."""
 
     async def close(self) -> None:
-        """Called once when the server stops."""
+        """Called once when the runner is no longer used (server stop, reload)."""
 
 
-def _executable(settings: Settings) -> Runner:
+def _executable(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
-    return ExecutableRunner(settings)
+    return ExecutableRunner(hook, settings)
 
 
-def _terraform(settings: Settings) -> Runner:
+def _terraform(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.terraform import TerraformRunner
 
-    return TerraformRunner(settings)
+    return TerraformRunner(hook, settings, shared)
 
 
-RUNNERS: dict[str, Callable[[Settings], Runner]] = {
+RUNNERS: dict[str, Callable[[Hook, Settings, Shared], Runner]] = {
     "executable": _executable,
     "terraform": _terraform,
 }
+
+
+def build(hooks: Sequence[Hook], settings: Settings, shared: Shared) -> dict[str, Runner]:
+    """One runner per hook, by name."""
+    return {hook.name: RUNNERS[hook.kind](hook, settings, shared) for hook in hooks}
