@@ -63,6 +63,10 @@ class Flight:
             batch = Batch([trigger], background=background)
             self._start(batch)
             return batch, False
+        if any(t is trigger for t in self._current.triggers) and not self._current.delivered:
+            # The same event through a second route on this directory: the run in progress
+            # already serves it.
+            return self._current, False
         if self._next is None:
             self._next = Batch()
         self._next.triggers.append(trigger)

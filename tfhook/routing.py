@@ -39,9 +39,9 @@ def miss(event: Event, match: Match) -> str | None:
         return (f"resource_type {event.resource_type or '(none)'} is not "
                 f"{_names(sorted(match.resource_type))}")
     if match.resource_name and not _globbed(event.resource_name, match.resource_name):
-        return f"resource_name {event.resource_name!r} matches none of {_names(match.resource_name)}"
+        return f"resource_name {event.resource_name!r} matches none of {', '.join(match.resource_name)}"
     if match.source and not _globbed(event.source, match.source):
-        return f"source {event.source!r} matches none of {_names(match.source)}"
+        return f"source {event.source!r} matches none of {', '.join(match.source)}"
     if match.result and event.result not in match.result:
         return (f"result {code_name(Result, event.result)} is not "
                 f"{_names(code_name(Result, r) for r in sorted(match.result))}")
