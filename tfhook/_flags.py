@@ -17,7 +17,7 @@ GENERIC_ONLY = ("--handler-type",)
 # How messages name a hook's fields when the hook came from flags.
 LABELS = {"dir": "--tf-dir", "var": "--var/--var-file", "init": "--init",
           "terraform": "--terraform", "lock_timeout": "--lock-timeout",
-          "path": "--executable-path"}
+          "path": "--executable-path", "init_hint": "start with --init"}
 RESULT_NAMES = {r.name.lower().replace("_", "-"): r for r in Result}
 
 

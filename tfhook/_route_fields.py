@@ -66,7 +66,8 @@ class Where:
         """How messages at start and at run time name this route's fields."""
         names = {"dir": "dir", "var": "var/var_file", "init": "init", "terraform": "terraform",
                  "lock_timeout": "lock_timeout", "path": "path"}
-        return {key: f"{self.prefix}: {section}.{name}" for key, name in names.items()}
+        labels = {key: f"{self.prefix}: {section}.{name}" for key, name in names.items()}
+        return {**labels, "init_hint": f"set {section}.init: true"}
 
     def duration(self, value: Any, field: str, *, positive: bool = False) -> float | None:
         try:

@@ -43,9 +43,14 @@ def load(path: Path) -> tuple[Hook, ...]:
     data = _read(path, problems)
     hooks: list[Hook] = []
     if data is not None:
+        names: dict[str, int] = {}
         for index, item in enumerate(data):
-            hook = _route(fields.Where(str(path), index, item, problems), path.parent, item)
-            if hook is not None:
+            where = fields.Where(str(path), index, item, problems)
+            hook = _route(where, path.parent, item)
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and names.setdefault(name, index) != index:
+                where.problem("name", f"{name!r} is also routes[{names[name]}]'s name")
+            elif hook is not None:
                 hooks.append(hook)
         _shared_directories(str(path), hooks, problems)
     if problems:

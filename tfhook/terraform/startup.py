@@ -32,7 +32,7 @@ def directory_problem(where: Path) -> str | None:
 
 
 def init_hint(where: Path, label: Label) -> str:
-    return f"run `tfhook terraform -chdir={where} init` (or let tfhook run it: {label('init')})"
+    return f"run `tfhook terraform -chdir={where} init` (or {label('init_hint')})"
 
 
 def not_terraform(engine: str, label: Label) -> UserError:
