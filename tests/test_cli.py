@@ -73,8 +73,8 @@ CASES = {
                     "--routes FILE"),
     "routes and executable": (["--executable-path", "hook", "--routes", "r.yaml"],
                               "give exactly one of"),
-    "terraform flags with routes": (["--routes", "r.yaml", "--var", "a=b", "--timeout", "1s"],
-                                    "--var, --timeout: with --routes, set it in the routes file"),
+    "terraform flags with routes": (["--routes", "r.yaml", "--var", "a=b", "--init"],
+                                    "--var, --init: with --routes, set it in the routes file"),
     "both modes": (["--executable-path", "hook", "--tf-dir", "dir"], "give exactly one of"),
     "terraform flags in generic mode": (
         ["--executable-path", "hook", "--on-result", "updated", "--var", "a=b", "--init"],

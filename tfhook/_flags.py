@@ -35,21 +35,21 @@ def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None
         raise UserError(f"{', '.join(wrong)}: only for Terraform mode (--tf-dir)")
 
 
-def executable_hook(path: str, phase: Phase, *, timeout: float, kill_after: float) -> Hook:
+def executable_hook(path: str, phase: Phase, limits: config.Limits) -> Hook:
     """Generic mode: the executable, for one phase, like the reference handler."""
     try:
         resolved = config.resolve_executable(path)
     except UserError as exc:
         raise UserError(f"--executable-path: {exc}") from None
     return Hook("executable", ExecutableAction(resolved), Match(phase=frozenset({phase})),
-                timeout=timeout, kill_after=kill_after, labels=LABELS)
+                timeout=limits.timeout, kill_after=limits.kill_after, labels=LABELS)
 
 
 def terraform_hook(
     tf_dir: Path, *, engine: str, on_result: list[str], var_files: list[Path],
     variables: list[str], init: bool, lock_timeout: str, target_from_event: bool,
-    on_failure: str, refresh_on_start: bool, reconcile_every: str | None, timeout: float,
-    kill_after: float,
+    on_failure: str, refresh_on_start: bool, reconcile_every: str | None,
+    limits: config.Limits,
 ) -> Hook:
     """Terraform mode: refresh one directory after PostHandle with one of `on_result`."""
     if on_failure not in ("fail", "warn"):
@@ -66,8 +66,8 @@ def terraform_hook(
                          if reconcile_every else None),
     )
     match = Match(phase=AFTER_CHANGE.phase, result=frozenset(_results(on_result)) or CHANGED)
-    return Hook("terraform", action, match, timeout=timeout, kill_after=kill_after,
-                on_failure=on_failure, labels=LABELS)
+    return Hook("terraform", action, match, timeout=limits.timeout,
+                kill_after=limits.kill_after, on_failure=on_failure, labels=LABELS)
 
 
 def _results(names: list[str]) -> set[int]:

@@ -13,8 +13,6 @@ from tfhook import config
 from tfhook.errors import UserError
 from tfhook.hook import Instruction
 from tfhook.hooks import (
-    DEFAULT_KILL_AFTER,
-    DEFAULT_TIMEOUT,
     RESOURCE_TYPES,
     ExecutableAction,
     Match,
@@ -89,8 +87,8 @@ def name(where: Where, value: Any) -> str | None:
     return value
 
 
-def limits(where: Where, route: dict[Any, Any], section: dict[Any, Any], kind: str
-           ) -> dict[str, Any]:
+def limits(where: Where, route: dict[Any, Any], section: dict[Any, Any], kind: str,
+           defaults: config.Limits) -> dict[str, Any]:
     """timeout, kill_after and on_failure, from the route or from its action (not both)."""
     found: dict[str, Any] = {}
     for key in LIMIT_KEYS:
@@ -98,13 +96,15 @@ def limits(where: Where, route: dict[Any, Any], section: dict[Any, Any], kind: s
             where.problem(f"{kind}.{key}", f"also given as the route's {key}: give it once")
         elif key in route or key in section:
             found[key] = (route if key in route else section)[key]
-    timeout = where.duration(found.get("timeout", "15m"), "timeout", positive=True)
-    kill_after = where.duration(found.get("kill_after", "10s"), "kill_after")
+    timeout = where.duration(found["timeout"], "timeout", positive=True) \
+        if "timeout" in found else defaults.timeout
+    kill_after = where.duration(found["kill_after"], "kill_after") \
+        if "kill_after" in found else defaults.kill_after
     on_failure = found.get("on_failure", "fail")
     if on_failure not in ("fail", "warn"):
         where.problem("on_failure", f"{on_failure!r} is not one of fail, warn")
-    return {"timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
-            "kill_after": DEFAULT_KILL_AFTER if kill_after is None else kill_after,
+    return {"timeout": defaults.timeout if timeout is None else timeout,
+            "kill_after": defaults.kill_after if kill_after is None else kill_after,
             "on_failure": on_failure}
 
 

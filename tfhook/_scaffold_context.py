@@ -36,18 +36,21 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
     tfhook_argv = _tfhook_argv()
     defaults = Settings()
     stop = ["--grace", _seconds(defaults.grace), "--kill-after", _seconds(defaults.kill_after)]
+    tf_dir = _tf_dir(options.tf_dir, kind)
     return {
         "version": __version__, "kind": kind.name, "name": name, "handler_type": phase.value,
         "rpc": phase.rpc, "directory": str(directory), "hook": str(hook),
         "readme_uri": (directory / "README.md").as_uri(),
         "hook_file": kind.hook_file, "addr": addr, "endpoint": endpoint,
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
-        "handlers_file": HANDLERS_FILE, "tf_dir": _tf_dir(options.tf_dir, kind),
+        "handlers_file": HANDLERS_FILE, "tf_dir": tf_dir, "routes": kind.routes,
+        "route_dir": _route_dir(tf_dir, directory),
         "shebang": _shebang(), "tfhook_argv": tfhook_argv,
-        "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr), *stop],
+        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr), *stop],
         "grace": stop[1], "kill_after": stop[3],
         "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
-        "local_serve": [*tfhook_argv, *_serve_args(hook, phase, f"unix:/tmp/tfhook-{name}.sock")],
+        "local_serve": [*tfhook_argv, *_serve_args(kind, hook, phase,
+                                                   f"unix:/tmp/tfhook-{name}.sock")],
         "local_socket": f"/tmp/tfhook-{name}.sock",
         "sample_request": _sample_request(phase),
     }
@@ -55,7 +58,7 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
 
 def warnings(context: dict[str, Any]) -> list[str]:
     """What to tell the user about inputs that work now but not for the hook later."""
-    if context["kind"] != "terraform-refresh":
+    if context["kind"] not in ("terraform", "terraform-refresh"):
         return []
     tf_dir = context["tf_dir"] or context["directory"]
     if _has_tf_files(Path(tf_dir)):
@@ -114,8 +117,9 @@ def _path(path: Path, flag: str) -> Path:
 def _tf_dir(tf_dir: Path | None, kind: Kind) -> str | None:
     if tf_dir is None:
         return None
-    if kind.name != "terraform-refresh":
-        raise UserError(f"--tf-dir: only --kind terraform-refresh uses it, not {kind.name}")
+    if kind.name not in ("terraform", "terraform-refresh"):
+        raise UserError(f"--tf-dir: only --kind terraform and terraform-refresh use it, "
+                        f"not {kind.name}")
     path = _path(tf_dir, "--tf-dir")
     if not path.is_dir():
         raise UserError(f"--tf-dir: {path} is not a directory")
@@ -140,9 +144,19 @@ def _runtime_directory(socket: PurePosixPath | None) -> str:
     return str(socket.parent.relative_to(run))
 
 
-def _serve_args(hook: Path, phase: Phase, addr: str) -> list[str]:
+def _serve_args(kind: Kind, hook: Path, phase: Phase, addr: str) -> list[str]:
+    if kind.routes:
+        return ["serve", "--routes", str(hook), "--addr", addr]
     return ["serve", "--executable-path", str(hook), "--handler-type", phase.value,
             "--addr", addr]
+
+
+def _route_dir(tf_dir: str | None, directory: Path) -> str:
+    """The Terraform directory as the routes file names it: relative to the file if inside."""
+    if tf_dir is None:
+        return "."
+    return os.path.relpath(tf_dir, directory) if Path(tf_dir).is_relative_to(directory) \
+        else tf_dir
 
 
 def _tfhook_argv() -> list[str]:

@@ -116,10 +116,8 @@ def serve(
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
 
-    def hooks() -> tuple[tuple[Hook, ...], bool]:
+    def hooks(limits: config.Limits) -> tuple[tuple[Hook, ...], bool]:
         """The hooks, and whether an event none takes is announced (IGNORED)."""
-        limits = {"timeout": config.positive_duration(timeout, flag="--timeout"),
-                  "kill_after": config.parse_duration(kill_after, flag="--kill-after")}
         phase = PHASES.get(handler_type)
         if phase is None:
             raise UserError(f"--handler-type: {handler_type!r} is not one of {', '.join(PHASES)}")
@@ -134,30 +132,33 @@ def serve(
             "--target-from-event": target_from_event, "--on-failure": on_failure != "fail",
             "--refresh-on-start": refresh_on_start, "--reconcile-every": bool(reconcile_every),
         }
-        if routes_file is not None:
-            wrong = [f for f, was in {**given, "--timeout": timeout != "15m",
-                                      "--kill-after": kill_after != "10s"}.items() if was]
+        if routes_file is not None:  # --timeout and --kill-after: for routes that set none
+            wrong = [flag for flag, was_given in given.items() if was_given]
             if wrong:
                 raise UserError(f"{', '.join(wrong)}: with --routes, set it in the routes file")
-            return routes.load(routes_file), True
+            return routes.load(routes_file, limits), True
         _flags.check_mode_flags(terraform_mode=tf_dir is not None, given=given)
         if executable_path is not None:  # the reference: other phases get an empty stream
-            return (_flags.executable_hook(executable_path, phase, **limits),), False
+            return (_flags.executable_hook(executable_path, phase, limits),), False
         assert tf_dir is not None
         return (_flags.terraform_hook(
             tf_dir, engine=terraform, on_result=on_result or [], var_files=var_file or [],
             variables=var or [], init=init, lock_timeout=lock_timeout,
             target_from_event=target_from_event, on_failure=on_failure,
-            refresh_on_start=refresh_on_start, reconcile_every=reconcile_every, **limits),), True
+            refresh_on_start=refresh_on_start, reconcile_every=reconcile_every, limits=limits),), True
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)
         _choice("--log-level", log_level, list(logs.LEVELS))
-        found, announce = hooks()
+        limits = config.Limits(
+            timeout=config.positive_duration(timeout, flag="--timeout"),
+            kill_after=config.parse_duration(kill_after, flag="--kill-after"))
+        found, announce = hooks(limits)
         return config.Settings(
             addr=addr,
             hooks=found,
             routes_file=None if routes_file is None else routes_file.absolute(),
+            limits=limits,
             announce_unmatched=announce,
             grace=config.parse_duration(grace, flag="--grace"),
             socket_mode=_flag("--socket-mode", lambda: config.parse_socket_mode(socket_mode)),

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from tfhook.errors import UserError
-from tfhook.hooks import DEFAULT_KILL_AFTER, Hook
+from tfhook.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -69,17 +69,27 @@ class Exporter:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a hook may run, and how long it gets to stop, when nothing else says."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    kill_after: float = DEFAULT_KILL_AFTER
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything `serve` needs: the hooks and the server-wide settings; made once in cli.py.
 
     `routes_file` is where the hooks came from (re-read on SIGHUP), None when they came
-    from the command line. `announce_unmatched` answers an event no hook takes with one
-    IGNORED; false keeps the reference handler's empty stream.
+    from the command line; `limits` are the timeout and kill_after of its routes that set
+    none. `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps
+    the reference handler's empty stream.
     """
 
     addr: str = DEFAULT_ADDR
     hooks: tuple[Hook, ...] = ()
     routes_file: Path | None = None
+    limits: Limits = field(default_factory=lambda: Limits())
     announce_unmatched: bool = True
     grace: float = 30.0
     socket_mode: int = 0o600

@@ -41,7 +41,7 @@ class Reloader:
     async def _reload(self, path: Path) -> None:
         async with self._lock:  # one reload at a time, in the order they were asked for
             try:
-                hooks = routes.load(path)
+                hooks = routes.load(path, self.settings.limits)
                 new = await table.open_table(self.settings, hooks, self.shared,
                                              self.pipeline.background)
             except TfhookError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from tfhook import _route_fields as fields
+from tfhook.config import Limits
 from tfhook.errors import UserError
 from tfhook.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 
@@ -27,11 +28,12 @@ class RoutesError(UserError):
         self.problems = problems
 
 
-def load(path: Path) -> tuple[Hook, ...]:
+def load(path: Path, limits: Limits | None = None) -> tuple[Hook, ...]:
     """Read and check a routes file.
 
     Args:
         path: the file; relative paths inside it start from its directory.
+        limits: timeout and kill_after for routes that give none.
 
     Returns:
         The hooks, in file order.
@@ -46,7 +48,7 @@ def load(path: Path) -> tuple[Hook, ...]:
         names: dict[str, int] = {}
         for index, item in enumerate(data):
             where = fields.Where(str(path), index, item, problems)
-            hook = _route(where, path.parent, item)
+            hook = _route(where, path.parent, item, limits or Limits())
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and names.setdefault(name, index) != index:
                 where.problem("name", f"{name!r} is also routes[{names[name]}]'s name")
@@ -80,7 +82,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
     return routes
 
 
-def _route(where: fields.Where, base: Path, item: Any) -> Hook | None:
+def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook | None:
     if not isinstance(item, dict):
         where.problem("", "must be a mapping (name, match, executable or terraform...)")
         return None
@@ -94,7 +96,7 @@ def _route(where: fields.Where, base: Path, item: Any) -> Hook | None:
     if not isinstance(section, dict):
         where.problem(kinds[0], "must be a mapping")
         return None
-    limits = fields.limits(where, item, section, kinds[0])
+    limits = fields.limits(where, item, section, kinds[0], defaults)
     action: ExecutableAction | TerraformAction | None = (
         fields.executable(where, base, section) if kinds[0] == "executable"
         else fields.terraform(where, base, section))

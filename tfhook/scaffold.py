@@ -33,11 +33,16 @@ class Kind:
     hook_file: str
     phases: tuple[Phase, ...] = tuple(Phase)
     helper: bool = False  # also write tfhook/hook.py next to the hook as HELPER_FILE
+    routes: bool = False  # the "hook" is a routes file for `tfhook serve --routes`
 
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
+        Kind("terraform",
+             "tfhook's built-in Terraform mode: a routes file refreshing the Terraform "
+             "directory after a change (no script; add routes for more directories or hooks)",
+             "terraform/tfhook.yaml.j2", "tfhook.yaml", phases=(Phase.POST_HANDLE,), routes=True),
         Kind("terraform-refresh",
              "the documented pattern: after a change, terraform apply -refresh-only "
              "(standalone Python script, no jq)",
@@ -133,7 +138,8 @@ def render(kind: Kind, context: dict[str, Any]) -> list[File]:
 
 def _targets(kind: Kind, unit_file: str) -> list[tuple[str, str, str, bool]]:
     """(template, file name, summary, executable) of each file; no template: the helper."""
-    targets = [(kind.template, kind.hook_file, "the hook", True)]
+    targets = [(kind.template, kind.hook_file, "the routes file" if kind.routes else "the hook",
+                not kind.routes)]
     if kind.helper:
         targets.append(("", HELPER_FILE, "tfhook's request helper for the hook (stdlib only)",
                         False))
