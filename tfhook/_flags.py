@@ -6,9 +6,10 @@ The simplest case of the routes file: what the flags name here, a route names in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from tfhook import config
+from tfhook import config, routes
 from tfhook.errors import UserError
 from tfhook.hooks import AFTER_CHANGE, CHANGED, ExecutableAction, Hook, Match, TerraformAction
 from tfhook.model import Phase, Result
@@ -19,6 +20,67 @@ LABELS = {"dir": "--tf-dir", "var": "--var/--var-file", "init": "--init",
           "terraform": "--terraform", "lock_timeout": "--lock-timeout",
           "path": "--executable-path", "init_hint": "start with --init"}
 RESULT_NAMES = {r.name.lower().replace("_", "-"): r for r in Result}
+
+
+@dataclass(frozen=True, slots=True)
+class HookFlags:
+    """`serve`'s flags that say what runs: one of three modes, and the Terraform options."""
+
+    executable_path: str | None
+    handler_type: str
+    tf_dir: Path | None
+    routes_file: Path | None
+    terraform: str
+    on_result: list[str]
+    var_file: list[Path]
+    var: list[str]
+    init: bool
+    lock_timeout: str
+    target_from_event: bool
+    on_failure: str
+    refresh_on_start: bool
+    reconcile_every: str | None
+
+    def given(self) -> dict[str, bool]:
+        """Which mode-specific flags differ from their defaults."""
+        return {
+            "--handler-type": self.handler_type != "post-handle",
+            "--terraform": self.terraform != "auto", "--on-result": bool(self.on_result),
+            "--var-file": bool(self.var_file), "--var": bool(self.var), "--init": self.init,
+            "--lock-timeout": self.lock_timeout != "60s",
+            "--target-from-event": self.target_from_event,
+            "--on-failure": self.on_failure != "fail",
+            "--refresh-on-start": self.refresh_on_start,
+            "--reconcile-every": bool(self.reconcile_every),
+        }
+
+
+def hooks(flags: HookFlags, limits: config.Limits) -> tuple[tuple[Hook, ...], bool]:
+    """The hooks, and whether an event none takes is announced (IGNORED); `limits` are
+    --timeout and --kill-after (with --routes: for the routes that set none)."""
+    phases = {phase.value: phase for phase in Phase}
+    phase = phases.get(flags.handler_type)
+    if phase is None:
+        raise UserError(f"--handler-type: {flags.handler_type!r} is not one of "
+                        f"{', '.join(phases)}")
+    if [flags.executable_path, flags.tf_dir, flags.routes_file].count(None) != 2:
+        raise UserError("give exactly one of --executable-path (generic), --tf-dir "
+                        "(Terraform) or --routes FILE (several hooks)")
+    if flags.routes_file is not None:
+        wrong = [flag for flag, was_given in flags.given().items() if was_given]
+        if wrong:
+            raise UserError(f"{', '.join(wrong)}: with --routes, set it in the routes file")
+        return routes.load(flags.routes_file, limits), True
+    check_mode_flags(terraform_mode=flags.tf_dir is not None, given=flags.given())
+    if flags.executable_path is not None:  # the reference: other phases get an empty stream
+        return (executable_hook(flags.executable_path, phase, limits),), False
+    assert flags.tf_dir is not None
+    return (terraform_hook(
+        flags.tf_dir, engine=flags.terraform, on_result=flags.on_result,
+        var_files=flags.var_file, variables=flags.var, init=flags.init,
+        lock_timeout=flags.lock_timeout, target_from_event=flags.target_from_event,
+        on_failure=flags.on_failure, refresh_on_start=flags.refresh_on_start,
+        reconcile_every=flags.reconcile_every, limits=limits),), True
 
 
 def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None:

@@ -15,7 +15,6 @@ except ImportError:  # pragma: no cover
 
 from tfhook import config, routes
 from tfhook.errors import TfhookError, UserError
-from tfhook.hooks import Hook
 from tfhook.model import Phase
 from tfhook.routes import RoutesError
 
@@ -116,36 +115,10 @@ def serve(
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
 
-    def hooks(limits: config.Limits) -> tuple[tuple[Hook, ...], bool]:
-        """The hooks, and whether an event none takes is announced (IGNORED)."""
-        phase = PHASES.get(handler_type)
-        if phase is None:
-            raise UserError(f"--handler-type: {handler_type!r} is not one of {', '.join(PHASES)}")
-        modes = [m for m in (executable_path, tf_dir, routes_file) if m is not None]
-        if len(modes) != 1:
-            raise UserError("give exactly one of --executable-path (generic), --tf-dir "
-                            "(Terraform) or --routes FILE (several hooks)")
-        given = {
-            "--handler-type": handler_type != "post-handle", "--terraform": terraform != "auto",
-            "--on-result": bool(on_result), "--var-file": bool(var_file), "--var": bool(var),
-            "--init": init, "--lock-timeout": lock_timeout != "60s",
-            "--target-from-event": target_from_event, "--on-failure": on_failure != "fail",
-            "--refresh-on-start": refresh_on_start, "--reconcile-every": bool(reconcile_every),
-        }
-        if routes_file is not None:  # --timeout and --kill-after: for routes that set none
-            wrong = [flag for flag, was_given in given.items() if was_given]
-            if wrong:
-                raise UserError(f"{', '.join(wrong)}: with --routes, set it in the routes file")
-            return routes.load(routes_file, limits), True
-        _flags.check_mode_flags(terraform_mode=tf_dir is not None, given=given)
-        if executable_path is not None:  # the reference: other phases get an empty stream
-            return (_flags.executable_hook(executable_path, phase, limits),), False
-        assert tf_dir is not None
-        return (_flags.terraform_hook(
-            tf_dir, engine=terraform, on_result=on_result or [], var_files=var_file or [],
-            variables=var or [], init=init, lock_timeout=lock_timeout,
-            target_from_event=target_from_event, on_failure=on_failure,
-            refresh_on_start=refresh_on_start, reconcile_every=reconcile_every, limits=limits),), True
+    flags = _flags.HookFlags(
+        executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
+        var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
+        refresh_on_start, reconcile_every)
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)
@@ -153,7 +126,7 @@ def serve(
         limits = config.Limits(
             timeout=config.positive_duration(timeout, flag="--timeout"),
             kill_after=config.parse_duration(kill_after, flag="--kill-after"))
-        found, announce = hooks(limits)
+        found, announce = _flags.hooks(flags, limits)
         return config.Settings(
             addr=addr,
             hooks=found,

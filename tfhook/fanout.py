@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
+from typing import Any
 
 from tfhook.errors import TfhookError
 from tfhook.model import Action, Status, Update
 
 Execute = Callable[[Action], AsyncIterator[Update]]
-_Item = tuple[str, Update | BaseException | None]
+_Item = Update | BaseException | None  # progress, a bug to re-raise, or "one worker ended"
 
 
 async def run(actions: Sequence[Action], parallel: Collection[str], execute: Execute
@@ -30,59 +31,78 @@ async def run(actions: Sequence[Action], parallel: Collection[str], execute: Exe
     Raises:
         TfhookError: of the class of the first failure, naming every failed route and why.
     """
-    queue: asyncio.Queue[_Item] = asyncio.Queue()
-    ends: dict[str, str] = {}
-    failures: list[tuple[str, TfhookError]] = []
+    fan = _Fan(execute)
+    async for update in fan.updates(actions, parallel):
+        yield update
+    order = [str(action.hook) for action in actions]
+    if fan.failures:
+        raise _combined(fan.failures, len(order))
+    yield Update(Status.DONE, "\n".join([f"{len(order)} routes done"] +
+                                        [f"[{name}] {fan.ends[name]}" for name in order]))
 
-    async def one(action: Action) -> None:
+
+class _Fan:
+    """The routes of one call, running; their labelled updates arrive on one queue."""
+
+    def __init__(self, execute: Execute) -> None:
+        self.execute = execute
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self.ends: dict[str, str] = {}
+        self.failures: list[tuple[str, TfhookError]] = []
+
+    async def updates(self, actions: Sequence[Action], parallel: Collection[str]
+                      ) -> AsyncIterator[Update]:
+        rest = [a for a in actions if a.hook not in parallel]
+        works = [self._worker(lambda a=a: self._one(a))  # type: ignore[misc]
+                 for a in actions if a.hook in parallel]
+        works.append(self._worker(lambda: self._chain(rest)))
+        try:
+            remaining = len(works)
+            while remaining:
+                item = await self.queue.get()
+                if item is None:
+                    remaining -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:  # the call went away, or a bug: stop every route (and its process group)
+            for task in works:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*works, return_exceptions=True)
+
+    def _worker(self, work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        # The coroutine is made inside the task: a task cancelled before its first step
+        # leaves no coroutine that was never awaited.
+        async def guarded() -> None:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # a bug in a runner: the call fails with it
+                self.queue.put_nowait(exc)
+            finally:
+                self.queue.put_nowait(None)
+
+        return asyncio.ensure_future(guarded())
+
+    async def _chain(self, sequential: list[Action]) -> None:
+        for action in sequential:
+            await self._one(action)
+
+    async def _one(self, action: Action) -> None:
         name = str(action.hook)
         try:
-            async for update in execute(action):
+            async for update in self.execute(action):
                 if update.status is Status.DONE:
-                    ends[name] = "done: " + (_first_line(update.log) or "(no output)")
+                    self.ends[name] = "done: " + (_first_line(update.log) or "(no output)")
                     update = Update(Status.RUNNING, update.log)
-                await queue.put((name, update))
-            ends.setdefault(name, "done (no answer)")
+                self.queue.put_nowait(Update(update.status, f"[{name}] {update.log}"))
+            self.ends.setdefault(name, "done (no answer)")
         except TfhookError as exc:
-            failures.append((name, exc))
-            ends[name] = "failed: " + _first_line(str(exc))
-
-    async def chain(sequential: list[Action]) -> None:
-        for action in sequential:
-            await one(action)
-
-    async def guarded(work: asyncio.Future[None] | asyncio.Task[None], name: str) -> None:
-        try:
-            await work
-        except BaseException as exc:  # a bug in a runner: the call fails with it
-            await queue.put((name, exc))
-        finally:
-            await queue.put((name, None))
-
-    first = [a for a in actions if a.hook in parallel]
-    rest = [a for a in actions if a.hook not in parallel]
-    works = [asyncio.ensure_future(one(a)) for a in first] + [asyncio.ensure_future(chain(rest))]
-    watchers = [asyncio.ensure_future(guarded(w, "")) for w in works]
-    try:
-        remaining = len(watchers)
-        while remaining:
-            name, item = await queue.get()
-            if item is None:
-                remaining -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield Update(item.status, f"[{name}] {item.log}")
-    finally:
-        for task in works + watchers:
-            task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.gather(*works, *watchers, return_exceptions=True)
-    order = [str(a.hook) for a in actions]
-    if failures:
-        raise _combined(failures, len(order))
-    yield Update(Status.DONE, "\n".join([f"{len(order)} routes done"] +
-                                        [f"[{name}] {ends[name]}" for name in order]))
+            self.failures.append((name, exc))
+            self.ends[name] = "failed: " + _first_line(str(exc))
 
 
 def _combined(failures: list[tuple[str, TfhookError]], total: int) -> TfhookError:
