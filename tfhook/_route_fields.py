@@ -110,28 +110,31 @@ def limits(where: Where, route: dict[Any, Any], section: dict[Any, Any], kind: s
 
 def executable(where: Where, base: Path, section: dict[Any, Any]) -> ExecutableAction | None:
     where.unknown(section, EXECUTABLE_KEYS, "executable")
-    path = section.get("path")
-    if not isinstance(path, str) or not path:
-        where.problem("executable.path", "required: the hook to run")
+    path = _path(where, base, section, "executable.path", "the hook to run",
+                 config.executable_problem)
+    return None if path is None or where.failed else ExecutableAction(path)
+
+
+def _path(where: Where, base: Path, section: dict[Any, Any], field: str, what: str,
+          problem: Callable[[Path], str | None]) -> Path | None:
+    """A required path (relative: to the file's directory), checked by `problem`."""
+    value = section.get(field.rpartition(".")[2])
+    if not isinstance(value, str) or not value:
+        where.problem(field, f"required: {what}")
         return None
-    resolved = (base / path).absolute()
-    problem = config.executable_problem(resolved)
-    if problem:
-        where.problem("executable.path", problem)
-        return None
-    return ExecutableAction(resolved)
+    resolved = (base / value).absolute()
+    found = problem(resolved)
+    if found:
+        where.problem(field, found)
+    return resolved
 
 
 def terraform(where: Where, base: Path, section: dict[Any, Any]) -> TerraformAction | None:
     where.unknown(section, TERRAFORM_KEYS, "terraform")
-    directory = section.get("dir")
-    if not isinstance(directory, str) or not directory:
-        where.problem("terraform.dir", "required: the Terraform directory to refresh")
+    tf_dir = _path(where, base, section, "terraform.dir", "the Terraform directory to refresh",
+                   startup.directory_problem)
+    if tf_dir is None:
         return None
-    tf_dir = (base / directory).absolute()
-    problem = startup.directory_problem(tf_dir)
-    if problem:
-        where.problem("terraform.dir", problem)
     reconcile = section.get("reconcile_every")
     lock = where.duration(section.get("lock_timeout", "60s"), "terraform.lock_timeout")
     return TerraformAction(

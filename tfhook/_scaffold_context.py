@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +16,45 @@ from tfhook.errors import UserError
 from tfhook.model import Phase
 
 if TYPE_CHECKING:
-    from tfhook.scaffold import Kind, Options
+    from tfhook.scaffold import Options
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SHEBANG_MAX = 127  # older kernels cut a #! line after 127 bytes
 # TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
 _STOP_MARGIN = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of hook `tfhook init` can write."""
+
+    name: str
+    summary: str
+    template: str
+    hook_file: str
+    phases: tuple[Phase, ...] = tuple(Phase)
+    helper: bool = False  # also write tfhook/hook.py next to the hook as HELPER_FILE
+    routes: bool = False  # the "hook" is a routes file for `tfhook serve --routes`
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("terraform",
+             "tfhook's built-in Terraform mode: a routes file refreshing the Terraform "
+             "directory after a change (no script; add routes for more directories or hooks)",
+             "terraform/tfhook.yaml.j2", "tfhook.yaml", phases=(Phase.POST_HANDLE,), routes=True),
+        Kind("terraform-refresh",
+             "the documented pattern: after a change, terraform apply -refresh-only "
+             "(standalone Python script, no jq)",
+             "terraform-refresh/refresh.py.j2", "refresh.py", phases=(Phase.POST_HANDLE,)),
+        Kind("shell", "a bash hook that reads the request with jq",
+             "shell/hook.sh.j2", "hook.sh"),
+        Kind("python", "a Python hook using tfhook's typed request helper (any python3)",
+             "python/hook.py.j2", "hook.py", helper=True),
+    )
+}
 
 
 def context(options: Options, kind: Kind) -> dict[str, Any]:
