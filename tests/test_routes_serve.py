@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import launch, tfhook_command, write_script
+from helpers import alive, launch, tfhook_command, wait_for, write_script
 from terraform_helpers import Recorder, TfServer, tf_env
 
 TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router", "load_balancer")
@@ -189,3 +189,31 @@ def test_a_failing_route_is_named_in_the_error(site) -> None:
         f'[records] command "{hook}" returned non zero status: exit status 3',
         "[records] stderr:", "[records] routers are not recorded"]
     assert "notify Router end" in deployment.marks()  # the other route still ran
+
+
+def test_a_call_that_goes_away_stops_every_route(tmp_path: Path) -> None:
+    # Two routes, one parallel: each hook forks a sleeper and writes both PIDs, then waits.
+    for name in ("one", "two"):
+        write_script(tmp_path / f"{name}.sh",
+                     f'sleep 60 & echo $! >> "{tmp_path}/pids"; echo $$ >> "{tmp_path}/pids"; '
+                     "wait\n")
+    routes = tmp_path / "tfhook.yaml"
+    routes.write_text("routes:\n  - {name: one, executable: {path: one.sh}, parallel: true}\n"
+                      "  - {name: two, executable: {path: two.sh}}\n")
+    server = start(routes, tmp_path)
+    try:
+        call = server.stream("PostHandle", updated("elb"))
+        pids = wait_for(lambda: len(_pids(tmp_path)) == 4 and _pids(tmp_path),
+                        what="both hooks and their sleepers")
+        call.cancel()
+        for pid in pids:
+            wait_for(lambda pid=pid: not alive(pid), timeout=15, what=f"pid {pid} to stop")
+        assert server.proc.poll() is None
+        assert 'event="call failed"' in server.log() and "hook=one" in server.log()
+    finally:
+        server.close()
+
+
+def _pids(where: Path) -> list[int]:
+    path = where / "pids"
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
