@@ -24,7 +24,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
 @pytest.mark.parametrize("text", ["", "10", "s", "1x", "-1s", "1s2", "1 s", "abc", "1s 2s"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(UserError, match="--timeout: invalid duration"):
-        config.parse_duration(text, flag="--timeout")
+        config.parse_duration(text, name="--timeout")
 
 
 @pytest.mark.parametrize(("text", "mode"), [("0600", 0o600), ("660", 0o660), ("0777", 0o777),
@@ -128,8 +128,8 @@ def test_settings_are_frozen() -> None:
 
 def test_zero_timeout_is_refused():
     with pytest.raises(UserError, match="--timeout: must be more than 0"):
-        config.positive_duration("0", flag="--timeout")
-    assert config.positive_duration("500ms", flag="--timeout") == 0.5
+        config.positive_duration("0", name="--timeout")
+    assert config.positive_duration("500ms", name="--timeout") == 0.5
 
 
 @pytest.mark.parametrize(("first_line", "problem"), [

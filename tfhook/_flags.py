@@ -122,9 +122,9 @@ def terraform_hook(
     action = TerraformAction(
         dir=tf_dir.absolute(), engine=engine,
         var_files=tuple(p.absolute() for p in var_files), variables=_pairs(variables),
-        init=init, lock_timeout=config.parse_duration(lock_timeout, flag="--lock-timeout"),
+        init=init, lock_timeout=config.parse_duration(lock_timeout, name="--lock-timeout"),
         target_from_event=target_from_event, refresh_on_start=refresh_on_start,
-        reconcile_every=(config.parse_duration(reconcile_every, flag="--reconcile-every")
+        reconcile_every=(config.parse_duration(reconcile_every, name="--reconcile-every")
                          if reconcile_every else None),
     )
     match = Match(phase=AFTER_CHANGE.phase, result=frozenset(_results(on_result)) or CHANGED)

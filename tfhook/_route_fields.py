@@ -69,7 +69,7 @@ class Where:
 
     def duration(self, value: Any, field: str, *, positive: bool = False) -> float | None:
         try:
-            seconds = config.parse_duration(str(value), flag=field)
+            seconds = config.parse_duration(str(value), name=field)
         except UserError as exc:
             self.problem("", str(exc))
             return None

@@ -124,8 +124,8 @@ def serve(
         _choice("--log-format", log_format, logs.FORMATS)
         _choice("--log-level", log_level, list(logs.LEVELS))
         limits = config.Limits(
-            timeout=config.positive_duration(timeout, flag="--timeout"),
-            kill_after=config.parse_duration(kill_after, flag="--kill-after"))
+            timeout=config.positive_duration(timeout, name="--timeout"),
+            kill_after=config.parse_duration(kill_after, name="--kill-after"))
         found, announce = _flags.hooks(flags, limits)
         return config.Settings(
             addr=addr,
@@ -133,7 +133,7 @@ def serve(
             routes_file=None if routes_file is None else routes_file.absolute(),
             limits=limits,
             announce_unmatched=announce,
-            grace=config.parse_duration(grace, flag="--grace"),
+            grace=config.parse_duration(grace, name="--grace"),
             socket_mode=_flag("--socket-mode", lambda: config.parse_socket_mode(socket_mode)),
             log_format=log_format,
             log_level=log_level,

@@ -1,4 +1,5 @@
-"""Settings: built once from the command line (and --config), frozen, passed down."""
+"""Settings: built once from the command line (and the handler config file), frozen,
+passed down. Knows no flag names: callers say how a value is named in messages."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def parse_duration(text: str, *, flag: str = "duration") -> float:
-    # `flag` is how the caller names the value in messages (a flag, a routes file field).
+def parse_duration(text: str, *, name: str = "duration") -> float:
+    # `name` is how the caller names the value in messages (a flag, a routes file field).
     """Seconds from a Go-style duration: `500ms`, `30s`, `15m`, `1h`, `1m30s`, or `0`."""
     text = text.strip()
     if text == "0":
@@ -37,15 +38,15 @@ def parse_duration(text: str, *, flag: str = "duration") -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
-        raise UserError(f"{flag}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
+        raise UserError(f"{name}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
     return total
 
 
-def positive_duration(text: str, *, flag: str) -> float:
+def positive_duration(text: str, *, name: str) -> float:
     """A duration that must be more than zero (a zero timeout would fail every call)."""
-    seconds = parse_duration(text, flag=flag)
+    seconds = parse_duration(text, name=name)
     if seconds <= 0:
-        raise UserError(f"{flag}: must be more than 0 (got {text!r})")
+        raise UserError(f"{name}: must be more than 0 (got {text!r})")
     return seconds
 
 
