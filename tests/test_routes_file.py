@@ -40,8 +40,8 @@ routes:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    for name in ("elb", "web"):
-        write_module(tmp_path / "infra" / name, {"main.tf": 'output "x" {\n  value = 1\n}\n'})
+    write_module(tmp_path / "infra" / "elb", {"main.tf": 'output "x" {\n  value = 1\n}\n'})
+    write_module(tmp_path / "infra" / "web", {"main.tf": 'variable "region" {}\n'})
     (tmp_path / "web.tfvars").write_text('region = "is1a"\n')
     (tmp_path / "hooks").mkdir()
     write_script(tmp_path / "hooks" / "notify.sh", "echo hi\n")
@@ -165,6 +165,10 @@ def test_terraform_start_up_checks_run_per_directory(site: Path) -> None:
                            f"{site / 'infra' / 'web'} is not initialised"), line
     assert line.endswith(f"run `tfhook terraform -chdir={site / 'infra' / 'web'} init` (or set "
                          "terraform.init: true)")
+    # `routes check` runs the same checks, without serving.
+    checked = run_tfhook(["routes", "check", "tfhook.yaml"], cwd=site, timeout=60)
+    assert (checked.returncode, checked.stdout) == (2, "")
+    assert checked.stderr.splitlines() == [line]
 
 
 # -- explain ---------------------------------------------------------------------------

@@ -200,8 +200,20 @@ app.add_typer(routes_app, name="routes")
 def routes_check(
     file: Annotated[Path, typer.Argument(help="The routes file.")],
 ) -> None:
-    """Check a routes file without serving: every problem, one per line (exit 0 or 2)."""
+    """Check a routes file without serving: every problem, one per line (exit 0 or 2).
+
+    Terraform directories get the start-up checks too (engine, plan of nothing).
+    """
+    import asyncio
+
+    from tfhook import logs
+    from tfhook.terraform import directory
+
+    logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
     hooks = _guard(lambda: routes.load(file))
+    problems = asyncio.run(directory.check_all(hooks, config.environment()))
+    if problems:
+        _fail("\n".join(problems))
     typer.echo(f"{file}: {len(hooks)} routes OK: {', '.join(hook.name for hook in hooks)}")
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from tfhook import process
-from tfhook.errors import UserError
+from tfhook.errors import TfhookError, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
 from tfhook.model import Event, Status, Update
@@ -51,16 +52,25 @@ class Directory:
             self._started = asyncio.ensure_future(self._start(request))
         await self._started  # a cancelled start-up (SIGTERM) stops its Terraform child
 
-    async def _start(self, request: background.Request) -> None:
+    async def check(self, *, init: bool) -> tuple[int, ...]:
+        """The start-up checks: the directory, the engine, `init` if asked, a plan of nothing.
+
+        Returns:
+            The engine's version.
+        """
         problem = startup.directory_problem(self.action.dir)
         if problem:
             raise UserError(f"{self.label('dir')}: {problem}")
         found = await engines.version(self.target.engine, self.target.env)
         if found is None:
             raise startup.not_terraform(self.target.engine.describe(), self.label)
-        if self.action.init:
+        if init:
             await self._init()
         await self._check_plan()
+        return found
+
+    async def _start(self, request: background.Request) -> None:
+        found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.action.refresh_on_start:
             self._spawn(self._first(request))
@@ -152,3 +162,24 @@ class Directory:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
+    """`routes check`: the start-up checks of every Terraform directory, every problem.
+
+    A directory whose route asks for `init` is left to start-up: checking it would need
+    `terraform init`, which changes the directory.
+    """
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for hook in hooks:
+        if not isinstance(hook.action, TerraformAction) or hook.action.init:
+            continue
+        if hook.action.dir in seen:
+            continue
+        seen.add(hook.action.dir)
+        try:
+            await Directory(hook, env).check(init=False)
+        except TfhookError as exc:  # also a check that timed out or could not start
+            problems.append(" ".join(str(exc).split()))
+    return problems
