@@ -217,3 +217,23 @@ def test_a_call_that_goes_away_stops_every_route(tmp_path: Path) -> None:
 def _pids(where: Path) -> list[int]:
     path = where / "pids"
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_on_failure_warn_answers_done_for_a_failing_script(tmp_path: Path) -> None:
+    write_script(tmp_path / "bad.sh", "echo 'disk full' >&2; exit 4\n")
+    routes = tmp_path / "tfhook.yaml"
+    routes.write_text("routes:\n  - {name: bad, executable: {path: bad.sh}, on_failure: warn}\n"
+                      "  - {name: strict, executable: {path: bad.sh}, match: {phase: handle}}\n")
+    server = start(routes, tmp_path)
+    try:
+        [(status, text)] = server.call("PostHandle", updated("elb"))
+        assert status == "DONE"
+        assert text.startswith(f'FAILED (on_failure warn; the scaling job is not failed): '
+                               f'command "{tmp_path / "bad.sh"}" returned non zero status: '
+                               "exit status 4"), text
+        assert "disk full" in text
+        # Without it (fail, the default), the same script fails the call.
+        error = server.call_error("Handle", {"desired": {"elb": {"id": "1"}}})
+        assert "[strict] " in error.details() and "[bad] " not in error.details()
+    finally:
+        server.close()

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+import structlog
+
 from tfhook.config import Settings
+from tfhook.errors import ActionFailed
 from tfhook.hooks import Hook
-from tfhook.model import Action, Update
+from tfhook.model import Action, Status, Update
 
 # Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
 # every observer sees it: (hook name, runner, reason) -> whether it succeeded.
@@ -35,7 +38,34 @@ class Runner(Protocol):
 def _executable(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
-    return ExecutableRunner(hook, settings)
+    runner = ExecutableRunner(hook, settings)
+    return Warned(runner, hook) if hook.on_failure == "warn" else runner
+
+
+class Warned:
+    """A hook with `on_failure: warn`: a failure answers DONE saying so, so the Core does
+    not fail the scaling job. (Terraform hooks do this themselves, and retry.)"""
+
+    def __init__(self, inner: Runner, hook: Hook) -> None:
+        self.inner = inner
+        self.hook = hook
+
+    async def start(self, background: Background) -> None:
+        await self.inner.start(background)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def run(self, action: Action) -> AsyncIterator[Update]:
+        try:
+            async for update in self.inner.run(action):
+                yield update
+        except ActionFailed as exc:
+            structlog.get_logger("tfhook.runners").warning(
+                "hook failed; the call answers DONE (on_failure warn)", hook=self.hook.name,
+                error=str(exc))
+            yield Update(Status.DONE, f"FAILED (on_failure warn; the scaling job is not "
+                         f"failed): {exc}")
 
 
 def _terraform(hook: Hook, settings: Settings, shared: Shared) -> Runner:
