@@ -92,3 +92,27 @@ def test_sighup_without_a_routes_file_changes_nothing(tmp_path: Path) -> None:
     finally:
         (tmp_path / "release").touch()
         server.close()
+
+
+def test_a_reload_keeps_a_terraform_directory_and_its_single_flight(tmp_path: Path) -> None:
+    tf_dir = tmp_path / "infra"
+    tf_dir.mkdir()
+    (tf_dir / "main.tf").write_text('output "answer" {\n  value = 42\n}\n')
+    write_script(tmp_path / "b.sh", HOOK.replace("{name}", "b"))
+    state = "  - {name: state, terraform: {dir: infra, terraform: embedded}}\n"
+    routes = tmp_path / "tfhook.yaml"
+    routes.write_text("routes:\n" + state)
+    server = start(tmp_path, "--routes", "tfhook.yaml")
+    try:
+        assert server.call("PostHandle", updated())[-1][0] == "DONE"
+        routes.write_text("routes:\n" + state + route("notify", "b.sh"))
+        server.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: log_lines(server, "routes reloaded"), what="the reload")
+        done = server.call("PostHandle", updated())[-1][1].splitlines()
+        assert done[0] == "2 routes done"
+        assert done[1].startswith("[state] done: terraform refresh done in ")
+        assert done[2] == "[notify] done: b"
+        # The directory was kept: checked once, at start, not again on reload.
+        assert len(log_lines(server, "terraform engine")) == 1, server.log()
+    finally:
+        server.close()

@@ -66,6 +66,6 @@ class TerraformRunner:
                 raise
             log.warning("terraform refresh failed; the call answers DONE (on_failure warn)",
                         hook=self.hook.name, error=str(exc))
-            self.directory.schedule_retry(self._request)
+            self.directory.schedule_retry()
             yield Update(Status.DONE, f"terraform refresh FAILED (on_failure warn; the "
                          f"scaling job is not failed, retrying in background): {exc}")

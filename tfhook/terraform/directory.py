@@ -40,6 +40,7 @@ class Directory:
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
+        self._request: background.Request = _never
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None
         self._failing = False
@@ -47,9 +48,14 @@ class Directory:
         self._last_run = time.monotonic()
 
     async def start(self, request: background.Request) -> None:
-        """Check once (however many hooks share the directory), then start background runs."""
+        """Check once (however many hooks share the directory), then start background runs.
+
+        Background runs go through `request` of the hook that started last: after a reload
+        that kept the directory, the hook of the routes in force.
+        """
+        self._request = request
         if self._started is None:
-            self._started = asyncio.ensure_future(self._start(request))
+            self._started = asyncio.ensure_future(self._start())
         await self._started  # a cancelled start-up (SIGTERM) stops its Terraform child
 
     async def check(self, *, init: bool) -> tuple[int, ...]:
@@ -69,17 +75,20 @@ class Directory:
         await self._check_plan()
         return found
 
-    async def _start(self, request: background.Request) -> None:
+    async def _ask(self, reason: str) -> bool:
+        return await self._request(reason)
+
+    async def _start(self) -> None:
         found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.action.refresh_on_start:
-            self._spawn(self._first(request))
+            self._spawn(self._first())
         if self.action.reconcile_every:
-            self._spawn(background.reconcile(request, self.flight, self.action.reconcile_every,
+            self._spawn(background.reconcile(self._ask, self.flight, self.action.reconcile_every,
                                              lambda: self._last_run))
 
-    async def _first(self, request: background.Request) -> None:
-        await request("refresh on start")
+    async def _first(self) -> None:
+        await self._ask("refresh on start")
 
     async def close(self) -> None:
         """Stop background runs, answer what is queued, cancel what runs."""
@@ -94,11 +103,11 @@ class Directory:
     def closed(self) -> bool:
         return self._closed
 
-    def schedule_retry(self, request: background.Request) -> None:
+    def schedule_retry(self) -> None:
         """A run failed and the call was answered DONE: retry in the background."""
         self._failing = True
         if not self._closed and (self._retry is None or self._retry.done()):
-            self._retry = self._spawn(background.retry(request, lambda: self._failing))
+            self._retry = self._spawn(background.retry(self._ask, lambda: self._failing))
 
     # -- one run -------------------------------------------------------------------
 
@@ -183,3 +192,7 @@ async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
         except TfhookError as exc:  # also a check that timed out or could not start
             problems.append(" ".join(str(exc).split()))
     return problems
+
+
+async def _never(reason: str) -> bool:
+    raise AssertionError("a background run before the directory started")
