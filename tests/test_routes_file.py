@@ -75,7 +75,7 @@ routes:
     terraform: {dir: infra/web, lock_timeout: 2 minutes}
   - name: notify
     executable: {path: hooks/missing.sh}
-    paralel: true
+    parallel: true
 """
 
 
@@ -86,11 +86,9 @@ def test_routes_check_reports_every_problem_at_once(site: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "tfhook: error: bad.yaml: routes[0] (elb-state): match.resource_type: 'elbs' is not "
-        "server, server_group_instance, elb, gslb, dns, router, load_balancer",
+        "one of server, server_group_instance, elb, gslb, dns, router, load_balancer",
         "tfhook: error: bad.yaml: routes[1] (web-state): terraform.lock_timeout: invalid "
         "duration '2 minutes' (write it like 500ms, 30s, 15m or 1h)",
-        "tfhook: error: bad.yaml: routes[2] (notify): paralel: unknown key (allowed: "
-        "executable, kill_after, match, name, on_failure, parallel, terraform, timeout)",
         f"tfhook: error: bad.yaml: routes[2] (notify): executable.path: "
         f"{site / 'hooks' / 'missing.sh'} does not exist",
     ]
@@ -125,9 +123,12 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
     ("hooks: []\nroutes:\n  - {name: a, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: hooks: unknown key (allowed: routes)"),
     ("routes:\n  - {name: a, match: {result: changed}, executable: {path: hooks/notify.sh}}\n",
-     "tfhook.yaml: routes[0] (a): match.result: 'changed' is not created, updated"),
+     "tfhook.yaml: routes[0] (a): match.result: 'changed' is not one of created, updated"),
     ("routes:\n  - {name: a, match: {colour: red}, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): match.colour: unknown key"),
+    ("routes:\n  - {name: a, paralel: true, executable: {path: hooks/notify.sh}}\n",
+     "tfhook.yaml: routes[0] (a): paralel: unknown key (allowed: executable, kill_after, "
+     "match, name, on_failure, parallel, terraform, timeout)"),
     ("routes:\n  - {name: a, terraform: {dir: infra/elb, var: [novalue]}}\n",
      "tfhook.yaml: routes[0] (a): terraform.var: 'novalue' must be KEY=VALUE"),
 ])
@@ -143,7 +144,7 @@ def test_serve_refuses_a_bad_file_with_every_problem_before_listening(site: Path
     (site / "bad.yaml").write_text(THREE_MISTAKES)
     result = run_tfhook(["serve", "--routes", "bad.yaml", "--addr", "unix:s.sock"], cwd=site)
     assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 4
+    assert len(result.stderr.splitlines()) == 3
     assert all(line.startswith("tfhook: error: bad.yaml: routes[") for line in
                result.stderr.splitlines())
     assert not (site / "s.sock").exists()

@@ -203,16 +203,16 @@ def match(where: Where, data: Any) -> Match | None:
     results = _codes(Result, {"no-change": Result.NO_CHANGE})
     instructions = _codes(Instruction, {})
     return Match(
-        phase=frozenset(_values(where, data, "phase", phases.get, ", ".join(phases))),
+        phase=frozenset(_values(where, data, "phase", phases.get, "one of " + ", ".join(phases))),
         resource_type=frozenset(_values(where, data, "resource_type",
                                         {t: t for t in RESOURCE_TYPES}.get,
-                                        ", ".join(RESOURCE_TYPES))),
+                                        "one of " + ", ".join(RESOURCE_TYPES))),
         resource_name=tuple(_values(where, data, "resource_name", _glob, "a string")),
         source=tuple(_values(where, data, "source", _glob, "a string")),
-        result=frozenset(_values(where, data, "result", results, "created, updated, "
-                                 "deleted, no-change, unknown or 0-4")),
+        result=frozenset(_values(where, data, "result", results, "one of created, updated, "
+                                 "deleted, no-change, unknown (or 0-4)")),
         instruction=frozenset(_values(where, data, "instruction", instructions,
-                                      "create, update, delete, noop, unknown or 0-4")),
+                                      "one of create, update, delete, noop, unknown (or 0-4)")),
     )
 
 
