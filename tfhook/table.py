@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfhook import runners as runner_kinds
 from tfhook.config import Settings
 from tfhook.hooks import Hook
-from tfhook.runners import Background, Runner, Shared
+from tfhook.runners import RUNNERS, Background, Runner, Shared
 
 
 @dataclass(eq=False)
@@ -42,8 +41,10 @@ async def open_table(settings: Settings, hooks: tuple[Hook, ...], shared: Shared
     Returns:
         The started table.
     """
-    runners = runner_kinds.build(hooks, settings, shared)
-    try:
+    runners: dict[str, Runner] = {}
+    try:  # a runner made is a user of a shared directory: close it again on any failure
+        for hook in hooks:
+            runners[hook.name] = RUNNERS[hook.kind](hook, settings, shared)
         for runner in runners.values():
             await runner.start(background)
     except BaseException:

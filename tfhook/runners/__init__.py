@@ -7,7 +7,7 @@ that lives as long as the server, across reloads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
@@ -79,7 +79,3 @@ RUNNERS: dict[str, Callable[[Hook, Settings, Shared], Runner]] = {
     "terraform": _terraform,
 }
 
-
-def build(hooks: Sequence[Hook], settings: Settings, shared: Shared) -> dict[str, Runner]:
-    """One runner per hook, by name."""
-    return {hook.name: RUNNERS[hook.kind](hook, settings, shared) for hook in hooks}
