@@ -116,3 +116,26 @@ def test_a_reload_keeps_a_terraform_directory_and_its_single_flight(tmp_path: Pa
         assert len(log_lines(server, "terraform engine")) == 1, server.log()
     finally:
         server.close()
+
+
+def test_a_reload_whose_terraform_directory_fails_its_checks_keeps_the_old_routes(
+        tmp_path: Path) -> None:
+    write_script(tmp_path / "a.sh", HOOK.replace("{name}", "a"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "main.tf").write_text('resource "terraform_data" "x" {\n  input = \n}\n')
+    routes = tmp_path / "tfhook.yaml"
+    routes.write_text("routes:\n" + route("first", "a.sh"))
+    server = start(tmp_path, "--routes", "tfhook.yaml")
+    try:
+        routes.write_text("routes:\n" + route("first", "a.sh") +
+                          "  - {name: state, terraform: {dir: broken, terraform: embedded}}\n")
+        server.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: log_lines(server, "routes file not reloaded; the old routes stay"),
+                 timeout=30, what="the refused reload")
+        [problem] = log_lines(server, "routes file problem")
+        assert "routes[1] (state): terraform.dir: " in problem
+        assert "invalid configuration: Invalid expression at main.tf:2" in problem
+        assert server.call("PostHandle", updated()) == [("DONE", "a\n")]
+    finally:
+        server.close()
