@@ -34,7 +34,7 @@ def test_init_terraform_writes_a_routes_file_served_and_reloaded(demo_template: 
     routes = yaml.safe_load((site / "tfhook.yaml").read_text())
     assert routes == {"routes": [{"name": "terraform", "terraform": {"dir": "infra"}}]}
     check = run_tfhook(["routes", "check", "tfhook.yaml"], cwd=site)
-    assert (check.returncode, check.stdout) == (0, "tfhook.yaml: 1 routes OK: terraform\n")
+    assert (check.returncode, check.stdout) == (0, "tfhook.yaml: 1 route OK: terraform\n")
     core = yaml.safe_load((site / "autoscaler-handlers.yaml").read_text())
     assert core == {"handlers": [{"name": "tfhook", "endpoint": "unix:/run/tfhook/tf.sock"}]}
     keys = unit_keys((site / "tfhook.service").read_text())

@@ -214,7 +214,8 @@ def routes_check(
     problems = asyncio.run(directory.check_all(hooks, config.environment()))
     if problems:
         _fail("\n".join(problems))
-    typer.echo(f"{file}: {len(hooks)} routes OK: {', '.join(hook.name for hook in hooks)}")
+    count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"
+    typer.echo(f"{file}: {count} OK: {', '.join(hook.name for hook in hooks)}")
 
 
 @routes_app.command("explain")
