@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from tfhook import cli, logs, server
 from tfhook.config import Exporter, Settings
+from tfhook.hooks import ExecutableAction, Match
 from tfhook.model import Phase
 
 
@@ -68,7 +69,12 @@ CASES = {
     "socket mode": (["--executable-path", "hook", "--socket-mode", "rw-"], "--socket-mode"),
     "log format": (["--executable-path", "hook", "--log-format", "xml"], "--log-format"),
     "log level": (["--executable-path", "hook", "--log-level", "loud"], "--log-level"),
-    "no mode": ([], "give exactly one of --executable-path"),
+    "no mode": ([], "give exactly one of --executable-path (generic), --tf-dir (Terraform) or "
+                    "--routes FILE"),
+    "routes and executable": (["--executable-path", "hook", "--routes", "r.yaml"],
+                              "give exactly one of"),
+    "terraform flags with routes": (["--routes", "r.yaml", "--var", "a=b", "--init"],
+                                    "--var, --init: with --routes, set it in the routes file"),
     "both modes": (["--executable-path", "hook", "--tf-dir", "dir"], "give exactly one of"),
     "terraform flags in generic mode": (
         ["--executable-path", "hook", "--on-result", "updated", "--var", "a=b", "--init"],
@@ -99,21 +105,26 @@ def test_flags_become_settings(workdir, served) -> None:
                     "--log-format", "json", "--log-level", "debug")
     assert result.exit_code == 0, result.output
     [settings] = served
-    assert settings.executable == workdir / "hook"
-    assert settings.handler_type is Phase.HANDLE
+    [hook] = settings.hooks
+    assert hook.action == ExecutableAction(workdir / "hook")
+    assert hook.match == Match(phase=frozenset({Phase.HANDLE}))
+    assert (hook.timeout, hook.kill_after) == (90.0, 0.5)
+    assert settings.announce_unmatched is False  # other phases: the reference's empty stream
     assert settings.addr == "unix-abstract:x"
-    assert (settings.timeout, settings.kill_after, settings.grace) == (90.0, 0.5, 2.0)
+    assert settings.grace == 2.0
     assert settings.socket_mode == 0o660
     assert settings.exporter == Exporter(enabled=True, address=":9100")
     assert (settings.log_format, settings.log_level) == ("json", "debug")
-    assert settings.terraform is None
+    assert settings.routes_file is None
 
 
 def test_defaults_match_the_reference(workdir, served) -> None:
     assert invoke("--executable-path", "hook").exit_code == 0
     [settings] = served
     assert settings.addr == "unix:autoscaler-handlers-local-exec.sock"
-    assert settings.handler_type is Phase.POST_HANDLE
+    [hook] = settings.hooks
+    assert hook.match.phase == {Phase.POST_HANDLE}
+    assert (hook.timeout, hook.kill_after) == (15 * 60.0, 10.0)
     assert settings.socket_mode == 0o600
     assert settings.exporter == Exporter(enabled=False)
 

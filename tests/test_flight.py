@@ -306,3 +306,38 @@ def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
             flight.submit("C")
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_the_same_trigger_twice_is_one_run(overlap: bool) -> None:
+    # The same event through two routes on one directory: at once (a parallel route) or
+    # one after the other (routes in file order).
+    async def scenario() -> tuple[int, list[Any], list[Any]]:
+        work = Work()
+        flight = Flight(work)
+        event = object()
+        first = asyncio.ensure_future(follow(flight, event))
+        await work.started.wait()
+        if not overlap:
+            work.release.set()
+            await first
+        second = asyncio.ensure_future(follow(flight, event))
+        work.release.set()
+        return flight.runs, await first, await second
+
+    runs, first, second = asyncio.run(scenario())
+    assert runs == 1
+    assert first[-1] == second[-1] == Update(Status.DONE, "run 1 served 1")
+
+
+def test_background_triggers_are_never_served_by_an_earlier_run() -> None:
+    async def scenario() -> int:
+        work = Work()
+        work.release.set()
+        flight = Flight(work)
+        for _ in range(2):
+            async for _item in flight.join("reconcile", background=True):
+                pass
+        return flight.runs
+
+    assert asyncio.run(scenario()) == 2

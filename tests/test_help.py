@@ -99,7 +99,8 @@ def _panels(text: str) -> dict[str, list[str]]:
 def test_serve_help_groups_the_options_of_each_mode() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "120"})
     panels = _panels(result.output)
-    assert list(panels) == ["Options", _help.GENERIC, _help.TERRAFORM]
+    assert list(panels) == ["Options", _help.GENERIC, _help.TERRAFORM, _help.ROUTES]
+    assert panels[_help.ROUTES] == ["--routes"]
     assert panels[_help.GENERIC] == ["--executable-path", "--handler-type"]
     assert panels[_help.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",

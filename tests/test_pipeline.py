@@ -1,4 +1,4 @@
-"""The pipeline in generic mode: plan by phase, execute through a runner, tell the sinks."""
+"""The pipeline: route, execute through runners, tell the sinks; several routes combined."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tfhook.config import Settings
-from tfhook.errors import ActionFailed
+from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
+from tfhook.hooks import ExecutableAction, Hook, Match
 from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
-from tfhook.pipeline import Pipeline, plan
+from tfhook.pipeline import Pipeline
+from tfhook.table import Table
 
 
 def event(phase: Phase) -> Event:
@@ -18,16 +19,25 @@ def event(phase: Phase) -> Event:
                  result=1, resource_ids=(), request_json=GoJson(b"{}"))
 
 
-SETTINGS = Settings(executable=Path("/bin/true"), handler_type=Phase.HANDLE)
+def hook(name: str, phase: Phase | None = Phase.HANDLE, parallel: bool = False) -> Hook:
+    match = Match(phase=frozenset({phase})) if phase else Match()
+    return Hook(name, ExecutableAction(Path("/bin/true")), match, parallel=parallel)
+
+
+def pipeline(runners: dict[str, object], sinks=(), announce: bool = False,
+             parallel: frozenset[str] = frozenset()) -> Pipeline:
+    hooks = tuple(hook(name, None if len(runners) > 1 else Phase.HANDLE, name in parallel)
+                  for name in runners)
+    return Pipeline(Table(hooks, runners, announce), sinks)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("phase", list(Phase))
 def test_plan_runs_only_the_configured_phase(phase: Phase) -> None:
-    action = plan(event(phase), SETTINGS)
+    [action] = pipeline({"executable": Runner()}).plan(event(phase))
     if phase is Phase.HANDLE:
-        assert action.runner == "executable"
+        assert action.hook == "executable"
     else:
-        assert action.runner is None
+        assert action.hook is None
         assert action.announce is False  # the reference answers with an empty stream
 
 
@@ -70,18 +80,17 @@ class Runner:
         yield Update(Status.DONE, "ok")
 
 
-def execute(pipeline: Pipeline, action: Action) -> list[Update]:
+def handle(pipeline: Pipeline, phase: Phase = Phase.HANDLE) -> list[Update]:
     async def main() -> list[Update]:
-        return [update async for update in pipeline.execute(action)]
+        return [update async for update in pipeline.handle(event(phase))]
 
     return asyncio.run(main())
 
 
 def test_execute_yields_updates_and_reports_success() -> None:
     sink = Recorder()
-    pipeline = Pipeline(SETTINGS, {"executable": Runner()}, [Broken(), sink])
-    action = pipeline.plan(event(Phase.HANDLE))
-    assert [u.status for u in execute(pipeline, action)] == [Status.RUNNING, Status.DONE]
+    served = pipeline({"executable": Runner()}, [Broken(), sink])
+    assert [u.status for u in handle(served)] == [Status.RUNNING, Status.DONE]
     assert sink.seen == ["started", Status.RUNNING, Status.DONE]
     [outcome] = sink.outcomes
     assert (outcome.final, outcome.error, outcome.error_kind) == (Status.DONE, None, None)
@@ -89,19 +98,108 @@ def test_execute_yields_updates_and_reports_success() -> None:
 
 def test_skipped_phase_is_an_empty_stream() -> None:
     sink = Recorder()
-    pipeline = Pipeline(SETTINGS, {"executable": Runner()}, [sink])
-    assert execute(pipeline, pipeline.plan(event(Phase.POST_HANDLE))) == []
+    assert handle(pipeline({"executable": Runner()}, [sink]), Phase.POST_HANDLE) == []
     [outcome] = sink.outcomes
-    assert outcome.action.runner is None and outcome.error is None
+    assert outcome.action.hook is None and outcome.error is None
 
 
 @pytest.mark.parametrize("error", [ActionFailed("hook failed"), RuntimeError("bug in a runner")])
 def test_errors_reach_the_sinks_as_errors(error: BaseException) -> None:
     sink = Recorder()
-    pipeline = Pipeline(SETTINGS, {"executable": Runner(error)}, [sink])
     with pytest.raises(type(error)):
-        execute(pipeline, pipeline.plan(event(Phase.HANDLE)))
+        handle(pipeline({"executable": Runner(error)}, [sink]))
     [outcome] = sink.outcomes
     assert outcome.final is None
     assert outcome.error == str(error)
     assert outcome.error_kind == type(error).__name__
+
+
+# -- several routes ------------------------------------------------------------------------
+
+
+class Gated:
+    """A runner that marks its start, waits for a gate, then marks its end."""
+
+    def __init__(self, marks: list[str], name: str, gate: asyncio.Event | None = None,
+                 opens: asyncio.Event | None = None, error: Exception | None = None) -> None:
+        self.marks, self.name, self.gate, self.opens, self.error = marks, name, gate, opens, error
+
+    async def start(self, background) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def run(self, action: Action):
+        self.marks.append(f"{self.name} start")
+        yield Update(Status.RUNNING, "working")
+        if self.opens is not None:
+            self.opens.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        self.marks.append(f"{self.name} end")
+        if self.error is not None:
+            raise self.error
+        yield Update(Status.DONE, f"{self.name} finished\nsecond line")
+
+
+def run_all(runners: dict[str, object], parallel: frozenset[str] = frozenset(),
+            sinks=()) -> list[Update]:
+    return handle(pipeline(runners, sinks, parallel=parallel))
+
+
+def test_several_routes_run_in_file_order_labelled_with_one_combined_done() -> None:
+    marks: list[str] = []
+    sink = Recorder()
+    updates = run_all({"a": Gated(marks, "a"), "b": Gated(marks, "b")}, sinks=[sink])
+    assert marks == ["a start", "a end", "b start", "b end"]
+    assert [(u.status, u.log) for u in updates] == [
+        (Status.RUNNING, "[a] working"), (Status.RUNNING, "[a] a finished\nsecond line"),
+        (Status.RUNNING, "[b] working"), (Status.RUNNING, "[b] b finished\nsecond line"),
+        (Status.DONE, "2 routes done\n[a] done: a finished\n[b] done: b finished"),
+    ]
+    assert [o.action.hook for o in sink.outcomes] == ["a", "b"]  # every route is observed
+
+
+def test_a_parallel_route_runs_alongside_the_others() -> None:
+    # `slow` (parallel, first in the file) waits until `fast` has started: only possible
+    # when both run at once. The marks' order shows it, not the clock.
+    async def main() -> list[str]:
+        marks: list[str] = []
+        gate = asyncio.Event()
+        runners = {"slow": Gated(marks, "slow", gate=gate), "fast": Gated(marks, "fast",
+                                                                         opens=gate)}
+        served = pipeline(runners, parallel=frozenset({"slow"}))
+        [u async for u in served.handle(event(Phase.HANDLE))]
+        return marks
+
+    assert asyncio.run(main()) == ["slow start", "fast start", "fast end", "slow end"]
+
+
+def test_failed_routes_are_all_named_with_the_first_failures_class() -> None:
+    marks: list[str] = []
+    runners = {"ok": Gated(marks, "ok"),
+               "locked": Gated(marks, "locked", error=LockHeld("lock held by x\ndetail")),
+               "slow": Gated(marks, "slow", error=ActionTimeout("timed out after 1s"))}
+    sink = Recorder()
+    with pytest.raises(LockHeld) as info:
+        run_all(runners, sinks=[sink])
+    assert str(info.value) == ("2 of 3 routes failed: locked, slow\n[locked] lock held by x\n"
+                               "[locked] detail\n[slow] timed out after 1s")
+    assert marks == ["ok start", "ok end", "locked start", "locked end", "slow start",
+                     "slow end"]  # a failure does not stop the routes after it
+    assert [(o.action.hook, o.error_kind) for o in sink.outcomes] == [
+        ("ok", None), ("locked", "LockHeld"), ("slow", "ActionTimeout")]
+
+
+def test_no_route_matching_is_one_ignored_naming_each_route() -> None:
+    hooks = (hook("a", Phase.PRE_HANDLE), hook("b", Phase.HANDLE))
+    served = Pipeline(Table(hooks, {}, True))
+    updates = asyncio.run(_collect(served, event(Phase.POST_HANDLE)))
+    assert [(u.status, u.log) for u in updates] == [(
+        Status.IGNORED, "PostHandle: no route matches (a: phase post-handle is not pre-handle; "
+        "b: phase post-handle is not handle)")]
+
+
+async def _collect(served: Pipeline, e: Event) -> list[Update]:
+    return [u async for u in served.handle(e)]

@@ -107,18 +107,21 @@ def test_hook_helper_reads_every_golden_request() -> None:
 def test_list_shows_kinds_and_files() -> None:
     result = runner.invoke(app, ["init", "--list"])
     assert result.exit_code == 0
-    for kind in ("terraform-refresh", "shell", "python"):
+    for kind in ("terraform", "terraform-refresh", "shell", "python"):
         assert f"{kind}\n" in result.output
     assert "writes: hook.py, tfhook_hook.py, autoscaler-handlers.yaml" in result.output
 
 
 @pytest.mark.parametrize(("args", "message"), [
     ([], "--kind is required"),
-    (["--kind", "perl"], "--kind: 'perl' is not one of terraform-refresh, shell, python"),
+    (["--kind", "perl"], "--kind: 'perl' is not one of terraform, terraform-refresh, shell, "
+                         "python"),
     (["--kind", "shell", "--name", "my hook"], "--name: 'my hook' must be"),
     (["--kind", "shell", "--handler-type", "after"], "--handler-type: 'after' is not one of"),
     (["--kind", "terraform-refresh", "--handler-type", "handle"], "works only as post-handle"),
-    (["--kind", "shell", "--tf-dir", "."], "--tf-dir: only --kind terraform-refresh uses it"),
+    (["--kind", "shell", "--tf-dir", "."],
+     "--tf-dir: only --kind terraform and terraform-refresh use it"),
+    (["--kind", "terraform", "--handler-type", "handle"], "works only as post-handle"),
     (["--kind", "terraform-refresh", "--tf-dir", "nowhere"], "nowhere is not a directory"),
     (["--kind", "shell", "--addr", "unix:x.sock"], "give an absolute socket path"),
     (["--kind", "shell", "--addr", "localhost"], "use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME"),
@@ -133,7 +136,7 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: s
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kind", list(scaffold.KINDS))
+@pytest.mark.parametrize("kind", [k for k in scaffold.KINDS if not scaffold.KINDS[k].routes])
 def test_every_kind_is_complete_and_consistent(tmp_path: Path, kind: str, installed_tfhook: Path
                                                ) -> None:
     directory = scaffolded(tmp_path, kind, "--name", "web", "--addr", "unix:/run/tfhook/w.sock")
@@ -310,7 +313,7 @@ def test_templates_are_found_through_the_package_in_a_checkout() -> None:
     root = scaffold.templates_root()
     assert root == ROOT / "tfhook" / "_templates"
     assert root.resolve() == (ROOT / "templates").resolve()
-    assert sorted(p.name for p in root.iterdir()) == ["common", "python", "shell",
+    assert sorted(p.name for p in root.iterdir()) == ["common", "python", "shell", "terraform",
                                                       "terraform-refresh"]
 
 

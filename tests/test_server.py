@@ -242,9 +242,11 @@ def test_metrics_exporter(tmp_path, serve, hook) -> None:
             return response.read().decode()
 
     text = wait_for(scrape, what="the metrics endpoint")
-    assert 'tfhook_calls_total{outcome="done",phase="post-handle"} 1.0' in text
-    assert 'tfhook_calls_total{outcome="skipped",phase="handle"} 1.0' in text
-    assert 'tfhook_call_duration_seconds_count{phase="post-handle"} 1.0' in text
+    assert ('tfhook_calls_total{outcome="done",phase="post-handle",route="executable"} 1.0'
+            in text)
+    assert 'tfhook_calls_total{outcome="skipped",phase="handle",route=""} 1.0' in text
+    assert ('tfhook_call_duration_seconds_count{phase="post-handle",route="executable"} 1.0'
+            in text)
 
 
 def test_metrics_exporter_port_in_use_fails_before_binding(tmp_path, hook) -> None:

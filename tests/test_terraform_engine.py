@@ -15,11 +15,15 @@ from helpers import alive, wait_for
 from structlog.testing import capture_logs
 
 from tfhook import _embedded
-from tfhook.config import Settings, TerraformSettings
+from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.flight import Batch
-from tfhook.runners import terraform as terraform_runner
+from tfhook.hooks import Hook, TerraformAction
+from tfhook.pipeline import Pipeline
 from tfhook.runners.terraform import TerraformRunner
+from tfhook.table import Table
+from tfhook.terraform import background as tf_background
+from tfhook.terraform import directory as tf_directory
 from tfhook.terraform import engine
 
 MODULE = 'resource "terraform_data" "x" {\n  input = "a"\n}\n'
@@ -40,16 +44,23 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
     return script
 
 
+async def started(hook: Hook, settings: Settings) -> TerraformRunner:
+    """A started runner whose background runs go through a real pipeline."""
+    runner = TerraformRunner(hook, settings, {})
+    pipeline = Pipeline(Table((hook,), {hook.name: runner}))
+    await runner.start(pipeline.background)
+    return runner
+
+
 def _start(tmp_path: Path, engine_choice: str) -> list[dict[str, object]]:
     tf_dir = tmp_path / "tf"
     tf_dir.mkdir()
     (tf_dir / "main.tf").write_text(MODULE)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=engine_choice), env=env)
+    hook = Hook("tf", TerraformAction(dir=tf_dir, engine=engine_choice))
 
     async def start_and_close() -> None:
-        runner = TerraformRunner(settings)
-        await runner.start()
+        runner = await started(hook, Settings(env=env))
         await runner.close()
 
     with capture_logs() as logs:
@@ -133,16 +144,15 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
                     "case \"$1\" in version) echo '{\"terraform_version\":\"1.11.0\"}';;\n"
                     "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
     fake.chmod(0o755)
-    settings = Settings(terraform=TerraformSettings(tf_dir=tf_dir, engine=str(fake),
-                                                    reconcile_every=60.0),
-                        env={"PATH": "/usr/bin:/bin"}, timeout=30, kill_after=2)
+    hook = Hook("tf", TerraformAction(dir=tf_dir, engine=str(fake), reconcile_every=60.0),
+                timeout=30, kill_after=2)
     clock = _FakeClock()
-    monkeypatch.setattr(terraform_runner, "time", clock)
-    monkeypatch.setattr(terraform_runner, "asyncio", clock)
+    monkeypatch.setattr(tf_background, "time", clock)
+    monkeypatch.setattr(tf_background, "asyncio", clock)
+    monkeypatch.setattr(tf_directory, "time", clock)
 
     async def scenario() -> tuple[list[float], list[Batch]]:
-        runner = TerraformRunner(settings)
-        await runner.start()
+        runner = await started(hook, Settings(env={"PATH": "/usr/bin:/bin"}))
         fake.unlink()
         submitted: list[float] = []
         batches: list[Batch] = []

@@ -27,8 +27,9 @@ from terraform_helpers import (
     write_module,
 )
 
-from tfhook.config import Settings, TerraformSettings
-from tfhook.runners.terraform import TerraformRunner
+from tfhook.hooks import TerraformAction
+from tfhook.terraform import engine
+from tfhook.terraform.refresh import Target
 
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
 
@@ -55,11 +56,16 @@ def test_updated_refreshes_the_state(demo: Path, serve) -> None:
     assert elb_plan(demo) == 400
 
 
+NOT_CHANGED = "result {} is not one of created, updated, deleted)"
 IGNORED = [
-    ("PostHandle", {"result": "NO_CHANGE"}, "result NO_CHANGE: no refresh"),
-    ("PostHandle", {"result": "UNKNOWN"}, "result UNKNOWN: no refresh"),
-    ("Handle", {"instruction": "UPDATE"}, "Handle: Terraform refresh runs after the change"),
-    ("PreHandle", {"instruction": "UPDATE"}, "PreHandle: Terraform refresh runs after the change"),
+    ("PostHandle", {"result": "NO_CHANGE"},
+     "PostHandle: no route matches (terraform: " + NOT_CHANGED.format("no-change")),
+    ("PostHandle", {"result": "UNKNOWN"},
+     "PostHandle: no route matches (terraform: " + NOT_CHANGED.format("unknown")),
+    ("Handle", {"instruction": "UPDATE"},
+     "Handle: no route matches (terraform: phase handle is not post-handle)"),
+    ("PreHandle", {"instruction": "UPDATE"},
+     "PreHandle: no route matches (terraform: phase pre-handle is not post-handle)"),
 ]
 
 
@@ -74,7 +80,7 @@ def test_other_calls_are_ignored_without_a_run(demo: Path, serve) -> None:
                                     resource: {"elb": {"id": ELB_ID, "plan": 400}}, **fields})
 
         assert len(answers) == 1 and answers[0][0] == "IGNORED", (rpc, fields, answers)
-        assert answers[0][1].startswith(reason), answers
+        assert answers[0][1] == reason, answers
         after = (demo / "terraform.tfstate").stat()
         assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
         assert elb_plan(demo) == 100
@@ -89,8 +95,8 @@ def test_on_result_chooses_the_triggers(demo: Path, serve) -> None:
     simulate(demo, 400)
 
     ignored = server.call("PostHandle", updated())
-    assert ignored == [("IGNORED", "result UPDATED: no refresh (refreshing on CREATED, "
-                        "NO_CHANGE)")]
+    assert ignored == [("IGNORED", "PostHandle: no route matches (terraform: result updated "
+                        "is not one of created, no-change)")]
     assert elb_plan(demo) == 100
 
     done = server.call("PostHandle", updated(result="NO_CHANGE"))
@@ -299,8 +305,8 @@ def test_an_undeclared_variable_fails_fast(tmp_path: Path) -> None:
 def test_lock_timeout_is_a_duration_terraform_accepts(demo: Path) -> None:
     argvs = {}
     for seconds in (7.0, 0.25, 1_080_000.0):
-        tf = TerraformSettings(tf_dir=demo, engine="embedded", lock_timeout=seconds)
-        argvs[seconds] = TerraformRunner(Settings(terraform=tf)).argv([])
+        action = TerraformAction(dir=demo, engine="embedded", lock_timeout=seconds)
+        argvs[seconds] = Target(action, engine.embedded(), {}, 60, 1).apply_argv([])
     flags = {s: [a for a in argv if a.startswith("-lock-timeout=")] for s, argv in argvs.items()}
     assert flags == {7.0: ["-lock-timeout=7s"], 0.25: ["-lock-timeout=250ms"],
                      1_080_000.0: ["-lock-timeout=1080000s"]}

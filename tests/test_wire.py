@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import json_format
 from helpers import vector_request
 
 from tfhook import wire
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError, UserError
+from tfhook.hooks import RESOURCE_TYPES
 from tfhook.model import Phase, Status, Update
 from tfhook.v1 import handler_pb2 as pb
 
@@ -131,3 +133,14 @@ def test_a_large_request_is_built_in_a_worker_thread() -> None:
     assert asyncio.run(both()) == (b"{}", b"{}")
     assert threads[0] != threading.main_thread().name
     assert threads[1] == threading.main_thread().name
+
+
+def test_events_carry_the_resource_type() -> None:
+    for kind in RESOURCE_TYPES:
+        post = json_format.ParseDict({"result": "UPDATED", "current": {kind: {"id": "7"}}},
+                                     pb.PostHandleRequest())
+        handle = json_format.ParseDict({"desired": {kind: {"id": "7"}}},
+                                       pb.HandleRequest())
+        assert wire.event_from_proto(post, Phase.POST_HANDLE).resource_type == kind
+        assert wire.event_from_proto(handle, Phase.HANDLE).resource_type == kind
+    assert wire.event_from_proto(pb.HandleRequest(), Phase.HANDLE).resource_type == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
 GENERIC = "Generic mode (--executable-path)"
 TERRAFORM = "Terraform mode (--tf-dir)"
+ROUTES = "Several hooks (--routes)"
 # What each option's value is called in --help. typer would show the Python type
 # (<str>, <list[Path]>, and <bool> for flags): flags show nothing, the rest these words.
 METAVARS = {
@@ -17,13 +19,13 @@ METAVARS = {
     "socket_mode": "MODE", "terraform": "ENGINE", "on_result": "RESULT", "var_file": "FILE",
     "var": "KEY=VALUE", "lock_timeout": "DURATION", "on_failure": "POLICY",
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
-    "tfhook_path": "PATH",
+    "tfhook_path": "PATH", "routes_file": "FILE",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.
 PANELS = {
     "serve": {
-        "executable_path": GENERIC, "handler_type": GENERIC,
+        "routes_file": ROUTES, "executable_path": GENERIC, "handler_type": GENERIC,
         **dict.fromkeys(("tf_dir", "terraform", "on_result", "var_file", "var", "init",
                          "lock_timeout", "target_from_event", "on_failure",
                          "refresh_on_start", "reconcile_every"), TERRAFORM),
@@ -33,8 +35,11 @@ PANELS = {
 
 def _label(param: Any, command: str | None) -> None:
     if param.param_type_name == "argument":
-        # An argument's help has a type column besides its name, and no metavar for it.
+        # An argument's help has a type column besides its name, and no metavar for it:
+        # typer shows what the type's get_metavar says, or `<type name>` when it says None.
         param.display_type_rich = lambda ctx: None
+        param.type = copy.copy(param.type)
+        param.type.get_metavar = lambda *args, **kwargs: ""
     if getattr(param, "is_flag", False):
         param.metavar = ""
     elif param.metavar is None:

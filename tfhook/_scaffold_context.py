@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +16,44 @@ from tfhook.errors import UserError
 from tfhook.model import Phase
 
 if TYPE_CHECKING:
-    from tfhook.scaffold import Kind, Options
+    from tfhook.scaffold import Options
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
 _STOP_MARGIN = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of hook `tfhook init` can write."""
+
+    name: str
+    summary: str
+    template: str
+    hook_file: str
+    phases: tuple[Phase, ...] = tuple(Phase)
+    helper: bool = False  # also write tfhook/hook.py next to the hook as HELPER_FILE
+    routes: bool = False  # the "hook" is a routes file for `tfhook serve --routes`
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("terraform",
+             "tfhook's built-in Terraform mode: a routes file refreshing the Terraform "
+             "directory after a change (no script; add routes for more directories or hooks)",
+             "terraform/tfhook.yaml.j2", "tfhook.yaml", phases=(Phase.POST_HANDLE,), routes=True),
+        Kind("terraform-refresh",
+             "the documented pattern: after a change, terraform apply -refresh-only "
+             "(standalone Python script, no jq)",
+             "terraform-refresh/refresh.py.j2", "refresh.py", phases=(Phase.POST_HANDLE,)),
+        Kind("shell", "a bash hook that reads the request with jq",
+             "shell/hook.sh.j2", "hook.sh"),
+        Kind("python", "a Python hook using tfhook's typed request helper (any python3)",
+             "python/hook.py.j2", "hook.py", helper=True),
+    )
+}
 
 
 def context(options: Options, kind: Kind) -> dict[str, Any]:
@@ -35,18 +68,20 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
     tfhook_argv = _tfhook_argv(options.tfhook_path)
     defaults = Settings()
     stop = ["--grace", _seconds(defaults.grace), "--kill-after", _seconds(defaults.kill_after)]
+    tf_dir = _tf_dir(options.tf_dir, kind)
     return {
         "version": __version__, "kind": kind.name, "name": name, "handler_type": phase.value,
         "rpc": phase.rpc, "directory": str(directory), "hook": str(hook),
         "readme_uri": (directory / "README.md").as_uri(),
         "hook_file": kind.hook_file, "addr": addr, "endpoint": endpoint,
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
-        "handlers_file": HANDLERS_FILE, "tf_dir": _tf_dir(options.tf_dir, kind),
-        "tfhook_argv": tfhook_argv,
-        "serve_argv": [*tfhook_argv, *_serve_args(hook, phase, addr), *stop],
+        "handlers_file": HANDLERS_FILE, "tf_dir": tf_dir, "routes": kind.routes,
+        "route_dir": _route_dir(tf_dir, directory), "tfhook_argv": tfhook_argv,
+        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr), *stop],
         "grace": stop[1], "kill_after": stop[3],
         "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
-        "local_serve": [*tfhook_argv, *_serve_args(hook, phase, f"unix:/tmp/tfhook-{name}.sock")],
+        "local_serve": [*tfhook_argv, *_serve_args(kind, hook, phase,
+                                                   f"unix:/tmp/tfhook-{name}.sock")],
         "local_socket": f"/tmp/tfhook-{name}.sock",
         "sample_request": _sample_request(phase),
     }
@@ -62,7 +97,7 @@ def warnings(context: dict[str, Any]) -> list[str]:
 
 
 def _tf_dir_warnings(context: dict[str, Any]) -> list[str]:
-    if context["kind"] != "terraform-refresh":
+    if context["kind"] not in ("terraform", "terraform-refresh"):
         return []
     tf_dir = context["tf_dir"] or context["directory"]
     if _has_tf_files(Path(tf_dir)):
@@ -121,8 +156,9 @@ def _path(path: Path, flag: str) -> Path:
 def _tf_dir(tf_dir: Path | None, kind: Kind) -> str | None:
     if tf_dir is None:
         return None
-    if kind.name != "terraform-refresh":
-        raise UserError(f"--tf-dir: only --kind terraform-refresh uses it, not {kind.name}")
+    if kind.name not in ("terraform", "terraform-refresh"):
+        raise UserError(f"--tf-dir: only --kind terraform and terraform-refresh use it, "
+                        f"not {kind.name}")
     path = _path(tf_dir, "--tf-dir")
     if not path.is_dir():
         raise UserError(f"--tf-dir: {path} is not a directory")
@@ -147,9 +183,19 @@ def _runtime_directory(socket: PurePosixPath | None) -> str:
     return str(socket.parent.relative_to(run))
 
 
-def _serve_args(hook: Path, phase: Phase, addr: str) -> list[str]:
+def _serve_args(kind: Kind, hook: Path, phase: Phase, addr: str) -> list[str]:
+    if kind.routes:
+        return ["serve", "--routes", str(hook), "--addr", addr]
     return ["serve", "--executable-path", str(hook), "--handler-type", phase.value,
             "--addr", addr]
+
+
+def _route_dir(tf_dir: str | None, directory: Path) -> str:
+    """The Terraform directory as the routes file names it: relative to the file if inside."""
+    if tf_dir is None:
+        return "."
+    return os.path.relpath(tf_dir, directory) if Path(tf_dir).is_relative_to(directory) \
+        else tf_dir
 
 
 def _tfhook_argv(tfhook_path: Path | None) -> list[str]:

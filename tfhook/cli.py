@@ -13,9 +13,10 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import _help, config
+from tfhook import _help, config, routes
 from tfhook.errors import TfhookError, UserError
 from tfhook.model import Phase
+from tfhook.routes import RoutesError
 
 app = typer.Typer(
     cls=_help.Group,
@@ -47,7 +48,8 @@ def _root(
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"tfhook: error: {message}", err=True)
+    for line in message.splitlines() or [""]:  # several problems: one line each
+        typer.echo(f"tfhook: error: {line}", err=True)
     raise typer.Exit(2)
 
 
@@ -59,10 +61,20 @@ def _guard(call: Callable[[], T]) -> T:
     """
     try:
         return call()
+    except RoutesError as exc:
+        _fail("\n".join(exc.problems))
     except UserError as exc:
-        _fail(str(exc))
+        _fail(" ".join(str(exc).split("\n")))
     except TfhookError as exc:
         _fail("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
+
+
+def _flag(flag: str, call: Callable[[], T]) -> T:
+    """Name the flag in a user error from config (which knows no flag names)."""
+    try:
+        return call()
+    except UserError as exc:
+        raise UserError(f"{flag}: {exc}") from None
 
 
 def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -111,46 +123,37 @@ def serve(
         "--refresh-on-start", help="Refresh once when the server starts.")] = False,
     reconcile_every: Annotated[str | None, typer.Option(
         help="Refresh this often when no event came (e.g. 30m).")] = None,
+    routes_file: Annotated[Path | None, typer.Option(
+        "--routes", help="Routes file: several hooks, each with its match (SIGHUP reloads it)."
+    )] = None,
 ) -> None:
-    """Serve the autoscaler handler API (generic executable or Terraform mode)."""
-    from tfhook import logs, server
+    """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
+    from tfhook import _flags, logs, server
+
+    flags = _flags.HookFlags(
+        executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
+        var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
+        refresh_on_start, reconcile_every)
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)
         _choice("--log-level", log_level, list(logs.LEVELS))
-        phase = PHASES.get(handler_type)
-        if phase is None:
-            raise UserError(f"--handler-type: {handler_type!r} is not one of {', '.join(PHASES)}")
-        if (executable_path is None) == (tf_dir is None):
-            raise UserError("give exactly one of --executable-path (generic) or --tf-dir (Terraform)")
-        config.check_mode_flags(terraform_mode=tf_dir is not None, given={
-            "--handler-type": handler_type != "post-handle", "--terraform": terraform != "auto",
-            "--on-result": bool(on_result), "--var-file": bool(var_file), "--var": bool(var),
-            "--init": init, "--lock-timeout": lock_timeout != "60s",
-            "--target-from-event": target_from_event, "--on-failure": on_failure != "fail",
-            "--refresh-on-start": refresh_on_start, "--reconcile-every": bool(reconcile_every),
-        })
-        tf = None
-        if tf_dir is not None:
-            tf = config.terraform_settings(
-                tf_dir, engine=terraform, on_result=on_result or [], var_files=var_file or [],
-                variables=var or [], init=init, lock_timeout=lock_timeout,
-                target_from_event=target_from_event, on_failure=on_failure,
-                refresh_on_start=refresh_on_start, reconcile_every=reconcile_every,
-            )
+        limits = config.Limits(
+            timeout=config.positive_duration(timeout, name="--timeout"),
+            kill_after=config.parse_duration(kill_after, name="--kill-after"))
+        found, announce = _flags.hooks(flags, limits)
         return config.Settings(
             addr=addr,
-            handler_type=phase,
-            executable=None if executable_path is None else config.resolve_executable(
-                executable_path),
-            terraform=tf,
-            timeout=config.positive_duration(timeout, flag="--timeout"),
-            kill_after=config.parse_duration(kill_after, flag="--kill-after"),
-            grace=config.parse_duration(grace, flag="--grace"),
-            socket_mode=config.parse_socket_mode(socket_mode),
+            hooks=found,
+            routes_file=None if routes_file is None else routes_file.absolute(),
+            limits=limits,
+            announce_unmatched=announce,
+            grace=config.parse_duration(grace, name="--grace"),
+            socket_mode=_flag("--socket-mode", lambda: config.parse_socket_mode(socket_mode)),
             log_format=log_format,
             log_level=log_level,
-            exporter=config.load_handler_config(config_file) if config_file else config.Exporter(),
+            exporter=(_flag("--config", lambda: config.load_handler_config(config_file))
+                      if config_file else config.Exporter()),
         )
 
     settings = _guard(build)
@@ -206,6 +209,66 @@ def init(
     typer.echo(scaffold.summary(plan, dry_run=dry_run), nl=False)
     for warning in plan.warnings:
         typer.echo(f"tfhook: warning: {warning}", err=True)
+
+
+routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.")
+app.add_typer(routes_app, name="routes")
+
+
+@routes_app.command("check")
+def routes_check(
+    file: Annotated[Path, typer.Argument(help="The routes file.")],
+) -> None:
+    """Check a routes file without serving: every problem, one per line (exit 0 or 2).
+
+    Terraform directories get the start-up checks too (engine, plan of nothing).
+    """
+    import asyncio
+
+    from tfhook import logs
+    from tfhook.terraform import directory
+
+    logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
+    hooks = _guard(lambda: routes.load(file))
+    problems = asyncio.run(directory.check_all(hooks, config.environment()))
+    if problems:
+        _fail("\n".join(problems))
+    count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"
+    typer.echo(f"{file}: {count} OK: {', '.join(hook.name for hook in hooks)}")
+
+
+@routes_app.command("explain")
+def routes_explain(
+    file: Annotated[Path, typer.Argument(help="The routes file.")],
+    from_json: Annotated[str, typer.Option(
+        "--from-json", help="The request: a file with its JSON (as a hook receives it, or "
+        "protobuf JSON), - for standard input, or the JSON itself.")],
+    phase: Annotated[str | None, typer.Option(
+        help="pre-handle, handle or post-handle, when the JSON does not say.")] = None,
+) -> None:
+    """Say which routes a request would run, and for each other route what ruled it out."""
+    from tfhook import explain
+
+    def run() -> str:
+        chosen = None if phase is None else PHASES.get(phase)
+        if phase is not None and chosen is None:
+            raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
+        hooks = routes.load(file)
+        event = explain.event_from_json(_read_request(from_json), chosen)
+        return explain.explain(event, hooks)
+
+    typer.echo(_guard(run), nl=False)
+
+
+def _read_request(source: str) -> bytes:
+    if source == "-":
+        return typer.get_binary_stream("stdin").read()
+    if source.lstrip().startswith("{"):
+        return source.encode("utf-8")
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
 
 
 def main() -> None:

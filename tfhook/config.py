@@ -1,4 +1,5 @@
-"""Settings: built once from the command line (and --config), frozen, passed down."""
+"""Settings: built once from the command line (and the handler config file), frozen,
+passed down. Knows no flag names: callers say how a value is named in messages."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from typing import Any
 
 from tfhook._env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.errors import UserError
-from tfhook.model import Phase, Result
+from tfhook.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: str, *, flag: str = "duration") -> float:
+def parse_duration(text: str, *, name: str = "duration") -> float:
+    # `name` is how the caller names the value in messages (a flag, a routes file field).
     """Seconds from a Go-style duration: `500ms`, `30s`, `15m`, `1h`, `1m30s`, or `0`."""
     text = text.strip()
     if text == "0":
@@ -30,15 +32,15 @@ def parse_duration(text: str, *, flag: str = "duration") -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
-        raise UserError(f"{flag}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
+        raise UserError(f"{name}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
     return total
 
 
-def positive_duration(text: str, *, flag: str) -> float:
+def positive_duration(text: str, *, name: str) -> float:
     """A duration that must be more than zero (a zero timeout would fail every call)."""
-    seconds = parse_duration(text, flag=flag)
+    seconds = parse_duration(text, name=name)
     if seconds <= 0:
-        raise UserError(f"{flag}: must be more than 0 (got {text!r})")
+        raise UserError(f"{name}: must be more than 0 (got {text!r})")
     return seconds
 
 
@@ -47,9 +49,9 @@ def parse_socket_mode(text: str) -> int:
     try:
         mode = int(text, 8)
     except ValueError:
-        raise UserError(f"--socket-mode: {text!r} is not an octal mode like 0600") from None
+        raise UserError(f"{text!r} is not an octal mode like 0600") from None
     if not 0 <= mode <= 0o777:
-        raise UserError(f"--socket-mode: {text!r} is out of range (0000..0777)")
+        raise UserError(f"{text!r} is out of range (0000..0777)")
     return mode
 
 
@@ -62,32 +64,28 @@ class Exporter:
 
 
 @dataclass(frozen=True, slots=True)
-class TerraformSettings:
-    """Terraform mode (`serve --tf-dir`)."""
+class Limits:
+    """How long a hook may run, and how long it gets to stop, when nothing else says."""
 
-    tf_dir: Path
-    engine: str = "auto"  # auto | embedded | a path to a terraform/tofu binary
-    on_result: frozenset[Result] = frozenset({Result.CREATED, Result.UPDATED, Result.DELETED})
-    var_files: tuple[Path, ...] = ()
-    variables: tuple[tuple[str, str], ...] = ()
-    init: bool = False
-    lock_timeout: float = 60.0
-    target_from_event: bool = False
-    on_failure: str = "fail"  # fail | warn
-    refresh_on_start: bool = False
-    reconcile_every: float | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    kill_after: float = DEFAULT_KILL_AFTER
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything `serve` needs; made once in cli.py."""
+    """Everything `serve` needs: the hooks and the server-wide settings; made once in cli.py.
+
+    `routes_file` is where the hooks came from (re-read on SIGHUP), None when they came
+    from the command line; `limits` are the timeout and kill_after of its routes that set
+    none. `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps
+    the reference handler's empty stream.
+    """
 
     addr: str = DEFAULT_ADDR
-    handler_type: Phase = Phase.POST_HANDLE
-    executable: Path | None = None
-    terraform: TerraformSettings | None = None
-    timeout: float = 15 * 60.0
-    kill_after: float = 10.0
+    hooks: tuple[Hook, ...] = ()
+    routes_file: Path | None = None
+    limits: Limits = field(default_factory=lambda: Limits())
+    announce_unmatched: bool = True
     grace: float = 30.0
     socket_mode: int = 0o600
     log_format: str = "logfmt"
@@ -97,40 +95,30 @@ class Settings:
     env: Mapping[str, str] = field(default_factory=environment)
 
     @property
-    def mode(self) -> str:
-        return "terraform" if self.terraform is not None else "executable"
-
-
-GENERIC_ONLY = ("--handler-type",)
-
-
-def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None:
-    """Refuse flags of the other mode: silently ignoring them would hide a mistake."""
-    used = [flag for flag, was_given in given.items() if was_given]
-    if terraform_mode:
-        wrong = [flag for flag in used if flag in GENERIC_ONLY]
-        if wrong:
-            raise UserError(f"{', '.join(wrong)}: only for --executable-path; Terraform mode "
-                            "refreshes after PostHandle (choose results with --on-result)")
-        return
-    wrong = [flag for flag in used if flag not in GENERIC_ONLY]
-    if wrong:
-        raise UserError(f"{', '.join(wrong)}: only for Terraform mode (--tf-dir)")
+    def kill_after(self) -> float:
+        """The longest kill_after of any hook: how long a stopping call may still take."""
+        return max((hook.kill_after for hook in self.hooks), default=DEFAULT_KILL_AFTER)
 
 
 def resolve_executable(path: str, cwd: Path | None = None) -> Path:
-    """Resolve --executable-path against the working directory (never $PATH) and check it."""
+    """Resolve a hook's path against `cwd` (never $PATH) and check it can be run."""
     resolved = ((cwd or Path.cwd()) / path).absolute()
-    if not resolved.exists():
-        raise UserError(f"--executable-path: {resolved} does not exist")
-    if resolved.is_dir():
-        raise UserError(f"--executable-path: {resolved} is a directory, not an executable")
-    if not os.access(resolved, os.X_OK):
-        raise UserError(f"--executable-path: {resolved} is not executable (chmod +x it)")
-    problem = interpreter_problem(resolved)
+    problem = executable_problem(resolved)
     if problem:
-        raise UserError(f"--executable-path: {resolved}: {problem}")
+        raise UserError(problem)
     return resolved
+
+
+def executable_problem(path: Path) -> str | None:
+    """What keeps `path` from running as a hook, or None."""
+    if not path.exists():
+        return f"{path} does not exist"
+    if path.is_dir():
+        return f"{path} is a directory, not an executable"
+    if not os.access(path, os.X_OK):
+        return f"{path} is not executable (chmod +x it)"
+    problem = interpreter_problem(path)
+    return f"{path}: {problem}" if problem else None
 
 
 def interpreter_problem(script: Path) -> str | None:
@@ -160,10 +148,10 @@ def load_handler_config(path: Path) -> Exporter:
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UserError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"--config: {path} is not valid YAML: {first}") from None
+        raise UserError(f"{path} is not valid YAML: {first}") from None
     if data is None:
         return Exporter()
     _only_keys(data, {"exporter_config"}, f"{path}")
@@ -172,73 +160,20 @@ def load_handler_config(path: Path) -> Exporter:
     enabled = section.get("enabled", False)
     address = section.get("address", ":8081")
     if not isinstance(enabled, bool):
-        raise UserError(f"--config: {path}: exporter_config.enabled must be true or false")
+        raise UserError(f"{path}: exporter_config.enabled must be true or false")
     port = address.rpartition(":")[2] if isinstance(address, str) and ":" in address else ""
     if not port.isdigit() or not 0 < int(port) <= 65535:
-        raise UserError(f"--config: {path}: exporter_config.address must be like ':8081' "
+        raise UserError(f"{path}: exporter_config.address must be like ':8081' "
                         f"(a port from 1 to 65535), not {address!r}")
     return Exporter(enabled=enabled, address=address)
 
 
 def _only_keys(data: Any, allowed: set[str], where: str) -> None:
     if not isinstance(data, dict):
-        raise UserError(f"--config: {where} must be a mapping")
+        raise UserError(f"{where} must be a mapping")
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
         raise UserError(
-            f"--config: {where}: unknown key {', '.join(unknown)} "
+            f"{where}: unknown key {', '.join(unknown)} "
             f"(allowed: {', '.join(sorted(allowed))})"
         )
-
-
-_RESULT_NAMES = {r.name.lower().replace("_", "-"): r for r in Result}
-
-
-def terraform_settings(
-    tf_dir: Path,
-    *,
-    engine: str,
-    on_result: list[str],
-    var_files: list[Path],
-    variables: list[str],
-    init: bool,
-    lock_timeout: str,
-    target_from_event: bool,
-    on_failure: str,
-    refresh_on_start: bool,
-    reconcile_every: str | None,
-) -> TerraformSettings:
-    """Validate Terraform-mode flags into TerraformSettings (directory checks come later)."""
-    results = set()
-    for name in on_result:
-        key = name.strip().lower().replace("_", "-")
-        if key not in _RESULT_NAMES:
-            raise UserError(f"--on-result: {name!r} is not one of {', '.join(_RESULT_NAMES)}")
-        results.add(_RESULT_NAMES[key])
-    pairs = []
-    for item in variables:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--var: {item!r} must be KEY=VALUE")
-        pairs.append((key, value))
-    for path in var_files:
-        if not path.is_file():
-            raise UserError(f"--var-file: {path} is not a readable file")
-    if on_failure not in ("fail", "warn"):
-        raise UserError(f"--on-failure: {on_failure!r} is not one of fail, warn")
-    defaults = TerraformSettings(tf_dir=tf_dir)
-    return TerraformSettings(
-        tf_dir=tf_dir.absolute(),
-        engine=engine,
-        on_result=frozenset(results) or defaults.on_result,
-        var_files=tuple(p.absolute() for p in var_files),
-        variables=tuple(pairs),
-        init=init,
-        lock_timeout=parse_duration(lock_timeout, flag="--lock-timeout"),
-        target_from_event=target_from_event,
-        on_failure=on_failure,
-        refresh_on_start=refresh_on_start,
-        reconcile_every=(
-            parse_duration(reconcile_every, flag="--reconcile-every") if reconcile_every else None
-        ),
-    )

@@ -29,6 +29,7 @@ class Batch:
     error: BaseException | None = None  # how the run failed, once it has
     delivered: bool = False  # every subscriber has had the final answer
     finished: asyncio.Event = field(default_factory=asyncio.Event)  # set when delivered
+    final: Update | None = None  # the run's answer, once it succeeded
 
     def publish(self, update: Update) -> None:
         """Send a progress update to every caller waiting on this run."""
@@ -43,6 +44,7 @@ class Flight:
         self._work = work
         self._current: Batch | None = None
         self._next: Batch | None = None
+        self._last: Batch | None = None  # the last run that finished
         self._closed = False
         self.runs = 0
 
@@ -63,19 +65,35 @@ class Flight:
             batch = Batch([trigger], background=background)
             self._start(batch)
             return batch, False
+        if not background and not self._current.delivered and any(
+                t is trigger for t in self._current.triggers):
+            # The same event through a second route on this directory: the run in progress
+            # already serves it.
+            return self._current, False
         if self._next is None:
             self._next = Batch()
         self._next.triggers.append(trigger)
         self._next.background |= background
         return self._next, True
 
-    async def join(self, trigger: object) -> AsyncIterator[Update | str]:
+    async def join(self, trigger: object, *, background: bool = False
+                   ) -> AsyncIterator[Update | str]:
         """Submit and follow the run: yields a queue notice (str) if queued, then updates.
 
         The last item is the run's final Update; a failed run raises its error. A caller
-        that goes away stops waiting; a run nobody waits for any more is cancelled.
+        that goes away stops waiting; a run nobody waits for any more is cancelled, unless
+        the server asked for it (`background`). A caller's trigger that the run in progress
+        or the last finished run serves (the same event through a second route on the
+        directory) shares that run.
         """
-        batch, queued = self.submit(trigger)
+        last = self._last
+        if not background and last is not None and any(t is trigger for t in last.triggers):
+            if last.error is not None:
+                raise last.error
+            if last.final is not None:
+                yield last.final
+                return
+        batch, queued = self.submit(trigger, background=background)
         queue: asyncio.Queue[Update | BaseException | None] = asyncio.Queue()
         batch.subscribers.append(queue)
         try:
@@ -128,8 +146,10 @@ class Flight:
             batch.error = final
             if unreported:
                 log.warning("background run failed", trigger=_reasons(batch), error=str(final))
-        elif unreported:
-            log.info("background run done", trigger=_reasons(batch), result=final.log)
+        else:
+            batch.final = final
+            if unreported:
+                log.info("background run done", trigger=_reasons(batch), result=final.log)
         for queue in batch.subscribers:
             queue.put_nowait(final)
             queue.put_nowait(None)
@@ -138,6 +158,7 @@ class Flight:
         self._deliver(batch, ActionFailed("the run was cancelled"))
         if self._current is batch:
             self._current = None
+            self._last = batch
             if self._next is not None and not self._closed:
                 batch, self._next = self._next, None
                 self._start(batch)

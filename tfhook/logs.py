@@ -71,10 +71,13 @@ class LogSink:
     def started(self, action: Action) -> None:
         if not enabled(INFO):
             return
-        if action.runner is None:
+        if action.hook is None:
             self._log.info("call skipped", reason=action.reason, **action.event.describe())
+        elif action.event.background:
+            self._log.info("background run started", hook=action.hook,
+                           **action.event.describe())
         else:
-            self._log.info("call started", runner=action.runner, **action.event.describe())
+            self._log.info("call started", hook=action.hook, **action.event.describe())
 
     def update(self, action: Action, update: Update) -> None:
         if enabled(DEBUG):
@@ -83,10 +86,20 @@ class LogSink:
     def finished(self, outcome: Outcome) -> None:
         if not enabled(INFO if outcome.error is None else WARNING):
             return
-        fields = {**outcome.event.describe(), "duration": round(outcome.duration, 3)}
-        if outcome.error is not None:
+        fields = {**outcome.event.describe(), "hook": outcome.action.hook,
+                  "duration": round(outcome.duration, 3)}
+        if outcome.event.background:
+            self._background(outcome, fields)
+        elif outcome.error is not None:
             self._log.warning("call failed", error=outcome.error.splitlines()[0],
                               kind=outcome.error_kind, **fields)
-        elif outcome.action.runner is not None:
+        elif outcome.action.hook is not None:
             status = outcome.final.name if outcome.final else "EMPTY"
             self._log.info("call finished", status=status, **fields)
+
+    def _background(self, outcome: Outcome, fields: dict[str, object]) -> None:
+        # A background run's result is Terraform's summary: no request, nothing secret.
+        if outcome.error is not None:
+            self._log.warning("background run failed", error=outcome.error, **fields)
+        else:
+            self._log.info("background run done", result=outcome.log, **fields)

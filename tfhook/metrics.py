@@ -14,11 +14,11 @@ class MetricsSink:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.calls = Counter(
-            "tfhook_calls", "Calls by phase and outcome", ["phase", "outcome"],
+            "tfhook_calls", "Calls by phase, route and outcome", ["phase", "route", "outcome"],
             registry=self.registry,
         )
         self.duration = Histogram(
-            "tfhook_call_duration_seconds", "Duration of calls that ran something", ["phase"],
+            "tfhook_call_duration_seconds", "Duration of routes that ran", ["phase", "route"],
             registry=self.registry,
         )
 
@@ -29,16 +29,17 @@ class MetricsSink:
         return None
 
     def finished(self, outcome: Outcome) -> None:
-        phase = outcome.event.phase.value
-        if outcome.action.runner is None:
+        phase = "background" if outcome.event.background else outcome.event.phase.value
+        route = outcome.action.hook or ""
+        if outcome.action.hook is None:
             label = "skipped"
         elif outcome.error is not None:
             label = "error"
         else:
             label = outcome.final.name.lower() if outcome.final else "empty"
-        self.calls.labels(phase=phase, outcome=label).inc()
-        if outcome.action.runner is not None:
-            self.duration.labels(phase=phase).observe(outcome.duration)
+        self.calls.labels(phase=phase, route=route, outcome=label).inc()
+        if outcome.action.hook is not None:
+            self.duration.labels(phase=phase, route=route).observe(outcome.duration)
 
 
 def serve_exporter(address: str, sink: MetricsSink) -> None:

@@ -87,7 +87,10 @@ class Event:
 
     `request_json` is exactly what the reference handler gives an executable, built on
     first use.
-    `resource_ids` are the cloud ids the request carries (the resource, then its parent).
+    `resource_ids` are the cloud ids the request carries (the resource, then its parent);
+    `resource_type` is the request's resource variant (`elb`, `server`...; "" when none).
+    `background` is why the server itself asked for a run (start-up refresh, reconcile,
+    retry); it is "" for the Core's calls.
     Never log `request_json`: it can hold passwords and SSH keys.
     """
 
@@ -99,14 +102,19 @@ class Event:
     result: int
     resource_ids: tuple[str, ...]
     request_json: GoJson
+    resource_type: str = ""
+    background: str = ""
     received_at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, object]:
         """Fields that are safe to log (no request body; long names cut short)."""
+        if self.background:
+            return {"trigger": self.background}
         return {
             "phase": self.phase.value,
             "source": _short(self.source),
             "resource": _short(self.resource_name),
+            "type": self.resource_type,
             "job": _short(self.scaling_job_id),
             "instruction": self.instruction,
             "result": self.result,
@@ -122,13 +130,13 @@ def _short(text: str, most: int = 120) -> str:
 class Action:
     """What the pipeline decided to do with an event.
 
-    `runner` names an entry of RUNNERS; None means run nothing. A skipped event
+    `hook` names the hook (route) that runs; None means run nothing. A skipped event
     is answered with one IGNORED carrying `reason` when `announce` is true, or
     with an empty stream (the reference's behaviour) when it is false.
     """
 
     event: Event
-    runner: str | None
+    hook: str | None
     reason: str = ""
     announce: bool = True
 
@@ -151,6 +159,7 @@ class Outcome:
     error: str | None
     error_kind: str | None
     duration: float
+    log: str = ""  # the final update's log
 
 
 class Sink(Protocol):

@@ -1,4 +1,4 @@
-"""The one path every call takes: plan an Action for an Event, execute it, tell the sinks."""
+"""The one path every call takes: route an Event to its hooks, run them, tell the sinks."""
 
 from __future__ import annotations
 
@@ -6,92 +6,74 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
 
 import structlog
 
-from tfhook.config import Settings
-from tfhook.model import Action, Event, Outcome, Phase, Result, Sink, Status, Update
+from tfhook import fanout
+from tfhook.errors import TfhookError
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, Sink, Status, Update
+from tfhook.routing import route
 from tfhook.runners import Runner
+from tfhook.table import Table
 
 log = structlog.get_logger("tfhook.pipeline")
 
 
-def plan(event: Event, settings: Settings) -> Action:
-    """Decide what to do with an event; pure, so it is easy to test and to extend.
-
-    Args:
-        event: the decoded call.
-        settings: the server's settings.
-
-    Returns:
-        An Action naming a runner, or a skip with its reason.
-    """
-    if settings.terraform is not None:
-        return _plan_terraform(event, settings)
-    if event.phase is not settings.handler_type:
-        return Action(
-            event,
-            None,
-            f"{event.phase.rpc}: nothing to do (handler type is {settings.handler_type.value})",
-            announce=False,  # the reference answers other phases with an empty stream
-        )
-    return Action(event, "executable")
-
-
-def _plan_terraform(event: Event, settings: Settings) -> Action:
-    assert settings.terraform is not None
-    if event.phase is not Phase.POST_HANDLE:
-        return Action(event, None, f"{event.phase.rpc}: Terraform refresh runs after the change")
-    triggers = settings.terraform.on_result
-    if event.result not in triggers:
-        name = _result_name(event.result)
-        wanted = ", ".join(r.name for r in sorted(triggers))
-        return Action(event, None, f"result {name}: no refresh (refreshing on {wanted})")
-    return Action(event, "terraform")
-
-
-def _result_name(value: int) -> str:
-    try:
-        return Result(value).name
-    except ValueError:  # a number the contract does not declare
-        return str(value)
-
-
 class Pipeline:
-    """Executes actions through their runner and reports every step to the sinks."""
+    """Routes events, executes actions through their runners, reports every step to the sinks."""
 
-    def __init__(
-        self, settings: Settings, runners: Mapping[str, Runner], sinks: Sequence[Sink] = ()
-    ) -> None:
-        self.settings = settings
-        self.runners = runners
+    def __init__(self, table: Table, sinks: Sequence[Sink] = ()) -> None:
+        self.table = table
         self.sinks = tuple(sinks)
-        self._calls: set[asyncio.Task[Any]] = set()
 
-    def plan(self, event: Event) -> Action:
-        """See `plan`."""
-        return plan(event, self.settings)
+    def plan(self, event: Event) -> list[Action]:
+        """The actions for an event under the hooks in force (see `routing.route`)."""
+        return route(event, self.table.hooks, announce_unmatched=self.table.announce_unmatched)
 
-    async def execute(self, action: Action) -> AsyncIterator[Update]:
-        """Run an action, yielding its Updates; errors propagate after the sinks saw them.
+    async def handle(self, event: Event) -> AsyncIterator[Update]:
+        """Answer one call: run every route it matches, on the table in force when it came.
 
         Args:
-            action: what `plan` decided.
+            event: the decoded call.
+
+        Yields:
+            The Updates to send, in order; errors propagate after the sinks saw them.
+        """
+        table = self.table
+        call = asyncio.current_task()
+        if call is not None:
+            table.calls.add(call)
+        try:
+            actions = route(event, table.hooks, announce_unmatched=table.announce_unmatched)
+            if len(actions) == 1:  # exactly what that hook alone answers
+                updates = self.execute(actions[0], table.runners)
+            else:
+                parallel = {hook.name for hook in table.hooks if hook.parallel}
+                updates = fanout.run(actions, parallel,
+                                     lambda action: self.execute(action, table.runners))
+            async for update in updates:
+                yield update
+        finally:
+            table.calls.discard(call)
+
+    async def execute(self, action: Action, runners: Mapping[str, Runner]
+                      ) -> AsyncIterator[Update]:
+        """Run one action, yielding its Updates; errors propagate after the sinks saw them.
+
+        Args:
+            action: one route's action (or a skip).
+            runners: the runners by hook name.
 
         Yields:
             The Updates to send, in order.
         """
         started = time.monotonic()
-        call = asyncio.current_task()
-        if call is not None:
-            self._calls.add(call)
         self._tell(lambda sink: sink.started(action))
-        final: Status | None = None
+        last: Update | None = None
         error: BaseException | None = None
         try:
-            async for update in self._updates(action):
-                final = update.status
+            async for update in self._updates(action, runners):
+                last = update
                 self._tell(lambda sink, u=update: sink.update(action, u))  # type: ignore[misc]
                 yield update
         except BaseException as exc:  # also bugs: the sinks must not count them as success
@@ -99,34 +81,58 @@ class Pipeline:
             raise
         finally:
             outcome = Outcome(
-                event=action.event,
-                action=action,
-                final=final if error is None else None,
+                event=action.event, action=action,
+                final=last.status if last is not None and error is None else None,
                 error=None if error is None else (str(error) or "cancelled"),
                 error_kind=None if error is None else type(error).__name__,
                 duration=time.monotonic() - started,
+                log=last.log if last is not None and error is None else "",
             )
             self._tell(lambda sink: sink.finished(outcome))
-            self._calls.discard(call)
 
-    async def wait_idle(self, timeout: float) -> None:
+    async def background(self, hook: str, runner: Runner, reason: str) -> bool:
+        """A run the server asks for itself (start-up refresh, reconcile, retry), through
+        the same path as calls so that every observer sees it.
+
+        Args:
+            hook: the hook it runs for.
+            runner: that hook's runner.
+            reason: why it runs (the observers' `trigger`).
+
+        Returns:
+            Whether the run succeeded.
+        """
+        event = Event(phase=Phase.POST_HANDLE, source="tfhook", resource_name="",
+                      scaling_job_id="", instruction=0, result=0, resource_ids=(),
+                      request_json=GoJson(b""), background=reason)
+        try:
+            async for _ in self.execute(Action(event, hook), {hook: runner}):
+                pass
+        except TfhookError:
+            return False
+        return True
+
+    async def wait_idle(self, tables: Sequence[Table], timeout: float) -> None:
         """Wait, at most `timeout` seconds, for calls still running or unwinding.
 
         A call cancelled at shutdown is still stopping its process group (stop signal,
         kill_after, SIGKILL); the event loop must not end under it.
 
         Args:
+            tables: the tables whose calls to wait for.
             timeout: the longest wait in seconds.
         """
-        if self._calls:
-            await asyncio.wait(set(self._calls), timeout=timeout)
+        calls = {call for table in tables for call in table.calls}
+        if calls:
+            await asyncio.wait(calls, timeout=timeout)
 
-    async def _updates(self, action: Action) -> AsyncIterator[Update]:
-        if action.runner is None:
+    async def _updates(self, action: Action, runners: Mapping[str, Runner]
+                       ) -> AsyncIterator[Update]:
+        if action.hook is None:
             if action.announce:
                 yield Update(Status.IGNORED, action.reason)
             return
-        async for update in self.runners[action.runner].run(action):
+        async for update in runners[action.hook].run(action):
             yield update
 
     def _tell(self, call: Callable[[Sink], None]) -> None:

@@ -15,39 +15,15 @@ from typing import Any
 import jinja2
 
 from tfhook import __version__, _scaffold_context
-from tfhook._scaffold_context import HANDLERS_FILE
+from tfhook._scaffold_context import HANDLERS_FILE, KINDS, Kind
+
+__all__ = ["KINDS", "File", "Kind", "Options", "Plan", "describe_kinds", "init_project",
+           "jinja_env", "render", "summary", "templates_root", "write"]
 from tfhook.errors import UserError
 from tfhook.model import Phase
 
 HELPER_FILE = "tfhook_hook.py"
 _UNQUOTED = re.compile(r"[A-Za-z0-9_@+=:,./-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """One kind of hook `tfhook init` can write."""
-
-    name: str
-    summary: str
-    template: str
-    hook_file: str
-    phases: tuple[Phase, ...] = tuple(Phase)
-    helper: bool = False  # also write tfhook/hook.py next to the hook as HELPER_FILE
-
-
-KINDS: dict[str, Kind] = {
-    kind.name: kind
-    for kind in (
-        Kind("terraform-refresh",
-             "the documented pattern: after a change, terraform apply -refresh-only "
-             "(standalone Python script, no jq)",
-             "terraform-refresh/refresh.py.j2", "refresh.py", phases=(Phase.POST_HANDLE,)),
-        Kind("shell", "a bash hook that reads the request with jq",
-             "shell/hook.sh.j2", "hook.sh"),
-        Kind("python", "a Python hook using tfhook's typed request helper (any python3)",
-             "python/hook.py.j2", "hook.py", helper=True),
-    )
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +110,8 @@ def render(kind: Kind, context: dict[str, Any]) -> list[File]:
 
 def _targets(kind: Kind, unit_file: str) -> list[tuple[str, str, str, bool]]:
     """(template, file name, summary, executable) of each file; no template: the helper."""
-    targets = [(kind.template, kind.hook_file, "the hook", True)]
+    targets = [(kind.template, kind.hook_file, "the routes file" if kind.routes else "the hook",
+                not kind.routes)]
     if kind.helper:
         targets.append(("", HELPER_FILE, "tfhook's request helper for the hook (stdlib only)",
                         False))

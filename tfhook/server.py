@@ -19,13 +19,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import _async as reflection_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from tfhook import __version__, _reflection, address
+from tfhook import __version__, _reflection, address, table
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.logs import LogSink
 from tfhook.model import Sink
 from tfhook.pipeline import Pipeline
-from tfhook.runners import RUNNERS, Runner
+from tfhook.reload import Reloader
+from tfhook.runners import Shared
 from tfhook.service import HandleService
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
@@ -134,13 +135,14 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.address = address.parse(settings.addr)
-        self.runner: Runner = RUNNERS[settings.mode](settings)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
         self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
-        self._pipeline: Pipeline | None = None
+        self._shared: Shared = {}
+        self.pipeline = Pipeline(table.Table((), {}), ())
+        self.reloader = Reloader(settings, self.pipeline, self._shared)
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -149,16 +151,19 @@ class Server:
         # while, and a SIGTERM then must stop that child, not leave it behind.
         with self._signals():
             try:
-                await self.runner.start()  # fail fast (bad Terraform dir…) before binding
+                self.pipeline.sinks = tuple(build_sinks(self.settings))
+                # Fail fast (a bad Terraform directory…) before binding.
+                self.pipeline.table = await table.open_table(
+                    self.settings, self.settings.hooks, self._shared, self.pipeline.background)
                 await self._start()
-                log.info("serving", addr=self.settings.addr, mode=self.settings.mode,
-                         version=__version__)
+                log.info("serving", addr=self.settings.addr, version=__version__,
+                         routes=",".join(hook.name for hook in self.settings.hooks))
                 await self._stop.wait()
                 await self._shutdown()
             finally:
                 if self._grpc is not None:
                     await asyncio.shield(self._grpc.stop(0))
-                await self.runner.close()
+                await self.reloader.close()
                 self._remove_socket()
 
     def stop(self) -> None:
@@ -166,12 +171,9 @@ class Server:
         self._stop.set()
 
     async def _start(self) -> None:
-        pipeline = Pipeline(self.settings, {self.settings.mode: self.runner},
-                            build_sinks(self.settings))
-        self._pipeline = pipeline
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            HandleService(pipeline), server)
+            HandleService(self.pipeline), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)
@@ -206,9 +208,8 @@ class Server:
         await self.health.enter_graceful_shutdown()
         if self._grpc is not None:
             await self._grpc.stop(self.settings.grace)
-        if self._pipeline is not None:
-            # Calls cancelled at the end of the grace period are still stopping their hooks.
-            await self._pipeline.wait_idle(self.settings.kill_after + 1)
+        # Calls cancelled at the end of the grace period are still stopping their hooks.
+        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
 
     def _remove_socket(self) -> None:
         path = self.address.path
@@ -224,11 +225,18 @@ class Server:
         signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
             loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
         try:
             yield
         finally:
-            for sig in signals:
+            for sig in (*signals, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+    def _on_hangup(self) -> None:
+        if self._grpc is None or self._stop.is_set():
+            log.info("SIGHUP ignored: not serving", signal="SIGHUP")
+            return
+        self.reloader.request()
 
     def _on_signal(self, sig: int) -> None:
         # Act first, log after: nothing may keep a signal from stopping the server.

@@ -44,9 +44,8 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
         self, request: wire.Request, context: Context, phase: Phase
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         event = wire.event_from_proto(request, phase)
-        action = self._pipeline.plan(event)
         try:
-            async for update in self._pipeline.execute(action):
+            async for update in self._pipeline.handle(event):
                 yield wire.update_to_proto(update, event)
         except TfhookError as exc:
             await context.abort(wire.status_for(exc), str(exc))

@@ -58,6 +58,7 @@ def event_from_proto(request: Request, phase: Phase) -> Event:
         result=result,
         resource_ids=_ids(resource),
         request_json=GoJson(lambda: go_json(request), size_hint=request.ByteSize()),
+        resource_type=resource.WhichOneof("resource") or "",
     )
 
 

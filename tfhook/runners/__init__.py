@@ -1,39 +1,81 @@
-"""Runners turn an Action into Updates; each is small and hands its child to process.py."""
+"""Runners turn an Action into Updates; each is small and hands its child to process.py.
+
+One runner per hook, made by the factory its action kind names in RUNNERS. Runners that
+must share state (one single flight per Terraform directory) find it in `shared`, a cache
+that lives as long as the server, across reloads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
 
 from tfhook.config import Settings
-from tfhook.model import Action, Update
+from tfhook.errors import ActionFailed
+from tfhook.hooks import Hook
+from tfhook.model import Action, Status, Update
+
+# Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
+# every observer sees it: (hook name, runner, reason) -> whether it succeeded.
+Background = Callable[[str, "Runner", str], Awaitable[bool]]
+Shared = dict[Any, Any]
 
 
 class Runner(Protocol):
-    """Runs one action; yields progress, ends with a DONE, or raises a TfhookError."""
+    """Runs one hook's actions; yields progress, ends with a DONE, or raises a TfhookError."""
 
     def run(self, action: Action) -> AsyncIterator[Update]: ...
 
-    async def start(self) -> None:
-        """Called once when the server starts (checks, start-up refresh)."""
+    async def start(self, background: Background) -> None:
+        """Called once before the runner serves (checks, start-up refresh)."""
 
     async def close(self) -> None:
-        """Called once when the server stops."""
+        """Called once when the runner is no longer used (server stop, reload)."""
 
 
-def _executable(settings: Settings) -> Runner:
+def _executable(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
-    return ExecutableRunner(settings)
+    runner = ExecutableRunner(hook, settings)
+    return Warned(runner, hook) if hook.on_failure == "warn" else runner
 
 
-def _terraform(settings: Settings) -> Runner:
+class Warned:
+    """A hook with `on_failure: warn`: a failure answers DONE saying so, so the Core does
+    not fail the scaling job. (Terraform hooks do this themselves, and retry.)"""
+
+    def __init__(self, inner: Runner, hook: Hook) -> None:
+        self.inner = inner
+        self.hook = hook
+
+    async def start(self, background: Background) -> None:
+        await self.inner.start(background)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def run(self, action: Action) -> AsyncIterator[Update]:
+        try:
+            async for update in self.inner.run(action):
+                yield update
+        except ActionFailed as exc:
+            structlog.get_logger("tfhook.runners").warning(
+                "hook failed; the call answers DONE (on_failure warn)", hook=self.hook.name,
+                error=str(exc))
+            yield Update(Status.DONE, f"FAILED (on_failure warn; the scaling job is not "
+                         f"failed): {exc}")
+
+
+def _terraform(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.terraform import TerraformRunner
 
-    return TerraformRunner(settings)
+    return TerraformRunner(hook, settings, shared)
 
 
-RUNNERS: dict[str, Callable[[Settings], Runner]] = {
+RUNNERS: dict[str, Callable[[Hook, Settings, Shared], Runner]] = {
     "executable": _executable,
     "terraform": _terraform,
 }
+

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from tfhook import process
 from tfhook.config import Settings
 from tfhook.errors import ActionFailed
+from tfhook.hooks import ExecutableAction, Hook
 from tfhook.model import Action, Status, Update
+from tfhook.runners import Background
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
@@ -23,14 +25,15 @@ def request_argument(request_json: bytes) -> str:
 
 
 class ExecutableRunner:
-    """Runs --executable-path with the request as argv[1] and on stdin, no shell."""
+    """Runs one hook's executable with the request as argv[1] and on stdin, no shell."""
 
-    def __init__(self, settings: Settings) -> None:
-        assert settings.executable is not None
+    def __init__(self, hook: Hook, settings: Settings) -> None:
+        assert isinstance(hook.action, ExecutableAction)
+        self.hook = hook
         self.settings = settings
-        self.path = str(settings.executable)
+        self.path = str(hook.action.path)
 
-    async def start(self) -> None:
+    async def start(self, background: Background) -> None:
         return None
 
     async def close(self) -> None:
@@ -44,8 +47,8 @@ class ExecutableRunner:
             name=self.path,
             stdin=request,
             env=settings.env,
-            timeout=settings.timeout,
-            kill_after=settings.kill_after,
+            timeout=self.hook.timeout,
+            kill_after=self.hook.kill_after,
         )
         output = bytearray()
         dropped = 0

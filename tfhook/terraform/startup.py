@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tfhook import process
-from tfhook.config import TerraformSettings
 from tfhook.errors import UserError
 from tfhook.terraform.events import Diagnostic, Report
 
@@ -19,25 +19,29 @@ _VARIABLE_ERRORS = {"Value for undeclared variable", "No value for required vari
                     "Invalid value for input variable"}
 
 
-def check_directory(tf: TerraformSettings) -> None:
-    """Fail fast on a directory Terraform cannot work in, naming the fix."""
-    where = tf.tf_dir
+Label = Callable[[str], str]  # how messages name a field: `dir` → `--tf-dir`, or a file's
+
+
+def directory_problem(where: Path) -> str | None:
+    """What keeps Terraform from working in a directory at all, or None."""
     if not where.is_dir():
-        raise UserError(f"--tf-dir: {where} is not a directory")
+        return f"{where} is not a directory"
     if not any(where.glob("*.tf")) and not any(where.glob("*.tf.json")):
-        raise UserError(f"--tf-dir: {where} has no .tf files")
+        return f"{where} has no .tf files"
+    return None
 
 
-def init_hint(where: Path) -> str:
-    return f"run `tfhook terraform -chdir={where} init` (or start with --init)"
+def init_hint(where: Path, label: Label) -> str:
+    return f"run `tfhook terraform -chdir={where} init` (or {label('init_hint')})"
 
 
-def not_terraform(engine: str) -> UserError:
-    return UserError(f"--terraform: {engine} did not answer `version -json` like Terraform "
-                     "(is it terraform or tofu?)")
+def not_terraform(engine: str, label: Label) -> UserError:
+    return UserError(f"{label('terraform')}: {engine} did not answer `version -json` like "
+                     "Terraform (is it terraform or tofu?)")
 
 
-def plan_error(where: Path, report: Report, exit_: process.Exit) -> UserError | None:
+def plan_error(where: Path, report: Report, exit_: process.Exit, label: Label
+               ) -> UserError | None:
     """The start-up error from the plan's report, or None when the plan succeeded.
 
     A module that needs no provider, module or backend has no .terraform directory even
@@ -48,18 +52,18 @@ def plan_error(where: Path, report: Report, exit_: process.Exit) -> UserError | 
         if exit_.returncode == 0:
             return None
         shown = exit_.stderr_tail(3) or " ".join(report.other[-3:]) or exit_.describe()
-        return UserError(f"--tf-dir: terraform plan failed in {where}: {shown}")
+        return UserError(f"{label('dir')}: terraform plan failed in {where}: {shown}")
     first = errors[0]
     text = f"{first.summary} {first.detail}".lower()
     # "terraform init" as words: a name like var.initial_plan must not read as "run init".
     if ("terraform init" in text or "not installed" in text
             or "missing required provider" in text):
-        return UserError(f"--tf-dir: {where} is not initialised ({first.summary}); "
-                         + init_hint(where))
+        return UserError(f"{label('dir')}: {where} is not initialised ({first.summary}); "
+                         + init_hint(where, label))
     more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
     if first.summary in _VARIABLE_ERRORS:
-        return UserError(f"--var/--var-file: {_one_line(first)}{more}")
-    return UserError(f"--tf-dir: {where}: invalid configuration: {_one_line(first)}{more}")
+        return UserError(f"{label('var')}: {_one_line(first)}{more}")
+    return UserError(f"{label('dir')}: {where}: invalid configuration: {_one_line(first)}{more}")
 
 
 def _one_line(diag: Diagnostic, most: int = 300) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 from python_terraform import Tfstate
 
+from tfhook import process
+
 State = dict[str, Any]
 
 
@@ -66,3 +68,9 @@ def _index(key: Any) -> str:
     if isinstance(key, int):
         return f"[{key}]"
     return f'["{key}"]'
+
+
+async def pull(spec: process.Spec) -> dict[str, Any] | None:
+    """The state `terraform state pull` prints (a configured backend), or None."""
+    output, exit_ = await process.capture(spec)
+    return parse(output) if exit_.returncode == 0 else None

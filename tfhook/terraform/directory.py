@@ -1,0 +1,212 @@
+"""One Terraform directory: its engine, start-up checks, single flight and background runs.
+
+Shared by every hook that refreshes the directory, so they never run Terraform there at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from tfhook import process
+from tfhook.errors import TfhookError, UserError
+from tfhook.flight import Batch, Flight
+from tfhook.hooks import Hook, TerraformAction
+from tfhook.model import Event, Status, Update
+from tfhook.terraform import background, refresh, startup, state, summary, targets
+from tfhook.terraform import engine as engines
+from tfhook.terraform.events import Report
+
+log = structlog.get_logger("tfhook.terraform")
+
+
+class Directory:
+    """A Terraform directory every hook on it refreshes through one Flight."""
+
+    def __init__(self, hook: Hook, env: dict[str, str]) -> None:
+        assert isinstance(hook.action, TerraformAction)
+        self.action: TerraformAction = hook.action
+        self.label = hook.label
+        # No checkpoint (version check over the network) on every run, unless asked for.
+        env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        engine = engines.choose(self.action.engine, env, self.label("terraform"))
+        self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
+                                     self.label("lock_timeout"))
+        self.flight = Flight(self._work)
+        self.users = 0  # hooks using this directory; closed when the last one closes
+        self._started: asyncio.Task[None] | None = None
+        self._request: background.Request = _never
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._retry: asyncio.Task[None] | None = None
+        self._failing = False
+        self._closed = False
+        self._last_run = time.monotonic()
+
+    async def start(self, request: background.Request) -> None:
+        """Check once (however many hooks share the directory), then start background runs.
+
+        Background runs go through `request` of the hook that started last: after a reload
+        that kept the directory, the hook of the routes in force.
+        """
+        self._request = request
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await self._started  # a cancelled start-up (SIGTERM) stops its Terraform child
+
+    async def check(self, *, init: bool) -> tuple[int, ...]:
+        """The start-up checks: the directory, the engine, `init` if asked, a plan of nothing.
+
+        Returns:
+            The engine's version.
+        """
+        problem = startup.directory_problem(self.action.dir)
+        if problem:
+            raise UserError(f"{self.label('dir')}: {problem}")
+        if init:
+            found = await self._version()
+            await self._init()
+            await self._check_plan()
+            return found
+        # The engine's two start-up commands need nothing from each other: run them at
+        # once. What the version says decides first (a plan of something that is not
+        # Terraform fails too). (#9)
+        version, plan = await asyncio.gather(self._version(), self._check_plan(),
+                                             return_exceptions=True)
+        for outcome in (version, plan):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(version, tuple)
+        return version
+
+    async def _version(self) -> tuple[int, ...]:
+        found = await engines.version(self.target.engine, self.target.env)
+        if found is None:
+            raise startup.not_terraform(self.target.engine.describe(), self.label)
+        return found
+
+    async def _ask(self, reason: str) -> bool:
+        return await self._request(reason)
+
+    async def _start(self) -> None:
+        found = await self.check(init=self.action.init)
+        self._log_engine(found)  # only once started: a start-up error is the one line
+        if self.action.refresh_on_start:
+            self._spawn(self._first())
+        if self.action.reconcile_every:
+            self._spawn(background.reconcile(self._ask, self.flight, self.action.reconcile_every,
+                                             lambda: self._last_run))
+
+    async def _first(self) -> None:
+        await self._ask("refresh on start")
+
+    async def close(self) -> None:
+        """Stop background runs, answer what is queued, cancel what runs."""
+        self._closed = True  # no retry may start from a run that close() cancels
+        for task in list(self._tasks):
+            task.cancel()
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+        await self.flight.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def schedule_retry(self) -> None:
+        """A run failed and the call was answered DONE: retry in the background."""
+        self._failing = True
+        if not self._closed and (self._retry is None or self._retry.done()):
+            self._retry = self._spawn(background.retry(self._ask, lambda: self._failing))
+
+    # -- one run -------------------------------------------------------------------
+
+    async def _work(self, batch: Batch) -> Update:
+        try:
+            return await self._refresh(batch)
+        finally:
+            # Also when the run failed before Terraform started (a state pull that timed
+            # out): reconcile waits from here, it must not fire again at once.
+            self._last_run = time.monotonic()
+
+    async def _refresh(self, batch: Batch) -> Update:
+        events = [t for t in batch.triggers if isinstance(t, Event) and not t.background]
+        notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
+        before = state.read_local(self.action.dir)
+        if before is None:  # a configured backend: the outputs are compared with this state
+            before = await state.pull(self.target.spec(["state", "pull"], "terraform state pull"))
+        chosen: list[str] = []
+        if self.action.target_from_event and events and not batch.background:
+            chosen, note = targets.targets(events, before)
+            notes.append(note)
+        report, elapsed = await refresh.apply(self.target, batch, chosen)
+        self._failing = False  # any good run ends a background retry
+        return Update(Status.DONE, summary.summary(
+            report, elapsed, self.target.engine.describe(), self.action.dir, before, chosen,
+            notes))
+
+    # -- set-up --------------------------------------------------------------------
+
+    async def _init(self) -> None:
+        spec = self.target.spec(["init", "-input=false", "-no-color"], "terraform init")
+        output, exit_ = await process.capture(spec)
+        if exit_.returncode != 0:
+            text = (output + exit_.stderr).decode("utf-8", "replace").strip()
+            raise UserError(f"{self.label('init')}: terraform init failed in {self.action.dir}: "
+                            + " ".join(text.split())[:600])
+        log.info("terraform init done", dir=str(self.action.dir))
+
+    def _log_engine(self, found: tuple[int, ...]) -> None:
+        shown = ".".join(map(str, found))
+        log.info("terraform engine", engine=self.target.engine.describe(), version=shown,
+                 dir=str(self.action.dir))
+        if found < engines.OUTPUT_ONLY_FIX:
+            log.warning("terraform before 1.10: a refresh-only apply whose only changes are "
+                        "outputs fails there; upgrade, or expect such refreshes to fail",
+                        version=shown)
+
+    async def _check_plan(self) -> None:
+        """A plan of nothing with our variables: configuration, variables and backend."""
+        args = self.target.command("plan", **startup.PLAN_OPTIONS)
+        output, exit_ = await process.capture(self.target.spec(args, "terraform plan"))
+        report = Report()
+        for line in output.splitlines():
+            report.feed(line)
+        error = startup.plan_error(self.action.dir, report, exit_, self.label)
+        if error is not None:
+            raise error
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
+    """`routes check`: the start-up checks of every Terraform directory, every problem.
+
+    A directory whose route asks for `init` is left to start-up: checking it would need
+    `terraform init`, which changes the directory.
+    """
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for hook in hooks:
+        if not isinstance(hook.action, TerraformAction) or hook.action.init:
+            continue
+        if hook.action.dir in seen:
+            continue
+        seen.add(hook.action.dir)
+        try:
+            await Directory(hook, env).check(init=False)
+        except TfhookError as exc:  # also a check that timed out or could not start
+            problems.append(" ".join(str(exc).split()))
+    return problems
+
+
+async def _never(reason: str) -> bool:
+    raise AssertionError("a background run before the directory started")
