@@ -13,7 +13,7 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import config
+from tfhook import _operate, config
 from tfhook.errors import TfhookError, UserError
 from tfhook.model import Phase
 
@@ -96,6 +96,11 @@ def serve(
         "--refresh-on-start", help="Refresh once when the server starts.")] = False,
     reconcile_every: Annotated[str | None, typer.Option(
         help="Refresh this often when no event came (e.g. 30m).")] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")] = None,
+    history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
+    history_requests: Annotated[bool, typer.Option(
+        "--history-requests", help="Keep each request in the history (redacted).")] = False,
 ) -> None:
     """Serve the autoscaler handler API (generic executable or Terraform mode)."""
     from tfhook import logs, server
@@ -136,6 +141,9 @@ def serve(
             log_format=log_format,
             log_level=log_level,
             exporter=config.load_handler_config(config_file) if config_file else config.Exporter(),
+            state_dir=(state_dir or config.state_dir()).absolute(),
+            history_keep=config.parse_duration(history_keep, flag="--history-keep"),
+            history_requests=history_requests,
         )
 
     settings = _guard(build)
@@ -187,6 +195,10 @@ def init(
     typer.echo(scaffold.summary(plan, dry_run=dry_run), nl=False)
     for warning in plan.warnings:
         typer.echo(f"tfhook: warning: {warning}", err=True)
+
+
+# Operator commands (history, send, check) live in their own module.
+_operate.register(app, _guard)
 
 
 def main() -> None:

@@ -15,13 +15,20 @@ from tfhook.errors import UserError
 from tfhook.model import Phase, Result
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def environment() -> dict[str, str]:
     """A copy of the process environment (the only place tfhook reads it)."""
     return dict(os.environ)
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the history lives by default: `$XDG_STATE_HOME/tfhook`, else `~/.local/state/tfhook`."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
+    return Path(base) / "tfhook"
 
 
 def parse_duration(text: str, *, flag: str = "duration") -> float:
@@ -101,6 +108,9 @@ class Settings:
     exporter: Exporter = field(default_factory=Exporter)
     max_log_bytes: int = 3 * 1024 * 1024
     env: Mapping[str, str] = field(default_factory=environment)
+    state_dir: Path | None = None  # None: no history (`serve` always sets one)
+    history_keep: float = 30 * 86400.0
+    history_requests: bool = False
 
     @property
     def mode(self) -> str:

@@ -22,6 +22,8 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from tfhook import address
 from tfhook.config import Settings
 from tfhook.errors import UserError
+from tfhook.history import History
+from tfhook.history.sink import HistorySink
 from tfhook.logs import LogSink
 from tfhook.metrics import MetricsSink, serve_exporter
 from tfhook.model import Sink
@@ -99,9 +101,11 @@ def _umask(mode: int) -> Iterator[None]:
         os.umask(old)
 
 
-def build_sinks(settings: Settings) -> list[Sink]:
+def build_sinks(settings: Settings, history: History | None = None) -> list[Sink]:
     """The observers every call is reported to."""
     sinks: list[Sink] = [LogSink()]
+    if history is not None:
+        sinks.append(HistorySink(history))
     if settings.exporter.enabled:
         metrics = MetricsSink()
         serve_exporter(settings.exporter.address, metrics)
@@ -139,6 +143,10 @@ class Server:
         self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._pipeline: Pipeline | None = None
+        self._history: History | None = None
+        if settings.state_dir is not None and settings.history_keep > 0:
+            self._history = History(settings.state_dir, keep=settings.history_keep,
+                                    requests=settings.history_requests)
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -157,6 +165,8 @@ class Server:
                     await asyncio.shield(self._grpc.stop(0))
                 await self.runner.close()
                 self._remove_socket()
+                if self._history is not None:
+                    await asyncio.to_thread(self._history.close)
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
@@ -164,7 +174,7 @@ class Server:
 
     async def _start(self) -> None:
         pipeline = Pipeline(self.settings, {self.settings.mode: self.runner},
-                            build_sinks(self.settings))
+                            build_sinks(self.settings, self._history))
         self._pipeline = pipeline
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
