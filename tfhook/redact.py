@@ -21,6 +21,10 @@ SECRET_KEYS = frozenset({
     "edit_parameter", "editParameter", "cloud_config", "cloudConfig",
     "password", "ssh_keys", "sshKeys", "startup_scripts", "startupScripts",
 })
+# The values that are secret in themselves (edit_parameter also holds addresses and a host
+# name, which are redacted from requests but too common to scrub from free text).
+SCRUB_KEYS = frozenset({"password", "ssh_keys", "sshKeys", "startup_scripts", "startupScripts",
+                        "cloud_config", "cloudConfig"})
 _MIN_SCRUB = 4  # shorter values are too likely to occur by chance in ordinary text
 
 
@@ -51,7 +55,7 @@ def redact_json(data: bytes | str) -> str:
 
 
 def secret_values(request: Any) -> list[str]:
-    """Every string under a secret key, so text that echoes one can be scrubbed."""
+    """Every password, SSH key, script and cloud-config, so text that echoes one can be scrubbed."""
     found: list[str] = []
     _collect(request, False, found)
     return sorted({value for value in found if len(value) >= _MIN_SCRUB}, key=len, reverse=True)
@@ -60,7 +64,7 @@ def secret_values(request: Any) -> list[str]:
 def _collect(value: Any, secret: bool, found: list[str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            _collect(item, secret or key in SECRET_KEYS, found)
+            _collect(item, secret or key in SCRUB_KEYS, found)
     elif isinstance(value, list):
         for item in value:
             _collect(item, secret, found)

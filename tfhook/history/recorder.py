@@ -15,7 +15,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 import structlog
 
@@ -26,7 +25,6 @@ DB_NAME = "history.sqlite3"
 PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
 log = structlog.get_logger("tfhook.history")
 Job = Callable[[sqlite3.Connection], None]
-E = TypeVar("E", CallEnd, RunEnd)
 
 
 class History:
@@ -53,7 +51,7 @@ class History:
         return ref
 
     def end_call(self, ref: Ref, end: CallEnd) -> Future[None]:
-        return self._submit(lambda conn: _if_written(ref, store.finish_call, conn, end))
+        return self._submit(lambda conn: store.finish_call(conn, _id(ref), end), after=ref)
 
     def begin_run(self, run: RunStart) -> Ref:
         ref = Ref()
@@ -61,7 +59,7 @@ class History:
         return ref
 
     def end_run(self, ref: Ref, end: RunEnd) -> Future[None]:
-        return self._submit(lambda conn: _if_written(ref, store.finish_run, conn, end))
+        return self._submit(lambda conn: store.finish_run(conn, _id(ref), end), after=ref)
 
     # Awaited: the row is on disk (or the failure counted) when these return.
 
@@ -83,17 +81,19 @@ class History:
 
     async def flush(self) -> None:
         """Wait until every write handed over so far is done."""
-        await asyncio.wrap_future(self._submit(lambda conn: None))
+        await asyncio.wrap_future(self._writer.submit(lambda: None))
 
     def close(self) -> None:
         """Finish the writes handed over, then close the database."""
         self._writer.submit(self._close)
         self._writer.shutdown(wait=True)
 
-    def _submit(self, job: Job) -> Future[None]:
-        return self._writer.submit(self._run, job)
+    def _submit(self, job: Job, after: Ref | None = None) -> Future[None]:
+        return self._writer.submit(self._run, job, after)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, after: Ref | None) -> None:
+        if after is not None and after.id is None:
+            return  # its start was not written: nothing to complete (that failure was counted)
         try:
             if self._conn is None:
                 self._conn = store.connect(self.path)
@@ -121,10 +121,9 @@ class History:
                 conn.close()
 
 
-def _if_written(ref: Ref, finish: Callable[[sqlite3.Connection, int, E], None],
-                conn: sqlite3.Connection, end: E) -> None:
-    if ref.id is not None:  # the start was not written: nothing to complete
-        finish(conn, ref.id, end)
+def _id(ref: Ref) -> int:
+    assert ref.id is not None  # _run checked it
+    return ref.id
 
 
 def _without_request(call: CallStart) -> CallStart:
