@@ -57,6 +57,7 @@ def history(
 ) -> None:
     """List recorded calls, newest first (`history show ID` for one in full)."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = state_dir  # `history --state-dir D show ID` works as well as `show ID --state-dir D`
         return
     from tfhook.history import query
 
@@ -73,6 +74,7 @@ def history(
 
 @history_app.command("show")
 def show(
+    ctx: typer.Context,
     item: Annotated[str, typer.Argument(help="A call id (12) or a run id (run-3).")],
     state_dir: StateDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
@@ -82,7 +84,7 @@ def show(
 
     def lookup() -> dict[str, Any]:
         kind, number = _item(item)
-        with _closing(query.connect(_state(state_dir))) as conn:
+        with _closing(query.connect(_state(state_dir or ctx.obj))) as conn:
             found = (query.run if kind == "run" else query.call)(conn, number)
         if found is None:
             raise UserError(f"no {kind} {number} in the history")

@@ -86,7 +86,8 @@ def build(phase: Phase, fields: Fields, document: dict[str, Any] | None, where: 
     try:
         message = client.request(phase.rpc, from_go(document))
     except json_format.ParseError as exc:
-        raise UserError(f"{where}: not a {phase.rpc} request: {exc}") from None
+        reason = " ".join(str(exc).split())  # protobuf's message spans lines
+        raise UserError(f"{where}: not a {phase.rpc} request: {reason}") from None
     _apply(message, fields, post)
     return message
 

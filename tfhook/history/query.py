@@ -15,7 +15,7 @@ from tfhook.errors import UserError
 from tfhook.history.recorder import DB_NAME
 
 FAILED = ("failed", "timeout", "cancelled")
-SUMMARY_MAX = 60
+SUMMARY_MAX = 80
 _COLUMNS = ("ID", "TIME", "ROUTE", "RESOURCE", "RESULT", "OUTCOME", "DURATION", "SUMMARY")
 _JSON_LISTS = ("routes", "triggers", "refreshed", "drifted", "outputs_changed")
 
@@ -152,6 +152,8 @@ def details(row: dict[str, Any]) -> str:
             value = _time(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
+        elif key == "duration" and value is not None:
+            value = f"{value:.3f}s"
         elif key == "request" and value:
             value = json.dumps(json.loads(value), indent=2, ensure_ascii=False)
         text = "-" if value is None or value == "" else str(value)
