@@ -157,6 +157,7 @@ def test_default_state_dir_follows_xdg_then_home() -> None:
     assert config.state_dir({"XDG_STATE_HOME": "", "HOME": "/h"}) == Path("/h/.local/state/tfhook")
 
 
-@pytest.mark.parametrize("text,seconds", [("30d", 30 * DAY), ("2h", 7200.0), ("1d12h", 1.5 * DAY)])
-def test_durations_take_days(text: str, seconds: float) -> None:
-    assert config.parse_duration(text) == seconds
+@pytest.mark.parametrize("text,seconds", [("30d", 30 * DAY), ("1.5d", 1.5 * DAY), ("2h", 7200.0),
+                                          ("90m", 5400.0)])
+def test_history_ages_take_days(text: str, seconds: float) -> None:
+    assert config.parse_age(text, flag="--history-keep") == seconds

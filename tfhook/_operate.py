@@ -62,8 +62,7 @@ def history(
     from tfhook.history import query
 
     def rows() -> list[dict[str, Any]]:
-        cutoff = None if since is None else time.time() - config.parse_duration(since,
-                                                                                 flag="--since")
+        cutoff = None if since is None else time.time() - config.parse_age(since, flag="--since")
         filters = query.Filters(limit=limit, since=cutoff, job=job, route=route, failed=failed)
         with _closing(query.connect(_state(state_dir))) as conn:
             return query.calls(conn, filters)

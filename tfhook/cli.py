@@ -142,7 +142,7 @@ def serve(
             log_level=log_level,
             exporter=config.load_handler_config(config_file) if config_file else config.Exporter(),
             state_dir=(state_dir or config.state_dir()).absolute(),
-            history_keep=config.parse_duration(history_keep, flag="--history-keep"),
+            history_keep=config.parse_age(history_keep, flag="--history-keep"),
             history_requests=history_requests,
         )
 

@@ -15,8 +15,8 @@ from tfhook.errors import UserError
 from tfhook.model import Phase, Result
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def environment() -> dict[str, str]:
@@ -45,6 +45,14 @@ def parse_duration(text: str, *, flag: str = "duration") -> float:
     if pos != len(text) or not text:
         raise UserError(f"{flag}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
     return total
+
+
+def parse_age(text: str, *, flag: str) -> float:
+    """Seconds from a duration or a number of days (`30d`), for history ages."""
+    days = text.strip().removesuffix("d")
+    if days != text.strip() and re.fullmatch(r"\d+(?:\.\d+)?", days):
+        return float(days) * 86400.0
+    return parse_duration(text, flag=flag)
 
 
 def positive_duration(text: str, *, flag: str) -> float:
