@@ -240,3 +240,85 @@ def recorded(state: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+PASSWORD = "Pw-of-the-test-9731<&>"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaTESTKEYxyzzy operator@host"
+CLOUD = "#cloud-config\nchpasswd: {list: 'root:CloudSecret-5521'}"
+
+
+def secret_request(source: str) -> str:
+    return json.dumps({
+        "source": source, "resource_name": "web", "scaling_job_id": "job-s", "result": 2,
+        "current": {"Resource": {"ServerGroupInstance": {
+            "name": "web-01",
+            "edit_parameter": {"host_name": "web-01", "password": PASSWORD, "ssh_keys": [SSH_KEY],
+                               "startup_scripts": ["#!/bin/sh\necho ScriptSecret-8812\n"]},
+            "cloud_config": CLOUD}}}})
+
+
+SECRETS = (PASSWORD, "Pw-of-the-test-9731", "AAAAC3NzaTESTKEYxyzzy", "CloudSecret-5521",
+           "ScriptSecret-8812")
+
+
+def test_no_secret_reaches_the_history_send_or_the_logs(serve, tmp_path: Path, state: Path) -> None:
+    served = start(serve, tmp_path, state, "cat\n" + PICKY, "--history-requests")
+    outputs = []
+    for source in ("ok", "fail"):  # a hook that echoes the request, then one that fails with it
+        out = tfhook("send", "post-handle", "--addr", served.target, "--from-json", "-",
+                     cwd=tmp_path, stdin=secret_request(source))
+        outputs += [out.stdout, out.stderr]
+    assert "DONE  " in outputs[0] and "PostHandle failed: UNKNOWN" in outputs[3]
+    outputs += [history(state, "--json").stdout, history(state).stdout,
+                history(state, "show", "1").stdout, history(state, "show", "2").stdout]
+    served.stop()
+
+    stored = b"".join(path.read_bytes() for path in state.iterdir())
+    assert b"web-01" in stored and b"[redacted]" in stored  # the rows are there
+    for secret in SECRETS:
+        assert secret.encode() not in stored
+        for text in (*outputs, served.log()):
+            assert secret not in text
+
+
+def test_replay_sends_a_recorded_request_without_its_secrets(serve, tmp_path: Path,
+                                                             state: Path) -> None:
+    served = start(serve, tmp_path, state, ECHO, "--history-requests")
+    tfhook("send", "post-handle", "--addr", served.target, "--from-json", "-", cwd=tmp_path,
+           stdin=secret_request("grafana"))
+
+    again = tfhook("send", "--replay", "1", "--state-dir", str(state), "--addr", served.target,
+                   cwd=tmp_path)
+
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout == ('DONE  {"source":"grafana","resource_name":"web","scaling_job_id":'
+                            '"job-s","result":2,"current":{"Resource":{"ServerGroupInstance":'
+                            '{"name":"web-01"}}}}\n')
+    assert [r["request"] is not None for r in history_json(state)] == [True, True]
+
+
+def test_replay_needs_a_stored_request(serve, tmp_path: Path, state: Path) -> None:
+    served = start(serve, tmp_path, state, ECHO)
+    tfhook("send", "post-handle", "--addr", served.target, cwd=tmp_path)
+    out = tfhook("send", "--replay", "1", "--state-dir", str(state), "--addr", served.target,
+                 cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr == ("tfhook: error: --replay: call 1 was recorded without its request "
+                          "(the server keeps requests with --history-requests)\n")
+    assert history_json(state)[0]["request"] is None
+
+
+def test_a_bad_history_keep_stops_serve_before_it_listens(tmp_path: Path) -> None:
+    hook = write_script(tmp_path / "hook", ECHO)
+    out = tfhook("serve", "--executable-path", str(hook), "--history-keep", "a month",
+                 "--addr", f"unix:{tmp_path / 's.sock'}", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith("tfhook: error: --history-keep: invalid duration 'a month'")
+    assert not (tmp_path / "s.sock").exists()
+
+
+def test_history_keep_0_records_nothing(serve, tmp_path: Path, state: Path) -> None:
+    served = start(serve, tmp_path, state, ECHO, "--history-keep", "0")
+    assert tfhook("send", "post-handle", "--addr", served.target, cwd=tmp_path).returncode == 0
+    served.stop()
+    assert not state.exists()
