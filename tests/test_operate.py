@@ -322,3 +322,30 @@ def test_history_keep_0_records_nothing(serve, tmp_path: Path, state: Path) -> N
     assert tfhook("send", "post-handle", "--addr", served.target, cwd=tmp_path).returncode == 0
     served.stop()
     assert not state.exists()
+
+
+def test_terraform_mode_streams_runs_and_is_recorded(demo: Path, tf_serve, tmp_path: Path,
+                                                     state: Path) -> None:
+    from terraform_helpers import ELB_ID, simulate
+
+    served = tf_serve(demo, "--state-dir", str(state))
+    simulate(demo, 400)
+    (tmp_path / "elb.json").write_text(json.dumps(
+        {"resource_name": "elb", "scaling_job_id": "job-tf", "result": 2,
+         "current": {"Resource": {"Elb": {"id": ELB_ID, "plan": 400}}}}))
+
+    ran = tfhook("send", "post-handle", "--addr", served.target, "--from-json", "elb.json",
+                 cwd=tmp_path)
+    ignored = tfhook("send", "handle", "--addr", served.target, "--job-id", "job-tf",
+                     cwd=tmp_path)
+
+    statuses = [line.split()[0] for line in ran.stdout.splitlines() if not line.startswith(" ")]
+    assert ran.returncode == 0 and statuses[-1] == "DONE" and set(statuses[:-1]) == {"RUNNING"}
+    assert "elb_plan: 100 → 400" in ran.stdout
+    assert ignored.returncode == 0
+    assert ignored.stdout == "IGNORED  Handle: Terraform refresh runs after the change\n"
+    rows = history_json(state, "--job", "job-tf")
+    assert [(r["phase"], r["resource_type"], r["routes"], r["decision"], r["outcome"])
+            for r in rows] == [("handle", "", [], "ignored", "ignored"),
+                               ("post-handle", "elb", ["terraform"], "ran", "done")]
+    assert "elb_plan: 100 → 400" in rows[1]["output"]
