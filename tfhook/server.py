@@ -157,7 +157,8 @@ class Server:
             try:
                 await self.runner.start()  # fail fast (bad Terraform dir…) before binding
                 await self._start()
-                log.info("serving", addr=self.settings.addr, mode=self.settings.mode)
+                log.info("serving", addr=self.settings.addr, mode=self.settings.mode,
+                         history=str(self._history.path) if self._history else "off")
                 await self._stop.wait()
                 await self._shutdown()
             finally:

@@ -43,15 +43,23 @@ class History:
 
     # Non-blocking: hand the write to the writer and return at once.
 
-    def begin_call(self, call: CallStart) -> Ref:
+    def begin_call(self, call: CallStart | Callable[[], CallStart]) -> Ref:
+        """Write a call's row; `call` may be a function, then the writer thread builds it."""
         ref = Ref()
-        if not self.requests and call.request is not None:
-            call = _without_request(call)
-        self._submit(lambda conn: setattr(ref, "id", store.insert_call(conn, call)))
+
+        def write(conn: sqlite3.Connection) -> None:
+            start = call() if callable(call) else call
+            if not self.requests and start.request is not None:
+                start = replace(start, request=None)
+            ref.id = store.insert_call(conn, start)
+
+        self._submit(write)
         return ref
 
-    def end_call(self, ref: Ref, end: CallEnd) -> Future[None]:
-        return self._submit(lambda conn: store.finish_call(conn, _id(ref), end), after=ref)
+    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> Future[None]:
+        """Complete a call's row (`end` may be a function, as for begin_call)."""
+        return self._submit(lambda conn: store.finish_call(
+            conn, _id(ref), end() if callable(end) else end), after=ref)
 
     def begin_run(self, run: RunStart) -> Ref:
         ref = Ref()
@@ -125,6 +133,3 @@ def _id(ref: Ref) -> int:
     assert ref.id is not None  # _run checked it
     return ref.id
 
-
-def _without_request(call: CallStart) -> CallStart:
-    return replace(call, request=None)

@@ -24,23 +24,40 @@ _OUTCOMES = {"ActionTimeout": "timeout", "CancelledError": "cancelled"}
 @dataclass(slots=True)
 class _Call:
     ref: Ref
-    secrets: list[str]
+    secrets: list[str] = field(default_factory=list)  # filled in by the writer thread
     output: list[str] = field(default_factory=list)
+    size: int = 0
     coalesced: bool = False
+
+    def add(self, text: str) -> None:
+        """Keep the end of the output (a long run streams for many minutes)."""
+        self.output.append(text)
+        self.size += len(text)
+        while self.size > 2 * OUTPUT_MAX and len(self.output) > 1:
+            self.size -= len(self.output.pop(0))
 
 
 class HistorySink:
-    """A `model.Sink` that writes a row when a call starts and completes it when it ends."""
+    """A `model.Sink` that writes a row when a call starts and completes it when it ends.
+
+    On the event loop it only keeps what streams by; decoding the request, redacting and
+    scrubbing happen on the history's writer thread.
+    """
 
     def __init__(self, history: History) -> None:
         self.history = history
         self._calls: dict[int, _Call] = {}
 
     def started(self, action: Action) -> None:
-        request = _decode(action.event.request_json)
-        start = call_start(action, request, keep_request=self.history.requests)
-        self._calls[id(action)] = _Call(self.history.begin_call(start),
-                                        redact.secret_values(request))
+        call = _Call(Ref())
+
+        def start() -> CallStart:
+            request = _decode(action.event.request_json)
+            call.secrets = redact.secret_values(request)
+            return call_start(action, request, keep_request=self.history.requests)
+
+        call.ref = self.history.begin_call(start)
+        self._calls[id(action)] = call
 
     def update(self, action: Action, update: Update) -> None:
         call = self._calls.get(id(action))
@@ -49,18 +66,22 @@ class HistorySink:
         if update.status is Status.ACCEPTED:
             call.coalesced = True  # queued behind a run in progress: it shares the next run
         if update.log:
-            call.output.append(f"{update.status.name}: {update.log}")
+            call.add(f"{update.status.name}: {update.log}")
 
     def finished(self, outcome: Outcome) -> None:
         call = self._calls.pop(id(outcome.action), None)
         if call is None:
             return
-        output = redact.scrub("\n".join(call.output), call.secrets)[-OUTPUT_MAX:]
-        error = None if outcome.error is None else redact.scrub(outcome.error, call.secrets)
-        self.history.end_call(call.ref, CallEnd(
-            finished=time.time(), decision=_decision(outcome, call), outcome=outcome_name(outcome),
-            duration=outcome.duration, error=error, output=output,
-        ))
+        finished = time.time()
+
+        def end() -> CallEnd:
+            output = redact.scrub("\n".join(call.output)[-2 * OUTPUT_MAX:], call.secrets)
+            error = None if outcome.error is None else redact.scrub(outcome.error, call.secrets)
+            return CallEnd(finished=finished, decision=_decision(outcome, call),
+                           outcome=outcome_name(outcome), duration=outcome.duration,
+                           error=error, output=output[-OUTPUT_MAX:])
+
+        self.history.end_call(call.ref, end)
 
 
 def call_start(action: Action, request: Any, *, keep_request: bool) -> CallStart:
