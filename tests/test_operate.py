@@ -349,3 +349,42 @@ def test_terraform_mode_streams_runs_and_is_recorded(demo: Path, tf_serve, tmp_p
             for r in rows] == [("handle", "", [], "ignored", "ignored"),
                                ("post-handle", "elb", ["terraform"], "ran", "done")]
     assert "elb_plan: 100 → 400" in rows[1]["output"]
+
+
+def test_send_prints_each_message_as_it_arrives_and_coalescing_is_recorded(
+        demo: Path, tf_serve, cloud, tmp_path: Path, state: Path) -> None:
+    import queue
+    import threading
+
+    from terraform_helpers import simulate
+
+    (demo / "slow.tf").write_text(cloud.tf())  # holds the run open until cloud.open()
+    served = tf_serve(demo, "--state-dir", str(state))
+    simulate(demo, 400)
+    command = ("send", "post-handle", "--addr", served.target, "--resource-type", "elb")
+    first = subprocess.Popen(tfhook_command(*command, "--job-id", "first"), cwd=tmp_path,
+                             stdout=subprocess.PIPE, text=True)
+    cloud.requests.get(timeout=30)  # the first run is reading the cloud
+    second = subprocess.Popen(tfhook_command(*command, "--job-id", "second"), cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    assert second.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in second.stdout])
+    reader.start()
+    try:
+        # Printed while the run it waits for is still held: nothing is buffered until the end.
+        assert lines.get(timeout=30).startswith("ACCEPTED  queued behind the current run")
+        assert first.poll() is None and second.poll() is None
+    finally:
+        cloud.open()
+        out, _ = first.communicate(timeout=60)
+        second.wait(60)
+        reader.join(10)
+        second.stdout.close()
+    assert first.returncode == 0 and second.returncode == 0
+    rest = [lines.get_nowait() for _ in range(lines.qsize())]
+    assert [line.split()[0] for line in rest if not line.startswith(" ")][-1] == "DONE"
+    assert [line.split()[0] for line in out.splitlines() if not line.startswith(" ")][-1] == "DONE"
+    rows = history_json(state)
+    assert [(r["scaling_job_id"], r["decision"], r["outcome"]) for r in rows] == [
+        ("second", "coalesced", "done"), ("first", "ran", "done")]

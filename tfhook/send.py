@@ -23,7 +23,7 @@ from tfhook.model import Phase
 
 RESOURCE_TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router",
                   "load_balancer")
-EXIT_ANSWERED, EXIT_RPC_ERROR = 0, 1
+EXIT_ANSWERED, EXIT_RPC_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 Echo = Callable[[str], None]
 
 
@@ -149,6 +149,9 @@ def send(target: str, phase: Phase, message: Any, echo: Echo, note: Echo) -> int
     except grpc.RpcError as exc:
         note(redact.scrub(f"{phase.rpc} failed: {_status(exc)}", secrets))
         return EXIT_RPC_ERROR
+    except KeyboardInterrupt:  # closing the channel cancels the call, as the Core going away does
+        note(f"{phase.rpc}: interrupted; the call was cancelled")
+        return EXIT_INTERRUPTED
     if count == 0:
         note(f"{phase.rpc}: the handler answered with an empty stream (nothing to do)")
     return EXIT_ANSWERED
