@@ -388,3 +388,28 @@ def test_send_prints_each_message_as_it_arrives_and_coalescing_is_recorded(
     rows = history_json(state)
     assert [(r["scaling_job_id"], r["decision"], r["outcome"]) for r in rows] == [
         ("second", "coalesced", "done"), ("first", "ran", "done")]
+
+
+def test_a_history_that_cannot_be_written_changes_no_answer(serve, tmp_path: Path) -> None:
+    import urllib.request
+
+    from helpers import free_port
+
+    blocked = tmp_path / "state-is-a-file"
+    blocked.write_text("")
+    port = free_port()
+    (tmp_path / "handler.yaml").write_text(
+        f'exporter_config: {{enabled: true, address: "127.0.0.1:{port}"}}\n')
+    served = start(serve, tmp_path, blocked, "echo fine\n", "--config", "handler.yaml")
+
+    outs = [tfhook("send", "post-handle", "--addr", served.target, cwd=tmp_path) for _ in "12"]
+
+    assert [(out.returncode, out.stdout) for out in outs] == [(0, "DONE  fine\n")] * 2
+
+    def counted() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return "tfhook_history_write_failures_total 2.0" in response.read().decode()
+
+    wait_for(counted, what="two failed history writes counted")  # the writer thread may lag
+    failures = [line for line in served.log().splitlines() if "history write failed" in line]
+    assert len(failures) == 2 and all("level=error" in line for line in failures)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from tfhook.errors import UserError
 from tfhook.model import Action, Outcome, Update
@@ -63,6 +67,23 @@ class MetricsSink:
         self.calls.labels(phase=phase, outcome=label).inc()
         if outcome.action.runner is not None:
             self.duration.labels(phase=phase).observe(outcome.duration)
+
+
+class _Count(Collector):
+    """A counter read when scraped (a number another part of tfhook keeps)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._family = (name, documentation)
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(*self._family, value=self._read())
+
+
+def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
+    """Export how many history writes failed (`read` returns the count)."""
+    sink.registry.register(_Count("tfhook_history_write_failures",
+                                  "History writes that failed (calls are answered as usual)", read))
 
 
 def serve_exporter(address: str, sink: MetricsSink) -> None:

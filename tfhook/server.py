@@ -25,7 +25,7 @@ from tfhook.errors import UserError
 from tfhook.history import History
 from tfhook.history.sink import HistorySink
 from tfhook.logs import LogSink
-from tfhook.metrics import MetricsSink, serve_exporter
+from tfhook.metrics import MetricsSink, count_history_failures, serve_exporter
 from tfhook.model import Sink
 from tfhook.pipeline import Pipeline
 from tfhook.runners import RUNNERS, Runner
@@ -108,6 +108,8 @@ def build_sinks(settings: Settings, history: History | None = None) -> list[Sink
         sinks.append(HistorySink(history))
     if settings.exporter.enabled:
         metrics = MetricsSink()
+        if history is not None:
+            count_history_failures(metrics, lambda: history.failures)
         serve_exporter(settings.exporter.address, metrics)
         sinks.append(metrics)
     return sinks
