@@ -108,10 +108,10 @@ class History:
             job(self._conn)
             self._maybe_prune(self._conn)
         except Exception as exc:  # never into the caller: the Core's answer must not change
-            self.failures += 1
             self._close()
             log.error("history write failed", path=str(self.path), error=str(exc),
-                      failures=self.failures)
+                      failures=self.failures + 1)
+            self.failures += 1  # after the log line: a count seen means its line was written
 
     def _maybe_prune(self, conn: sqlite3.Connection) -> None:
         now = self._clock()
