@@ -107,3 +107,11 @@ def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     out = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True,
                          text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_call_durations_are_bucketed_up_to_30_minutes() -> None:
+    sink = MetricsSink()
+    sink.duration.labels(phase="post-handle").observe(1700.0)
+    buckets = {sample.labels["le"]: sample.value for metric in sink.registry.collect()
+               for sample in metric.samples if sample.name.endswith("_bucket")}
+    assert (buckets["1200.0"], buckets["1800.0"]) == (0.0, 1.0)

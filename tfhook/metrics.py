@@ -47,7 +47,7 @@ class MetricsSink:
         )
         self.duration = Histogram(
             "tfhook_call_duration_seconds", "Duration of calls that ran something", ["phase"],
-            registry=self.registry,
+            registry=self.registry, buckets=DURATION_BUCKETS,
         )
 
     def started(self, action: Action) -> None:
