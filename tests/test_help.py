@@ -62,7 +62,9 @@ def test_serve_start_up_log_carries_the_version(tmp_path: Path, serve) -> None:
     assert f"version={tfhook.__version__}" in line.split()
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["init"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["init"], ["send"], ["check"], ["history"],
+                                     ["history", "show"], ["routes", "check"],
+                                     ["routes", "explain"]])
 def test_help_shows_no_python_type_names(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
@@ -107,5 +109,6 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
         "--reconcile-every"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
-                                 "--timeout", "--kill-after", "--grace", "--socket-mode", "--help"]
+                                 "--timeout", "--kill-after", "--grace", "--socket-mode",
+                                 "--state-dir", "--history-keep", "--history-requests", "--help"]
     assert "--var                      KEY=VALUE" in result.output.replace("│", "")

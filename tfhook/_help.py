@@ -19,7 +19,7 @@ METAVARS = {
     "socket_mode": "MODE", "terraform": "ENGINE", "on_result": "RESULT", "var_file": "FILE",
     "var": "KEY=VALUE", "lock_timeout": "DURATION", "on_failure": "POLICY",
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
-    "tfhook_path": "PATH", "routes_file": "FILE",
+    "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.

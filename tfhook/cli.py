@@ -13,7 +13,7 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import _help, config, routes
+from tfhook import _help, _operate, config, routes
 from tfhook.errors import TfhookError, UserError
 from tfhook.model import Phase
 from tfhook.routes import RoutesError
@@ -126,6 +126,11 @@ def serve(
     routes_file: Annotated[Path | None, typer.Option(
         "--routes", help="Routes file: several hooks, each with its match (SIGHUP reloads it)."
     )] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")] = None,
+    history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
+    history_requests: Annotated[bool, typer.Option(
+        "--history-requests", help="Keep each request in the history (redacted).")] = False,
 ) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
@@ -154,6 +159,9 @@ def serve(
             log_level=log_level,
             exporter=(_flag("--config", lambda: config.load_handler_config(config_file))
                       if config_file else config.Exporter()),
+            state_dir=(state_dir or config.state_dir()).absolute(),
+            history_keep=config.parse_age(history_keep, name="--history-keep"),
+            history_requests=history_requests,
         )
 
     settings = _guard(build)
@@ -211,11 +219,12 @@ def init(
         typer.echo(f"tfhook: warning: {warning}", err=True)
 
 
-routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.")
+routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.",
+                         cls=_help.Group)
 app.add_typer(routes_app, name="routes")
 
 
-@routes_app.command("check")
+@routes_app.command("check", cls=_help.Command)
 def routes_check(
     file: Annotated[Path, typer.Argument(help="The routes file.")],
 ) -> None:
@@ -237,7 +246,7 @@ def routes_check(
     typer.echo(f"{file}: {count} OK: {', '.join(hook.name for hook in hooks)}")
 
 
-@routes_app.command("explain")
+@routes_app.command("explain", cls=_help.Command)
 def routes_explain(
     file: Annotated[Path, typer.Argument(help="The routes file.")],
     from_json: Annotated[str, typer.Option(
@@ -269,6 +278,10 @@ def _read_request(source: str) -> bytes:
         return Path(source).read_bytes()
     except OSError as exc:
         raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
+
+
+# Operator commands (history, send, check) live in their own module.
+_operate.register(app, _guard)
 
 
 def main() -> None:

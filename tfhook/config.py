@@ -19,6 +19,13 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the history lives by default: `$XDG_STATE_HOME/tfhook`, else `~/.local/state/tfhook`."""
+    env = environment() if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local/state")
+    return Path(base) / "tfhook"
+
+
 def parse_duration(text: str, *, name: str = "duration") -> float:
     # `name` is how the caller names the value in messages (a flag, a routes file field).
     """Seconds from a Go-style duration: `500ms`, `30s`, `15m`, `1h`, `1m30s`, or `0`."""
@@ -34,6 +41,14 @@ def parse_duration(text: str, *, name: str = "duration") -> float:
     if pos != len(text) or not text:
         raise UserError(f"{name}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
     return total
+
+
+def parse_age(text: str, *, name: str) -> float:
+    """Seconds from a duration or a number of days (`30d`), for history ages."""
+    days = text.strip().removesuffix("d")
+    if days != text.strip() and re.fullmatch(r"\d+(?:\.\d+)?", days):
+        return float(days) * 86400.0
+    return parse_duration(text, name=name)
 
 
 def positive_duration(text: str, *, name: str) -> float:
@@ -93,6 +108,9 @@ class Settings:
     exporter: Exporter = field(default_factory=Exporter)
     max_log_bytes: int = 3 * 1024 * 1024
     env: Mapping[str, str] = field(default_factory=environment)
+    state_dir: Path | None = None  # None: no history (`serve` always sets one)
+    history_keep: float = 30 * 86400.0
+    history_requests: bool = False
 
     @property
     def kill_after(self) -> float:

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from tfhook.errors import UserError
 from tfhook.model import Action, Outcome, Update
+
+# Every metric tfhook exports, as Prometheus names it (counters end in _total), with its
+# type and labels. The dashboards and alert rules in examples/ may only query these
+# (a test checks), so renaming one here shows every query that must follow.
+# trigger: event, start, reconcile, retry. route: the route's name (the mode today).
+METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tfhook_calls_total": ("counter", ("phase", "route", "outcome")),
+    "tfhook_call_duration_seconds": ("histogram", ("phase", "route")),
+    "tfhook_calls_in_flight": ("gauge", ("phase",)),
+    "tfhook_runs_total": ("counter", ("route", "trigger", "outcome")),
+    "tfhook_run_duration_seconds": ("histogram", ("route", "trigger")),
+    "tfhook_runs_in_flight": ("gauge", ("route",)),
+    "tfhook_events_coalesced_total": ("counter", ("route",)),
+    "tfhook_lock_waits_total": ("counter", ("route",)),
+    "tfhook_lock_failures_total": ("counter", ("route",)),
+    "tfhook_resources_refreshed_total": ("counter", ("route",)),
+    "tfhook_resources_drifted_total": ("counter", ("route",)),
+    "tfhook_outputs_changed_total": ("counter", ("route",)),
+    "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
+    "tfhook_retry_pending": ("gauge", ("route",)),
+    "tfhook_history_write_failures_total": ("counter", ()),
+}
+# Call and run durations: from a quick hook to a 30-minute Terraform refresh.
+DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
 
 
 class MetricsSink:
@@ -19,7 +47,7 @@ class MetricsSink:
         )
         self.duration = Histogram(
             "tfhook_call_duration_seconds", "Duration of routes that ran", ["phase", "route"],
-            registry=self.registry,
+            registry=self.registry, buckets=DURATION_BUCKETS,
         )
 
     def started(self, action: Action) -> None:
@@ -40,6 +68,23 @@ class MetricsSink:
         self.calls.labels(phase=phase, route=route, outcome=label).inc()
         if outcome.action.hook is not None:
             self.duration.labels(phase=phase, route=route).observe(outcome.duration)
+
+
+class _Count(Collector):
+    """A counter read when scraped (a number another part of tfhook keeps)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._family = (name, documentation)
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(*self._family, value=self._read())
+
+
+def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
+    """Export how many history writes failed (`read` returns the count)."""
+    sink.registry.register(_Count("tfhook_history_write_failures",
+                                  "History writes that failed (calls are answered as usual)", read))
 
 
 def serve_exporter(address: str, sink: MetricsSink) -> None:

@@ -22,6 +22,8 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from tfhook import __version__, _reflection, address, table
 from tfhook.config import Settings
 from tfhook.errors import UserError
+from tfhook.history import History
+from tfhook.history.sink import HistorySink
 from tfhook.logs import LogSink
 from tfhook.model import Sink
 from tfhook.pipeline import Pipeline
@@ -99,14 +101,18 @@ def _umask(mode: int) -> Iterator[None]:
         os.umask(old)
 
 
-def build_sinks(settings: Settings) -> list[Sink]:
+def build_sinks(settings: Settings, history: History | None = None) -> list[Sink]:
     """The observers every call is reported to."""
     sinks: list[Sink] = [LogSink()]
+    if history is not None:
+        sinks.append(HistorySink(history))
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
-        from tfhook.metrics import MetricsSink, serve_exporter
+        from tfhook.metrics import MetricsSink, count_history_failures, serve_exporter
 
         metrics = MetricsSink()
+        if history is not None:
+            count_history_failures(metrics, lambda: history.failures)
         serve_exporter(settings.exporter.address, metrics)
         sinks.append(metrics)
     return sinks
@@ -143,6 +149,10 @@ class Server:
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
         self.reloader = Reloader(settings, self.pipeline, self._shared)
+        self._history: History | None = None
+        if settings.state_dir is not None and settings.history_keep > 0:
+            self._history = History(settings.state_dir, keep=settings.history_keep,
+                                    requests=settings.history_requests)
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -151,13 +161,14 @@ class Server:
         # while, and a SIGTERM then must stop that child, not leave it behind.
         with self._signals():
             try:
-                self.pipeline.sinks = tuple(build_sinks(self.settings))
+                self.pipeline.sinks = tuple(build_sinks(self.settings, self._history))
                 # Fail fast (a bad Terraform directory…) before binding.
                 self.pipeline.table = await table.open_table(
                     self.settings, self.settings.hooks, self._shared, self.pipeline.background)
                 await self._start()
                 log.info("serving", addr=self.settings.addr, version=__version__,
-                         routes=",".join(hook.name for hook in self.settings.hooks))
+                         routes=",".join(hook.name for hook in self.settings.hooks),
+                         history=str(self._history.path) if self._history else "off")
                 await self._stop.wait()
                 await self._shutdown()
             finally:
@@ -165,6 +176,8 @@ class Server:
                     await asyncio.shield(self._grpc.stop(0))
                 await self.reloader.close()
                 self._remove_socket()
+                if self._history is not None:
+                    await asyncio.to_thread(self._history.close)
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""

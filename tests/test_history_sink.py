@@ -1,0 +1,80 @@
+"""The observer that feeds the history from today's pipeline events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tfhook.history import History, query
+from tfhook.history.sink import OUTPUT_MAX, HistorySink
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
+
+REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
+           b'{"ServerGroupInstance":{"edit_parameter":{"password":"Secret-Pw-77"}}}}}')
+
+
+def event(phase: Phase = Phase.POST_HANDLE, **fields) -> Event:
+    values = {"source": "s", "resource_name": "web", "scaling_job_id": "job-9", "instruction": 0,
+              "result": 3, "resource_ids": (), "request_json": GoJson(REQUEST)}
+    return Event(phase=phase, **{**values, **fields})
+
+
+def play(tmp_path: Path, action: Action, updates: list[Update], error: BaseException | None = None,
+         requests: bool = True) -> dict:
+    history = History(tmp_path, keep=10**9, requests=requests)
+    sink = HistorySink(history)
+    sink.started(action)
+    for update in updates:
+        sink.update(action, update)
+    sink.finished(Outcome(event=action.event, action=action,
+                          final=None if error else (updates[-1].status if updates else None),
+                          error=None if error is None else str(error),
+                          error_kind=None if error is None else type(error).__name__,
+                          duration=1.5))
+    history.close()
+    conn = query.connect(tmp_path)
+    try:
+        [row] = query.calls(conn, query.Filters())
+    finally:
+        conn.close()
+    return row
+
+
+def test_a_call_that_ran(tmp_path: Path) -> None:
+    row = play(tmp_path, Action(event(), "terraform"),
+               [Update(Status.RUNNING, "refreshing"), Update(Status.DONE, "said Secret-Pw-77")])
+    assert (row["resource_type"], row["result"], row["instruction"], row["routes"],
+            row["decision"], row["outcome"], row["duration"]) == (
+        "server_group_instance", "DELETED", "", ["terraform"], "ran", "done", 1.5)
+    assert row["output"] == "RUNNING: refreshing\nDONE: said [redacted]"
+    assert "Secret-Pw-77" not in row["request"] and '"edit_parameter":"[redacted]"' in row["request"]
+
+
+def test_a_call_queued_behind_a_run_is_coalesced(tmp_path: Path) -> None:
+    row = play(tmp_path, Action(event(), "terraform"),
+               [Update(Status.ACCEPTED, "queued behind the current run"), Update(Status.DONE)])
+    assert (row["decision"], row["outcome"]) == ("coalesced", "done")
+
+
+def test_skipped_failed_and_timed_out_calls(tmp_path: Path) -> None:
+    from tfhook.errors import ActionTimeout
+
+    skipped = play(tmp_path / "a", Action(event(Phase.HANDLE, instruction=1), None, "why"), [])
+    assert (skipped["decision"], skipped["outcome"], skipped["instruction"], skipped["result"],
+            skipped["routes"]) == ("ignored", "empty", "CREATE", "", [])
+    failed = play(tmp_path / "b", Action(event(), "executable"), [],
+                  RuntimeError("hook said Secret-Pw-77"))
+    assert (failed["outcome"], failed["error"]) == ("failed", "hook said [redacted]")
+    late = play(tmp_path / "c", Action(event(), "executable"), [], ActionTimeout("too slow"))
+    assert late["outcome"] == "timeout"
+
+
+def test_output_keeps_its_end_within_bounds(tmp_path: Path) -> None:
+    lines = [Update(Status.RUNNING, f"line {i:05d} " + "x" * 100) for i in range(500)]
+    row = play(tmp_path, Action(event(), "terraform"), [*lines, Update(Status.DONE, "the end")])
+    assert len(row["output"]) == OUTPUT_MAX
+    assert row["output"].endswith("DONE: the end") and "line 00000" not in row["output"]
+
+
+def test_requests_are_left_out_unless_kept(tmp_path: Path) -> None:
+    row = play(tmp_path, Action(event(), "executable"), [Update(Status.DONE)], requests=False)
+    assert row["request"] is None

@@ -1,0 +1,173 @@
+"""Reading the history: filters, the table `tfhook history` prints, and one row in full."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tfhook.errors import UserError
+from tfhook.history.recorder import DB_NAME
+
+FAILED = ("failed", "timeout", "cancelled")
+SUMMARY_MAX = 80
+_COLUMNS = ("ID", "TIME", "ROUTE", "RESOURCE", "RESULT", "OUTCOME", "DURATION", "SUMMARY")
+_JSON_LISTS = ("routes", "triggers", "refreshed", "drifted", "outputs_changed")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What `tfhook history` selects; `since` is a Unix time."""
+
+    limit: int = 20
+    since: float | None = None
+    job: str | None = None
+    route: str | None = None
+    failed: bool = False
+
+
+def connect(state_dir: Path) -> sqlite3.Connection:
+    """Open the history read-only; a UserError when there is none."""
+    path = (state_dir / DB_NAME).absolute()
+    if not path.is_file():
+        raise UserError(f"no history in {state_dir} (a server writes {DB_NAME} there; "
+                        "see --state-dir)")
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def calls(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Calls, newest first, each with its outcome as shown (`unfinished`, `running`…)."""
+    where, args = _where(filters)
+    sql = f"SELECT * FROM calls {where} ORDER BY id DESC LIMIT ?"
+    rows = [_row(row) for row in conn.execute(sql, (*args, filters.limit))]
+    return [row for row in rows if not filters.failed or row["outcome"] != "running"]
+
+
+def _where(filters: Filters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if filters.since is not None:
+        clauses.append("time >= ?")
+        args.append(filters.since)
+    if filters.job is not None:
+        clauses.append("scaling_job_id = ?")
+        args.append(filters.job)
+    if filters.route is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(calls.routes) WHERE value = ?)")
+        args.append(filters.route)
+    if filters.failed:
+        marks = ",".join("?" * len(FAILED))
+        clauses.append(f"(finished IS NULL OR outcome IN ({marks}))")
+        args.extend(FAILED)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def call(conn: sqlite3.Connection, call_id: int) -> dict[str, Any] | None:
+    found = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
+    return None if found is None else _row(found)
+
+
+def run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None:
+    found = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if found is None else _row(found)
+
+
+def _row(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    for key in _JSON_LISTS:
+        if isinstance(data.get(key), str):
+            data[key] = json.loads(data[key])
+    if data.get("finished") is None:
+        # A row never completed: its server is still working on it, or died under it.
+        data["outcome"] = "running" if _alive(data.get("server_pid")) else "unfinished"
+    return data
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def table(rows: Iterable[dict[str, Any]]) -> str:
+    """The readable table of calls (fixed columns, the summary last)."""
+    lines = [_COLUMNS, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_COLUMNS) - 1)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
+        + "  " + line[-1] + "\n"
+        for line in lines
+    )
+
+
+def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+    resource = " ".join(part for part in (row["resource_type"], row["resource_name"]) if part)
+    code = row["result"] if row["phase"] == "post-handle" else (
+        f"{row['phase']} {row['instruction']}".strip())
+    return (str(row["id"]), _time(row["time"]), ",".join(row["routes"]) or "-", resource or "-",
+            code or "-", row["outcome"], _duration(row["duration"]), summary(row))
+
+
+def summary(row: dict[str, Any]) -> str:
+    """One line: the error's first line, else the output's last line."""
+    text = row.get("error") or ""
+    lines = text.splitlines()[:1] if text else (row.get("output") or "").splitlines()[-1:]
+    line = lines[0].strip() if lines else ""
+    if row["outcome"] == "unfinished" and not line:
+        line = "the server stopped before this call finished"
+    return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1] + "…"
+
+
+def _time(value: float | None) -> str:
+    return "-" if value is None else datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, seconds = divmod(int(value), 60)
+    return f"{minutes}m{seconds:02d}s"
+
+
+def details(row: dict[str, Any]) -> str:
+    """One call or run in full: `key: value` lines, multi-line values indented."""
+    out: list[str] = []
+    for key, value in row.items():
+        if key in ("time", "finished", "started"):
+            value = _time(value)
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value)) or "-"
+        elif key == "duration" and value is not None:
+            value = f"{value:.3f}s"
+        elif key == "request" and value:
+            value = json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+        text = "-" if value is None or value == "" else str(value)
+        if "\n" in text:
+            text = "\n" + "".join(f"    {line}\n" for line in text.splitlines()).rstrip("\n")
+        out.append(f"{key}: {text}\n")
+    return "".join(out)
+
+
+def as_json(value: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """Rows as JSON, times in ISO 8601 with their offset."""
+    rows = value if isinstance(value, list) else [value]
+    for row in rows:
+        for key in ("time", "finished", "started"):
+            if isinstance(row.get(key), float):
+                row[key] = datetime.fromtimestamp(row[key]).astimezone().isoformat()
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

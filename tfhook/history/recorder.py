@@ -1,0 +1,135 @@
+"""The recording API: every write goes to one writer thread, in order, and never raises.
+
+The event loop only hands jobs over (`begin_*`/`end_*`) or awaits them (`call_started`
+and friends, for a row that must exist before an action starts). A database that cannot
+be opened or written is logged and counted in `failures`; the caller never sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import structlog
+
+from tfhook.history import store
+from tfhook.history.records import CallEnd, CallStart, Ref, RunEnd, RunStart
+
+DB_NAME = "history.sqlite3"
+PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
+log = structlog.get_logger("tfhook.history")
+Job = Callable[[sqlite3.Connection], None]
+
+
+class History:
+    """One history database, written by one thread."""
+
+    def __init__(self, state_dir: Path, *, keep: float, requests: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = state_dir / DB_NAME
+        self.keep = keep
+        self.requests = requests  # whether CallStart.request is stored at all
+        self.failures = 0
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._pruned = float("-inf")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfhook-history")
+
+    # Non-blocking: hand the write to the writer and return at once.
+
+    def begin_call(self, call: CallStart | Callable[[], CallStart]) -> Ref:
+        """Write a call's row; `call` may be a function, then the writer thread builds it."""
+        ref = Ref()
+
+        def write(conn: sqlite3.Connection) -> None:
+            start = call() if callable(call) else call
+            if not self.requests and start.request is not None:
+                start = replace(start, request=None)
+            ref.id = store.insert_call(conn, start)
+
+        self._submit(write)
+        return ref
+
+    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> Future[None]:
+        """Complete a call's row (`end` may be a function, as for begin_call)."""
+        return self._submit(lambda conn: store.finish_call(
+            conn, _id(ref), end() if callable(end) else end), after=ref)
+
+    def begin_run(self, run: RunStart) -> Ref:
+        ref = Ref()
+        self._submit(lambda conn: setattr(ref, "id", store.insert_run(conn, run)))
+        return ref
+
+    def end_run(self, ref: Ref, end: RunEnd) -> Future[None]:
+        return self._submit(lambda conn: store.finish_run(conn, _id(ref), end), after=ref)
+
+    # Awaited: the row is on disk (or the failure counted) when these return.
+
+    async def call_started(self, call: CallStart) -> Ref:
+        ref = self.begin_call(call)
+        await self.flush()
+        return ref
+
+    async def call_finished(self, ref: Ref, end: CallEnd) -> None:
+        await asyncio.wrap_future(self.end_call(ref, end))
+
+    async def run_started(self, run: RunStart) -> Ref:
+        ref = self.begin_run(run)
+        await self.flush()
+        return ref
+
+    async def run_finished(self, ref: Ref, end: RunEnd) -> None:
+        await asyncio.wrap_future(self.end_run(ref, end))
+
+    async def flush(self) -> None:
+        """Wait until every write handed over so far is done."""
+        await asyncio.wrap_future(self._writer.submit(lambda: None))
+
+    def close(self) -> None:
+        """Finish the writes handed over, then close the database."""
+        self._writer.submit(self._close)
+        self._writer.shutdown(wait=True)
+
+    def _submit(self, job: Job, after: Ref | None = None) -> Future[None]:
+        return self._writer.submit(self._run, job, after)
+
+    def _run(self, job: Job, after: Ref | None) -> None:
+        if after is not None and after.id is None:
+            return  # its start was not written: nothing to complete (that failure was counted)
+        try:
+            if self._conn is None:
+                self._conn = store.connect(self.path)
+            job(self._conn)
+            self._maybe_prune(self._conn)
+        except Exception as exc:  # never into the caller: the Core's answer must not change
+            self._close()
+            log.error("history write failed", path=str(self.path), error=str(exc),
+                      failures=self.failures + 1)
+            self.failures += 1  # after the log line: a count seen means its line was written
+
+    def _maybe_prune(self, conn: sqlite3.Connection) -> None:
+        now = self._clock()
+        if now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        removed = store.prune(conn, now - self.keep)
+        if removed:
+            log.info("history pruned", rows=removed, keep=self.keep)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+
+def _id(ref: Ref) -> int:
+    assert ref.id is not None  # _run checked it
+    return ref.id
+

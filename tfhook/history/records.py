@@ -1,0 +1,71 @@
+"""What the history records: the start and the end of calls and runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallStart:
+    """A call as it arrives, before anything runs.
+
+    `result` and `instruction` are names (`UPDATED`, `CREATE`); `request` is the redacted
+    request JSON, or None when requests are not kept.
+    """
+
+    time: float
+    phase: str
+    source: str = ""
+    resource_type: str = ""
+    resource_name: str = ""
+    scaling_job_id: str = ""
+    result: str = ""
+    instruction: str = ""
+    routes: tuple[str, ...] = ()
+    request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    """How a call ended.
+
+    `decision` is `ran`, `ignored` or `coalesced` (then `run_id` is the run it shared);
+    `outcome` is `done`, `ignored`, `empty`, `failed`, `timeout` or `cancelled`.
+    """
+
+    finished: float
+    decision: str
+    outcome: str
+    duration: float
+    error: str | None = None
+    output: str = ""
+    run_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """A Terraform (or other background) run as it starts; triggers: event, start, reconcile, retry."""
+
+    started: float
+    directory: str
+    route: str = ""
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How a run ended and what it changed (resource addresses, output names)."""
+
+    finished: float
+    outcome: str
+    refreshed: tuple[str, ...] = ()
+    drifted: tuple[str, ...] = ()
+    outputs_changed: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Ref:
+    """The row a start wrote; `id` is set by the writer (None when the write failed)."""
+
+    id: int | None = None
