@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from tfhook.terraform.diagnostics import lock_problem
 from tfhook.terraform.events import Report, diagnostic, listing
 
 # `apply -refresh-only -json` on the demo after ./simulate-cloud-change 400.
@@ -112,18 +113,22 @@ def test_syntax_error_diagnostic() -> None:
     assert (error.summary, error.where) == ("Invalid expression", "broken.tf:2")
     assert error.text() == ("Invalid expression (broken.tf:2)\n  Expected the start of an "
                             "expression, but found an invalid expression token.")
-    assert report.lock() is None
+    assert lock_problem(report) is None
 
 
 def test_lock_error_names_holder_time_and_id() -> None:
     report, _ = fed([PLAN_100_TO_400[0], LOCK_ACQUIRE, LOCKED])
-    assert report.lock() == {
+    problem = lock_problem(report)
+    assert problem is not None and problem.names_holder
+    assert problem.message == "resource temporarily unavailable"
+    assert problem.info == {
         "ID": "999ccdfe-c992-6b47-fe66-b99015288d36",
         "Path": "terraform.tfstate",
         "Operation": "OperationTypeApply",
         "Who": "root@vm",
         "Version": "1.15.5",
         "Created": "2026-11-22 01:19:00.910349627 +0000 UTC",
+        "Info": "",
     }
 
 

@@ -107,6 +107,7 @@ def test_lock_held_by_another_process_fails_with_aborted(demo: Path, cloud, serv
         assert f"held by {info['Who']} since {created}" in details
         assert f"lock ID {info['ID']}" in details
         assert "--lock-timeout 1s" in details
+        assert f"tfhook terraform -chdir={demo} force-unlock {info['ID']}" in details
         assert holder.poll() is None  # it failed while the lock was still held
     finally:
         cloud.open()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 _PROGRESS = {"refresh_start", "refresh_complete", "apply_start", "apply_complete",
              "apply_errored", "resource_drift"}
-_LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created):\s*(.*)$", re.M)
 LOCK_SUMMARY = "Error acquiring the state lock"
 _LIST = 10
 
@@ -86,13 +84,6 @@ class Report:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "warning"]
-
-    def lock(self) -> dict[str, str] | None:
-        """Who holds the state lock, when the run failed for that."""
-        for diag in self.errors:
-            if diag.summary == LOCK_SUMMARY:
-                return dict(_LOCK_FIELD.findall(diag.detail))
-        return None
 
     def output_changes(self, before: dict[str, tuple[Any, bool]]) -> list[str]:
         """`name: old → new` for each output whose value changed (sensitive ones hidden)."""

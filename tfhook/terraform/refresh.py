@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from python_terraform import IsFlagged, Terraform
 
 from tfhook import process
-from tfhook.errors import ActionFailed, LockHeld
+from tfhook.errors import ActionFailed
 from tfhook.flight import Batch
 from tfhook.hooks import TerraformAction
 from tfhook.model import Status, Update
+from tfhook.terraform import diagnostics
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report
 
@@ -79,21 +80,9 @@ async def apply(target: Target, batch: Batch, targets: list[str]) -> tuple[Repor
 
 
 def failure(target: Target, report: Report, exit_: process.Exit) -> ActionFailed:
-    """The error of a failed run: who holds the lock, or Terraform's diagnostics."""
-    action = target.action
-    lock = report.lock()
-    if lock is not None:
-        return LockHeld(
-            f"terraform state lock is held by {lock.get('Who', '?')} since "
-            f"{lock.get('Created', '?')} (lock ID {lock.get('ID', '?')}, operation "
-            f"{lock.get('Operation', '?')}); waited {target.lock_label} "
-            f"{duration(action.lock_timeout)}"
-        )
-    lines = [f"terraform refresh failed in {action.dir} ({exit_.describe()})"]
-    lines += [f"Error: {diag.text()}" for diag in report.errors]
-    if not report.errors:
-        lines += report.other[-10:] or [exit_.stderr_tail()]
-    return ActionFailed("\n".join(line for line in lines if line))
+    """The error of a failed run: a lock another client holds, or Terraform's diagnostics."""
+    waited = f"{target.lock_label} {duration(target.action.lock_timeout)}"
+    return diagnostics.failure(target.action.dir, waited, report, exit_)
 
 
 def duration(seconds: float) -> str:
