@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv with tfhook and its development tools
 
-tools: ## install optional system tools the tests use (shellcheck, promtool), where this machine allows
+tools: ## install system tools the tests use (shellcheck, promtool, postgresql), where this machine allows
 	@command -v shellcheck >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get install -y -qq shellcheck >/dev/null 2>&1 || \
@@ -36,6 +36,13 @@ tools: ## install optional system tools the tests use (shellcheck, promtool), wh
 	      apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1)) \
 	     || echo "note: could not install promtool; its tests will be skipped"; \
 	  else echo "note: promtool missing and not root; its tests will be skipped"; fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1)) \
+	     || echo "note: could not install postgresql; its tests will be skipped"; \
+	  else echo "note: postgresql missing and not root; its tests will be skipped"; fi; }
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos

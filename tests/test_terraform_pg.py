@@ -191,3 +191,11 @@ def test_targeted_refresh_and_coalescing_with_a_pg_state(shared: Shared, tf_serv
     assert all("targeted refresh of terraform_data.elb" in text for text in done), done
     assert any("serving 7 request(s)" in text for text in done), done
     assert shared.plan() == 400
+
+
+def test_without_postgresql_the_tests_skip_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pg_helpers
+    monkeypatch.setattr(pg_helpers, "bin_dir", lambda: None)
+    reason = pg_helpers.why_not()
+    assert reason is not None and "PostgreSQL is not installed" in reason
+    assert "make tools" in reason
