@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import alive, wait_for
@@ -150,6 +151,7 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
     monkeypatch.setattr(tf_background, "time", clock)
     monkeypatch.setattr(tf_background, "asyncio", clock)
     monkeypatch.setattr(tf_directory, "time", clock)
+    monkeypatch.setattr(tf_background, "random", SimpleNamespace(random=lambda: 0.0))  # no jitter
 
     async def scenario() -> tuple[list[float], list[Batch]]:
         runner = await started(hook, Settings(env={"PATH": "/usr/bin:/bin"}))

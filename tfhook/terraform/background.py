@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
@@ -23,13 +23,25 @@ RECONCILE_JITTER = 0.2  # a reconcile waits between 80% and 100% of --reconcile-
 Request = Callable[[str], Awaitable[bool]]  # reason -> whether the run succeeded
 
 
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _random() -> float:
+    return random.random()
+
+
 @dataclass(frozen=True, slots=True)
 class Clock:
-    """Time and chance, replaceable in tests."""
+    """Time and chance (in [0, 1)), replaceable in tests."""
 
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    now: Callable[[], float] = time.monotonic
-    random: Callable[[], float] = field(default=random.random)  # in [0, 1)
+    sleep: Callable[[float], Awaitable[None]] = _sleep
+    now: Callable[[], float] = _now
+    random: Callable[[], float] = _random
 
 
 def retry_delay(step: float, clock: Clock) -> float:
