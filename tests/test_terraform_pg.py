@@ -80,8 +80,9 @@ def shared(postgres: Postgres, tmp_path: Path) -> Shared:
     for copy in (first, second):
         shutil.copytree(DEMO_PG, copy, ignore=shutil.ignore_patterns(".terraform*"))
     # One cloud for both, as a real cloud API is one place.
-    env = tf_env(PG_CONN_STR=postgres.conn, PG_SCHEMA_NAME=schema,
-                 TF_VAR_cloud_state=str(first / "cloud" / "cloud.tfstate"))
+    shutil.rmtree(second / "cloud")
+    (second / "cloud").symlink_to(first / "cloud")
+    env = tf_env(PG_CONN_STR=postgres.conn, PG_SCHEMA_NAME=schema)
     for copy in (first, second):
         tfhook_terraform(f"-chdir={copy}", "init", "-input=false", "-no-color", cwd=tmp_path,
                          env={**env, "TFHOOK_TERRAFORM": "embedded"})
