@@ -119,9 +119,10 @@ def test_syntax_error_diagnostic() -> None:
 def test_lock_error_names_holder_time_and_id() -> None:
     report, _ = fed([PLAN_100_TO_400[0], LOCK_ACQUIRE, LOCKED])
     problem = lock_problem(report)
-    assert problem is not None and problem.names_holder
-    assert problem.message == "resource temporarily unavailable"
-    assert problem.info == {
+    assert problem is not None
+    assert (problem.message, problem.lock_id) == ("resource temporarily unavailable",
+                                                  "999ccdfe-c992-6b47-fe66-b99015288d36")
+    assert problem.holder == {
         "ID": "999ccdfe-c992-6b47-fe66-b99015288d36",
         "Path": "terraform.tfstate",
         "Operation": "OperationTypeApply",

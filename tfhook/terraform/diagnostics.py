@@ -16,8 +16,13 @@ _LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):[ \t
 _ERROR_MESSAGE = re.compile(
     r"^Error message:\s*(.*?)(?:\nLock Info:|\n+Terraform acquires a state lock|\Z)", re.S)
 # Backends whose lock error carries the requester's own lock info, not the holder's: pg's
-# advisory locks know no holder (internal/backend/remote-state/pg/client.go).
-_REQUESTER_INFO = ("Workspace is already locked:", "already locked for workspace creation")
+# advisory locks know no holder (internal/backend/remote-state/pg/client.go); the http
+# backend puts the holder's ID in its message only (checked with Terraform 1.11).
+_PG = ("Workspace is already locked:", "already locked for workspace creation")
+_REQUESTER_INFO = (*_PG, "HTTP remote state already locked")
+_HOLDER_ID = re.compile(r"already locked: ID=(\S+)")
+_WARNING = ("Run that only when no Terraform is running on this state: the holder may still "
+            "be writing it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +30,8 @@ class LockProblem:
     """Terraform could not take the state lock because another client holds it."""
 
     message: str  # the backend's own words ("Workspace is already locked: default")
-    info: dict[str, str]  # the lock info Terraform printed
-    names_holder: bool  # False: the info is this run's own request (pg)
+    holder: dict[str, str]  # the holder's lock info; empty when the backend does not say
+    lock_id: str  # the holder's lock ID, "" when unknown
 
 
 def lock_problem(report: Report) -> LockProblem | None:
@@ -35,8 +40,11 @@ def lock_problem(report: Report) -> LockProblem | None:
         if diag.summary != LOCK_SUMMARY or "\nLock Info:" not in diag.detail:
             continue  # no lock info: the lock could not be tried (an unreadable state)
         message = _error_message(diag)
+        if any(marker in message for marker in _REQUESTER_INFO):
+            found = _HOLDER_ID.search(message)
+            return LockProblem(message, {}, found.group(1) if found else "")
         info = dict(_LOCK_FIELD.findall(diag.detail.split("\nLock Info:", 1)[1]))
-        return LockProblem(message, info, not any(m in message for m in _REQUESTER_INFO))
+        return LockProblem(message, info, info.get("ID", ""))
     return None
 
 
@@ -61,20 +69,26 @@ def failure(where: Path, waited: str, report: Report, exit_: process.Exit) -> Ac
 
 def lock_text(problem: LockProblem, where: Path, waited: str) -> str:
     """What is known of the lock, and how it is released."""
-    info = problem.info
-    if not problem.names_holder:
-        return (f"terraform state is locked by another client ({problem.message}); waited "
-                f"{waited}. The backend does not say who holds it (its lock info describes "
-                "this run's own request). A pg lock belongs to the holder's database session "
-                "and is released when that Terraform ends or its session is closed "
-                "(pg_locks, locktype 'advisory'); force-unlock cannot release it.")
-    lock_id = info.get("ID") or "?"
-    return (f"terraform state lock is held by {info.get('Who') or '?'} since "
-            f"{info.get('Created') or '?'} (lock ID {lock_id}, operation "
-            f"{info.get('Operation') or '?'}); waited {waited}.\n"
-            f"To release it: tfhook terraform -chdir={where} force-unlock {lock_id}\n"
-            "Run that only when no Terraform is running on this state: the holder may "
-            "still be writing it.")
+    info = problem.holder
+    if info:
+        head = (f"terraform state lock is held by {info.get('Who') or '?'} since "
+                f"{info.get('Created') or '?'} (lock ID {problem.lock_id or '?'}, operation "
+                f"{info.get('Operation') or '?'}); waited {waited}.")
+    else:
+        head = (f"terraform state is locked by another client ({problem.message}); waited "
+                f"{waited}. The backend does not say who holds it (the lock info Terraform "
+                "printed is this run's own request).")
+    if problem.lock_id:
+        release = (f"To release it: tfhook terraform -chdir={where} force-unlock "
+                   f"{problem.lock_id}\n{_WARNING}")
+    elif problem.message.startswith(_PG):
+        release = ("A pg lock belongs to the holder's database session: it is released when "
+                   "that Terraform ends or its session is closed (pg_locks, locktype "
+                   "'advisory'); force-unlock cannot release it.")
+    else:
+        release = ("No lock ID is known: release the lock where the backend keeps it, once "
+                   "no Terraform is running on this state.")
+    return f"{head}\n{release}"
 
 
 def _error_message(diag: Diagnostic) -> str:
