@@ -76,11 +76,22 @@ class Postgres:
             os.chown(home, owner.pw_uid, owner.pw_gid)
         server._as_owner("initdb", "-D", str(home / "data"), "-A", "trust", "-U", USER,
                          "--no-sync", "-E", "UTF8", "--locale=C")
-        options = (f"-p {server.port} -k {home} -c listen_addresses=127.0.0.1 "
+        for attempt in range(3):  # another process may take the free port first
+            try:
+                server._start()
+                return server
+            except RuntimeError:
+                if attempt == 2:
+                    shutil.rmtree(home, ignore_errors=True)
+                    raise
+                server.port = _free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> None:
+        options = (f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        server._as_owner("pg_ctl", "-D", str(home / "data"), "-l", str(home / "log"),
-                         "-o", options, "-w", "-t", "60", "start")
-        return server
+        self._as_owner("pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"),
+                       "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         try:
