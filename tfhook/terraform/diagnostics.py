@@ -81,7 +81,7 @@ def lock_text(problem: LockProblem, where: Path, waited: str) -> str:
     if problem.lock_id:
         release = (f"To release it: tfhook terraform -chdir={where} force-unlock "
                    f"{problem.lock_id}\n{_WARNING}")
-    elif problem.message.startswith(_PG):
+    elif any(marker in problem.message for marker in _PG):
         release = ("A pg lock belongs to the holder's database session: it is released when "
                    "that Terraform ends or its session is closed (pg_locks, locktype "
                    "'advisory'); force-unlock cannot release it.")
