@@ -101,10 +101,10 @@ def test_a_truncated_state_file_answers_terraforms_parse_error(demo: Path, tf_se
 
 
 def test_pg_creation_lock_is_the_requesters_info_too() -> None:
+    # pg's message when another client is creating the workspace (pg/client.go).
     creating = PG_LOCKED.replace(b"Workspace is already locked: default",
-                                 b"Cannot lock workspace; already locked for workspace "
-                                 b"creation: staging")
+                                 b"Already locked for workspace creation: staging")
     text = str(failure(WHERE, "--lock-timeout 1s", report_of(creating), EXIT))
-    assert text.startswith("terraform state is locked by another client (Cannot lock "
-                           "workspace; already locked for workspace creation: staging)")
+    assert text.startswith("terraform state is locked by another client (Already locked "
+                           "for workspace creation: staging)")
     assert text.endswith("force-unlock cannot release it.") and "root@vm" not in text

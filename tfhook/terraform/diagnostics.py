@@ -18,8 +18,8 @@ _ERROR_MESSAGE = re.compile(
 # Backends whose lock error carries the requester's own lock info, not the holder's: pg's
 # advisory locks know no holder (internal/backend/remote-state/pg/client.go); the http
 # backend puts the holder's ID in its message only (checked with Terraform 1.11).
-_PG = ("Workspace is already locked:", "already locked for workspace creation")
-_REQUESTER_INFO = (*_PG, "HTTP remote state already locked")
+_PG = ("workspace is already locked:", "already locked for workspace creation:")
+_REQUESTER_INFO = (*_PG, "http remote state already locked")
 _HOLDER_ID = re.compile(r"already locked: ID=(\S+)")
 _WARNING = ("Run that only when no Terraform is running on this state: the holder may still "
             "be writing it.")
@@ -40,7 +40,7 @@ def lock_problem(report: Report) -> LockProblem | None:
         if diag.summary != LOCK_SUMMARY or "\nLock Info:" not in diag.detail:
             continue  # no lock info: the lock could not be tried (an unreadable state)
         message = _error_message(diag)
-        if any(marker in message for marker in _REQUESTER_INFO):
+        if any(marker in message.lower() for marker in _REQUESTER_INFO):
             found = _HOLDER_ID.search(message)
             return LockProblem(message, {}, found.group(1) if found else "")
         info = dict(_LOCK_FIELD.findall(diag.detail.split("\nLock Info:", 1)[1]))
@@ -81,7 +81,7 @@ def lock_text(problem: LockProblem, where: Path, waited: str) -> str:
     if problem.lock_id:
         release = (f"To release it: tfhook terraform -chdir={where} force-unlock "
                    f"{problem.lock_id}\n{_WARNING}")
-    elif any(marker in problem.message for marker in _PG):
+    elif any(marker in problem.message.lower() for marker in _PG):
         release = ("A pg lock belongs to the holder's database session: it is released when "
                    "that Terraform ends or its session is closed (pg_locks, locktype "
                    "'advisory'); force-unlock cannot release it.")
