@@ -1,12 +1,15 @@
-"""The observer that feeds the history from today's pipeline events."""
+"""How the observer records calls in the history (observe.Observer, a real database)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from tfhook.history import History, query
-from tfhook.history.sink import OUTPUT_MAX, HistorySink
-from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
+from tfhook.model import Action, Event, GoJson, Phase, Status, Update
+from tfhook.observe import OUTPUT_MAX, Observer
 
 REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
            b'{"ServerGroupInstance":{"edit_parameter":{"password":"Secret-Pw-77"}}}}}')
@@ -14,22 +17,26 @@ REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current
 
 def event(phase: Phase = Phase.POST_HANDLE, **fields) -> Event:
     values = {"source": "s", "resource_name": "web", "scaling_job_id": "job-9", "instruction": 0,
-              "result": 3, "resource_ids": (), "request_json": GoJson(REQUEST)}
+              "result": 3, "resource_ids": (), "request_json": GoJson(REQUEST),
+              "resource_type": "server_group_instance"}
     return Event(phase=phase, **{**values, **fields})
 
 
 def play(tmp_path: Path, action: Action, updates: list[Update], error: BaseException | None = None,
          requests: bool = True) -> dict:
     history = History(tmp_path, keep=10**9, requests=requests)
-    sink = HistorySink(history)
-    sink.started(action)
-    for update in updates:
-        sink.update(action, update)
-    sink.finished(Outcome(event=action.event, action=action,
-                          final=None if error else (updates[-1].status if updates else None),
-                          error=None if error is None else str(error),
-                          error_kind=None if error is None else type(error).__name__,
-                          duration=1.5))
+    observer = Observer(history)
+    routes = () if action.hook is None else (action.hook,)
+
+    async def call() -> None:
+        record = await observer.call_started(action.event, routes)
+        for update in updates:
+            observer.call_update(record, update)
+        await observer.call_finished(record, None if error else (updates[-1] if updates else None),
+                                     error, [7] if routes else [])
+
+    with capture_logs():
+        asyncio.run(call())
     history.close()
     conn = query.connect(tmp_path)
     try:
@@ -44,7 +51,8 @@ def test_a_call_that_ran(tmp_path: Path) -> None:
                [Update(Status.RUNNING, "refreshing"), Update(Status.DONE, "said Secret-Pw-77")])
     assert (row["resource_type"], row["result"], row["instruction"], row["routes"],
             row["decision"], row["outcome"], row["duration"]) == (
-        "server_group_instance", "DELETED", "", ["terraform"], "ran", "done", 1.5)
+        "server_group_instance", "DELETED", "", ["terraform"], "ran", "done", row["duration"])
+    assert row["run_id"] == 7 and 0 <= row["duration"] < 60
     assert row["output"] == "RUNNING: refreshing\nDONE: said [redacted]"
     assert "Secret-Pw-77" not in row["request"] and '"edit_parameter":"[redacted]"' in row["request"]
 
