@@ -47,9 +47,16 @@ def value(metrics: str, name: str, **labels: str) -> float:
 
 
 def rows(state: Path, table: str) -> list[dict[str, Any]]:
-    with sqlite3.connect(state / "history.sqlite3") as conn:
+    """The table's rows, oldest first; none while the server has not made the database."""
+    try:
+        conn = sqlite3.connect(f"{(state / 'history.sqlite3').as_uri()}?mode=ro", uri=True)
         conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
+        try:
+            return [dict(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return []
 
 
 def history(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -243,3 +250,20 @@ def test_sigkill_leaves_the_row_the_hook_saw_before_it_started(serve, tmp_path: 
     assert seen["rows"] == [[1, None]]  # on disk, not finished, before the hook ran
     listed = json.loads(history(state, "--json").stdout)
     assert [(r["id"], r["outcome"]) for r in listed] == [(1, "unfinished")]
+
+
+def test_stopping_says_how_many_calls_were_cut_short(serve, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    hook = write_script(tmp_path / "hook", 'touch "$(dirname "$0")/started"\nexec sleep 60\n')
+    server = serve("--executable-path", str(hook), "--state-dir", str(state), "--grace", "0.5s")
+    sender = subprocess.Popen(tfhook_command("send", "post-handle", "--addr", server.target,
+                                             "--job-id", "long"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for((tmp_path / "started").exists, timeout=20, what="the hook")
+        assert server.stop() == 0
+    finally:
+        sender.wait(30)
+    assert log_lines(server.log(), "stopped")[-1].endswith("calls_cut_short=1")
+    [row] = rows(state, "calls")
+    assert (row["scaling_job_id"], row["outcome"], row["decision"]) == ("long", "cancelled", "ran")
