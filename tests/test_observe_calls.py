@@ -86,3 +86,47 @@ def test_output_keeps_its_end_within_bounds(tmp_path: Path) -> None:
 def test_requests_are_left_out_unless_kept(tmp_path: Path) -> None:
     row = play(tmp_path, Action(event(), "executable"), [Update(Status.DONE)], requests=False)
     assert row["request"] is None
+
+
+def test_a_run_is_recorded_and_counted(tmp_path: Path) -> None:
+    from tfhook.metrics import MetricsSink
+
+    history, metrics = History(tmp_path, keep=10**9), MetricsSink()
+    observer = Observer(history, metrics)
+
+    async def runs() -> None:
+        locked = await observer.run_started("web", "/infra/web", ("event", "retry"))
+        assert locked.id == 1 and locked.trigger == "event"
+        locked.outcome, locked.error, locked.lock_failed = "failed", "lock held by x", True
+        observer.run_finished(locked, events=3)
+        good = await observer.run_started("web", "/infra/web", ("reconcile",))
+        good.outcome, good.drifted = "done", ("terraform_data.elb (update)",)
+        good.refreshed = ("terraform_data.elb", "data.x")
+        observer.run_finished(good, events=0)
+
+    with capture_logs() as logs:
+        asyncio.run(runs())
+    history.close()
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"route": "web", **labels})
+
+    assert sample("tfhook_runs_total", trigger="event", outcome="failed") == 1
+    assert sample("tfhook_runs_total", trigger="reconcile", outcome="done") == 1
+    assert sample("tfhook_events_coalesced_total") == 2
+    assert sample("tfhook_lock_failures_total") == 1
+    assert (sample("tfhook_resources_refreshed_total"),
+            sample("tfhook_resources_drifted_total")) == (2, 1)
+    assert sample("tfhook_runs_in_flight") == 0
+    assert (sample("tfhook_last_success_timestamp_seconds") or 0) > 0
+    conn = query.connect(tmp_path)
+    try:
+        failed, done = query.run(conn, 1), query.run(conn, 2)
+    finally:
+        conn.close()
+    assert failed is not None and done is not None
+    assert (failed["outcome"], failed["error"], failed["triggers"]) == (
+        "failed", "lock held by x", ["event", "retry"])
+    assert (done["outcome"], done["drifted"]) == ("done", ["terraform_data.elb (update)"])
+    assert [(e["event"], e["log_level"]) for e in logs] == [("run failed", "error"),
+                                                           ("run done", "info")]
