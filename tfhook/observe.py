@@ -99,6 +99,12 @@ class Observer:
 
     async def call_started(self, event: Event, routes: tuple[str, ...]) -> Call:
         """Record a call before anything runs for it (awaited: the row is on disk)."""
+        call = self.new_call(event, routes)
+        await self.written()
+        return call
+
+    def new_call(self, event: Event, routes: tuple[str, ...]) -> Call:
+        """A call, its row handed to the writer (`written()` waits for it)."""
         call = Call(event, routes)
         self._count(lambda m: m.call_in_flight(event.phase.value, 1))
         if self.history is not None:
@@ -106,8 +112,12 @@ class Observer:
                 return call_start(event, routes, keep=self.history_requests)
 
             call.ref = self.history.begin_call(start)
-            await self.history.flush()
         return call
+
+    async def written(self) -> None:
+        """Wait until every row handed over is on disk (or its failure counted)."""
+        if self.history is not None:
+            await self.history.flush()
 
     @property
     def history_requests(self) -> bool:
@@ -168,8 +178,13 @@ class Observer:
 
             run.ref = self.history.begin_run(RunStart(
                 started=run.started, directory=directory, route=route, triggers=triggers))
-            await self.history.flush()
-            run.id = run.ref.id
+        try:
+            await self.written()
+        except asyncio.CancelledError:  # stopped before it started: still a run that ended
+            run.outcome, run.error = "cancelled", "the run was cancelled"
+            self.run_finished(run, 0)
+            raise
+        run.id = None if run.ref is None else run.ref.id
         return run
 
     def run_finished(self, run: Run, events: int) -> None:

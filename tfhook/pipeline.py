@@ -51,10 +51,11 @@ class Pipeline:
         try:
             actions = route(event, table.hooks, announce_unmatched=table.announce_unmatched)
             routes = tuple(str(action.hook) for action in actions if action.hook is not None)
-            record = await self.observer.call_started(event, routes)  # before anything runs
+            record = self.observer.new_call(event, routes)
             last: Update | None = None
             error: BaseException | None = None
             try:
+                await self.observer.written()  # the call's row is on disk before anything runs
                 async for update in self._call(actions, table):
                     last = update
                     self.observer.call_update(record, update)
