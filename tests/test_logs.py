@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 from pathlib import Path
@@ -11,7 +12,8 @@ from structlog.testing import capture_logs
 
 from tfhook import client
 from tfhook.logs import LogSink
-from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status
+from tfhook.model import Action, Event, GoJson, Phase, Status, Update
+from tfhook.observe import Observer
 
 
 def _event(**fields: object) -> Event:
@@ -52,11 +54,16 @@ def test_request_bodies_and_huge_fields_stay_out_of_the_log() -> None:
     body = GoJson(f'{{"password":"{secret}"}}'.encode())
     event = _event(resource_name="x" * 5000, request_json=body)
     action = Action(event, "executable")
-    sink = LogSink()
+
+    async def call() -> None:
+        observer = Observer()
+        record = await observer.call_started(event, ("executable",))
+        await observer.call_finished(record, Update(Status.DONE, "ok"), None, [])
+
     with capture_logs() as logs:
-        sink.started(action)
-        sink.finished(Outcome(event, action, Status.DONE, None, None, 0.1))
-    assert len(logs) == 2
+        LogSink().started(action)
+        asyncio.run(call())
+    assert [entry["event"] for entry in logs] == ["call started", "call finished"]
     for entry in logs:
         assert secret not in repr(entry)
         assert len(str(entry["resource"])) < 300

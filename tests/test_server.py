@@ -244,7 +244,7 @@ def test_metrics_exporter(tmp_path, serve, hook) -> None:
     text = wait_for(scrape, what="the metrics endpoint")
     assert ('tfhook_calls_total{outcome="done",phase="post-handle",route="executable"} 1.0'
             in text)
-    assert 'tfhook_calls_total{outcome="skipped",phase="handle",route=""} 1.0' in text
+    assert 'tfhook_calls_total{outcome="ignored",phase="handle",route=""} 1.0' in text
     assert ('tfhook_call_duration_seconds_count{phase="post-handle",route="executable"} 1.0'
             in text)
 

@@ -228,7 +228,7 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
     # The log says so too, with Terraform's diagnostic (summary, file:line, detail), ...
     warned = _log_line(server, "terraform refresh failed; the call answers DONE "
                                "(on_failure warn)")
-    assert warned is not None and "level=warning" in warned, server.log()
+    assert warned is not None and "level=warn " in warned, server.log()
     assert "Error: Invalid expression (broken.tf:2)\\n  Expected the start of an " in warned
     # The first retry (about 2 s later) still fails and doubles the delay ...
     failed = wait_for(lambda: _log_line(server, "background refresh retry failed"), timeout=10,

@@ -56,7 +56,8 @@ def history(
                       ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
-    """List recorded calls, newest first (`history show ID` for one in full)."""
+    """List recorded calls, newest first (`history runs` for Terraform runs, `history show
+    ID` for one call or run in full)."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = state_dir  # `history --state-dir D show ID` works as well as `show ID --state-dir D`
         return
@@ -70,6 +71,30 @@ def history(
 
     found = _guard(rows)
     typer.echo(query.as_json(found) if as_json else query.table(found), nl=False)
+
+
+@history_app.command("runs", cls=_help.Command)
+def runs(
+    ctx: typer.Context,
+    state_dir: StateDir = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+    since: Annotated[str | None, typer.Option(help="Only runs this recent (30m, 2h, 7d).")] = None,
+    route: Annotated[str | None, typer.Option(help="Only runs of this route.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed or unfinished runs.")
+                      ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """List recorded Terraform runs (event, start-up, reconcile, retry), newest first."""
+    from tfhook.history import query
+
+    def rows() -> list[dict[str, Any]]:
+        cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
+        filters = query.Filters(limit=limit, since=cutoff, route=route, failed=failed)
+        with _closing(query.connect(_state(state_dir or ctx.obj))) as conn:
+            return query.runs(conn, filters)
+
+    found = _guard(rows)
+    typer.echo(query.as_json(found) if as_json else query.runs_table(found), nl=False)
 
 
 @history_app.command("show", cls=_help.Command)

@@ -30,6 +30,7 @@ class Batch:
     delivered: bool = False  # every subscriber has had the final answer
     finished: asyncio.Event = field(default_factory=asyncio.Event)  # set when delivered
     final: Update | None = None  # the run's answer, once it succeeded
+    run_id: int | None = None  # the run's history row, once recorded
 
     def publish(self, update: Update) -> None:
         """Send a progress update to every caller waiting on this run."""
@@ -76,24 +77,28 @@ class Flight:
         self._next.background |= background
         return self._next, True
 
-    async def join(self, trigger: object, *, background: bool = False
-                   ) -> AsyncIterator[Update | str]:
+    async def join(self, trigger: object, *, background: bool = False,
+                   served: list[Batch] | None = None) -> AsyncIterator[Update | str]:
         """Submit and follow the run: yields a queue notice (str) if queued, then updates.
 
         The last item is the run's final Update; a failed run raises its error. A caller
         that goes away stops waiting; a run nobody waits for any more is cancelled, unless
         the server asked for it (`background`). A caller's trigger that the run in progress
         or the last finished run serves (the same event through a second route on the
-        directory) shares that run.
+        directory) shares that run. The batch that serves the caller is added to `served`.
         """
         last = self._last
         if not background and last is not None and any(t is trigger for t in last.triggers):
+            if served is not None:
+                served.append(last)
             if last.error is not None:
                 raise last.error
             if last.final is not None:
                 yield last.final
                 return
         batch, queued = self.submit(trigger, background=background)
+        if served is not None:
+            served.append(batch)
         queue: asyncio.Queue[Update | BaseException | None] = asyncio.Queue()
         batch.subscribers.append(queue)
         try:

@@ -13,7 +13,7 @@ from tfhook.model import Action, Outcome, Update
 
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
           "debug": logging.DEBUG}
-DEBUG, INFO, WARNING = logging.DEBUG, logging.INFO, logging.WARNING
+DEBUG, INFO = logging.DEBUG, logging.INFO
 FORMATS = ("logfmt", "json")
 # The configured level; until configure() runs everything is shown (structlog's default).
 _level = logging.NOTSET
@@ -36,6 +36,7 @@ def configure(log_format: str, level: str) -> None:
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
+            _flag_names,
             structlog.processors.TimeStamper(fmt="iso", key="time"),
             structlog.processors.format_exc_info,
             renderer,
@@ -44,6 +45,14 @@ def configure(log_format: str, level: str) -> None:
         logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _Stderr())),
         cache_logger_on_first_use=False,
     )
+
+
+def _flag_names(logger: object, method: str, event: structlog.typing.EventDict
+                ) -> structlog.typing.EventDict:
+    """Name levels as --log-level does: `warn`, not `warning`."""
+    if event.get("level") == "warning":
+        event["level"] = "warn"
+    return event
 
 
 class _Stderr:
@@ -84,22 +93,13 @@ class LogSink:
             self._log.debug("update", status=update.status.name, **action.event.describe())
 
     def finished(self, outcome: Outcome) -> None:
-        if not enabled(INFO if outcome.error is None else WARNING):
+        # A call's outcome is one line from the observer (observe.py); a background run's
+        # result is logged here: Terraform's summary, no request, nothing secret.
+        if not outcome.event.background:
             return
         fields = {**outcome.event.describe(), "hook": outcome.action.hook,
                   "duration": round(outcome.duration, 3)}
-        if outcome.event.background:
-            self._background(outcome, fields)
-        elif outcome.error is not None:
-            self._log.warning("call failed", error=outcome.error.splitlines()[0],
-                              kind=outcome.error_kind, **fields)
-        elif outcome.action.hook is not None:
-            status = outcome.final.name if outcome.final else "EMPTY"
-            self._log.info("call finished", status=status, **fields)
-
-    def _background(self, outcome: Outcome, fields: dict[str, object]) -> None:
-        # A background run's result is Terraform's summary: no request, nothing secret.
         if outcome.error is not None:
-            self._log.warning("background run failed", error=outcome.error, **fields)
-        else:
+            self._log.error("background run failed", error=outcome.error, **fields)
+        elif enabled(INFO):
             self._log.info("background run done", result=outcome.log, **fields)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from tfhook.errors import UserError
-from tfhook.model import Action, Outcome, Update
+from tfhook.model import Action, Outcome, Status, Update
+
+if TYPE_CHECKING:
+    from tfhook.observe import Run
 
 # Every metric tfhook exports, as Prometheus names it (counters end in _total), with its
 # type and labels. The dashboards and alert rules in examples/ may only query these
@@ -32,42 +37,114 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_retry_pending": ("gauge", ("route",)),
     "tfhook_history_write_failures_total": ("counter", ()),
 }
+HISTORY_FAILURES = "tfhook_history_write_failures_total"
+_HELP = {
+    "tfhook_calls_total": "Calls by phase, route and outcome (one per route that a call ran)",
+    "tfhook_call_duration_seconds": "Duration of the routes that ran for calls",
+    "tfhook_calls_in_flight": "Calls being answered now",
+    "tfhook_runs_total": "Terraform runs by route, trigger and outcome",
+    "tfhook_run_duration_seconds": "Duration of Terraform runs",
+    "tfhook_runs_in_flight": "Terraform runs going on now",
+    "tfhook_events_coalesced_total": "Events served by a run another event asked for",
+    "tfhook_lock_waits_total": "Calls that waited for the run in progress on their directory",
+    "tfhook_lock_failures_total": "Runs that failed because the state lock was held",
+    "tfhook_resources_refreshed_total": "Resources refreshed by runs",
+    "tfhook_resources_drifted_total": "Resources found drifted by runs",
+    "tfhook_outputs_changed_total": "Outputs changed by runs",
+    "tfhook_last_success_timestamp_seconds": "When a run last succeeded (Unix time)",
+    "tfhook_retry_pending": "1 while a background retry after a failed run is pending",
+}
+_ERRORS = {"ActionTimeout": "timeout", "CancelledError": "cancelled"}
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
 
 
 class MetricsSink:
-    """Counts calls by phase and outcome; times the ones that ran something."""
+    """Every metric in METRICS: calls (as a sink, per route), runs and retries (told by the
+    observer)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.calls = Counter(
-            "tfhook_calls", "Calls by phase, route and outcome", ["phase", "route", "outcome"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "tfhook_call_duration_seconds", "Duration of routes that ran", ["phase", "route"],
-            registry=self.registry, buckets=DURATION_BUCKETS,
-        )
+        made = {name: _make(name, kind, labels, self.registry)
+                for name, (kind, labels) in METRICS.items() if name != HISTORY_FAILURES}
+        self.calls, self.duration = made["tfhook_calls_total"], made["tfhook_call_duration_seconds"]
+        self.calls_in_flight = made["tfhook_calls_in_flight"]
+        self.runs, self.run_duration = made["tfhook_runs_total"], made["tfhook_run_duration_seconds"]
+        self.runs_in_flight = made["tfhook_runs_in_flight"]
+        self.coalesced = made["tfhook_events_coalesced_total"]
+        self.lock_waits = made["tfhook_lock_waits_total"]
+        self.lock_failures = made["tfhook_lock_failures_total"]
+        self.refreshed = made["tfhook_resources_refreshed_total"]
+        self.drifted = made["tfhook_resources_drifted_total"]
+        self.outputs_changed = made["tfhook_outputs_changed_total"]
+        self.last_success = made["tfhook_last_success_timestamp_seconds"]
+        self.pending = made["tfhook_retry_pending"]
 
     def started(self, action: Action) -> None:
         return None
 
     def update(self, action: Action, update: Update) -> None:
-        return None
+        if update.status is Status.ACCEPTED and action.hook is not None:
+            # Queued behind the run in progress on its directory: it waits for that run.
+            self.lock_waits.labels(route=action.hook).inc()
 
     def finished(self, outcome: Outcome) -> None:
-        phase = "background" if outcome.event.background else outcome.event.phase.value
+        if outcome.event.background:
+            return  # a run, counted as one (run_finished)
+        phase = outcome.event.phase.value
         route = outcome.action.hook or ""
         if outcome.action.hook is None:
-            label = "skipped"
+            label = "ignored"  # answered IGNORED, or nothing at all (the reference's way)
         elif outcome.error is not None:
-            label = "error"
+            label = _ERRORS.get(outcome.error_kind or "", "failed")
         else:
             label = outcome.final.name.lower() if outcome.final else "empty"
         self.calls.labels(phase=phase, route=route, outcome=label).inc()
         if outcome.action.hook is not None:
             self.duration.labels(phase=phase, route=route).observe(outcome.duration)
+
+    def call_in_flight(self, phase: str, change: int) -> None:
+        self.calls_in_flight.labels(phase=phase).inc(change)
+
+    def run_in_flight(self, route: str, change: int) -> None:
+        self.runs_in_flight.labels(route=route).inc(change)
+
+    def run_finished(self, run: Run, duration: float, *, coalesced: int) -> None:
+        """Count one run: its outcome, duration, what it found, and the events it shared."""
+        route = run.route
+        self.run_in_flight(route, -1)
+        self.runs.labels(route=route, trigger=run.trigger, outcome=run.outcome).inc()
+        self.run_duration.labels(route=route, trigger=run.trigger).observe(duration)
+        self.coalesced.labels(route=route).inc(coalesced)
+        self.lock_failures.labels(route=route).inc(int(run.lock_failed))
+        self.refreshed.labels(route=route).inc(len(run.refreshed))
+        self.drifted.labels(route=route).inc(len(run.drifted))
+        self.outputs_changed.labels(route=route).inc(len(run.outputs_changed))
+        if run.outcome == "done":
+            self.last_success.labels(route=route).set_to_current_time()
+
+    def retry_pending(self, route: str, pending: bool) -> None:
+        self.pending.labels(route=route).set(int(pending))
+
+    def know(self, routes: Iterable[str], phases: Iterable[str]) -> None:
+        """Show every per-route series at zero from the start, so that alerts see them."""
+        for route in routes:
+            for gauge in (self.runs_in_flight, self.pending):
+                gauge.labels(route=route)
+            for counter in (self.coalesced, self.lock_waits, self.lock_failures,
+                            self.refreshed, self.drifted, self.outputs_changed):
+                counter.labels(route=route)
+        for phase in phases:
+            self.calls_in_flight.labels(phase=phase)
+
+
+def _make(name: str, kind: str, labels: tuple[str, ...], registry: CollectorRegistry) -> Any:
+    text = _HELP[name]
+    if kind == "counter":
+        return Counter(name.removesuffix("_total"), text, labels, registry=registry)
+    if kind == "histogram":
+        return Histogram(name, text, labels, registry=registry, buckets=DURATION_BUCKETS)
+    return Gauge(name, text, labels, registry=registry)
 
 
 class _Count(Collector):
@@ -83,7 +160,7 @@ class _Count(Collector):
 
 def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
     """Export how many history writes failed (`read` returns the count)."""
-    sink.registry.register(_Count("tfhook_history_write_failures",
+    sink.registry.register(_Count(HISTORY_FAILURES.removesuffix("_total"),
                                   "History writes that failed (calls are answered as usual)", read))
 
 
@@ -94,3 +171,5 @@ def serve_exporter(address: str, sink: MetricsSink) -> None:
         start_http_server(int(port), addr=host or "0.0.0.0", registry=sink.registry)
     except (ValueError, OSError) as exc:
         raise UserError(f"exporter_config.address {address!r}: {exc}") from None
+    structlog.get_logger("tfhook.metrics").info(
+        "metrics exporter listening", address=f"http://{host or '0.0.0.0'}:{port}/metrics")

@@ -6,7 +6,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import asyncio
@@ -139,6 +139,8 @@ class Action:
     hook: str | None
     reason: str = ""
     announce: bool = True
+    # The runs that served this action (`flight.Batch`es), for the history's run ids.
+    served: list[Any] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

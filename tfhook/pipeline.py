@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from typing import Any
 
 import structlog
 
 from tfhook import fanout
 from tfhook.errors import TfhookError
 from tfhook.model import Action, Event, GoJson, Outcome, Phase, Sink, Status, Update
+from tfhook.observe import Observer
 from tfhook.routing import route
 from tfhook.runners import Runner
 from tfhook.table import Table
@@ -22,9 +24,12 @@ log = structlog.get_logger("tfhook.pipeline")
 class Pipeline:
     """Routes events, executes actions through their runners, reports every step to the sinks."""
 
-    def __init__(self, table: Table, sinks: Sequence[Sink] = ()) -> None:
+    def __init__(self, table: Table, sinks: Sequence[Sink] = (),
+                 observer: Observer | None = None) -> None:
         self.table = table
         self.sinks = tuple(sinks)
+        self.observer = observer or Observer()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def plan(self, event: Event) -> list[Action]:
         """The actions for an event under the hooks in force (see `routing.route`)."""
@@ -45,16 +50,36 @@ class Pipeline:
             table.calls.add(call)
         try:
             actions = route(event, table.hooks, announce_unmatched=table.announce_unmatched)
-            if len(actions) == 1:  # exactly what that hook alone answers
-                updates = self.execute(actions[0], table.runners)
-            else:
-                parallel = {hook.name for hook in table.hooks if hook.parallel}
-                updates = fanout.run(actions, parallel,
-                                     lambda action: self.execute(action, table.runners))
-            async for update in updates:
-                yield update
+            routes = tuple(str(action.hook) for action in actions if action.hook is not None)
+            record = self.observer.new_call(event, routes)
+            last: Update | None = None
+            error: BaseException | None = None
+            try:
+                await self.observer.written()  # the call's row is on disk before anything runs
+                async for update in self._call(actions, table):
+                    last = update
+                    self.observer.call_update(record, update)
+                    yield update
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                served = [b.run_id for a in actions for b in a.served if b.run_id is not None]
+                done = self.observer.call_finished(record, last, error, served)
+                if isinstance(error, GeneratorExit):  # closed unawaited: no await allowed here
+                    task = asyncio.ensure_future(done)
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+                else:
+                    await _shielded(done)
         finally:
             table.calls.discard(call)
+
+    def _call(self, actions: list[Action], table: Table) -> AsyncIterator[Update]:
+        if len(actions) == 1:  # exactly what that hook alone answers
+            return self.execute(actions[0], table.runners)
+        parallel = {hook.name for hook in table.hooks if hook.parallel}
+        return fanout.run(actions, parallel, lambda action: self.execute(action, table.runners))
 
     async def execute(self, action: Action, runners: Mapping[str, Runner]
                       ) -> AsyncIterator[Update]:
@@ -143,3 +168,13 @@ class Pipeline:
             except Exception:
                 with contextlib.suppress(Exception):
                     log.exception("sink failed", sink=type(sink).__name__)
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Finish recording a call even when the call is being cancelled (server stop)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise

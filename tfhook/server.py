@@ -23,12 +23,12 @@ from tfhook import __version__, _reflection, address, table
 from tfhook.config import Settings
 from tfhook.errors import UserError
 from tfhook.history import History
-from tfhook.history.sink import HistorySink
 from tfhook.logs import LogSink
-from tfhook.model import Sink
+from tfhook.model import Phase, Sink
+from tfhook.observe import Observer
 from tfhook.pipeline import Pipeline
 from tfhook.reload import Reloader
-from tfhook.runners import Shared
+from tfhook.runners import OBSERVER, Shared
 from tfhook.service import HandleService
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
@@ -101,21 +101,21 @@ def _umask(mode: int) -> Iterator[None]:
         os.umask(old)
 
 
-def build_sinks(settings: Settings, history: History | None = None) -> list[Sink]:
-    """The observers every call is reported to."""
+def build_sinks(settings: Settings, history: History | None = None) -> tuple[list[Sink], Observer]:
+    """The observers every call is reported to, and the one that records calls and runs."""
     sinks: list[Sink] = [LogSink()]
-    if history is not None:
-        sinks.append(HistorySink(history))
+    metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
         from tfhook.metrics import MetricsSink, count_history_failures, serve_exporter
 
         metrics = MetricsSink()
+        metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
         if history is not None:
             count_history_failures(metrics, lambda: history.failures)
         serve_exporter(settings.exporter.address, metrics)
         sinks.append(metrics)
-    return sinks
+    return sinks, Observer(history, metrics)
 
 
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
@@ -161,13 +161,15 @@ class Server:
         # while, and a SIGTERM then must stop that child, not leave it behind.
         with self._signals():
             try:
-                self.pipeline.sinks = tuple(build_sinks(self.settings, self._history))
+                sinks, self.pipeline.observer = build_sinks(self.settings, self._history)
+                self.pipeline.sinks = tuple(sinks)
+                self._shared[OBSERVER] = self.pipeline.observer
                 # Fail fast (a bad Terraform directory…) before binding.
                 self.pipeline.table = await table.open_table(
                     self.settings, self.settings.hooks, self._shared, self.pipeline.background)
                 await self._start()
                 log.info("serving", addr=self.settings.addr, version=__version__,
-                         routes=",".join(hook.name for hook in self.settings.hooks),
+                         **_describe(self.settings, self.pipeline.table),
                          history=str(self._history.path) if self._history else "off")
                 await self._stop.wait()
                 await self._shutdown()
@@ -178,6 +180,8 @@ class Server:
                 self._remove_socket()
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
+                if self._grpc is not None:  # a start-up failure is its one error line
+                    log.info("stopped", calls_cut_short=self.pipeline.observer.cut_short)
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
@@ -261,6 +265,22 @@ class Server:
             return
         self.stop()
         log.info("signal received", signal=name)
+
+
+def _describe(settings: Settings, served: table.Table) -> dict[str, str]:
+    """The start-up line's mode or routes, Terraform directories and engines."""
+    hooks = settings.hooks
+    kinds = sorted({hook.kind for hook in hooks})
+    directories = {str(getattr(hook.action, "dir", "")): hook.name for hook in hooks
+                   if hook.kind == "terraform"}
+    engines = {runner.directory.target.engine.describe()
+               for runner in served.runners.values() if hasattr(runner, "directory")}
+    found = {"mode": kinds[0] if len(kinds) == 1 else "routes",
+             "routes": ",".join(hook.name for hook in hooks)}
+    if directories:
+        found["dirs"] = ",".join(directories)
+        found["engine"] = ",".join(sorted(engines))
+    return found
 
 
 def run(settings: Settings) -> None:

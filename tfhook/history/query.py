@@ -17,6 +17,7 @@ from tfhook.history.recorder import DB_NAME
 FAILED = ("failed", "timeout", "cancelled")
 SUMMARY_MAX = 80
 _COLUMNS = ("ID", "TIME", "ROUTE", "RESOURCE", "RESULT", "OUTCOME", "DURATION", "SUMMARY")
+_RUN_COLUMNS = ("ID", "STARTED", "ROUTE", "TRIGGERS", "OUTCOME", "DURATION", "SUMMARY")
 _JSON_LISTS = ("routes", "triggers", "refreshed", "drifted", "outputs_changed")
 
 
@@ -44,23 +45,33 @@ def connect(state_dir: Path) -> sqlite3.Connection:
 
 def calls(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
     """Calls, newest first, each with its outcome as shown (`unfinished`, `running`…)."""
-    where, args = _where(filters)
-    sql = f"SELECT * FROM calls {where} ORDER BY id DESC LIMIT ?"
+    return _select(conn, "calls", filters)
+
+
+def runs(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Runs, newest first; `job` does not apply (a run serves many jobs' calls)."""
+    return _select(conn, "runs", filters)
+
+
+def _select(conn: sqlite3.Connection, table_name: str, filters: Filters) -> list[dict[str, Any]]:
+    where, args = _where(filters, runs=table_name == "runs")
+    sql = f"SELECT * FROM {table_name} {where} ORDER BY id DESC LIMIT ?"
     rows = [_row(row) for row in conn.execute(sql, (*args, filters.limit))]
     return [row for row in rows if not filters.failed or row["outcome"] != "running"]
 
 
-def _where(filters: Filters) -> tuple[str, list[Any]]:
+def _where(filters: Filters, *, runs: bool = False) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
     if filters.since is not None:
-        clauses.append("time >= ?")
+        clauses.append("started >= ?" if runs else "time >= ?")
         args.append(filters.since)
-    if filters.job is not None:
+    if filters.job is not None and not runs:
         clauses.append("scaling_job_id = ?")
         args.append(filters.job)
     if filters.route is not None:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(calls.routes) WHERE value = ?)")
+        clauses.append("route = ?" if runs else
+                       "EXISTS (SELECT 1 FROM json_each(calls.routes) WHERE value = ?)")
         args.append(filters.route)
     if filters.failed:
         marks = ",".join("?" * len(FAILED))
@@ -104,13 +115,34 @@ def _alive(pid: int | None) -> bool:
 
 def table(rows: Iterable[dict[str, Any]]) -> str:
     """The readable table of calls (fixed columns, the summary last)."""
-    lines = [_COLUMNS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(_COLUMNS) - 1)]
+    return _grid([_COLUMNS, *(_cells(row) for row in rows)])
+
+
+def _grid(lines: list[tuple[str, ...]]) -> str:
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
         + "  " + line[-1] + "\n"
         for line in lines
     )
+
+
+def runs_table(rows: Iterable[dict[str, Any]]) -> str:
+    """The readable table of runs (`show run-N` for one in full)."""
+    return _grid([_RUN_COLUMNS, *(_run_cells(row) for row in rows)])
+
+
+def _run_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    duration = None if row["finished"] is None else row["finished"] - row["started"]
+    if row.get("error"):
+        text = summary({**row, "output": ""})
+    elif row["finished"] is None:
+        text = summary(row) if row["outcome"] == "unfinished" else ""
+    else:
+        text = (f"refreshed {len(row['refreshed'] or [])}, drifted {len(row['drifted'] or [])}, "
+                f"outputs changed {len(row['outputs_changed'] or [])}")
+    return (f"run-{row['id']}", _time(row["started"]), row["route"] or "-",
+            ",".join(row["triggers"]) or "-", row["outcome"], _duration(duration), text)
 
 
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:
@@ -127,7 +159,8 @@ def summary(row: dict[str, Any]) -> str:
     lines = text.splitlines()[:1] if text else (row.get("output") or "").splitlines()[-1:]
     line = lines[0].strip() if lines else ""
     if row["outcome"] == "unfinished" and not line:
-        line = "the server stopped before this call finished"
+        what = "run" if "started" in row else "call"
+        line = f"the server stopped before this {what} finished"
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1] + "…"
 
 

@@ -21,6 +21,7 @@ from tfhook.model import Action, Status, Update
 # every observer sees it: (hook name, runner, reason) -> whether it succeeded.
 Background = Callable[[str, "Runner", str], Awaitable[bool]]
 Shared = dict[Any, Any]
+OBSERVER = "observer"  # the key of the server's `observe.Observer` in `Shared` (runs report to it)
 
 
 class Runner(Protocol):

@@ -11,7 +11,7 @@ from tfhook.errors import ActionFailed
 from tfhook.flight import Flight
 from tfhook.hooks import Hook, TerraformAction
 from tfhook.model import Action, Status, Update
-from tfhook.runners import Background, Shared
+from tfhook.runners import OBSERVER, Background, Shared
 from tfhook.terraform.directory import Directory
 
 log = structlog.get_logger("tfhook.terraform")
@@ -27,7 +27,8 @@ class TerraformRunner:
         key = ("terraform", hook.action, hook.timeout, hook.kill_after)
         directory = shared.get(key)
         if directory is None or directory.closed:
-            directory = shared[key] = Directory(hook, dict(settings.env))
+            directory = shared[key] = Directory(hook, dict(settings.env),
+                                                shared.get(OBSERVER))
         self.directory: Directory = directory
         directory.users += 1
         self._background: Background | None = None
@@ -58,8 +59,8 @@ class TerraformRunner:
         event = action.event
         trigger: object = event.background or event
         try:
-            async for item in self.directory.flight.join(trigger, background=bool(
-                    event.background)):
+            async for item in self.directory.flight.join(
+                    trigger, background=bool(event.background), served=action.served):
                 yield Update(Status.ACCEPTED, item) if isinstance(item, str) else item
         except ActionFailed as exc:
             if event.background or self.hook.on_failure != "warn" or self.directory.closed:

@@ -14,10 +14,11 @@ from typing import Any
 import structlog
 
 from tfhook import process
-from tfhook.errors import TfhookError, UserError
+from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
 from tfhook.model import Event, Status, Update
+from tfhook.observe import Observer, Run, trigger_kinds
 from tfhook.terraform import background, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report
@@ -28,10 +29,12 @@ log = structlog.get_logger("tfhook.terraform")
 class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
-    def __init__(self, hook: Hook, env: dict[str, str]) -> None:
+    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
+        self.route = hook.name  # runs are counted under the first route on the directory
+        self.observer = observer or Observer()
         # No checkpoint (version check over the network) on every run, unless asked for.
         env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
@@ -121,19 +124,38 @@ class Directory:
         """A run failed and the call was answered DONE: retry in the background."""
         self._failing = True
         if not self._closed and (self._retry is None or self._retry.done()):
-            self._retry = self._spawn(background.retry(self._ask, lambda: self._failing))
+            self._retry = self._spawn(self._retrying())
+
+    async def _retrying(self) -> None:
+        self.observer.retry_pending(self.route, True)
+        try:
+            await background.retry(self._ask, lambda: self._failing)
+        finally:
+            self.observer.retry_pending(self.route, False)
 
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
+        run = await self.observer.run_started(self.route, str(self.action.dir),
+                                              trigger_kinds(batch.triggers))
+        batch.run_id = run.id
         try:
-            return await self._refresh(batch)
+            update = await self._refresh(batch, run)
+            run.outcome = "done"
+            return update
+        except BaseException as exc:
+            run.outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+            run.error = str(exc) or "the run was cancelled"
+            run.lock_failed = isinstance(exc, LockHeld)
+            raise
         finally:
             # Also when the run failed before Terraform started (a state pull that timed
             # out): reconcile waits from here, it must not fire again at once.
             self._last_run = time.monotonic()
+            self.observer.run_finished(run, sum(
+                isinstance(t, Event) and not t.background for t in batch.triggers))
 
-    async def _refresh(self, batch: Batch) -> Update:
+    async def _refresh(self, batch: Batch, run: Run) -> Update:
         events = [t for t in batch.triggers if isinstance(t, Event) and not t.background]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
         before = state.read_local(self.action.dir)
@@ -145,6 +167,8 @@ class Directory:
             notes.append(note)
         report, elapsed = await refresh.apply(self.target, batch, chosen)
         self._failing = False  # any good run ends a background retry
+        run.refreshed, run.drifted = tuple(report.refreshed), tuple(report.drifted)
+        run.outputs_changed = tuple(report.output_changes(state.outputs(before)))
         return Update(Status.DONE, summary.summary(
             report, elapsed, self.target.engine.describe(), self.action.dir, before, chosen,
             notes))
