@@ -29,11 +29,11 @@ from tfhook.model import Sink
 from tfhook.pipeline import Pipeline
 from tfhook.reload import Reloader
 from tfhook.runners import Shared
-from tfhook.service import HandleService
-from tfhook.v1 import handler_pb2, handler_pb2_grpc
+from tfhook.service import SERVICE, HandleService, add_to_server
+from tfhook.slots import Slots
+from tfhook.wire import RECEIVE_LIMIT
 
 log = structlog.get_logger("tfhook.server")
-SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
 
 
 def _claim_socket_path(path: Path) -> None:
@@ -147,7 +147,8 @@ class Server:
         self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._shared: Shared = {}
-        self.pipeline = Pipeline(table.Table((), {}), ())
+        self.pipeline = Pipeline(table.Table((), {}), (), Slots(settings.max_concurrency))
+        self.service = HandleService(self.pipeline)
         self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None
         if settings.state_dir is not None and settings.history_keep > 0:
@@ -178,15 +179,22 @@ class Server:
                 self._remove_socket()
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
+                if self._grpc is not None:
+                    log.info("stopped", cut_short=self.cut_short)
+
+    @property
+    def cut_short(self) -> int:
+        """How many calls were cut short at the end of --grace (answered UNAVAILABLE)."""
+        return self.service.cut_short
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
         self._stop.set()
 
     async def _start(self) -> None:
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            HandleService(self.pipeline), server)
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0),
+                                          ("grpc.max_receive_message_length", RECEIVE_LIMIT)])
+        add_to_server(self.service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)
@@ -198,6 +206,10 @@ class Server:
         self._grpc = server
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        if address.exposed(self.address):
+            log.warning("listening beyond this machine: nothing authenticates callers, and "
+                        "anyone who reaches this port runs the hooks; prefer a unix socket "
+                        "(see Security in the README)", addr=self.settings.addr)
 
     def _bind(self, server: grpc.aio.Server) -> None:
         path = self.address.path
@@ -219,10 +231,20 @@ class Server:
     async def _shutdown(self) -> None:
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
-        if self._grpc is not None:
-            await self._grpc.stop(self.settings.grace)
-        # Calls cancelled at the end of the grace period are still stopping their hooks.
+        if self._grpc is None:
+            return
+        # gRPC refuses new calls from now on; those in progress get --grace to finish. Then
+        # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
+        # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
+        stopping = asyncio.ensure_future(
+            self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+        calls = {call for t in self.reloader.tables() for call in t.calls}
+        if calls:
+            await asyncio.wait(calls, timeout=self.settings.grace)
+        self.service.cut()
         await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
+        await self._grpc.stop(0)
+        await stopping
 
     def _remove_socket(self) -> None:
         path = self.address.path

@@ -4,24 +4,57 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from tfhook import process
+from tfhook import process, redact
 from tfhook.config import Settings
 from tfhook.errors import ActionFailed
+from tfhook.hook import Instruction, name_of
 from tfhook.hooks import ExecutableAction, Hook
-from tfhook.model import Action, Status, Update
+from tfhook.model import Action, Event, Phase, Result, Status, Update
 from tfhook.runners import Background
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
 # What argv[1] holds when the request is too large for it: the usual "read stdin" mark.
 STDIN_MARK = "-"
+ENV_VALUE_LIMIT = 4096  # characters of a name passed in the environment
 
 
-def request_argument(request_json: bytes) -> str:
-    """argv[1] for a request: the JSON itself, or `-` when Linux would refuse it."""
-    if len(request_json) > ARGV_LIMIT:
+def request_argument(request_json: bytes, payload_argv: str = "full") -> str:
+    """argv[1] for a request: the JSON itself (`full`), the JSON without its secrets
+    (`redacted`), or `-` (`none`, or when Linux would refuse the argument).
+
+    Any local user reads a running process's argv (`ps`), so `full` shows passwords and
+    SSH keys while the hook runs; standard input always has the whole request.
+    """
+    if payload_argv == "none" or len(request_json) > ARGV_LIMIT:
         return STDIN_MARK
+    if payload_argv == "redacted":
+        text = redact.redact_json(request_json)
+        return STDIN_MARK if len(text.encode("utf-8")) > ARGV_LIMIT else text
     return request_json.decode("utf-8")
+
+
+def hook_environment(event: Event, route: str) -> dict[str, str]:
+    """What a hook learns from its environment, on top of what it inherits: the call's
+    phase, job, resource and result or instruction (names), and the route it runs for."""
+    env = {
+        "TFHOOK_PHASE": event.phase.value,
+        # Linux refuses to start a program with one variable over 128 KiB: a name that long
+        # is cut (the request on stdin has it whole).
+        "TFHOOK_JOB_ID": event.scaling_job_id[:ENV_VALUE_LIMIT],
+        "TFHOOK_RESOURCE_NAME": event.resource_name[:ENV_VALUE_LIMIT],
+        "TFHOOK_RESOURCE_TYPE": event.resource_type,
+        "TFHOOK_ROUTE": route,
+    }
+    if event.phase is Phase.POST_HANDLE:
+        env["TFHOOK_RESULT"] = name_of(_enum(Result, event.result))
+    else:
+        env["TFHOOK_INSTRUCTION"] = name_of(_enum(Instruction, event.instruction))
+    return env
+
+
+def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
+    return cls(code) if code in cls._value2member_map_ else code
 
 
 class ExecutableRunner:
@@ -42,11 +75,13 @@ class ExecutableRunner:
     async def run(self, action: Action) -> AsyncIterator[Update]:
         settings = self.settings
         request = await action.event.request_json.get_async()
+        assert isinstance(self.hook.action, ExecutableAction)
+        argument = request_argument(request, self.hook.action.payload_argv)
         spec = process.Spec(
-            argv=[self.path, request_argument(request)],
+            argv=[self.path, argument],
             name=self.path,
             stdin=request,
-            env=settings.env,
+            env={**settings.env, **hook_environment(action.event, self.hook.name)},
             timeout=self.hook.timeout,
             kill_after=self.hook.kill_after,
         )
