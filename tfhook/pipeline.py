@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import structlog
 
 from tfhook import fanout
-from tfhook.config import default_concurrency
 from tfhook.errors import TfhookError
 from tfhook.model import Action, Event, GoJson, Outcome, Phase, Sink, Status, Update
 from tfhook.routing import route
 from tfhook.runners import Runner
-from tfhook.slots import Slots
 from tfhook.table import Table
 
 log = structlog.get_logger("tfhook.pipeline")
@@ -24,11 +22,9 @@ log = structlog.get_logger("tfhook.pipeline")
 class Pipeline:
     """Routes events, executes actions through their runners, reports every step to the sinks."""
 
-    def __init__(self, table: Table, sinks: Sequence[Sink] = (),
-                 slots: Slots | None = None) -> None:
+    def __init__(self, table: Table, sinks: Sequence[Sink] = ()) -> None:
         self.table = table
         self.sinks = tuple(sinks)
-        self.slots = slots or Slots(default_concurrency())
 
     def plan(self, event: Event) -> list[Action]:
         """The actions for an event under the hooks in force (see `routing.route`)."""
@@ -136,15 +132,8 @@ class Pipeline:
             if action.announce:
                 yield Update(Status.IGNORED, action.reason)
             return
-        if action.event.background:  # not bounded: a call may be waiting for this very run
-            async for update in runners[action.hook].run(action):
-                yield update
-            return
-        if self.slots.full():
-            yield Update(Status.ACCEPTED, self.slots.why_waiting())
-        async with self.slots.slot():
-            async for update in runners[action.hook].run(action):
-                yield update
+        async for update in runners[action.hook].run(action):
+            yield update
 
     def _tell(self, call: Callable[[Sink], None]) -> None:
         # Observers never change what the Core is answered: their errors are logged only.

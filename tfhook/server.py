@@ -30,7 +30,6 @@ from tfhook.pipeline import Pipeline
 from tfhook.reload import Reloader
 from tfhook.runners import Shared
 from tfhook.service import SERVICE, HandleService, add_to_server
-from tfhook.slots import Slots
 from tfhook.wire import RECEIVE_LIMIT
 
 log = structlog.get_logger("tfhook.server")
@@ -147,7 +146,7 @@ class Server:
         self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._shared: Shared = {}
-        self.pipeline = Pipeline(table.Table((), {}), (), Slots(settings.max_concurrency))
+        self.pipeline = Pipeline(table.Table((), {}), ())
         self.service = HandleService(self.pipeline)
         self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None

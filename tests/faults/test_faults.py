@@ -30,7 +30,8 @@ def test_load_small(lab: Lab) -> None:
     """A small load: every call DONE, no zombie, no descriptor left open. The full one
     (5,000 calls at concurrency 32, memory too) is `make stress`."""
     report = fault_load.run(lab, calls=300, concurrency=16, sample_at=100)
-    assert (report.failed, report.zombies, report.errors) == (0, 0, [])
+    assert not report.errors, report.errors
+    assert (report.failed, report.zombies) == (0, 0)
     assert report.fds_after <= report.fds_before
 
 

@@ -10,7 +10,8 @@ from tfhook.errors import ActionFailed
 from tfhook.hook import Instruction, name_of
 from tfhook.hooks import ExecutableAction, Hook
 from tfhook.model import Action, Event, Phase, Result, Status, Update
-from tfhook.runners import Background
+from tfhook.runners import Background, Shared
+from tfhook.slots import Slots
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
@@ -60,11 +61,15 @@ def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
 class ExecutableRunner:
     """Runs one hook's executable with the request as argv[1] and on stdin, no shell."""
 
-    def __init__(self, hook: Hook, settings: Settings) -> None:
+    def __init__(self, hook: Hook, settings: Settings, shared: Shared | None = None) -> None:
         assert isinstance(hook.action, ExecutableAction)
         self.hook = hook
         self.settings = settings
         self.path = str(hook.action.path)
+        # One bound for every executable hook, kept across reloads (--max-concurrency).
+        # Terraform runs need none: they are one at a time per directory already.
+        shared = {} if shared is None else shared
+        self.slots: Slots = shared.setdefault(Slots, Slots(settings.max_concurrency))
 
     async def start(self, background: Background) -> None:
         return None
@@ -73,6 +78,13 @@ class ExecutableRunner:
         return None
 
     async def run(self, action: Action) -> AsyncIterator[Update]:
+        if self.slots.full():
+            yield Update(Status.ACCEPTED, self.slots.why_waiting())
+        async with self.slots.slot():
+            async for update in self._run(action):
+                yield update
+
+    async def _run(self, action: Action) -> AsyncIterator[Update]:
         settings = self.settings
         request = await action.event.request_json.get_async()
         assert isinstance(self.hook.action, ExecutableAction)
