@@ -91,6 +91,15 @@ def _refuse_busy(target: str, addr: str) -> None:
         raise UserError(f"--addr {addr}: cannot listen: {failures[0].strerror}")
 
 
+def _private(path: Path) -> Path:
+    """Where gRPC binds a socket before it is moved to `path`: short, this process's own."""
+    private = path.parent / f".tfhook-{os.getpid()}.sock"
+    if len(str(private).encode()) > address.SUN_PATH_MAX:
+        return path  # no room for another name: bind the path itself
+    private.unlink(missing_ok=True)  # a dead process with our pid left it
+    return private
+
+
 @contextlib.contextmanager
 def _umask(mode: int) -> Iterator[None]:
     old = os.umask(0o777 & ~mode)
@@ -216,10 +225,17 @@ class Server:
             _claim_socket_path(path)
         else:
             _refuse_busy(self.address.target, self.settings.addr)
+        private = None if path is None else _private(path)
+        target = self.address.target if private is None else f"unix:{private}"
         try:
             with _umask(self.settings.socket_mode):
-                port = server.add_insecure_port(self.address.target)
-        except RuntimeError as exc:
+                port = server.add_insecure_port(target)
+            if path is not None and private is not None:
+                # gRPC removes the path it bound when it stops, whoever's socket is there
+                # by then: it binds a private name, moved into place, so that tfhook alone
+                # decides (see _remove_socket).
+                os.rename(private, path)
+        except (RuntimeError, OSError) as exc:
             raise UserError(f"--addr {self.settings.addr}: cannot listen: {exc}") from None
         if port == 0 and path is None:
             raise UserError(f"--addr {self.settings.addr}: cannot listen (address in use?)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import socket
 import threading
 
 import grpc
@@ -20,6 +22,7 @@ from faultlab import (
     read_pids,
     stop,
 )
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from helpers import free_port, run_tfhook, wait_for
 
 from tfhook.v1 import handler_pb2 as pb
@@ -180,7 +183,37 @@ def cut_short_at_shutdown(lab: Lab) -> str:
     return "UNAVAILABLE 'cut short after Ns'; last log line cut_short=2"
 
 
+def shutdown_order(lab: Lab) -> str:
+    """What held before: health turns NOT_SERVING first, a second signal stops at once, and
+    the socket is removed only if it is still the server's."""
+    pids = lab.root / "order.pids"
+    sock = lab.root / "order.sock"
+    served = lab.serve(f"echo $$ >> {pids}; sleep 300 & wait\n", "--grace", "60s",
+                       "--kill-after", "60s", addr=f"unix:{sock}")
+    watch = health_pb2_grpc.HealthStub(served.channel).Watch(health_pb2.HealthCheckRequest(),
+                                                             timeout=60)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    call = served.stub.PostHandle(pb.PostHandleRequest(resource_name="slow"), timeout=60)
+    hook = read_pids(pids, 1)
+    sock.rename(lab.root / "moved.sock")  # someone else's socket now takes the path
+    stranger = socket.socket(socket.AF_UNIX)
+    stranger.bind(str(sock))
+    served.proc.send_signal(signal.SIGTERM)
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert served.proc.poll() is None  # the call has 60 s of grace
+    assert stop(served) == 0  # the second signal: no grace, no kill_after waited for
+    try:
+        list(call)
+        raise AssertionError("the call succeeded")
+    except grpc.RpcError as error:
+        assert error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    all_dead(hook)
+    assert sock.exists()  # not the server's: left alone
+    stranger.close()
+    return "NOT_SERVING first; second signal exits at once; a socket not ours is kept"
+
+
 CASES = [Case(check.__name__.replace("_", " "), check) for check in (
     bad_bytes, oversize_request, not_runnable, payload_argv, max_concurrency, exposed_address,
-    cut_short_at_shutdown,
+    cut_short_at_shutdown, shutdown_order,
 )]
