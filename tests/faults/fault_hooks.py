@@ -79,25 +79,25 @@ def deleted_script(lab: Lab) -> str:
     return f"UNKNOWN 'could not start'; put back: {good_call(served)}"
 
 
-def hang_past_timeout(lab: Lab) -> str:
+def _timed_out(lab: Lab, trap: str, kill_after: str) -> str:
+    """A hook (and a child of its) that runs past --timeout 1s: both must be gone after."""
     pids = lab.root / "hang.pids"
-    served = lab.serve(f"sleep 300 & echo $! > {pids}; echo $$ >> {pids}; wait\n",
-                       "--timeout", "1s", "--kill-after", "5s")
+    hook = lab.hook(f"{trap}sleep 300 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    served = lab.serve_path(hook, "--timeout", "1s", "--kill-after", kill_after)
     error = failed_call(served)
     assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "timed out after 1s" in error.details()
-    gone = all_dead(read_pids(pids, 2))
-    return f"DEADLINE_EXCEEDED, group stopped ({gone}); {good_call(served)}"
+    assert error.details() == (f'command "{hook}" timed out after 1s: sent '
+                               f"SIGTERM to its process group (SIGKILL after {kill_after})")
+    return f"{all_dead(read_pids(pids, 2))}; {good_call(served)}"
+
+
+def hang_past_timeout(lab: Lab) -> str:
+    return f"DEADLINE_EXCEEDED, group stopped: {_timed_out(lab, '', '5s')}"
 
 
 def ignores_sigterm(lab: Lab) -> str:
-    pids = lab.root / "stubborn.pids"
-    served = lab.serve(f"trap '' TERM; sleep 300 & echo $! > {pids}; echo $$ >> {pids}; wait\n",
-                       "--timeout", "1s", "--kill-after", "1s")
-    error = failed_call(served)
-    assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-    gone = all_dead(read_pids(pids, 2))
-    return f"DEADLINE_EXCEEDED, SIGKILL after --kill-after ({gone}); {good_call(served)}"
+    held = _timed_out(lab, "trap '' TERM; ", "1s")
+    return f"DEADLINE_EXCEEDED, SIGKILL after --kill-after: {held}"
 
 
 def stderr_10_mib(lab: Lab) -> str:
