@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv protos lint test demo clean tools bench
+.PHONY: help venv protos lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ $(VENV)/.bench-installed: $(STAMP)
 
 bench: $(VENV)/.bench-installed ## measure speed and footprint; writes bench/RESULTS.md (BENCH_QUICK=1: ~1 min)
 	$(BIN)/python -m bench.run bench
+
+stress: $(STAMP) ## every fault case, then 5,000 calls at concurrency 32; prints a table of what held
+	$(BIN)/python tests/faults/stress.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

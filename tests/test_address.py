@@ -64,3 +64,13 @@ def test_dial_target_turns_wildcards_into_loopback(addr: str, dial: str) -> None
 def test_control_characters_are_refused() -> None:
     with pytest.raises(UserError, match="control characters"):
         address.parse("unix:/tmp/a\nb.sock")
+
+
+@pytest.mark.parametrize(("addr", "exposed"), [
+    ("127.0.0.1:50051", False), ("localhost:50051", False), ("[::1]:50051", False),
+    ("127.0.0.2:50051", False), (":50051", True), ("0.0.0.0:50051", True), ("[::]:50051", True),
+    ("192.0.2.10:50051", True), ("handler.example:50051", True),
+    ("unix:x.sock", False), ("unix-abstract:x", False),
+])
+def test_which_addresses_other_machines_reach(addr: str, exposed: bool) -> None:
+    assert address.exposed(address.parse(addr)) is exposed

@@ -6,13 +6,14 @@ tests its CLI); a few run the real `python -m tfhook serve` and check no socket 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from helpers import run_tfhook, write_script
 from typer.testing import CliRunner
 
-from tfhook import cli, logs, server
+from tfhook import cli, config, logs, server
 from tfhook.config import Exporter, Settings
 from tfhook.hooks import ExecutableAction, Match
 from tfhook.model import Phase
@@ -83,6 +84,14 @@ CASES = {
                                      "--lock-timeout: only for Terraform mode"),
     "handler type in terraform mode": (["--tf-dir", "dir", "--handler-type", "handle"],
                                        "--handler-type: only for --executable-path"),
+    "payload argv value": (["--executable-path", "hook", "--payload-argv", "hidden"],
+                           "--payload-argv: 'hidden' is not one of full, redacted, none"),
+    "payload argv in terraform mode": (["--tf-dir", "dir", "--payload-argv", "none"],
+                                       "--payload-argv: only for --executable-path"),
+    "max concurrency zero": (["--executable-path", "hook", "--max-concurrency", "0"],
+                             "--max-concurrency: must be a whole number of at least 1 (got '0')"),
+    "max concurrency garbage": (["--executable-path", "hook", "--max-concurrency", "lots"],
+                                "--max-concurrency: must be a whole number"),
 }
 
 
@@ -127,6 +136,17 @@ def test_defaults_match_the_reference(workdir, served) -> None:
     assert (hook.timeout, hook.kill_after) == (15 * 60.0, 10.0)
     assert settings.socket_mode == 0o600
     assert settings.exporter == Exporter(enabled=False)
+    assert hook.action == ExecutableAction(workdir / "hook", payload_argv="full")
+    assert settings.max_concurrency == config.CONCURRENCY_PER_CPU * len(os.sched_getaffinity(0))
+
+
+def test_payload_argv_and_max_concurrency_reach_the_settings(workdir, served) -> None:
+    result = invoke("--executable-path", "hook", "--payload-argv", "none",
+                    "--max-concurrency", "3")
+    assert result.exit_code == 0, result.output
+    [settings] = served
+    assert settings.hooks[0].action == ExecutableAction(workdir / "hook", payload_argv="none")
+    assert settings.max_concurrency == 3
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -103,12 +103,13 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
     panels = _panels(result.output)
     assert list(panels) == ["Options", _help.GENERIC, _help.TERRAFORM, _help.ROUTES]
     assert panels[_help.ROUTES] == ["--routes"]
-    assert panels[_help.GENERIC] == ["--executable-path", "--handler-type"]
+    assert panels[_help.GENERIC] == ["--executable-path", "--handler-type", "--payload-argv"]
     assert panels[_help.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
         "--reconcile-every"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--state-dir", "--history-keep", "--history-requests", "--help"]
+                                 "--state-dir", "--history-keep", "--history-requests",
+                                 "--max-concurrency", "--help"]
     assert "--var                      KEY=VALUE" in result.output.replace("│", "")

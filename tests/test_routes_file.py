@@ -31,7 +31,7 @@ routes:
       reconcile_every: 30m
   - name: notify
     match: {phase: post-handle, result: [created, 2, no_change], source: "graf*"}
-    executable: {path: hooks/notify.sh}
+    executable: {path: hooks/notify.sh, payload_argv: none}
     parallel: true
     timeout: 30s
     kill_after: 2s
@@ -61,7 +61,7 @@ def test_a_good_file_becomes_hooks_with_paths_from_its_directory(site: Path) -> 
     assert (web.action.lock_timeout, web.action.reconcile_every) == (120.0, 1800.0)
     assert web.action.variables == (("region", "is1a"),)
     assert web.action.var_files == (site / "web.tfvars",)
-    assert notify.action == ExecutableAction(site / "hooks" / "notify.sh")
+    assert notify.action == ExecutableAction(site / "hooks" / "notify.sh", payload_argv="none")
     assert notify.match.result == {1, 2, 4} and notify.match.source == ("graf*",)
     assert (notify.parallel, notify.timeout, notify.kill_after) == (True, 30.0, 2.0)
 
@@ -126,9 +126,15 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "tfhook.yaml: routes[0] (a): match.result: 'changed' is not one of created, updated"),
     ("routes:\n  - {name: a, match: {colour: red}, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): match.colour: unknown key"),
+    ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, argv: none}}\n",
+     "tfhook.yaml: routes[0] (a): executable.argv: unknown key (allowed: kill_after, "
+     "on_failure, path, payload_argv, timeout)"),
     ("routes:\n  - {name: a, paralel: true, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): paralel: unknown key (allowed: executable, kill_after, "
      "match, name, on_failure, parallel, terraform, timeout)"),
+    ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, payload_argv: secret}}\n",
+     "tfhook.yaml: routes[0] (a): executable.payload_argv: 'secret' is not one of full, "
+     "redacted, none"),
     ("routes:\n  - {name: a, terraform: {dir: infra/elb, var: [novalue]}}\n",
      "tfhook.yaml: routes[0] (a): terraform.var: 'novalue' must be KEY=VALUE"),
 ])

@@ -68,7 +68,7 @@ def serving(hook: Path, handler_type: str, env: dict[str, str] | None = None
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tfhook", "serve", "--executable-path", str(hook),
-             "--handler-type", handler_type, "--addr", f"unix:{sock}"],
+             "--handler-type", handler_type, "--payload-argv", "none", "--addr", f"unix:{sock}"],
             cwd=hook.parent, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     try:
         with grpc.insecure_channel(f"unix:{sock}", FAST_RETRY) as channel:
@@ -149,10 +149,13 @@ def test_every_kind_is_complete_and_consistent(tmp_path: Path, kind: str, instal
     core = yaml.safe_load((directory / "autoscaler-handlers.yaml").read_text())
     assert core == {"handlers": [{"name": "web", "endpoint": "unix:/run/tfhook/w.sock"}]}
     unit = (directory / "web.service").read_text()
-    assert f"ExecStart={installed_tfhook} serve --executable-path {hook} --handler-type post-handle" in unit
+    assert f"ExecStart={installed_tfhook} serve --executable-path {hook} --handler-type post-handle" \
+        " --payload-argv none" in unit
     assert "--addr unix:/run/tfhook/w.sock " in unit and "RuntimeDirectory=tfhook\n" in unit
     readme = (directory / "README.md").read_text()
     assert f"./{hook.name}" in readme and "grpcurl" in readme and "web.service" in readme
+    # The scaffold keeps secrets out of argv, and says so where a user reads it.
+    assert "`--payload-argv none`" in readme and "--payload-argv none" in hook.read_text()
     for script in directory.glob("*.py"):
         compile(script.read_text(), str(script), "exec")
     # Nothing points into this checkout or its .venv: the scaffold outlives both.

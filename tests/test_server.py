@@ -196,11 +196,11 @@ def test_malformed_request_bytes_then_a_good_call(shared) -> None:
     for garbage in (b"\xff\xff\xff\xff", b"\x0a\x80", b"\x22\x05abc"):
         with pytest.raises(grpc.RpcError) as info:
             list(raw(garbage, timeout=10))
-        # grpcio's own answer to bytes it cannot parse (the servicer never sees them).
-        assert info.value.code() is grpc.StatusCode.UNKNOWN
-        assert "Error parsing message with type 'autoscaler.PostHandleRequest'" in (
-            info.value.details())
+        # tfhook's own decoder answers, never grpcio's UNKNOWN with an exception text.
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert info.value.details() == "request is not a valid PostHandleRequest message"
     assert_answers(served)
+    assert served.log().count("bad request") >= 3
 
 
 def test_huge_request_is_resource_exhausted_then_a_good_call(shared) -> None:

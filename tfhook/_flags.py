@@ -11,10 +11,18 @@ from pathlib import Path
 
 from tfhook import config, routes
 from tfhook.errors import UserError
-from tfhook.hooks import AFTER_CHANGE, CHANGED, ExecutableAction, Hook, Match, TerraformAction
+from tfhook.hooks import (
+    AFTER_CHANGE,
+    CHANGED,
+    PAYLOAD_ARGV,
+    ExecutableAction,
+    Hook,
+    Match,
+    TerraformAction,
+)
 from tfhook.model import Phase, Result
 
-GENERIC_ONLY = ("--handler-type",)
+GENERIC_ONLY = ("--handler-type", "--payload-argv")
 # How messages name a hook's fields when the hook came from flags.
 LABELS = {"dir": "--tf-dir", "var": "--var/--var-file", "init": "--init",
           "terraform": "--terraform", "lock_timeout": "--lock-timeout",
@@ -40,11 +48,13 @@ class HookFlags:
     on_failure: str
     refresh_on_start: bool
     reconcile_every: str | None
+    payload_argv: str = "full"
 
     def given(self) -> dict[str, bool]:
         """Which mode-specific flags differ from their defaults."""
         return {
             "--handler-type": self.handler_type != "post-handle",
+            "--payload-argv": self.payload_argv != "full",
             "--terraform": self.terraform != "auto", "--on-result": bool(self.on_result),
             "--var-file": bool(self.var_file), "--var": bool(self.var), "--init": self.init,
             "--lock-timeout": self.lock_timeout != "60s",
@@ -73,7 +83,7 @@ def hooks(flags: HookFlags, limits: config.Limits) -> tuple[tuple[Hook, ...], bo
         return routes.load(flags.routes_file, limits), True
     check_mode_flags(terraform_mode=flags.tf_dir is not None, given=flags.given())
     if flags.executable_path is not None:  # the reference: other phases get an empty stream
-        return (executable_hook(flags.executable_path, phase, limits),), False
+        return (executable_hook(flags.executable_path, phase, limits, flags.payload_argv),), False
     assert flags.tf_dir is not None
     return (terraform_hook(
         flags.tf_dir, engine=flags.terraform, on_result=flags.on_result,
@@ -97,13 +107,17 @@ def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None
         raise UserError(f"{', '.join(wrong)}: only for Terraform mode (--tf-dir)")
 
 
-def executable_hook(path: str, phase: Phase, limits: config.Limits) -> Hook:
+def executable_hook(path: str, phase: Phase, limits: config.Limits,
+                    payload_argv: str = "full") -> Hook:
     """Generic mode: the executable, for one phase, like the reference handler."""
+    if payload_argv not in PAYLOAD_ARGV:
+        raise UserError(f"--payload-argv: {payload_argv!r} is not one of "
+                        f"{', '.join(PAYLOAD_ARGV)}")
     try:
         resolved = config.resolve_executable(path)
     except UserError as exc:
         raise UserError(f"--executable-path: {exc}") from None
-    return Hook("executable", ExecutableAction(resolved), Match(phase=frozenset({phase})),
+    return Hook("executable", ExecutableAction(resolved, payload_argv), Match(phase=frozenset({phase})),
                 timeout=limits.timeout, kill_after=limits.kill_after, labels=LABELS)
 
 

@@ -20,12 +20,14 @@ METAVARS = {
     "var": "KEY=VALUE", "lock_timeout": "DURATION", "on_failure": "POLICY",
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
     "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
+    "payload_argv": "MODE", "max_concurrency": "N",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.
 PANELS = {
     "serve": {
         "routes_file": ROUTES, "executable_path": GENERIC, "handler_type": GENERIC,
+        "payload_argv": GENERIC,
         **dict.fromkeys(("tf_dir", "terraform", "on_result", "var_file", "var", "init",
                          "lock_timeout", "target_from_event", "on_failure",
                          "refresh_on_start", "reconcile_every"), TERRAFORM),

@@ -13,6 +13,7 @@ from tfhook import config
 from tfhook.errors import UserError
 from tfhook.hook import Instruction
 from tfhook.hooks import (
+    PAYLOAD_ARGV,
     RESOURCE_TYPES,
     ExecutableAction,
     Match,
@@ -23,7 +24,7 @@ from tfhook.terraform import engine as engines
 from tfhook.terraform import startup
 
 LIMIT_KEYS = ("timeout", "kill_after", "on_failure")
-EXECUTABLE_KEYS = {"path", *LIMIT_KEYS}
+EXECUTABLE_KEYS = {"path", "payload_argv", *LIMIT_KEYS}
 TERRAFORM_KEYS = {"dir", "terraform", "var", "var_file", "lock_timeout", "target_from_event",
                   "refresh_on_start", "reconcile_every", "init", *LIMIT_KEYS}
 MATCH_KEYS = ("phase", "resource_type", "resource_name", "source", "result", "instruction")
@@ -112,7 +113,11 @@ def executable(where: Where, base: Path, section: dict[Any, Any]) -> ExecutableA
     where.unknown(section, EXECUTABLE_KEYS, "executable")
     path = _path(where, base, section, "executable.path", "the hook to run",
                  config.executable_problem)
-    return None if path is None or where.failed else ExecutableAction(path)
+    payload_argv = section.get("payload_argv", "full")
+    if payload_argv not in PAYLOAD_ARGV:
+        where.problem("executable.payload_argv",
+                      f"{payload_argv!r} is not one of {', '.join(PAYLOAD_ARGV)}")
+    return None if path is None or where.failed else ExecutableAction(path, payload_argv)
 
 
 def _path(where: Where, base: Path, section: dict[Any, Any], field: str, what: str,

@@ -186,8 +186,10 @@ def _runtime_directory(socket: PurePosixPath | None) -> str:
 def _serve_args(kind: Kind, hook: Path, phase: Phase, addr: str) -> list[str]:
     if kind.routes:
         return ["serve", "--routes", str(hook), "--addr", addr]
+    # --payload-argv none: the request (passwords, SSH keys) never shows in `ps`; the hooks
+    # written beside the unit read standard input.
     return ["serve", "--executable-path", str(hook), "--handler-type", phase.value,
-            "--addr", addr]
+            "--payload-argv", "none", "--addr", addr]
 
 
 def _route_dir(tf_dir: str | None, directory: Path) -> str:

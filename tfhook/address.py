@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,19 @@ class Address:
         if self.host is not None and self.host in _WILDCARD:
             return f"127.0.0.1:{self.target.rpartition(':')[2]}"
         return self.target
+
+
+def exposed(address: Address) -> bool:
+    """Whether a TCP address can be reached from other machines (not loopback)."""
+    if address.host is None:
+        return False
+    host = address.host.strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name: whatever it resolves to, say so
 
 
 def parse(addr: str) -> Address:

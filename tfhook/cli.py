@@ -131,6 +131,10 @@ def serve(
     history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
     history_requests: Annotated[bool, typer.Option(
         "--history-requests", help="Keep each request in the history (redacted).")] = False,
+    payload_argv: Annotated[str, typer.Option(help="The hook's argv[1]: full (the request), "
+                            "redacted or none ('-'); stdin has it all.")] = "full",
+    max_concurrency: Annotated[str | None, typer.Option(
+        help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
 ) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
@@ -138,7 +142,7 @@ def serve(
     flags = _flags.HookFlags(
         executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
         var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
-        refresh_on_start, reconcile_every)
+        refresh_on_start, reconcile_every, payload_argv)
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)
@@ -162,6 +166,8 @@ def serve(
             state_dir=(state_dir or config.state_dir()).absolute(),
             history_keep=config.parse_age(history_keep, name="--history-keep"),
             history_requests=history_requests,
+            max_concurrency=(config.default_concurrency() if max_concurrency is None else _flag(
+                "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
         )
 
     settings = _guard(build)
@@ -263,21 +269,10 @@ def routes_explain(
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
         hooks = routes.load(file)
-        event = explain.event_from_json(_read_request(from_json), chosen)
+        event = explain.event_from_json(explain.read_source(from_json), chosen)
         return explain.explain(event, hooks)
 
     typer.echo(_guard(run), nl=False)
-
-
-def _read_request(source: str) -> bytes:
-    if source == "-":
-        return typer.get_binary_stream("stdin").read()
-    if source.lstrip().startswith("{"):
-        return source.encode("utf-8")
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
 
 
 # Operator commands (history, send, check) live in their own module.

@@ -17,6 +17,7 @@ from tfhook.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+ELF_MAGIC = b"\x7fELF"
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -111,11 +112,29 @@ class Settings:
     state_dir: Path | None = None  # None: no history (`serve` always sets one)
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
+    max_concurrency: int = field(default_factory=lambda: default_concurrency())
 
     @property
     def kill_after(self) -> float:
         """The longest kill_after of any hook: how long a stopping call may still take."""
         return max((hook.kill_after for hook in self.hooks), default=DEFAULT_KILL_AFTER)
+
+
+# Hooks running at once, per CPU, unless --max-concurrency says: hooks mostly wait on
+# networks and clouds, so a few per CPU keep the machine busy without drowning it.
+CONCURRENCY_PER_CPU = 4
+
+
+def default_concurrency() -> int:
+    """CONCURRENCY_PER_CPU times the CPUs this process may run on."""
+    return CONCURRENCY_PER_CPU * max(len(os.sched_getaffinity(0)), 1)
+
+
+def parse_concurrency(text: str) -> int:
+    """--max-concurrency: a whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UserError(f"must be a whole number of at least 1 (got {text!r})")
+    return int(text)
 
 
 def resolve_executable(path: str, cwd: Path | None = None) -> Path:
@@ -147,7 +166,10 @@ def interpreter_problem(script: Path) -> str | None:
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
     if not first.startswith(b"#!"):
-        return None
+        # Without a #! line the kernel runs only a binary (ELF): anything else would fail
+        # every call with "exec format error".
+        return None if first.startswith(ELF_MAGIC) else (
+            "is neither a script starting with #! nor a binary this machine can run")
     words = first[2:].rstrip(b"\n").split()
     if not words:
         return "its #! line names no interpreter"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tfhook.errors import UserError
@@ -14,6 +16,18 @@ from tfhook.model import Event, GoJson, Phase, Result
 from tfhook.routing import code_name, miss
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def read_source(source: str) -> bytes:
+    """--from-json: `-` for standard input, the JSON itself, or a file holding it."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    if source.lstrip().startswith("{"):
+        return source.encode("utf-8")
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
 
 
 def event_from_json(text: bytes, phase: Phase | None) -> Event:

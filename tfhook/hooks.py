@@ -10,6 +10,8 @@ from tfhook.model import Phase, Result
 
 DEFAULT_TIMEOUT = 15 * 60.0
 DEFAULT_KILL_AFTER = 10.0
+# What a hook's argv[1] holds: the request (the reference), it redacted, or `-`.
+PAYLOAD_ARGV = ("full", "redacted", "none")
 # The resource types of the request's `Resource` oneof, in field order.
 RESOURCE_TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router",
                   "load_balancer")
@@ -38,6 +40,7 @@ class ExecutableAction:
     """Run an executable with the request as JSON, exactly like the reference handler."""
 
     path: Path
+    payload_argv: str = "full"  # full | redacted | none: what argv[1] holds (stdin: always all)
     kind = "executable"
 
 

@@ -93,7 +93,6 @@ class Observer:
                  metrics: MetricsSink | None = None) -> None:
         self.history = history
         self.metrics = metrics
-        self.cut_short = 0  # calls cancelled before they ended (server stop, client gone)
 
     # -- calls ---------------------------------------------------------------------
 
@@ -136,8 +135,6 @@ class Observer:
         outcome = call_outcome(final, error)
         decision = "ignored" if not call.routes else "coalesced" if call.coalesced else "ran"
         run_id = run_ids[-1] if run_ids else None
-        if isinstance(error, (asyncio.CancelledError, GeneratorExit)):
-            self.cut_short += 1
         self._count(lambda m: m.call_in_flight(call.event.phase.value, -1))
         reason = None if error is None else (str(error) or type(error).__name__)
         if self.history is not None and call.ref is not None:

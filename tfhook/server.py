@@ -29,11 +29,10 @@ from tfhook.observe import Observer
 from tfhook.pipeline import Pipeline
 from tfhook.reload import Reloader
 from tfhook.runners import OBSERVER, Shared
-from tfhook.service import HandleService
-from tfhook.v1 import handler_pb2, handler_pb2_grpc
+from tfhook.service import SERVICE, HandleService, add_to_server
+from tfhook.wire import RECEIVE_LIMIT
 
 log = structlog.get_logger("tfhook.server")
-SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
 
 
 def _claim_socket_path(path: Path) -> None:
@@ -92,6 +91,15 @@ def _refuse_busy(target: str, addr: str) -> None:
         raise UserError(f"--addr {addr}: cannot listen: {failures[0].strerror}")
 
 
+def _private(path: Path) -> Path:
+    """Where gRPC binds a socket before it is moved to `path`: short, this process's own."""
+    private = path.parent / f".tfhook-{os.getpid()}.sock"
+    if len(str(private).encode()) > address.SUN_PATH_MAX:
+        return path  # no room for another name: bind the path itself
+    private.unlink(missing_ok=True)  # a dead process with our pid left it
+    return private
+
+
 @contextlib.contextmanager
 def _umask(mode: int) -> Iterator[None]:
     old = os.umask(0o777 & ~mode)
@@ -148,6 +156,7 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
+        self.service = HandleService(self.pipeline)
         self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None
         if settings.state_dir is not None and settings.history_keep > 0:
@@ -181,16 +190,21 @@ class Server:
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
                 if self._grpc is not None:  # a start-up failure is its one error line
-                    log.info("stopped", calls_cut_short=self.pipeline.observer.cut_short)
+                    log.info("stopped", calls_cut_short=self.cut_short)
+
+    @property
+    def cut_short(self) -> int:
+        """How many calls were cut short at the end of --grace (answered UNAVAILABLE)."""
+        return self.service.cut_short
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
         self._stop.set()
 
     async def _start(self) -> None:
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        handler_pb2_grpc.add_HandleServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            HandleService(self.pipeline), server)
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0),
+                                          ("grpc.max_receive_message_length", RECEIVE_LIMIT)])
+        add_to_server(self.service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME, REFLECTION_V1)
@@ -202,6 +216,10 @@ class Server:
         self._grpc = server
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        if address.exposed(self.address):
+            log.warning("listening beyond this machine: nothing authenticates callers, and "
+                        "anyone who reaches this port runs the hooks; prefer a unix socket "
+                        "(see Security in the README)", addr=self.settings.addr)
 
     def _bind(self, server: grpc.aio.Server) -> None:
         path = self.address.path
@@ -209,10 +227,17 @@ class Server:
             _claim_socket_path(path)
         else:
             _refuse_busy(self.address.target, self.settings.addr)
+        private = None if path is None else _private(path)
+        target = self.address.target if private is None else f"unix:{private}"
         try:
             with _umask(self.settings.socket_mode):
-                port = server.add_insecure_port(self.address.target)
-        except RuntimeError as exc:
+                port = server.add_insecure_port(target)
+            if path is not None and private is not None:
+                # gRPC removes the path it bound when it stops, whoever's socket is there
+                # by then: it binds a private name, moved into place, so that tfhook alone
+                # decides (see _remove_socket).
+                os.rename(private, path)
+        except (RuntimeError, OSError) as exc:
             raise UserError(f"--addr {self.settings.addr}: cannot listen: {exc}") from None
         if port == 0 and path is None:
             raise UserError(f"--addr {self.settings.addr}: cannot listen (address in use?)")
@@ -223,10 +248,20 @@ class Server:
     async def _shutdown(self) -> None:
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
-        if self._grpc is not None:
-            await self._grpc.stop(self.settings.grace)
-        # Calls cancelled at the end of the grace period are still stopping their hooks.
+        if self._grpc is None:
+            return
+        # gRPC refuses new calls from now on; those in progress get --grace to finish. Then
+        # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
+        # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
+        stopping = asyncio.ensure_future(
+            self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+        calls = {call for t in self.reloader.tables() for call in t.calls}
+        if calls:
+            await asyncio.wait(calls, timeout=self.settings.grace)
+        self.service.cut()
         await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
+        await self._grpc.stop(0)
+        await stopping
 
     def _remove_socket(self) -> None:
         path = self.address.path

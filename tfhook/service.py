@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import structlog
 
 from tfhook import wire
 from tfhook.errors import TfhookError
@@ -14,6 +17,8 @@ from tfhook.pipeline import Pipeline
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, handler_pb2.HandleResponse]
+log = structlog.get_logger("tfhook.service")
+SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
 
 
 class HandleService(handler_pb2_grpc.HandleServiceServicer):
@@ -21,6 +26,16 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
 
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
+        self._started: dict[asyncio.Task[Any], float] = {}
+        self.stopping = False  # set when calls are cut short at the end of --grace
+        self.cut_short = 0  # how many were
+
+    def cut(self) -> int:
+        """End every call in progress (the server stops): each answers UNAVAILABLE."""
+        self.stopping = True
+        for task in self._started:
+            task.cancel()
+        return len(self._started)
 
     async def PreHandle(
         self, request: handler_pb2.HandleRequest, context: Context
@@ -41,11 +56,42 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
             yield response
 
     async def _serve(
-        self, request: wire.Request, context: Context, phase: Phase
+        self, request: wire.Request | wire.BadRequest, context: Context, phase: Phase
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
+        if isinstance(request, wire.BadRequest):
+            log.warning("bad request", rpc=phase.rpc, code=request.code.name,
+                        problem=request.message)
+            await context.abort(request.code, request.message)
         event = wire.event_from_proto(request, phase)
+        task = asyncio.current_task()
+        assert task is not None
+        self._started[task] = time.monotonic()
         try:
             async for update in self._pipeline.handle(event):
                 yield wire.update_to_proto(update, event)
         except TfhookError as exc:
             await context.abort(wire.status_for(exc), str(exc))
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise  # the client went away
+            self.cut_short += 1
+            ran = time.monotonic() - self._started[task]
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "tfhook is stopping: the call was "
+                                f"cut short after running {ran:.1f}s (the --grace period ended)")
+        finally:
+            self._started.pop(task, None)
+
+
+def add_to_server(servicer: HandleService, server: grpc.aio.Server) -> None:
+    """Register the service with request decoders that turn bad bytes into a status."""
+    respond = handler_pb2.HandleResponse.SerializeToString
+    methods = {
+        name: grpc.unary_stream_rpc_method_handler(
+            getattr(servicer, name), request_deserializer=wire.decoder(cls),
+            response_serializer=respond)
+        for name, cls in (("PreHandle", handler_pb2.HandleRequest),
+                          ("Handle", handler_pb2.HandleRequest),
+                          ("PostHandle", handler_pb2.PostHandleRequest))
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE, methods),))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from tfhook import _gojson
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
@@ -12,6 +15,36 @@ from tfhook.model import Event, GoJson, Phase, Update
 from tfhook.v1 import handler_pb2
 
 Request = handler_pb2.HandleRequest | handler_pb2.PostHandleRequest
+# The largest request accepted: gRPC's default, which tfhook always had. gRPC itself takes
+# up to RECEIVE_LIMIT, so that a larger one is still answered by tfhook, and logged.
+MAX_REQUEST = 4 * 1024 * 1024
+RECEIVE_LIMIT = 4 * MAX_REQUEST
+
+
+@dataclass(frozen=True, slots=True)
+class BadRequest:
+    """What stands in for a request that could not be decoded: the status to answer."""
+
+    code: grpc.StatusCode
+    message: str
+
+
+def decoder(cls: type[Request]) -> Callable[[bytes], Request | BadRequest]:
+    """A request deserializer that never raises (gRPC would answer UNKNOWN with the
+    exception's text and log nothing): a bad or oversize message becomes a BadRequest."""
+
+    def decode(data: bytes) -> Request | BadRequest:
+        if len(data) > MAX_REQUEST:
+            return BadRequest(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              f"request of {len(data)} bytes is larger than the "
+                              f"{MAX_REQUEST} bytes accepted")
+        try:
+            return cls.FromString(data)
+        except DecodeError:
+            return BadRequest(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"request is not a valid {cls.DESCRIPTOR.name} message")
+
+    return decode
 
 # One table from domain error to gRPC status; the most specific class wins.
 _STATUS: tuple[tuple[type[TfhookError], grpc.StatusCode], ...] = (

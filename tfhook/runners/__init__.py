@@ -39,7 +39,7 @@ class Runner(Protocol):
 def _executable(hook: Hook, settings: Settings, shared: Shared) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
-    runner = ExecutableRunner(hook, settings)
+    runner = ExecutableRunner(hook, settings, shared)
     return Warned(runner, hook) if hook.on_failure == "warn" else runner
 
 

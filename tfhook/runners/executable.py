@@ -4,34 +4,72 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from tfhook import process
+from tfhook import process, redact
 from tfhook.config import Settings
 from tfhook.errors import ActionFailed
+from tfhook.hook import Instruction, name_of
 from tfhook.hooks import ExecutableAction, Hook
-from tfhook.model import Action, Status, Update
-from tfhook.runners import Background
+from tfhook.model import Action, Event, Phase, Result, Status, Update
+from tfhook.runners import Background, Shared
+from tfhook.slots import Slots
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
 # What argv[1] holds when the request is too large for it: the usual "read stdin" mark.
 STDIN_MARK = "-"
+ENV_VALUE_LIMIT = 4096  # characters of a name passed in the environment
 
 
-def request_argument(request_json: bytes) -> str:
-    """argv[1] for a request: the JSON itself, or `-` when Linux would refuse it."""
-    if len(request_json) > ARGV_LIMIT:
+def request_argument(request_json: bytes, payload_argv: str = "full") -> str:
+    """argv[1] for a request: the JSON itself (`full`), the JSON without its secrets
+    (`redacted`), or `-` (`none`, or when Linux would refuse the argument).
+
+    Any local user reads a running process's argv (`ps`), so `full` shows passwords and
+    SSH keys while the hook runs; standard input always has the whole request.
+    """
+    if payload_argv == "none" or len(request_json) > ARGV_LIMIT:
         return STDIN_MARK
+    if payload_argv == "redacted":
+        text = redact.redact_json(request_json)
+        return STDIN_MARK if len(text.encode("utf-8")) > ARGV_LIMIT else text
     return request_json.decode("utf-8")
+
+
+def hook_environment(event: Event, route: str) -> dict[str, str]:
+    """What a hook learns from its environment, on top of what it inherits: the call's
+    phase, job, resource and result or instruction (names), and the route it runs for."""
+    env = {
+        "TFHOOK_PHASE": event.phase.value,
+        # Linux refuses to start a program with one variable over 128 KiB: a name that long
+        # is cut (the request on stdin has it whole).
+        "TFHOOK_JOB_ID": event.scaling_job_id[:ENV_VALUE_LIMIT],
+        "TFHOOK_RESOURCE_NAME": event.resource_name[:ENV_VALUE_LIMIT],
+        "TFHOOK_RESOURCE_TYPE": event.resource_type,
+        "TFHOOK_ROUTE": route,
+    }
+    if event.phase is Phase.POST_HANDLE:
+        env["TFHOOK_RESULT"] = name_of(_enum(Result, event.result))
+    else:
+        env["TFHOOK_INSTRUCTION"] = name_of(_enum(Instruction, event.instruction))
+    return env
+
+
+def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
+    return cls(code) if code in cls._value2member_map_ else code
 
 
 class ExecutableRunner:
     """Runs one hook's executable with the request as argv[1] and on stdin, no shell."""
 
-    def __init__(self, hook: Hook, settings: Settings) -> None:
+    def __init__(self, hook: Hook, settings: Settings, shared: Shared | None = None) -> None:
         assert isinstance(hook.action, ExecutableAction)
         self.hook = hook
         self.settings = settings
         self.path = str(hook.action.path)
+        # One bound for every executable hook, kept across reloads (--max-concurrency).
+        # Terraform runs need none: they are one at a time per directory already.
+        shared = {} if shared is None else shared
+        self.slots: Slots = shared.setdefault(Slots, Slots(settings.max_concurrency))
 
     async def start(self, background: Background) -> None:
         return None
@@ -40,13 +78,22 @@ class ExecutableRunner:
         return None
 
     async def run(self, action: Action) -> AsyncIterator[Update]:
+        if self.slots.full():
+            yield Update(Status.ACCEPTED, self.slots.why_waiting())
+        async with self.slots.slot():
+            async for update in self._run(action):
+                yield update
+
+    async def _run(self, action: Action) -> AsyncIterator[Update]:
         settings = self.settings
         request = await action.event.request_json.get_async()
+        assert isinstance(self.hook.action, ExecutableAction)
+        argument = request_argument(request, self.hook.action.payload_argv)
         spec = process.Spec(
-            argv=[self.path, request_argument(request)],
+            argv=[self.path, argument],
             name=self.path,
             stdin=request,
-            env=settings.env,
+            env={**settings.env, **hook_environment(action.event, self.hook.name)},
             timeout=self.hook.timeout,
             kill_after=self.hook.kill_after,
         )
