@@ -263,7 +263,8 @@ def routes_explain(
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
         hooks = routes.load(file)
-        event = explain.event_from_json(_read_request(from_json), chosen)
+        where = "--from-json" if from_json.lstrip().startswith("{") else from_json
+        event = explain.event_from_json(_read_request(from_json), chosen, where)
         return explain.explain(event, hooks)
 
     typer.echo(_guard(run), nl=False)
