@@ -263,22 +263,10 @@ def routes_explain(
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
         hooks = routes.load(file)
-        where = "--from-json" if from_json.lstrip().startswith("{") else from_json
-        event = explain.event_from_json(_read_request(from_json), chosen, where)
+        event = explain.event_from_json(*explain.read(from_json), chosen)
         return explain.explain(event, hooks)
 
     typer.echo(_guard(run), nl=False)
-
-
-def _read_request(source: str) -> bytes:
-    if source == "-":
-        return typer.get_binary_stream("stdin").read()
-    if source.lstrip().startswith("{"):
-        return source.encode("utf-8")
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
 
 
 # Operator commands (history, send, check) live in their own module.

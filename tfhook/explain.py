@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tfhook import request, wire
+from tfhook.errors import UserError
 from tfhook.hook import Instruction
 from tfhook.hooks import Hook
 from tfhook.model import Event, Phase, Result
 from tfhook.routing import code_name, miss
 
 
-def event_from_json(text: bytes, phase: Phase | None, where: str = "request") -> Event:
+def read(source: str) -> tuple[bytes, str]:
+    """`--from-json`: the request's JSON and what to call it in errors, from a file, `-`
+    (standard input) or the JSON itself."""
+    if source == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    if source.lstrip().startswith("{"):
+        return source.encode("utf-8"), "--from-json"
+    try:
+        return Path(source).read_bytes(), source
+    except OSError as exc:
+        raise UserError(f"--from-json: cannot read {source}: {exc.strerror or exc}") from None
+
+
+def event_from_json(text: bytes, where: str, phase: Phase | None) -> Event:
     """An Event from the JSON a hook receives (the reference's Go JSON) or protobuf JSON,
     read by the same parser as `tfhook send`, so explain accepts what send accepts.
 
     Args:
         text: the request as JSON.
-        phase: the phase, when the JSON cannot say (PreHandle and Handle look alike).
         where: what the request came from, for error messages.
+        phase: the phase, when the JSON cannot say (PreHandle and Handle look alike).
 
     Returns:
         The event, as the server would see it.
