@@ -21,8 +21,8 @@ METAVARS = {
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
     "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
     "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
-    "resource_id": "ID", "job_id": "ID", "job": "ID", "route": "NAME", "limit": "N",
-    "since": "DURATION", "item": "ID", "file": "FILE",
+    "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
+    "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.

@@ -20,6 +20,12 @@ StateDir = Annotated[Path | None, typer.Option(
     help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
+# The ids target_from_event refreshes: the resource's own, and its parent's.
+ResourceId = Annotated[str | None, typer.Option(help="The resource's id (needs its type).")]
+ParentId = Annotated[str | None, typer.Option(
+    help="Its parent's id (a server, server_group_instance or elb has one).")]
+ParentType = Annotated[str | None, typer.Option(help="The parent's type: elb, gslb, dns, "
+                                                "load_balancer (default: as in the JSON).")]
 history_app = typer.Typer(help="What tfhook ran: recorded calls and runs.", add_completion=False,
                           cls=_help.Group)
 
@@ -112,8 +118,9 @@ def send(
     resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
-    resource_id: Annotated[str | None, typer.Option(
-        help="The resource's id (needs its type), as target_from_event uses it.")] = None,
+    resource_id: ResourceId = None,
+    parent_id: ParentId = None,
+    parent_type: ParentType = None,
     from_json: Annotated[str | None, typer.Option(
         help="The request as JSON (as a hook receives it, or protobuf JSON); - for stdin.")] = None,
     replay: Annotated[int | None, typer.Option(help="Send again a recorded call's request.")
@@ -129,7 +136,7 @@ def send(
         target = address.parse(addr).dial_target()
         wait = config.positive_duration(timeout, name="--timeout")
         fields = request.Fields(result, instruction, resource_type, resource_name, source, job_id,
-                                resource_id)
+                                resource_id, parent_id, parent_type)
         chosen, document, where = _request(phase, from_json, replay, state_dir)
         message = request.build(chosen, fields, document, where)
         sending.check(target, wait)

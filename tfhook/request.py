@@ -21,6 +21,7 @@ from tfhook.model import Phase
 
 RESOURCE_TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router",
                   "load_balancer")
+PARENT_TYPES = ("elb", "gslb", "dns", "load_balancer")  # what a `Parent` can be
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class Fields:
     source: str | None = None
     job_id: str | None = None
     resource_id: str | None = None
+    parent_id: str | None = None
+    parent_type: str | None = None
 
 
 def load_json(text: str | bytes, where: str) -> dict[str, Any]:
@@ -121,6 +124,28 @@ def _apply(message: Any, fields: Fields, post: bool) -> None:
         if kind is None:
             raise UserError("--resource-id: say the resource's type too (--resource-type)")
         getattr(resource, kind).id = fields.resource_id
+    if fields.parent_id is not None or fields.parent_type is not None:
+        _parent(resource, fields)
+
+
+def _parent(resource: Any, fields: Fields) -> None:
+    """Set the parent's type and id (a server, server_group_instance or elb has one)."""
+    kind = resource.WhichOneof("resource")
+    inner = getattr(resource, kind) if kind else None
+    if inner is None or "parent" not in inner.DESCRIPTOR.fields_by_name:
+        raise UserError(f"--parent-id, --parent-type: {kind or 'a request with no resource'} "
+                        "has no parent (server, server_group_instance and elb have one)")
+    parent = (fields.parent_type.replace("-", "_").lower() if fields.parent_type is not None
+              else inner.parent.WhichOneof("resource"))
+    if parent is None:
+        raise UserError("--parent-id: say the parent's type too (--parent-type)")
+    if parent not in PARENT_TYPES:
+        raise UserError(f"--parent-type: {fields.parent_type!r} is not one of "
+                        f"{', '.join(PARENT_TYPES)}")
+    variant = getattr(inner.parent, parent)  # choosing a variant clears the other ones
+    variant.SetInParent()
+    if fields.parent_id is not None:
+        variant.id = fields.parent_id
 
 
 def _code(enum_type: type[Result] | type[Instruction], text: str, flag: str) -> int:
