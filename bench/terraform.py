@@ -116,8 +116,10 @@ async def _burst(addr: str) -> tuple[float, list[str]]:
 def init_hook(workdir: Path) -> dict[str, Any]:
     """Per event: the script `tfhook init --kind terraform-refresh` writes."""
     tf_dir = module(workdir / "init-hook-tf", 5, EMBEDDED)
+    # --tfhook-path: the hook must find this venv's tfhook with PATH stripped of terraform.
     subprocess.run([*TFHOOK, "init", str(workdir / "hook"), "--kind", "terraform-refresh",
-                    "--tf-dir", str(tf_dir)], check=True, capture_output=True)
+                    "--tf-dir", str(tf_dir), "--tfhook-path", TFHOOK[0]],
+                   check=True, capture_output=True)
     hook = workdir / "hook" / "refresh.py"
     event = json.dumps({"result": 2, "resource_name": "web"}).encode()
     no_terraform = {**ENV, "PATH": _path_without_terraform()}

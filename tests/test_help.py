@@ -9,9 +9,11 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
+import typer.main
 from helpers import tfhook_command, write_script
 from typer.testing import CliRunner
 
@@ -62,13 +64,37 @@ def test_serve_start_up_log_carries_the_version(tmp_path: Path, serve) -> None:
     assert f"version={tfhook.__version__}" in line.split()
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["init"], ["send"], ["check"], ["history"],
-                                     ["history", "show"], ["routes", "check"],
-                                     ["routes", "explain"]])
+def _commands(command: Any, path: list[str]) -> list[list[str]]:
+    """Every command of the app, found by walking it: a new command is covered too.
+    `tfhook terraform` passes --help to Terraform, so it has no help of its own."""
+    found = [path]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        if sub.add_help_option:
+            found += _commands(sub, [*path, name])
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app), [])
+# An option's value word, as rich help writes it: `│ *  --from-json   FILE   The request...`.
+VALUE_WORD = re.compile(r"^│ (?:\*)? *--[\w-]+(?:, -\w)? +([A-Z]\S*)", re.MULTILINE)
+
+
+def test_every_command_is_covered() -> None:
+    assert {" ".join(c) for c in COMMANDS} >= {
+        "", "serve", "init", "send", "check", "history", "history show", "routes",
+        "routes check", "routes explain"}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) or "tfhook" for c in COMMANDS])
 def test_help_shows_no_python_type_names(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert TYPE_NAME.findall(result.output) == []
+    # Values and arguments are plain words: no typer `{FILE}`, no parameter names (FROM_JSON).
+    [usage] = [line for line in result.output.splitlines() if "Usage:" in line]
+    assert "{" not in usage, usage
+    words = VALUE_WORD.findall(result.output)
+    assert [w for w in words if "_" in w or "{" in w] == [], words
     # Flags show no value at all: their help text follows them.
     flags = {"--help": "Show", "--force": "Overwrite", "--init": "Run", "--version": "Show",
              "--dry-run": "Print,", "--target-from-event": "Refresh"}

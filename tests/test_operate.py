@@ -54,6 +54,32 @@ def test_send_applies_the_flags_and_prints_the_answer(serve, tmp_path: Path, sta
                           '"job-7","result":1,"current":{"Resource":{"Elb":{}}}}\n')
 
 
+def test_resource_and_parent_ids_set_the_ids_target_from_event_uses(serve, tmp_path: Path,
+                                                       state: Path) -> None:
+    served = start(serve, tmp_path, state, ECHO)
+    out = tfhook("send", "post-handle", "--addr", served.target, "--resource-type", "elb",
+                 "--resource-id", "113300000001", "--job-id", "j", "--source", "s", cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == ('DONE  {"source":"s","scaling_job_id":"j","result":2,'
+                          '"current":{"Resource":{"Elb":{"id":"113300000001"}}}}\n')
+    # On top of --from-json, the flag replaces the id the JSON had and keeps the rest.
+    go_json = vector("post_result_created")["go_json"]
+    assert '"id":"113400000001"' in go_json
+    (tmp_path / "request.json").write_text(go_json)
+    out = tfhook("send", "post-handle", "--addr", served.target, "--from-json", "request.json",
+                 "--resource-id", "999", cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == f"DONE  {go_json.replace('113400000001', '999')}\n"
+    # The parent's id, which target_from_event refreshes too.
+    out = tfhook("send", "post-handle", "--addr", served.target, "--resource-type", "server",
+                 "--resource-id", "1", "--parent-type", "elb", "--parent-id", "2", "--job-id",
+                 "j", "--source", "s", cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == ('DONE  {"source":"s","scaling_job_id":"j","result":2,"current":'
+                          '{"Resource":{"Server":{"parent":{"Resource":{"Elb":{"id":"2"}}},'
+                          '"id":"1"}}}}\n')
+
+
 @pytest.mark.parametrize("name", ["resource_elb", "server_parent_elb", "resource_load_balancer",
                                   "desired_empty_resource", "handle_instruction_out_of_range_99"])
 def test_from_json_sends_what_the_reference_wrote(serve, tmp_path: Path, state: Path,
@@ -133,6 +159,13 @@ BAD_INPUT = [
     (["post-handle", "--result", "bogus"], "--result: 'bogus' is not one of unknown, created"),
     (["post-handle", "--instruction", "update"], "--instruction: only for pre-handle and handle"),
     (["handle", "--resource-type", "vm"], "--resource-type: 'vm' is not one of server"),
+    (["post-handle", "--resource-id", "1"], "--resource-id: say the resource's type too"),
+    (["post-handle", "--resource-type", "dns", "--parent-id", "1"],
+     "--parent-id, --parent-type: dns has no parent (server, server_group_instance and elb"),
+    (["post-handle", "--resource-type", "server", "--parent-id", "1"],
+     "--parent-id: say the parent's type too (--parent-type)"),
+    (["post-handle", "--resource-type", "elb", "--parent-type", "vm"],
+     "--parent-type: 'vm' is not one of elb, gslb, dns, load_balancer"),
     (["sideways"], "'sideways' is not one of pre-handle, handle, post-handle"),
     ([], "say which phase to send"),
 ]

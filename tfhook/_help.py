@@ -21,6 +21,9 @@ METAVARS = {
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
     "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
     "payload_argv": "MODE", "max_concurrency": "N",
+    "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
+    "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
+    "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.
@@ -42,6 +45,7 @@ def _label(param: Any, command: str | None) -> None:
         param.display_type_rich = lambda ctx: None
         param.type = copy.copy(param.type)
         param.type.get_metavar = lambda *args, **kwargs: ""
+        _plain_usage(param)
     if getattr(param, "is_flag", False):
         param.metavar = ""
     elif param.metavar is None:
@@ -49,6 +53,15 @@ def _label(param: Any, command: str | None) -> None:
     panel = PANELS.get(command or "", {}).get(param.name or "")
     if panel is not None:
         param.rich_help_panel = panel
+
+
+def _plain_usage(argument: Any) -> None:
+    """`FILE` for a required argument and `[DIR]` for an optional one, as click and most
+    tools write them (typer writes a required one `{FILE}`)."""
+    word = METAVARS.get(argument.name or "", (argument.name or "VALUE").upper())
+    argument.metavar = word
+    argument.make_metavar = lambda ctx, *, usage=False: (
+        f"[{word}]" if usage and not argument.required else word)
 
 
 class Command(TyperCommand):

@@ -20,6 +20,12 @@ StateDir = Annotated[Path | None, typer.Option(
     help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
+# The ids target_from_event refreshes: the resource's own, and its parent's.
+ResourceId = Annotated[str | None, typer.Option(help="The resource's id (needs its type).")]
+ParentId = Annotated[str | None, typer.Option(
+    help="Its parent's id (a server, server_group_instance or elb has one).")]
+ParentType = Annotated[str | None, typer.Option(help="The parent's type: elb, gslb, dns, "
+                                                "load_balancer (default: as in the JSON).")]
 history_app = typer.Typer(help="What tfhook ran: recorded calls and runs.", add_completion=False,
                           cls=_help.Group)
 
@@ -137,6 +143,9 @@ def send(
     resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
+    resource_id: ResourceId = None,
+    parent_id: ParentId = None,
+    parent_type: ParentType = None,
     from_json: Annotated[str | None, typer.Option(
         help="The request as JSON (as a hook receives it, or protobuf JSON); - for stdin.")] = None,
     replay: Annotated[int | None, typer.Option(help="Send again a recorded call's request.")
@@ -145,15 +154,16 @@ def send(
     timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
 ) -> None:
     """Send one event as the Core does: health check, then the call; print what streams back."""
-    from tfhook import address
+    from tfhook import address, request
     from tfhook import send as sending
 
     def prepare() -> tuple[str, Phase, Any]:
         target = address.parse(addr).dial_target()
         wait = config.positive_duration(timeout, name="--timeout")
-        fields = sending.Fields(result, instruction, resource_type, resource_name, source, job_id)
+        fields = request.Fields(result, instruction, resource_type, resource_name, source, job_id,
+                                resource_id, parent_id, parent_type)
         chosen, document, where = _request(phase, from_json, replay, state_dir)
-        message = sending.build(chosen, fields, document, where)
+        message = request.build(chosen, fields, document, where)
         sending.check(target, wait)
         return target, chosen, message
 
@@ -170,7 +180,7 @@ def _echo(text: str) -> None:
 def _request(phase: str | None, from_json: str | None, replay: int | None,
              state_dir: Path | None) -> tuple[Phase, dict[str, Any] | None, str]:
     from tfhook import replay as replaying
-    from tfhook import send as sending
+    from tfhook import request
 
     if replay is not None:
         if from_json is not None:
@@ -185,7 +195,7 @@ def _request(phase: str | None, from_json: str | None, replay: int | None,
         return _phase(phase), None, "request"
     text = sys.stdin.read() if from_json == "-" else _read(from_json)
     where = "standard input" if from_json == "-" else from_json
-    return _phase(phase), sending.load_json(text, where), where
+    return _phase(phase), request.load_json(text, where), where
 
 
 def _phase(text: str) -> Phase:

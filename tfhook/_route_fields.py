@@ -30,6 +30,7 @@ TERRAFORM_KEYS = {"dir", "terraform", "var", "var_file", "lock_timeout", "target
 MATCH_KEYS = ("phase", "resource_type", "resource_name", "source", "result", "instruction")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 T = TypeVar("T")
+GLOB = "a shell glob with every [ closed by ] (for a literal [, write [[])"
 
 
 class Where:
@@ -212,8 +213,8 @@ def match(where: Where, data: Any) -> Match | None:
         resource_type=frozenset(_values(where, data, "resource_type",
                                         {t: t for t in RESOURCE_TYPES}.get,
                                         "one of " + ", ".join(RESOURCE_TYPES))),
-        resource_name=tuple(_values(where, data, "resource_name", _glob, "a string")),
-        source=tuple(_values(where, data, "source", _glob, "a string")),
+        resource_name=tuple(_values(where, data, "resource_name", _glob, GLOB)),
+        source=tuple(_values(where, data, "source", _glob, GLOB)),
         result=frozenset(_values(where, data, "result", results, "one of created, updated, "
                                  "deleted, no-change, unknown (or 0-4)")),
         instruction=frozenset(_values(where, data, "instruction", instructions,
@@ -240,7 +241,20 @@ def _values(where: Where, data: dict[Any, Any], key: str, parse: Callable[[Any],
 
 
 def _glob(item: Any) -> str | None:
-    return item if isinstance(item, str) else None
+    """The pattern, or None when it is not a string or leaves a `[` unclosed (fnmatch would
+    quietly take that `[` literally: `[abc` would match only the name `[abc`)."""
+    if not isinstance(item, str):
+        return None
+    at = item.find("[")
+    while at != -1:
+        end = at + 1
+        end += item.startswith("!", end)
+        end += item.startswith("]", end)  # a `]` first in the set is a member
+        close = item.find("]", end)
+        if close == -1:
+            return None
+        at = item.find("[", close + 1)
+    return item
 
 
 def _codes(codes: type[enum.IntEnum], extra: dict[str, enum.IntEnum]) -> Callable[[Any], int | None]:

@@ -269,7 +269,7 @@ def routes_explain(
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
         hooks = routes.load(file)
-        event = explain.event_from_json(explain.read_source(from_json), chosen)
+        event = explain.event_from_json(*explain.read(from_json), chosen)
         return explain.explain(event, hooks)
 
     typer.echo(_guard(run), nl=False)

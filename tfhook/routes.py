@@ -52,7 +52,7 @@ def load(path: Path, limits: Limits | None = None) -> tuple[Hook, ...]:
                 where.problem("name", f"{name!r} is also routes[{names[name]}]'s name")
             elif hook is not None:
                 hooks.append(hook)
-        _shared_directories(str(path), hooks, problems)
+        _shared_directories(str(path), hooks, names, problems)
     if problems:
         raise RoutesError(problems)
     return tuple(hooks)
@@ -67,8 +67,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
         problems.append(f"{path}: cannot read: {exc.strerror or exc}")
         return None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        problems.append(f"{path}: not valid YAML: {first}")
+        problems.append(_yaml_problem(path, exc))
         return None
     if not isinstance(data, dict):
         problems.append(f"{path}: must be a mapping with a `routes:` list")
@@ -80,6 +79,18 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
         problems.append(f"{path}: routes: must be a list of at least one route")
         return None
     return routes
+
+
+def _yaml_problem(path: Path, exc: Exception) -> str:
+    """`tfhook.yaml:3:5: not valid YAML: what PyYAML found there (and what it was parsing)`."""
+    import yaml
+
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        context = f" ({exc.context})" if exc.context else ""
+        return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {exc.problem}{context}"
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{path}: not valid YAML: {first}"
 
 
 def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook | None:
@@ -110,7 +121,8 @@ def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook
                 **limits)
 
 
-def _shared_directories(path: str, hooks: list[Hook], problems: list[str]) -> None:
+def _shared_directories(path: str, hooks: list[Hook], index: dict[str, int],
+                        problems: list[str]) -> None:
     """Routes on one Terraform directory share its single flight, so they must agree on how
     Terraform runs there."""
     first: dict[Path, Hook] = {}
@@ -121,6 +133,7 @@ def _shared_directories(path: str, hooks: list[Hook], problems: list[str]) -> No
         if (seen.action, seen.timeout, seen.kill_after) != (
                 hook.action, hook.timeout, hook.kill_after):
             problems.append(
-                f"{path}: route {hook.name}: terraform.dir {hook.action.dir} is also route "
-                f"{seen.name}'s, with other options; routes on one directory share its runs, "
-                "so give them the same terraform options, timeout and kill_after")
+                f"{path}: routes[{index[hook.name]}] ({hook.name}): terraform.dir: "
+                f"{hook.action.dir} is also routes[{index[seen.name]}] ({seen.name})'s, with "
+                "other options; routes on one directory share its runs, so give them the same "
+                "terraform options, timeout and kill_after")
