@@ -20,6 +20,7 @@ METAVARS = {
     "var": "KEY=VALUE", "lock_timeout": "DURATION", "on_failure": "POLICY",
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
     "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
+    "max_state_removals": "N",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.
@@ -28,7 +29,8 @@ PANELS = {
         "routes_file": ROUTES, "executable_path": GENERIC, "handler_type": GENERIC,
         **dict.fromkeys(("tf_dir", "terraform", "on_result", "var_file", "var", "init",
                          "lock_timeout", "target_from_event", "on_failure",
-                         "refresh_on_start", "reconcile_every"), TERRAFORM),
+                         "refresh_on_start", "reconcile_every", "max_state_removals",
+                         "check_revert"), TERRAFORM),
     },
 }
 

@@ -123,6 +123,12 @@ def serve(
         "--refresh-on-start", help="Refresh once when the server starts.")] = False,
     reconcile_every: Annotated[str | None, typer.Option(
         help="Refresh this often when no event came (e.g. 30m).")] = None,
+    max_state_removals: Annotated[int, typer.Option(
+        help="Objects a refresh may remove from the state beyond those DELETED events name "
+        "(more: the refresh is refused and changes nothing).")] = 0,
+    check_revert: Annotated[bool, typer.Option(
+        "--check-revert/--no-check-revert",
+        help="After a refresh, warn when the next apply would change it back.")] = True,
     routes_file: Annotated[Path | None, typer.Option(
         "--routes", help="Routes file: several hooks, each with its match (SIGHUP reloads it)."
     )] = None,
@@ -138,7 +144,7 @@ def serve(
     flags = _flags.HookFlags(
         executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
         var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
-        refresh_on_start, reconcile_every)
+        refresh_on_start, reconcile_every, max_state_removals, check_revert)
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)

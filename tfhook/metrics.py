@@ -31,6 +31,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
     "tfhook_retry_pending": ("gauge", ("route",)),
     "tfhook_history_write_failures_total": ("counter", ()),
+    "tfhook_revert_warnings_total": ("counter", ("route",)),
 }
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
@@ -49,12 +50,18 @@ class MetricsSink:
             "tfhook_call_duration_seconds", "Duration of routes that ran", ["phase", "route"],
             registry=self.registry, buckets=DURATION_BUCKETS,
         )
+        self.reverts = Counter(
+            "tfhook_revert_warnings", "Changes the next terraform apply would make back, as "
+            "reported in a refresh's DONE (per call answered)", ["route"],
+            registry=self.registry,
+        )
 
     def started(self, action: Action) -> None:
         return None
 
     def update(self, action: Action, update: Update) -> None:
-        return None
+        if update.reverts:
+            self.reverts.labels(route=action.hook or "").inc(update.reverts)
 
     def finished(self, outcome: Outcome) -> None:
         phase = "background" if outcome.event.background else outcome.event.phase.value

@@ -17,8 +17,8 @@ from tfhook import process
 from tfhook.errors import TfhookError, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
-from tfhook.model import Event, Status, Update
-from tfhook.terraform import background, refresh, startup, state, summary, targets
+from tfhook.model import Event, Result, Status, Update
+from tfhook.terraform import background, guard, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report
 
@@ -36,7 +36,7 @@ class Directory:
         env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"))
+                                     self.label("lock_timeout"), self.label("max_state_removals"))
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
@@ -136,18 +136,22 @@ class Directory:
     async def _refresh(self, batch: Batch) -> Update:
         events = [t for t in batch.triggers if isinstance(t, Event) and not t.background]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
-        before = state.read_local(self.action.dir)
-        if before is None:  # a configured backend: the outputs are compared with this state
-            before = await state.pull(self.target.spec(["state", "pull"], "terraform state pull"))
         chosen: list[str] = []
         if self.action.target_from_event and events and not batch.background:
+            before = state.read_local(self.action.dir)
+            if before is None:  # a configured backend
+                before = await state.pull(self.target.spec(["state", "pull"],
+                                                           "terraform state pull"))
             chosen, note = targets.targets(events, before)
             notes.append(note)
-        report, elapsed = await refresh.apply(self.target, batch, chosen)
+        # The deleted resource's own id only: its parent (the first id after it) is still there.
+        deleted = {e.resource_ids[0] for e in events
+                   if e.result == Result.DELETED and e.resource_ids}
+        done = await guard.refresh(self.target, batch, chosen, deleted)
         self._failing = False  # any good run ends a background retry
         return Update(Status.DONE, summary.summary(
-            report, elapsed, self.target.engine.describe(), self.action.dir, before, chosen,
-            notes))
+            done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
+            done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
 
     # -- set-up --------------------------------------------------------------------
 
