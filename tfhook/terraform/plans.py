@@ -88,26 +88,44 @@ def _what(change: dict[str, Any]) -> str:
         return "created again"
     if actions == ["delete"]:
         return "destroyed"
-    before, after = change.get("before") or {}, change.get("after") or {}
-    unknown = change.get("after_unknown") or {}
-    sensitive = {**_flags(change.get("before_sensitive")), **_flags(change.get("after_sensitive"))}
-    shown = [_attribute(name, before.get(name), after.get(name), name in sensitive,
-                        bool(unknown.get(name)))
-             for name in sorted(set(before) | set(after))
-             if unknown.get(name) or before.get(name) != after.get(name)]
+    shown = _differences("", change.get("before") or {}, change.get("after") or {},
+                         change.get("after_unknown") or {},
+                         _merged(change.get("before_sensitive"), change.get("after_sensitive")))
+    # Computed attributes the change makes unknown follow from the others: name those.
+    known = [line for line in shown if not line.endswith("(known after apply)")]
     verb = "replaced" if "delete" in actions else ""
-    text = ", ".join(shown) or "changed"
+    text = ", ".join(known or shown) or "changed"
     return f"{verb}: {text}" if verb else text
 
 
-def _flags(value: Any) -> dict[str, Any]:
-    return {k: v for k, v in value.items() if v} if isinstance(value, dict) else {}
+def _differences(prefix: str, before: Any, after: Any, unknown: Any, sensitive: Any
+                 ) -> list[str]:
+    """`path old -> new` for each attribute that differs, nested objects by their keys."""
+    if sensitive is True:
+        return [f"{prefix} (sensitive)"] if before != after or unknown else []
+    if unknown is True:
+        return [f"{prefix} {_show(before)} -> (known after apply)"]
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after)):
+            found += _differences(f"{prefix}.{key}" if prefix else key, before.get(key),
+                                  after.get(key), _at(unknown, key), _at(sensitive, key))
+        return found
+    return [f"{prefix} {_show(before)} -> {_show(after)}"] if before != after else []
 
 
-def _attribute(name: str, old: Any, new: Any, sensitive: bool, unknown: bool) -> str:
-    if sensitive:
-        return f"{name} (sensitive)"
-    return f"{name} {_show(old)} -> {'(known after apply)' if unknown else _show(new)}"
+def _at(flags: Any, key: str) -> Any:
+    return flags.get(key) if isinstance(flags, dict) else None
+
+
+def _merged(before: Any, after: Any) -> Any:
+    if before is True or after is True:
+        return True
+    if isinstance(before, dict) or isinstance(after, dict):
+        b = before if isinstance(before, dict) else {}
+        a = after if isinstance(after, dict) else {}
+        return {k: _merged(b.get(k), a.get(k)) for k in set(b) | set(a)}
+    return None
 
 
 def _show(value: Any) -> str:
