@@ -1,0 +1,71 @@
+"""The parent-death signal: every child learns that tfhook died, even by SIGKILL (#12).
+
+Linux's PR_SET_PDEATHSIG makes the kernel send a child a signal when its parent dies; it
+survives exec. Each child gets the stop signal of its kind, so a Terraform child gets
+SIGINT, stops gracefully and releases the state lock instead of running on unsupervised.
+
+How it is set: util-linux's `setpriv --pdeathsig SIG -- ARGV` (Debian's util-linux is
+essential) execs the program with the signal set. Setting it from a `preexec_fn` instead
+makes Popen fork the whole server rather than vfork it, and runs Python in the child:
+measured at ~20 ms more per spawn against ~1 ms for the extra exec of setpriv, so the
+preexec_fn is only the fallback where setpriv is missing.
+
+Two limits, both of the kernel's making:
+- The signal fires when the *thread* that spawned the child exits, not the process:
+  children must be spawned from a thread that lives as long as the server (the event
+  loop's thread: process.py spawns there).
+- It goes to the child only; its own children (a hook's background jobs) are the
+  child's business. Terraform stops its provider plugins itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+
+_PR_SET_PDEATHSIG = 1
+# setpriv's own exec failure: "setpriv: failed to execute PROG: REASON", exit 126 or 127.
+_SETPRIV_FAILED = re.compile(rb"^setpriv: failed to execute .*?: (.+)$", re.M)
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    return shutil.which("setpriv")
+
+
+def wrap(argv: Sequence[str], sig: IntEnum) -> tuple[list[str], Callable[[], None] | None, bool]:
+    """How to start `argv` so that it receives `sig` when we die.
+
+    Returns:
+        (argv to start, preexec_fn or None, whether argv goes through setpriv).
+    """
+    setpriv = _setpriv()
+    if setpriv is not None:
+        name = sig.name.removeprefix("SIG")
+        return [setpriv, f"--pdeathsig={name}", "--", *argv], None, True
+    if not sys.platform.startswith("linux"):
+        return list(argv), None, False
+    return list(argv), functools.partial(_set_in_child, int(sig), os.getpid()), False
+
+
+def _set_in_child(sig: int, parent: int) -> None:
+    """The fallback, run in the child between fork and exec."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:  # we died before the signal was armed: it will never come
+        os.kill(os.getpid(), sig)
+
+
+def exec_failure(returncode: int, stderr: bytes) -> str | None:
+    """Why setpriv could not exec the program (as Popen would have said), or None."""
+    if returncode not in (126, 127):
+        return None
+    found = _SETPRIV_FAILED.search(stderr)
+    return found.group(1).decode("utf-8", "replace").strip() if found else None
