@@ -119,25 +119,35 @@ def simcloud_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def simcloud_template(simcloud_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default simcloud module, applied once; copied per test."""
     tf_dir = tmp_path_factory.mktemp("simcloud-template") / "cloud"
-    simcloud_helpers.SimCloud.create(tf_dir, simcloud_cli)
+    simcloud_helpers.SimCloud.create(tf_dir, simcloud_cli).close()
     return tf_dir
 
 
 @pytest.fixture
 def simcloud(simcloud_template: Path, simcloud_cli: Path, tmp_path: Path
-             ) -> simcloud_helpers.SimCloud:
+             ) -> Iterator[simcloud_helpers.SimCloud]:
     """A private, applied copy of the default module: ELB plan 100 (ignored), two servers."""
     tf_dir = tmp_path / "cloud"
     shutil.copytree(simcloud_template, tf_dir)
-    return simcloud_helpers.SimCloud.at(tf_dir, simcloud_cli)
+    cloud = simcloud_helpers.SimCloud.at(tf_dir, simcloud_cli)
+    yield cloud
+    cloud.close()
 
 
 @pytest.fixture
-def make_simcloud(simcloud_cli: Path, tmp_path: Path) -> Callable[..., simcloud_helpers.SimCloud]:
-    """`make_simcloud(main_tf=..., apply=True, name="cloud")`: a module of one's own."""
+def make_simcloud(simcloud_cli: Path, tmp_path: Path
+                  ) -> Iterator[Callable[..., simcloud_helpers.SimCloud]]:
+    """`make_simcloud(main_tf=..., apply=True, name="cloud", reattach=True)`: a module of
+    one's own; its provider process is stopped at teardown."""
+    made: list[simcloud_helpers.SimCloud] = []
 
     def _make(main_tf: str = simcloud_helpers.main_tf(), apply: bool = True,
-              name: str = "cloud") -> simcloud_helpers.SimCloud:
-        return simcloud_helpers.SimCloud.create(tmp_path / name, simcloud_cli, main_tf, apply)
+              name: str = "cloud", reattach: bool = True) -> simcloud_helpers.SimCloud:
+        cloud = simcloud_helpers.SimCloud.create(tmp_path / name, simcloud_cli, main_tf, apply,
+                                                 reattach)
+        made.append(cloud)
+        return cloud
 
-    return _make
+    yield _make
+    for cloud in made:
+        cloud.close()

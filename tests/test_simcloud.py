@@ -29,10 +29,24 @@ def changes(messages: list[dict[str, Any]], kind: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_cloud_drifts_under_terraform(engine: str, simcloud: SimCloud) -> None:
+@pytest.mark.parametrize("reattach", [True, False], ids=["reattached", "dev_overrides"])
+def test_the_cloud_drifts_under_terraform(engine: str, reattach: bool, simcloud_template: Path,
+                                          simcloud_cli: Path, tmp_path: Path) -> None:
+    shutil.copytree(simcloud_template, tmp_path / "cloud")
+    simcloud = SimCloud.at(tmp_path / "cloud", simcloud_cli, reattach=reattach)
+    try:
+        messages = drift_and_plan(simcloud, engine)
+    finally:
+        simcloud.close()
+    warnings = [m["diagnostic"]["summary"] for m in messages if m["type"] == "diagnostic"]
+    # Terraform warns when it starts a provider from dev_overrides; reattached it does not
+    assert warnings == ([] if reattach else ["Provider development overrides are in effect"])
+
+
+def drift_and_plan(simcloud: SimCloud, engine: str) -> list[dict[str, Any]]:
     simcloud.change("elb", ELB_ID, plan=400)
-    simcloud.change("server", SERVER_IDS[0], core=4)
-    simcloud.delete("server", SERVER_IDS[1])
+    simcloud.change("server", simcloud.id_of("simcloud_server.web[0]"), core=4)
+    simcloud.delete("server", simcloud.id_of("simcloud_server.web[1]"))
 
     messages = simcloud.plan_json("-refresh-only", engine=engine_path(engine))
 
@@ -41,6 +55,7 @@ def test_the_cloud_drifts_under_terraform(engine: str, simcloud: SimCloud) -> No
         "simcloud_server.web[1]": "delete"}
     assert changes(messages, "planned_change") == {}
     assert not [m for m in messages if m.get("@level") == "error"]
+    return messages
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -72,8 +87,9 @@ def test_tfhook_refreshes_a_drifted_elb(simcloud: SimCloud, tf_serve) -> None:
 
 def test_tfhook_removes_what_the_cloud_deleted(simcloud: SimCloud, tf_serve) -> None:
     server = tf_serve(simcloud.dir, env=simcloud.env)
-    simcloud.delete("server", SERVER_IDS[1])
-    event = updated(SERVER_IDS[1], kind="server", result="DELETED")
+    kept, lost = (simcloud.id_of(f"simcloud_server.web[{n}]") for n in (0, 1))
+    simcloud.delete("server", lost)
+    event = updated(lost, kind="server", result="DELETED")
 
     answers = server.call("PostHandle", event)
 
@@ -81,7 +97,7 @@ def test_tfhook_removes_what_the_cloud_deleted(simcloud: SimCloud, tf_serve) -> 
     assert answers[-1][0] == "DONE", answers
     assert "simcloud_server.web[1] (delete)" in done, done
     assert simcloud.attributes("simcloud_server.web[1]") is None
-    assert simcloud.attributes("simcloud_server.web[0]")["id"] == SERVER_IDS[0]  # type: ignore[index]
+    assert simcloud.id_of("simcloud_server.web[0]") == kept
 
 
 def test_after_a_refresh_the_pinned_plan_would_be_reverted(make_simcloud, tf_serve) -> None:
@@ -98,15 +114,18 @@ def test_after_a_refresh_the_pinned_plan_would_be_reverted(make_simcloud, tf_ser
     assert "1 to change" in text
 
 
-def test_the_cloud_file_is_the_providers_truth(tmp_path: Path, simcloud: SimCloud) -> None:
+def test_the_cloud_file_is_the_providers_truth(simcloud: SimCloud) -> None:
     """Create, update and destroy go to the JSON file, as they would to a cloud API."""
+    web = [simcloud.id_of(f"simcloud_server.web[{n}]") for n in (0, 1)]
+    assert sorted(web) == list(SERVER_IDS)
     assert simcloud.get("elb", ELB_ID) == {
-        "name": "demo-elb", "plan": 100, "servers": list(SERVER_IDS), "vip": "192.0.2.2"}
+        "name": "demo-elb", "plan": 100, "servers": web, "vip": "192.0.2.2"}
+    assert simcloud.get("server", web[1]) == {"name": "web1", "core": 1, "memory": 2}
     (simcloud.dir / "main.tf").write_text(main_tf(plan=500, elb_ignore=(), servers=1))
     simcloud.apply()
     assert simcloud.get("elb", ELB_ID) == {
-        "name": "demo-elb", "plan": 500, "servers": [SERVER_IDS[0]], "vip": "192.0.2.2"}
-    assert simcloud.get("server", SERVER_IDS[1]) is None
+        "name": "demo-elb", "plan": 500, "servers": web[:1], "vip": "192.0.2.2"}
+    assert simcloud.get("server", web[1]) is None
     simcloud.terraform("destroy", "-auto-approve", "-input=false", "-no-color")
     assert simcloud.get("elb", ELB_ID) is None
-    assert simcloud.get("server", SERVER_IDS[0]) is None
+    assert simcloud.get("server", web[0]) is None

@@ -1,4 +1,4 @@
-"""`terraform-provider-simcloud`: the plugin Terraform starts (or reattaches with --dev)."""
+"""`terraform-provider-simcloud`: the plugin Terraform starts, or `--reattach SOCKET`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--reattach"] and len(sys.argv) == 3:
+        from simcloud.reattach import serve
+
+        serve(sys.argv[2])
+        return
     from tf.runner import run_provider
 
     from simcloud.provider import SimCloud
