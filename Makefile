@@ -59,6 +59,8 @@ test: $(STAMP) $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
+	@$(MAKE) --no-print-directory simcloud || \
+	  echo "note: could not install the simcloud provider; the demo uses the built-in module"
 	$(BIN)/python examples/demo.py
 
 $(VENV)/.bench-installed: $(STAMP)
