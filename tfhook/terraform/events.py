@@ -93,7 +93,9 @@ class Report:
     def lock(self) -> dict[str, str] | None:
         """Who holds the state lock, when the run failed for that."""
         for diag in self.errors:
-            if diag.summary == LOCK_SUMMARY:
+            # Terraform says "Error acquiring the state lock" also when it could not read
+            # the state (a truncated file): only Lock Info means someone holds it (#12).
+            if diag.summary == LOCK_SUMMARY and "Lock Info:" in diag.detail:
                 return dict(_LOCK_FIELD.findall(diag.detail))
         return None
 

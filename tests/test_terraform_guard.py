@@ -1,0 +1,145 @@
+"""The guarded refresh (#12) on the simulated cloud: a refresh that would drop objects from
+the state is refused unless DELETED events name them or max_state_removals allows it; the
+revert warning for a pinned value. Terraform and its state are real; only the cloud API
+is simulated (tests/simcloud_helpers.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simcloud_helpers import ELB_ID, SimCloud, main_tf
+from terraform_helpers import updated, wait_for, write_module
+
+HINT = "on the next apply; add it to lifecycle.ignore_changes or change the configuration"
+
+
+def deleted(server_id: str) -> dict[str, object]:
+    """A PostHandle(result=DELETED) for one server."""
+    return updated(server_id, kind="server", result="DELETED")
+
+
+def test_a_cloud_that_lost_objects_is_refused_and_changes_nothing(simcloud: SimCloud,
+                                                                 tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+    simcloud.delete("server", web1)  # wrong credentials look like this: everything gone
+
+    error = server.call_error("PostHandle", updated())
+
+    text = error.details()
+    assert "terraform refresh refused" in text and "Nothing was changed" in text
+    assert (f"2 object(s) from the state (no DELETED event of this run named them): "
+            f"simcloud_server.web[0] (id {web0}), simcloud_server.web[1] (id {web1})") in text
+    assert "--max-state-removals 2" in text
+    assert simcloud.state_bytes() == before
+    assert 'level=error event="terraform refresh refused: it would remove objects from the ' \
+        'state"' in server.log()
+
+
+def test_a_deleted_event_allows_exactly_its_object(simcloud: SimCloud, tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+
+    status, text = server.call("PostHandle", deleted(web0))[-1]
+
+    assert status == "DONE", text
+    assert simcloud.attributes("simcloud_server.web[0]") is None
+    assert simcloud.id_of("simcloud_server.web[1]") == web1
+    assert simcloud.id_of("simcloud_elb.main") == ELB_ID
+    # The configuration still has two servers: the next apply would create one again.
+    assert f"warning: simcloud_server.web[0]: created again {HINT}" in text.splitlines()
+
+
+def test_a_deleted_event_does_not_cover_another_object(simcloud: SimCloud, tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+    simcloud.delete("server", web1)
+
+    error = server.call_error("PostHandle", deleted(web0))
+
+    assert "1 object(s) from the state" in error.details()
+    assert f"simcloud_server.web[1] (id {web1})" in error.details()
+    assert f"(id {web0})" not in error.details()
+    assert simcloud.state_bytes() == before
+
+
+def test_max_state_removals_allows_them(simcloud: SimCloud, tf_serve) -> None:
+    web1 = simcloud.id_of("simcloud_server.web[1]")
+    server = tf_serve(simcloud.dir, "--max-state-removals", "1", env=simcloud.env)
+    simcloud.delete("server", web1)
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE", text
+    assert simcloud.attributes("simcloud_server.web[1]") is None
+    assert "refresh removes objects from the state" in server.log()
+
+
+def test_warn_mode_answers_done_and_changes_nothing(simcloud: SimCloud, tf_serve) -> None:
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, "--on-failure", "warn", env=simcloud.env)
+    simcloud.delete("server", simcloud.id_of("simcloud_server.web[0]"))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE"
+    assert text.startswith("terraform refresh FAILED (on_failure warn")
+    assert "terraform refresh refused" in text and "simcloud_server.web[0]" in text
+    assert simcloud.state_bytes() == before
+
+
+def test_a_background_run_removes_nothing(simcloud: SimCloud, tf_serve) -> None:
+    before = simcloud.state_bytes()
+    simcloud.delete("server", simcloud.id_of("simcloud_server.web[0]"))
+
+    server = tf_serve(simcloud.dir, "--refresh-on-start", env=simcloud.env)
+
+    wait_for(lambda: "terraform refresh refused" in server.log(), timeout=60,
+             what="the start-up refresh to be refused")
+    assert "a background run expects none" in server.log()
+    assert simcloud.state_bytes() == before
+
+
+def test_a_pinned_value_the_autoscaler_changed_is_named(make_simcloud, tf_serve) -> None:
+    cloud = make_simcloud(main_tf=main_tf(elb_ignore=()))  # the configuration pins plan 100
+    server = tf_serve(cloud.dir, env=cloud.env)
+    cloud.change("elb", ELB_ID, plan=400)
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE", text
+    assert "drifted 1: simcloud_elb.main (update)" in text
+    line = f"simcloud_elb.main: plan 400 -> 100 {HINT}"
+    assert f"warning: {line}" in text.splitlines()
+    assert line in server.log()
+    assert cloud.attributes("simcloud_elb.main")["plan"] == 400  # type: ignore[index]
+
+
+def test_ignore_changes_on_it_means_no_warning(simcloud: SimCloud, tf_serve) -> None:
+    server = tf_serve(simcloud.dir, env=simcloud.env)  # the default module ignores plan
+    simcloud.change("elb", ELB_ID, plan=400)
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE" and "drifted 1: simcloud_elb.main (update)" in text
+    assert "next apply" not in text and "next apply" not in server.log()
+
+
+def test_a_truncated_state_shows_terraforms_diagnostic(tmp_path: Path, tf_serve) -> None:
+    tf_dir = write_module(tmp_path / "m", {"main.tf": 'output "a" {\n  value = 1\n}\n'})
+    server = tf_serve(tf_dir)
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+    state = (tf_dir / "terraform.tfstate").read_bytes()
+    (tf_dir / "terraform.tfstate").write_bytes(state[: len(state) // 2])
+
+    error = server.call_error("PostHandle", updated())
+
+    text = error.details()
+    assert text.splitlines()[0].startswith("terraform refresh failed in "), text
+    assert "The state file could not be parsed as JSON" in text
+    assert "held by" not in text and "waited" not in text
