@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,13 @@ class Directory:
 
     async def _init(self) -> None:
         spec = self.target.spec(["init", "-input=false", "-no-color"], "terraform init")
-        output, exit_ = await process.capture(spec)
+        # One init at a time across routes: Terraform's plugin cache is not safe for
+        # concurrent inits (#12).
+        async with _init_lock():
+            output, exit_ = await process.capture(spec)
         if exit_.returncode != 0:
-            text = (output + exit_.stderr).decode("utf-8", "replace").strip()
             raise UserError(f"{self.label('init')}: terraform init failed in {self.action.dir}: "
-                            + " ".join(text.split())[:600])
+                            + startup.init_failure(output, exit_))
         log.info("terraform init done", dir=str(self.action.dir))
 
     def _log_engine(self, found: tuple[int, ...]) -> None:
@@ -210,6 +213,15 @@ async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
         except TfhookError as exc:  # also a check that timed out or could not start
             problems.append(" ".join(str(exc).split()))
     return problems
+
+
+_INIT_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
+
+
+def _init_lock() -> asyncio.Lock:
+    """The lock that serialises `terraform init` in this event loop (all routes)."""
+    return _INIT_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 async def _never(reason: str) -> bool:
