@@ -5,6 +5,7 @@ is simulated (tests/simcloud_helpers.py)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from simcloud_helpers import ELB_ID, SimCloud, main_tf
@@ -143,3 +144,15 @@ def test_a_truncated_state_shows_terraforms_diagnostic(tmp_path: Path, tf_serve)
     assert text.splitlines()[0].startswith("terraform refresh failed in "), text
     assert "The state file could not be parsed as JSON" in text
     assert "held by" not in text and "waited" not in text
+
+
+def test_a_directory_removed_while_serving_says_so(tmp_path: Path, tf_serve) -> None:
+    tf_dir = write_module(tmp_path / "gone", {"main.tf": 'output "a" {\n  value = 1\n}\n'})
+    server = tf_serve(tf_dir)
+    shutil.rmtree(tf_dir)
+
+    error = server.call_error("PostHandle", updated())
+
+    assert f"could not start: its directory {tf_dir} no longer exists" in error.details()
+    assert "interpreter" not in error.details()
+    assert server.proc.poll() is None
