@@ -62,8 +62,11 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
             await stream(target, batch.publish, report, target.apply_argv(plan_file),
                          "terraform apply (the checked plan)")
     result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
-    if target.action.check_revert:
-        await _check_reverts(target, batch, targets, result)
+    # Only what the refresh changed can be changed back; the check plans just that (a
+    # plan of the whole configuration costs as much as the refresh itself).
+    drifted = plans.drifted(saved)
+    if target.action.check_revert and drifted:
+        await _check_reverts(target, batch, drifted, result)
     return result
 
 
@@ -99,15 +102,16 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         f"tfhook terraform -chdir={target.action.dir} state rm ADDRESS)")
 
 
-async def _check_reverts(target: Target, batch: Batch, targets: list[str],
+async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
                          result: Result) -> None:
-    """What the configuration would change back on the next apply (refreshes nothing)."""
+    """What the configuration would change back of `drifted` on the next apply (a plan
+    that refreshes nothing, targeted at them)."""
     batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))
     with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
         plan_file = Path(tmp) / "revert.tfplan"
         check = Report()
         try:
-            await stream(target, _quiet, check, target.revert_argv(targets, plan_file),
+            await stream(target, _quiet, check, target.revert_argv(drifted, plan_file),
                          "terraform plan -refresh=false")
             if not check.changes:
                 return

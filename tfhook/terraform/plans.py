@@ -48,6 +48,12 @@ def removals(plan: State) -> list[Removal]:
     return [found[address] for address in sorted(found)]
 
 
+def drifted(plan: State) -> list[str]:
+    """Addresses of the managed objects a refresh-only plan found changed or gone."""
+    return sorted({str(change["address"]) for change in plan.get("resource_drift", [])
+                   if change.get("mode", "managed") == "managed" and "address" in change})
+
+
 def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) -> list[Removal]:
     """The removals to refuse: none when the unexpected ones are within `allowed`.
 
