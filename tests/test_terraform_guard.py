@@ -6,10 +6,12 @@ is simulated (tests/simcloud_helpers.py)."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
+from helpers import write_script
 from simcloud_helpers import ELB_ID, SimCloud
-from terraform_helpers import updated, wait_for, write_module
+from terraform_helpers import tfhook_terraform, updated, wait_for, write_module
 
 HINT = "on the next apply; add it to lifecycle.ignore_changes or change the configuration"
 
@@ -131,3 +133,30 @@ def test_a_directory_removed_while_serving_says_so(tmp_path: Path, tf_serve) -> 
     assert f"could not start: its directory {tf_dir} no longer exists" in error.details()
     assert "interpreter" not in error.details()
     assert server.proc.poll() is None
+
+
+def test_outputs_are_compared_under_the_lock(tmp_path: Path, tf_serve) -> None:
+    # Another instance refreshes the same state just before this run takes the lock: the
+    # wrapper engine runs that other refresh (real Terraform), then this run's plan. The
+    # output it changed is not this run's change.
+    tf_dir = write_module(tmp_path / "shared", {"main.tf": (
+        'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
+    tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
+                     "-var=v=old", cwd=tmp_path)
+    other = tmp_path / "other-ran"
+    engine = write_script(tmp_path / "engine", f"""
+case " $* " in *" -refresh-only "*)
+  if [ ! -f {other} ]; then
+    touch {other}
+    "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
+      -var=v=new > /dev/null
+  fi;;
+esac
+exec "{sys.executable}" -m tfhook._embedded "$@"
+""")
+    server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE" and other.exists(), text
+    assert "outputs changed: none" in text.splitlines(), text
