@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,7 +112,11 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     server.proc.kill()  # SIGKILL: tfhook itself cannot stop anything now
     server.proc.wait(10)
 
-    # Terraform got SIGINT from the kernel; it stops once the read it is in returns.
+    # Terraform got SIGINT from the kernel: it says so on its output, which it still can
+    # (it keeps a reader of its own); it stops once the read it is in returns.
+    terraform, = stuck
+    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform), timeout=30,
+             what="Terraform to print that it was interrupted")
     cloud.open()
     wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=30,
              what="no Terraform process left")
@@ -127,6 +132,36 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     assert status == "DONE", text
     assert "slow_ready: (new) → true" in text
     assert http_state.lock is None and http_state.state is not None
+
+
+_read: dict[int, bytes] = {}
+
+
+def _link(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # closed meanwhile (a connection Terraform made)
+        return ""
+
+
+def _output_so_far(pid: int) -> bytes:
+    """What a process whose supervisor died has written to its stdout pipe, read through
+    the read end it keeps (/proc/PID/fd: the other fd on the same pipe as its fd 1)."""
+    fds = Path(f"/proc/{pid}/fd")
+    pipe = os.readlink(fds / "1")
+    reader = next(fd for fd in fds.iterdir() if fd.name != "1" and _link(fd) == pipe)
+    fd = os.open(reader, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            _read[pid] = _read.get(pid, b"") + chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    return _read.get(pid, b"")
 
 
 def test_sigkill_sends_hooks_their_stop_signal(tmp_path: Path, serve) -> None:

@@ -30,7 +30,7 @@ PANELS = {
         **dict.fromkeys(("tf_dir", "terraform", "on_result", "var_file", "var", "init",
                          "lock_timeout", "target_from_event", "on_failure",
                          "refresh_on_start", "reconcile_every", "max_state_removals",
-                         "check_revert"), TERRAFORM),
+                         "no_check_revert"), TERRAFORM),
     },
 }
 
