@@ -160,3 +160,30 @@ exec "{sys.executable}" -m tfhook._embedded "$@"
 
     assert status == "DONE" and other.exists(), text
     assert "outputs changed: none" in text.splitlines(), text
+
+
+def test_a_plan_made_stale_by_another_run_is_planned_again(tmp_path: Path, tf_serve) -> None:
+    # Another run writes the state between this run's plan and its apply (the wrapper
+    # engine runs it, real Terraform, once): Terraform refuses the stale plan.
+    tf_dir = write_module(tmp_path / "shared", {"main.tf": (
+        'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
+    tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
+                     "-var=v=old", cwd=tmp_path)
+    other = tmp_path / "other-ran"
+    engine = write_script(tmp_path / "engine", f"""
+case "$1 $*" in "apply "*.tfplan)
+  if [ ! -f {other} ]; then
+    touch {other}
+    "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
+      -var=v=mid > /dev/null
+  fi;;
+esac
+exec "{sys.executable}" -m tfhook._embedded "$@"
+""")
+    server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE" and other.exists(), text
+    assert 'outputs changed 1: x: "mid" → "new"' in text.splitlines(), text
+    assert "the state changed between plan and apply; planning again" in server.log()

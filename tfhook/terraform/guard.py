@@ -20,6 +20,7 @@ from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
 log = structlog.get_logger("tfhook.terraform")
+STALE = "Saved plan is stale"  # Terraform's summary when the state changed since the plan
 
 
 class RemovalsRefused(ActionFailed):
@@ -51,7 +52,30 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
         The report of the refresh and what the revert check found.
     """
     started = time.monotonic()
-    report = Report()
+    for attempt in (1, 2):
+        report = Report()
+        try:
+            saved = await _plan_and_apply(target, batch, report, targets, deleted_ids)
+            break
+        except ActionFailed:
+            # Another run (another tfhook on a shared state) wrote the state between our
+            # plan and its apply: Terraform refuses the plan; plan again, once.
+            if attempt == 2 or not any(d.summary == STALE for d in report.errors):
+                raise
+            log.info("the state changed between plan and apply; planning again",
+                     dir=str(target.action.dir))
+    result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
+    # Only what the refresh changed can be changed back; the check plans just that (a
+    # plan of the whole configuration costs as much as the refresh itself).
+    drifted = plans.drifted(saved)
+    if target.action.check_revert and drifted:
+        await _check_reverts(target, batch, drifted, result)
+    return result
+
+
+async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets: list[str],
+                          deleted_ids: Collection[str]) -> dict[str, Any]:
+    """Plan the refresh into a file, check it, apply that file; returns the checked plan."""
     with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
         plan_file = Path(tmp) / "refresh.tfplan"
         await stream(target, batch.publish, report, target.plan_argv(targets, plan_file),
@@ -61,13 +85,7 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
         if saved.get("applyable", True):  # a plan of no change has nothing to apply
             await stream(target, batch.publish, report, target.apply_argv(plan_file),
                          "terraform apply (the checked plan)")
-    result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
-    # Only what the refresh changed can be changed back; the check plans just that (a
-    # plan of the whole configuration costs as much as the refresh itself).
-    drifted = plans.drifted(saved)
-    if target.action.check_revert and drifted:
-        await _check_reverts(target, batch, drifted, result)
-    return result
+    return saved
 
 
 async def _show(target: Target, plan_file: Path) -> dict[str, Any]:
