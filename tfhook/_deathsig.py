@@ -20,7 +20,6 @@ Two limits, both of the kernel's making:
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 import re
@@ -58,6 +57,8 @@ def wrap(argv: Sequence[str], sig: IntEnum) -> tuple[list[str], Callable[[], Non
 
 def _set_in_child(sig: int, parent: int) -> None:
     """The fallback, run in the child between fork and exec."""
+    import ctypes  # only here: the usual path (setpriv) does without it
+
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
     if os.getppid() != parent:  # we died before the signal was armed: it will never come
         os.kill(os.getpid(), sig)
