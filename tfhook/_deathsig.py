@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from enum import IntEnum
@@ -37,6 +36,8 @@ _SETPRIV_FAILED = re.compile(rb"^setpriv: failed to execute .*?: (.+)$", re.M)
 def _setpriv() -> str | None:
     if not sys.platform.startswith("linux"):
         return None
+    import shutil  # on the first spawn, not at start-up (#9)
+
     return shutil.which("setpriv")
 
 
