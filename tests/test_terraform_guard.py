@@ -135,25 +135,32 @@ def test_a_directory_removed_while_serving_says_so(tmp_path: Path, tf_serve) -> 
     assert server.proc.poll() is None
 
 
-def test_outputs_are_compared_under_the_lock(tmp_path: Path, tf_serve) -> None:
-    # Another instance refreshes the same state just before this run takes the lock: the
-    # wrapper engine runs that other refresh (real Terraform), then this run's plan. The
-    # output it changed is not this run's change.
+def _another_run_before(tmp_path: Path, when: str, value: str) -> tuple[Path, Path, Path]:
+    """A module whose output `x` is `var.v` (applied with v=old), and an engine that first
+    runs another instance's refresh (real Terraform, once, with v=`value`) when its
+    arguments match the shell pattern `when`. Returns the directory, engine and marker."""
     tf_dir = write_module(tmp_path / "shared", {"main.tf": (
         'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
     tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
                      "-var=v=old", cwd=tmp_path)
     other = tmp_path / "other-ran"
     engine = write_script(tmp_path / "engine", f"""
-case " $* " in *" -refresh-only "*)
+case "$1 $* " in {when})
   if [ ! -f {other} ]; then
     touch {other}
     "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
-      -var=v=new > /dev/null
+      -var=v={value} > /dev/null
   fi;;
 esac
 exec "{sys.executable}" -m tfhook._embedded "$@"
 """)
+    return tf_dir, engine, other
+
+
+def test_outputs_are_compared_under_the_lock(tmp_path: Path, tf_serve) -> None:
+    # Another instance refreshes the same state just before this run takes the lock; the
+    # output it changed is not this run's change.
+    tf_dir, engine, other = _another_run_before(tmp_path, '"plan "*" -refresh-only "*', "new")
     server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
 
     status, text = server.call("PostHandle", updated())[-1]
@@ -163,23 +170,9 @@ exec "{sys.executable}" -m tfhook._embedded "$@"
 
 
 def test_a_plan_made_stale_by_another_run_is_planned_again(tmp_path: Path, tf_serve) -> None:
-    # Another run writes the state between this run's plan and its apply (the wrapper
-    # engine runs it, real Terraform, once): Terraform refuses the stale plan.
-    tf_dir = write_module(tmp_path / "shared", {"main.tf": (
-        'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
-    tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
-                     "-var=v=old", cwd=tmp_path)
-    other = tmp_path / "other-ran"
-    engine = write_script(tmp_path / "engine", f"""
-case "$1 $*" in "apply "*.tfplan)
-  if [ ! -f {other} ]; then
-    touch {other}
-    "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
-      -var=v=mid > /dev/null
-  fi;;
-esac
-exec "{sys.executable}" -m tfhook._embedded "$@"
-""")
+    # Another run writes the state between this run's plan and its apply: Terraform
+    # refuses the stale plan.
+    tf_dir, engine, other = _another_run_before(tmp_path, '"apply "*".tfplan "', "mid")
     server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
 
     status, text = server.call("PostHandle", updated())[-1]
