@@ -11,6 +11,10 @@ Python documents as unsafe beside threads (gRPC has several). Measured, spawn an
 /bin/true from a process of tfhook's size: 0.8 ms plain, 2.1 ms through setpriv, 3.5 ms
 with the preexec_fn. So the preexec_fn is only the fallback where setpriv is missing.
 
+A child told to stop prints as it stops (Terraform does); with tfhook gone, its output
+pipes would have no reader and the first line would kill it with SIGPIPE, its lock still
+held. `output_pipes` lets such a child keep a read end of its own pipes.
+
 Two limits, both of the kernel's making:
 - The signal fires when the *thread* that spawned the child exits, not the process:
   children must be spawned from a thread that lives as long as the server (the event
@@ -27,6 +31,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from enum import IntEnum
+from subprocess import PIPE
 
 _PR_SET_PDEATHSIG = 1
 # setpriv's own exec failure: "setpriv: failed to execute PROG: REASON", exit 126 or 127.
@@ -72,3 +77,17 @@ def exec_failure(returncode: int, stderr: bytes) -> str | None:
         return None
     found = _SETPRIV_FAILED.search(stderr)
     return found.group(1).decode("utf-8", "replace").strip() if found else None
+
+
+def output_pipes(outlive_reader: bool) -> tuple[tuple[int, int], tuple[int, ...]]:
+    """The child's stdout and stderr, and the read ends it keeps (see Spec.outlive_reader)."""
+    if not outlive_reader:
+        return (PIPE, PIPE), ()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    return (out_write, err_write), (out_read, err_read)
+
+
+def close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        os.close(fd)

@@ -108,7 +108,7 @@ class Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
         argv, preexec, self._wrapped = _deathsig.wrap(spec.argv, signal.Signals(spec.stop_signal))
-        output, kept = _output_pipes(spec.outlive_reader)
+        output, kept = _deathsig.output_pipes(spec.outlive_reader)
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
@@ -118,10 +118,10 @@ class Child:
                 cwd=spec.cwd, process_group=0, preexec_fn=preexec, pass_fds=kept,
             )
         except OSError as exc:
-            _close(kept)
+            _deathsig.close(kept)
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         finally:
-            _close(output if kept else ())  # the child's write ends are the child's
+            _deathsig.close(output if kept else ())  # the child's write ends are its own
         if kept:  # our read ends are those the child keeps too
             proc.stdout, proc.stderr = (os.fdopen(fd, "rb", 0) for fd in kept)
         self._pid = proc.pid
@@ -282,20 +282,6 @@ async def capture(spec: Spec) -> tuple[bytes, Exit]:
     async with Child(spec) as child:
         output = b"".join([chunk async for chunk in child.chunks()])
         return output, await child.wait()
-
-
-def _output_pipes(outlive_reader: bool) -> tuple[tuple[int, int], tuple[int, ...]]:
-    """The child's stdout and stderr, and the read ends it keeps (see Spec.outlive_reader)."""
-    if not outlive_reader:
-        return (subprocess.PIPE, subprocess.PIPE), ()
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    return (out_write, err_write), (out_read, err_read)
-
-
-def _close(fds: tuple[int, ...]) -> None:
-    for fd in fds:
-        os.close(fd)
 
 
 def _signal_group(pid: int, sig: int) -> None:
