@@ -8,8 +8,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The simulated cloud's Terraform provider (examples/simcloud) lives in its own venv: its
+# framework, tf, pins protobuf below 6, and tfhook needs protobuf 7.
+SIMCLOUD := .venv-simcloud
+SIMCLOUD_STAMP := $(SIMCLOUD)/.installed
 
-.PHONY: help venv protos lint test demo clean tools bench stress
+.PHONY: help venv simcloud protos lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +25,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with tfhook and its development tools
+
+$(SIMCLOUD_STAMP): examples/simcloud/pyproject.toml
+	$(PYTHON) -m venv $(SIMCLOUD)
+	$(SIMCLOUD)/bin/python -m pip install --quiet -e examples/simcloud
+	@touch $(SIMCLOUD_STAMP)
+
+simcloud: $(SIMCLOUD_STAMP) ## create .venv-simcloud: the simulated cloud's Terraform provider
 
 tools: ## install system tools the tests use (shellcheck, promtool, postgresql), where this machine allows
 	@command -v shellcheck >/dev/null 2>&1 || { \
@@ -48,13 +59,15 @@ protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check tfhook tests bench
+	$(BIN)/ruff check tfhook tests bench examples/simcloud
 	$(BIN)/mypy tfhook
 
-test: $(STAMP) tools lint ## lint, then run the test suite
+test: $(STAMP) $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
+	@$(MAKE) --no-print-directory simcloud || \
+	  echo "note: could not install the simcloud provider; the demo uses the built-in module"
 	$(BIN)/python examples/demo.py
 
 $(VENV)/.bench-installed: $(STAMP)
@@ -68,4 +81,4 @@ stress: $(STAMP) ## every fault case, then 5,000 calls at concurrency 32; prints
 	$(BIN)/python tests/faults/stress.py
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) $(SIMCLOUD) .pytest_cache .mypy_cache .ruff_cache build dist

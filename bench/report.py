@@ -99,6 +99,15 @@ def _terraform_md(r: dict[str, Any]) -> list[str]:
     lines += [f"{f['resources']} resources ({f['engine']}): targeted refresh {_fmt(f['targeted_s'])} s, "
               f"full refresh {_fmt(f['full_s'])} s ({_fmt(f['full_over_targeted'])}x); tfhook's own "
               f"CPU to follow the full refresh {_fmt(f['tfhook_cpu_ms'])} ms.", ""]
+    lines += ["Guarded refresh (plan -refresh-only -out, show -json, apply the plan, revert "
+              "check `plan -refresh=false`) against today's single apply (embedded engine):", "",
+              "| resources | bare single apply s | bare guarded steps s | one event via tfhook s "
+              "| via tfhook, --no-check-revert s |", "|---|---|---|---|---|"]
+    for count, g in r.get("guarded_refresh", {}).items():
+        lines.append(f"| {count} | {_fmt(g['bare_single_apply_s'])} | "
+                     f"{_fmt(g['bare_guarded_steps_s'])} | {_fmt(g['tfhook_event_s'])} | "
+                     f"{_fmt(g['tfhook_no_revert_check_s'])} |")
+    lines.append("")
     s = r["start_to_serving"]
     lines += ["## Footprint", "", f"Start to SERVING: generic {_fmt(s['generic_s'])} s, Terraform "
               f"mode (embedded engine) {_fmt(s['terraform_s'])} s; the engine's own start-up "

@@ -164,5 +164,32 @@ def _timed_call(server: Served, server_id: str) -> tuple[float, float]:
     return seconds, cpu_seconds(server.pid) - cpu
 
 
+def guard(workdir: Path) -> dict[str, Any]:
+    """The guarded refresh (plan, check, apply that plan, revert check) against today's
+    single `apply -refresh-only`, bare and through tfhook, for a small and a big module."""
+    results: dict[str, Any] = {}
+    for count in (5, RESOURCES):
+        tf_dir = module(workdir / f"guard-{count}", count, EMBEDDED)
+        plan, revert = str(workdir / f"p{count}"), str(workdir / f"r{count}")
+        steps = [["plan", "-refresh-only", f"-out={plan}", "-input=false"], ["show", "-json", plan],
+                 ["apply", "-input=false", plan], ["plan", "-refresh=false", f"-out={revert}",
+                                                   "-input=false"]]
+        single = median([_run([*EMBEDDED, *APPLY], tf_dir) for _ in range(3)])
+        guarded = median([sum(_run([*EMBEDDED, *step], tf_dir) for step in steps)
+                          for _ in range(3)])
+        through: dict[str, float] = {}
+        for name, flags in (("tfhook", []), ("tfhook --no-check-revert", ["--no-check-revert"])):
+            server = Served(["--tf-dir", str(tf_dir), "--terraform", "embedded", *flags],
+                            workdir, env=ENV)
+            try:
+                through[name] = median([_single(server) for _ in range(3)])
+            finally:
+                server.close()
+        results[str(count)] = {"bare_single_apply_s": single, "bare_guarded_steps_s": guarded,
+                               "tfhook_event_s": through["tfhook"],
+                               "tfhook_no_revert_check_s": through["tfhook --no-check-revert"]}
+    return results
+
+
 def cleanup(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)

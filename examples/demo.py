@@ -3,6 +3,10 @@
 1. Generic mode: serve an example hook, send one PostHandle, show what the hook received.
 2. Terraform mode: serve a copy of examples/terraform/demo, change the simulated cloud
    (ELB plan 100 -> 400), send one UPDATED event, show the stream and the refreshed state.
+   With the simcloud provider installed (`make simcloud`: examples/simcloud, a stand-in for
+   the cloud API only), the module is examples/terraform/demo/simcloud: the ELB really drifts,
+   and since its configuration pins the plan, the next apply would revert it. Without it, the
+   built-in module, where nothing drifts (only an output changes).
 Uses `terraform` or `tofu` from PATH when there is one, else the embedded Terraform.
 """
 
@@ -19,6 +23,9 @@ from pathlib import Path
 from tfhook import client
 
 HERE = Path(__file__).resolve().parent
+# `make simcloud` installs it there; TFHOOK_SIMCLOUD_DIR names another directory.
+PROVIDER = Path(os.environ.get("TFHOOK_SIMCLOUD_DIR") or HERE.parent / ".venv-simcloud" / "bin"
+                ) / "terraform-provider-simcloud"
 EVENT = {
     "source": "demo", "resource_name": "elb", "scaling_job_id": "demo-job-1",
     "result": "UPDATED",
@@ -71,11 +78,49 @@ def generic(work: Path) -> None:
         stop(server, sock)
 
 
+def start_provider(work: Path) -> subprocess.Popen[str] | None:
+    """The simcloud provider, kept running for Terraform to reattach to; None if missing."""
+    if not os.access(PROVIDER, os.X_OK):
+        return None
+    provider = subprocess.Popen([str(PROVIDER), "--reattach", str(work / "simcloud.sock")],
+                                stdout=subprocess.PIPE, text=True)
+    assert provider.stdout is not None
+    line = provider.stdout.readline().strip()
+    if not line.startswith("{"):
+        provider.terminate()
+        provider.wait()
+        sys.exit(f"{PROVIDER} --reattach did not start (its error is above)")
+    os.environ["TF_REATTACH_PROVIDERS"] = line  # Terraform children inherit it
+    return provider
+
+
 def terraform(work: Path) -> None:
-    tf_dir = work / "demo"
-    shutil.copytree(HERE / "terraform" / "demo", tf_dir,
+    demo = work / "demo"
+    shutil.copytree(HERE / "terraform" / "demo", demo,
                     ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*"))
-    step("terraform mode: init and first apply of the demo module (offline)")
+    provider = start_provider(work)
+    if provider is None:
+        print("\nnote: the simulated cloud's provider is not installed (`make simcloud`"
+              " installs it):\nshowing the built-in module, where no resource drifts")
+        refresh(work, demo, demo)
+        return
+    try:
+        refresh(work, demo, demo / "simcloud")
+        step("the configuration pins plan = 100: what the next `terraform apply` would do")
+        plan = tfhook("terraform", f"-chdir={demo / 'simcloud'}", "plan", "-no-color",
+                      "-input=false", stdout=subprocess.PIPE)
+        print("\n".join(line for line in plan.stdout.splitlines()
+                        if "plan " in line or line.startswith("Plan:")))
+        print("(add `lifecycle { ignore_changes = [plan] }` to leave the plan to the autoscaler)")
+    finally:
+        provider.terminate()
+        provider.wait()
+
+
+def refresh(work: Path, demo: Path, tf_dir: Path) -> None:
+    """Apply once, serve, let the autoscaler change the ELB, send the event."""
+    which = "the simulated cloud's provider" if tf_dir != demo else "the built-in provider"
+    step(f"terraform mode: init and first apply of the demo module ({which}, offline)")
     tfhook("terraform", f"-chdir={tf_dir}", "init", "-input=false", stdout=subprocess.DEVNULL)
     tfhook("terraform", f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
            stdout=subprocess.DEVNULL)
@@ -83,7 +128,7 @@ def terraform(work: Path) -> None:
     server = serve(["--tf-dir", str(tf_dir)], sock, work / "terraform.log")
     try:
         step("the autoscaler changes the ELB plan in the (simulated) cloud: 100 -> 400")
-        subprocess.run([str(tf_dir / "simulate-cloud-change"), "400"], check=True)
+        subprocess.run([str(demo / "simulate-cloud-change"), "400"], check=True)
         step("the Core sends PostHandle(result=UPDATED); the stream tfhook answers")
         show_stream(sock)
     finally:

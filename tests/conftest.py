@@ -3,12 +3,14 @@ Terraform demo module with its servers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import simcloud_helpers
 import terraform_helpers
 from helpers import Served, load_vectors, start_server
 from terraform_helpers import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
@@ -95,3 +97,57 @@ def tf_serve(tmp_path: Path) -> Iterator[Callable[..., TfServer]]:
     yield _serve
     for server in started:
         server.close()
+
+
+# -- the simulated cloud (tests/simcloud_helpers.py says what it is) ------------------------
+
+
+@pytest.fixture(scope="session")
+def simcloud_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Terraform CLI configuration that loads the simcloud provider (dev_overrides)."""
+    where = simcloud_helpers.provider_dir()
+    if where is None:
+        message = "the simcloud provider is not installed: run `make simcloud`"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # `make test` installs it: under CI its absence is a defect
+        pytest.skip(message)
+    return simcloud_helpers.write_cli_config(tmp_path_factory.mktemp("simcloud") / "cli.tfrc",
+                                             where)
+
+
+@pytest.fixture(scope="session")
+def simcloud_template(simcloud_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default simcloud module, applied once; copied per test."""
+    tf_dir = tmp_path_factory.mktemp("simcloud-template") / "cloud"
+    simcloud_helpers.SimCloud.create(tf_dir, simcloud_cli).close()
+    return tf_dir
+
+
+@pytest.fixture
+def simcloud(simcloud_template: Path, simcloud_cli: Path, tmp_path: Path
+             ) -> Iterator[simcloud_helpers.SimCloud]:
+    """A private, applied copy of the default module: ELB plan 100 (ignored), two servers."""
+    tf_dir = tmp_path / "cloud"
+    shutil.copytree(simcloud_template, tf_dir)
+    cloud = simcloud_helpers.SimCloud.at(tf_dir, simcloud_cli)
+    yield cloud
+    cloud.close()
+
+
+@pytest.fixture
+def make_simcloud(simcloud_cli: Path, tmp_path: Path
+                  ) -> Iterator[Callable[..., simcloud_helpers.SimCloud]]:
+    """`make_simcloud(main_tf=..., apply=True, name="cloud", reattach=True)`: a module of
+    one's own; its provider process is stopped at teardown."""
+    made: list[simcloud_helpers.SimCloud] = []
+
+    def _make(main_tf: str = simcloud_helpers.main_tf(), apply: bool = True,
+              name: str = "cloud", reattach: bool = True) -> simcloud_helpers.SimCloud:
+        cloud = simcloud_helpers.SimCloud.create(tmp_path / name, simcloud_cli, main_tf, apply,
+                                                 reattach)
+        made.append(cloud)
+        return cloud
+
+    yield _make
+    for cloud in made:
+        cloud.close()

@@ -229,8 +229,11 @@ class Recorder:
             found.append((argv_file.read_text().splitlines(), env))
         return found
 
-    def applies(self) -> list[list[str]]:
-        return [argv for argv, _ in self.invocations() if argv[:1] == ["apply"]]
+    def refreshes(self) -> list[list[str]]:
+        """The refreshes: each is a refresh-only plan (then, if it changes anything, an
+        apply of that plan)."""
+        return [argv for argv, _ in self.invocations()
+                if argv[:1] == ["plan"] and "-refresh-only" in argv]
 
 
 # -- a slow "cloud" on loopback -----------------------------------------------------------

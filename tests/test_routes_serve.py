@@ -95,8 +95,8 @@ class Site:
         path.unlink(missing_ok=True)
         return marks
 
-    def applies(self) -> dict[str, int]:
-        return {name: len(engine.applies()) for name, engine in self.engines.items()}
+    def refreshes(self) -> dict[str, int]:
+        return {name: len(engine.refreshes()) for name, engine in self.engines.items()}
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_each_resource_type_runs_its_routes_and_no_other(site) -> None:
     }
     # web-state and web-audit share one run for the server event: 2 runs in infra/web
     # (server, server_group_instance), 1 in infra/elb.
-    assert deployment.applies() == {"elb": 1, "web": 2}
+    assert deployment.refreshes() == {"elb": 1, "web": 2}
 
 
 def test_the_combined_done_lists_each_route(site) -> None:
@@ -146,7 +146,7 @@ def test_the_combined_done_lists_each_route(site) -> None:
     progress = [text for status, text in answers[:-1]]
     assert all(status == "RUNNING" for status, _ in answers[:-1])
     assert "[notify] notify saw Elb\n" in progress
-    assert any(text.startswith("[elb-state] terraform apply -refresh-only in ")
+    assert any(text.startswith("[elb-state] terraform plan -refresh-only in ")
                for text in progress)
 
 
@@ -155,7 +155,7 @@ def test_one_matching_route_answers_exactly_as_that_hook_alone(site) -> None:
     # An ELB whose name is not elb-*: only notify runs, and its answer is the hook's own.
     assert server.call("PostHandle", updated("elb", name="lb-main")) == [
         ("DONE", "notify saw Elb\n")]
-    assert deployment.applies() == {"elb": 0, "web": 0}
+    assert deployment.refreshes() == {"elb": 0, "web": 0}
 
 
 def test_no_route_is_one_ignored(site) -> None:

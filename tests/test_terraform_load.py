@@ -55,7 +55,7 @@ def test_twenty_concurrent_events_share_two_runs(demo: Path, tmp_path: Path, clo
     answers = [call.result() for call in calls]
 
     assert all(a[-1][0] == "DONE" for a in answers), answers
-    assert len(recorder.applies()) == 2, recorder.applies()
+    assert len(recorder.refreshes()) == 2, recorder.refreshes()
     first = [a for a in answers if a[0][0] != "ACCEPTED"]
     queued = [a for a in answers if a[0][0] == "ACCEPTED"]
     assert len(first) == 1 and len(queued) == 19

@@ -306,7 +306,8 @@ def test_lock_timeout_is_a_duration_terraform_accepts(demo: Path) -> None:
     argvs = {}
     for seconds in (7.0, 0.25, 1_080_000.0):
         action = TerraformAction(dir=demo, engine="embedded", lock_timeout=seconds)
-        argvs[seconds] = Target(action, engine.embedded(), {}, 60, 1).apply_argv([])
+        plan = Target(action, engine.embedded(), {}, 60, 1).plan_argv([], demo / "p.tfplan")
+        argvs[seconds] = [*engine.embedded().argv, *plan]
     flags = {s: [a for a in argv if a.startswith("-lock-timeout=")] for s, argv in argvs.items()}
     assert flags == {7.0: ["-lock-timeout=7s"], 0.25: ["-lock-timeout=250ms"],
                      1_080_000.0: ["-lock-timeout=1080000s"]}
@@ -327,11 +328,18 @@ def test_terraform_runs_in_automation_mode(tmp_path: Path, serve) -> None:
     assert server.call("PostHandle", updated())[-1][0] == "DONE"
     assert read_state(tf_dir)["outputs"]["message"]["value"] == "hello there, world"
 
-    (argv, env), = [(a, e) for a, e in recorder.invocations() if a[:1] == ["apply"]]
+    # The refresh-only plan, its check, then the apply of exactly that plan file (no
+    # revert check: no resource drifted).
+    runs = recorder.invocations()
+    commands = [argv[0] for argv, _ in runs if argv[0] in ("plan", "show", "apply")]
+    assert commands[-3:] == ["plan", "show", "apply"], commands
+    (argv, env), = [(a, e) for a, e in runs if a[0] == "plan" and "-refresh-only" in a]
     assert env["TF_IN_AUTOMATION"] == "1" and env["TF_INPUT"] == "0"
-    assert argv[:3] == ["apply", "-refresh-only", "-auto-approve"]
     assert {"-input=false", "-json", "-lock-timeout=7s", f"-var-file={var_file}",
             "-var=greeting=hello there"} <= set(argv), argv
+    out = next(a for a in argv if a.startswith("-out="))[len("-out="):]
+    applied = [a for a, _ in runs if a[0] == "apply"]
+    assert applied == [["apply", "-input=false", "-json", "-lock-timeout=7s", out]]
 
 
 SENSITIVE = {

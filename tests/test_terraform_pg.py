@@ -145,7 +145,7 @@ def test_two_instances_take_a_split_burst_with_no_lost_update(shared: Shared, in
         assert {c["scaling_job_id"] for c in calls} == {
             f"job-{r}-{n}" for r in range(3) for n in range(end, 10, 2)}
         # ... each answered by a refresh this instance ran in its own working copy.
-        assert all(f"terraform apply -refresh-only in {copy} (" in c["output"]
+        assert all(f"terraform plan -refresh-only in {copy} (" in c["output"]
                    and "DONE: terraform refresh done" in c["output"] for c in calls), calls
 
 

@@ -26,6 +26,7 @@ GENERIC_ONLY = ("--handler-type", "--payload-argv")
 # How messages name a hook's fields when the hook came from flags.
 LABELS = {"dir": "--tf-dir", "var": "--var/--var-file", "init": "--init",
           "terraform": "--terraform", "lock_timeout": "--lock-timeout",
+          "max_state_removals": "--max-state-removals",
           "path": "--executable-path", "init_hint": "start with --init"}
 RESULT_NAMES = {r.name.lower().replace("_", "-"): r for r in Result}
 
@@ -49,6 +50,8 @@ class HookFlags:
     refresh_on_start: bool
     reconcile_every: str | None
     payload_argv: str = "full"
+    max_state_removals: int = 0
+    check_revert: bool = True
 
     def given(self) -> dict[str, bool]:
         """Which mode-specific flags differ from their defaults."""
@@ -62,6 +65,8 @@ class HookFlags:
             "--on-failure": self.on_failure != "fail",
             "--refresh-on-start": self.refresh_on_start,
             "--reconcile-every": bool(self.reconcile_every),
+            "--max-state-removals": self.max_state_removals != 0,
+            "--no-check-revert": not self.check_revert,
         }
 
 
@@ -90,7 +95,8 @@ def hooks(flags: HookFlags, limits: config.Limits) -> tuple[tuple[Hook, ...], bo
         var_files=flags.var_file, variables=flags.var, init=flags.init,
         lock_timeout=flags.lock_timeout, target_from_event=flags.target_from_event,
         on_failure=flags.on_failure, refresh_on_start=flags.refresh_on_start,
-        reconcile_every=flags.reconcile_every, limits=limits),), True
+        reconcile_every=flags.reconcile_every, limits=limits,
+        max_state_removals=flags.max_state_removals, check_revert=flags.check_revert),), True
 
 
 def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None:
@@ -125,11 +131,13 @@ def terraform_hook(
     tf_dir: Path, *, engine: str, on_result: list[str], var_files: list[Path],
     variables: list[str], init: bool, lock_timeout: str, target_from_event: bool,
     on_failure: str, refresh_on_start: bool, reconcile_every: str | None,
-    limits: config.Limits,
+    limits: config.Limits, max_state_removals: int = 0, check_revert: bool = True,
 ) -> Hook:
     """Terraform mode: refresh one directory after PostHandle with one of `on_result`."""
     if on_failure not in ("fail", "warn"):
         raise UserError(f"--on-failure: {on_failure!r} is not one of fail, warn")
+    if max_state_removals < 0:
+        raise UserError(f"--max-state-removals: must be 0 or more (got {max_state_removals})")
     for path in var_files:
         if not path.is_file():
             raise UserError(f"--var-file: {path} is not a readable file")
@@ -140,6 +148,7 @@ def terraform_hook(
         target_from_event=target_from_event, refresh_on_start=refresh_on_start,
         reconcile_every=(config.parse_duration(reconcile_every, name="--reconcile-every")
                          if reconcile_every else None),
+        max_state_removals=max_state_removals, check_revert=check_revert,
     )
     match = Match(phase=AFTER_CHANGE.phase, result=frozenset(_results(on_result)) or CHANGED)
     return Hook("terraform", action, match, timeout=limits.timeout,

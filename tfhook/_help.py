@@ -24,6 +24,7 @@ METAVARS = {
     "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
     "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
     "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",
+    "max_state_removals": "N",
 }
 # `tfhook serve --help` shows the options of each mode in their own panel; options that
 # are in neither work in both modes.
@@ -33,7 +34,8 @@ PANELS = {
         "payload_argv": GENERIC,
         **dict.fromkeys(("tf_dir", "terraform", "on_result", "var_file", "var", "init",
                          "lock_timeout", "target_from_event", "on_failure",
-                         "refresh_on_start", "reconcile_every"), TERRAFORM),
+                         "refresh_on_start", "reconcile_every", "max_state_removals",
+                         "no_check_revert"), TERRAFORM),
     },
 }
 

@@ -26,7 +26,8 @@ from tfhook.terraform import startup
 LIMIT_KEYS = ("timeout", "kill_after", "on_failure")
 EXECUTABLE_KEYS = {"path", "payload_argv", *LIMIT_KEYS}
 TERRAFORM_KEYS = {"dir", "terraform", "var", "var_file", "lock_timeout", "target_from_event",
-                  "refresh_on_start", "reconcile_every", "init", *LIMIT_KEYS}
+                  "refresh_on_start", "reconcile_every", "init", "max_state_removals",
+                  "check_revert", *LIMIT_KEYS}
 MATCH_KEYS = ("phase", "resource_type", "resource_name", "source", "result", "instruction")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 T = TypeVar("T")
@@ -65,7 +66,8 @@ class Where:
     def labels(self, section: str) -> dict[str, str]:
         """How messages at start and at run time name this route's fields."""
         names = {"dir": "dir", "var": "var/var_file", "init": "init", "terraform": "terraform",
-                 "lock_timeout": "lock_timeout", "path": "path"}
+                 "lock_timeout": "lock_timeout", "path": "path",
+                 "max_state_removals": "max_state_removals"}
         labels = {key: f"{self.prefix}: {section}.{name}" for key, name in names.items()}
         return {**labels, "init_hint": f"set {section}.init: true"}
 
@@ -155,7 +157,18 @@ def terraform(where: Where, base: Path, section: dict[Any, Any]) -> TerraformAct
         refresh_on_start=where.boolean(section, "refresh_on_start", "terraform.refresh_on_start"),
         reconcile_every=None if reconcile is None else where.duration(
             reconcile, "terraform.reconcile_every", positive=True),
+        max_state_removals=_count(where, section.get("max_state_removals", 0),
+                                  "terraform.max_state_removals"),
+        check_revert=where.boolean({"v": section.get("check_revert", True)}, "v",
+                                   "terraform.check_revert"),
     )
+
+
+def _count(where: Where, value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        where.problem(field, f"must be a whole number, 0 or more (got {value!r})")
+        return 0
+    return value
 
 
 def _engine(where: Where, base: Path, value: Any) -> str:

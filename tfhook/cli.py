@@ -123,6 +123,13 @@ def serve(
         "--refresh-on-start", help="Refresh once when the server starts.")] = False,
     reconcile_every: Annotated[str | None, typer.Option(
         help="Refresh this often when no event came (e.g. 30m).")] = None,
+    max_state_removals: Annotated[int, typer.Option(
+        help="Objects a refresh may remove from the state beyond those DELETED events name "
+        "(more: the refresh is refused and changes nothing).")] = 0,
+    no_check_revert: Annotated[bool, typer.Option(
+        "--no-check-revert",
+        help="Do not warn when the next apply would change back what a refresh recorded.")
+    ] = False,
     routes_file: Annotated[Path | None, typer.Option(
         "--routes", help="Routes file: several hooks, each with its match (SIGHUP reloads it)."
     )] = None,
@@ -142,7 +149,8 @@ def serve(
     flags = _flags.HookFlags(
         executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
         var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
-        refresh_on_start, reconcile_every, payload_argv)
+        refresh_on_start, reconcile_every, payload_argv=payload_argv,
+        max_state_removals=max_state_removals, check_revert=not no_check_revert)
 
     def build() -> config.Settings:
         _choice("--log-format", log_format, logs.FORMATS)

@@ -46,7 +46,7 @@ class ExecutableAction:
 
 @dataclass(frozen=True, slots=True)
 class TerraformAction:
-    """Refresh a Terraform directory (`apply -refresh-only`) through its single flight."""
+    """Refresh a Terraform directory (a checked refresh-only plan) through its single flight."""
 
     dir: Path
     engine: str = "auto"  # auto | embedded | a path to a terraform/tofu binary
@@ -57,6 +57,9 @@ class TerraformAction:
     target_from_event: bool = False
     refresh_on_start: bool = False
     reconcile_every: float | None = None
+    # Objects a refresh may drop from the state beyond those DELETED events name (#12).
+    max_state_removals: int = 0
+    check_revert: bool = True  # warn when the next apply would change back a refresh
     kind = "terraform"
 
 

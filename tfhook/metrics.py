@@ -36,6 +36,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
     "tfhook_retry_pending": ("gauge", ("route",)),
     "tfhook_history_write_failures_total": ("counter", ()),
+    "tfhook_revert_warnings_total": ("counter", ("route",)),
 }
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
 _HELP = {
@@ -53,6 +54,8 @@ _HELP = {
     "tfhook_outputs_changed_total": "Outputs changed by runs",
     "tfhook_last_success_timestamp_seconds": "When a run last succeeded (Unix time)",
     "tfhook_retry_pending": "1 while a background retry after a failed run is pending",
+    "tfhook_revert_warnings_total": "Changes the next terraform apply would make back, as "
+                                    "reported in a refresh's DONE (per call answered)",
 }
 _ERRORS = {"ActionTimeout": "timeout", "CancelledError": "cancelled"}
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
@@ -79,6 +82,7 @@ class MetricsSink:
         self.outputs_changed = made["tfhook_outputs_changed_total"]
         self.last_success = made["tfhook_last_success_timestamp_seconds"]
         self.pending = made["tfhook_retry_pending"]
+        self.reverts = made["tfhook_revert_warnings_total"]
 
     def started(self, action: Action) -> None:
         return None
@@ -87,6 +91,8 @@ class MetricsSink:
         if update.status is Status.ACCEPTED and action.hook is not None:
             # Queued behind the run in progress on its directory: it waits for that run.
             self.lock_waits.labels(route=action.hook).inc()
+        if update.reverts and action.hook is not None:
+            self.reverts.labels(route=action.hook).inc(update.reverts)
 
     def finished(self, outcome: Outcome) -> None:
         if outcome.event.background:

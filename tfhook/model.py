@@ -149,6 +149,7 @@ class Update:
 
     status: Status
     log: str = ""
+    reverts: int = 0  # changes the next apply would make back (a refresh's DONE; #12)
 
 
 @dataclass(frozen=True, slots=True)

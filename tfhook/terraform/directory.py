@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from tfhook import process
 from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
-from tfhook.model import Event, Status, Update
+from tfhook.model import Event, Result, Status, Update
 from tfhook.observe import Observer, Run, trigger_kinds
-from tfhook.terraform import background, refresh, startup, state, summary, targets
+from tfhook.terraform import background, guard, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report
 
@@ -39,7 +40,7 @@ class Directory:
         env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"))
+                                     self.label("lock_timeout"), self.label("max_state_removals"))
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
@@ -158,30 +159,36 @@ class Directory:
     async def _refresh(self, batch: Batch, run: Run) -> Update:
         events = [t for t in batch.triggers if isinstance(t, Event) and not t.background]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
-        before = state.read_local(self.action.dir)
-        if before is None:  # a configured backend: the outputs are compared with this state
-            before = await state.pull(self.target.spec(["state", "pull"], "terraform state pull"))
         chosen: list[str] = []
         if self.action.target_from_event and events and not batch.background:
+            before = state.read_local(self.action.dir)
+            if before is None:  # a configured backend
+                before = await state.pull(self.target.spec(["state", "pull"],
+                                                           "terraform state pull"))
             chosen, note = targets.targets(events, before)
             notes.append(note)
-        report, elapsed = await refresh.apply(self.target, batch, chosen)
+        # The deleted resource's own id only: its parent (the first id after it) is still there.
+        deleted = {e.resource_ids[0] for e in events
+                   if e.result == Result.DELETED and e.resource_ids}
+        done = await guard.refresh(self.target, batch, chosen, deleted)
         self._failing = False  # any good run ends a background retry
-        run.refreshed, run.drifted = tuple(report.refreshed), tuple(report.drifted)
-        run.outputs_changed = tuple(report.output_changes(state.outputs(before)))
+        run.refreshed, run.drifted = tuple(done.report.refreshed), tuple(done.report.drifted)
+        run.outputs_changed = tuple(done.report.output_changes(done.before))
         return Update(Status.DONE, summary.summary(
-            report, elapsed, self.target.engine.describe(), self.action.dir, before, chosen,
-            notes))
+            done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
+            done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
 
     # -- set-up --------------------------------------------------------------------
 
     async def _init(self) -> None:
         spec = self.target.spec(["init", "-input=false", "-no-color"], "terraform init")
-        output, exit_ = await process.capture(spec)
+        # One init at a time across routes: Terraform's plugin cache is not safe for
+        # concurrent inits (#12).
+        async with _init_lock():
+            output, exit_ = await process.capture(spec)
         if exit_.returncode != 0:
-            text = (output + exit_.stderr).decode("utf-8", "replace").strip()
             raise UserError(f"{self.label('init')}: terraform init failed in {self.action.dir}: "
-                            + " ".join(text.split())[:600])
+                            + startup.init_failure(output, exit_))
         log.info("terraform init done", dir=str(self.action.dir))
 
     def _log_engine(self, found: tuple[int, ...]) -> None:
@@ -230,6 +237,15 @@ async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
         except TfhookError as exc:  # also a check that timed out or could not start
             problems.append(" ".join(str(exc).split()))
     return problems
+
+
+_INIT_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
+
+
+def _init_lock() -> asyncio.Lock:
+    """The lock that serialises `terraform init` in this event loop (all routes)."""
+    return _INIT_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 async def _never(reason: str) -> bool:

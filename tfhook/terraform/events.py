@@ -36,6 +36,7 @@ class Report:
     drifted: list[str] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     planned: dict[str, str] = field(default_factory=dict)  # output → planned action
+    changes: list[str] = field(default_factory=list)  # planned resource changes (a plan)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # lines that were not JSON
 
@@ -65,6 +66,8 @@ class Report:
         elif kind == "outputs":
             self.planned = {name: str(out.get("action", ""))
                             for name, out in event.get("outputs", {}).items()}
+        elif kind == "planned_change":
+            self.changes.append(str(event.get("change", {}).get("resource", {}).get("addr")))
         elif kind == "diagnostic":
             self.diagnostics.append(diagnostic(event.get("diagnostic", {})))
         return message if kind in _PROGRESS and message else None

@@ -1,17 +1,18 @@
-"""One refresh: the command line, the child streaming Terraform's `-json` events, the failure."""
+"""Terraform commands of a refresh: their command lines, the children streaming Terraform's
+`-json` events, the failure."""
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from python_terraform import IsFlagged, Terraform
 
 from tfhook import process
 from tfhook.errors import ActionFailed
-from tfhook.flight import Batch
 from tfhook.hooks import TerraformAction
 from tfhook.model import Status, Update
 from tfhook.terraform import diagnostics
@@ -31,6 +32,7 @@ class Target:
     timeout: float
     kill_after: float
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
+    removals_label: str = "max_state_removals"
 
     def command(self, name: str, **options: object) -> list[str]:
         """Arguments of `terraform NAME`: JSON, no input, the options, our variables."""
@@ -44,23 +46,34 @@ class Target:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
                             cwd=self.action.dir, timeout=self.timeout,
-                            kill_after=self.kill_after, stop_signal=signal.SIGINT)
+                            kill_after=self.kill_after, stop_signal=signal.SIGINT,
+                            outlive_reader=True)
 
-    def apply_argv(self, targets: list[str]) -> list[str]:
-        """The command line of one refresh."""
-        return [*self.engine.argv, *self.command(
-            "apply", refresh_only=IsFlagged, auto_approve=IsFlagged,
-            lock_timeout=duration(self.action.lock_timeout), target=targets)]
+    def plan_argv(self, targets: list[str], out: Path) -> list[str]:
+        """The saved refresh-only plan that is checked, then applied (#12)."""
+        return self.command("plan", refresh_only=IsFlagged, out=str(out),
+                            lock_timeout=duration(self.action.lock_timeout), target=targets)
+
+    def apply_argv(self, plan_file: Path) -> list[str]:
+        """Apply exactly the saved plan that was checked (no variables: they are in it)."""
+        return [*Terraform(terraform_bin_path="terraform").generate_cmd_string(
+            "apply", str(plan_file), input=False, json=IsFlagged,
+            lock_timeout=duration(self.action.lock_timeout))[1:]]
+
+    def revert_argv(self, targets: list[str], out: Path) -> list[str]:
+        """A plan that refreshes nothing: what the configuration would change back."""
+        return self.command("plan", refresh=False, out=str(out),
+                            lock_timeout=duration(self.action.lock_timeout), target=targets)
 
 
-async def apply(target: Target, batch: Batch, targets: list[str]) -> tuple[Report, float]:
-    """Run one `apply -refresh-only`, publishing progress to the batch; raise on failure."""
-    spec = replace(target.spec(target.apply_argv(targets)[len(target.engine.argv):],
-                               f"terraform in {target.action.dir}"),
+async def stream(target: Target, publish: Callable[[Update], None], report: Report,
+                 args: list[str], title: str) -> None:
+    """Run one Terraform command, feeding `report` and publishing its progress (to a
+    batch); raise on failure."""
+    spec = replace(target.spec(args, f"terraform in {target.action.dir}"),
                    read_every=PROGRESS_EVERY)  # progress goes out once a second anyway (#9)
-    report, started = Report(), time.monotonic()
-    batch.publish(Update(Status.RUNNING, f"terraform apply -refresh-only in "
-                                         f"{target.action.dir} ({target.engine.describe()})"))
+    publish(Update(Status.RUNNING, f"{title} in {target.action.dir} "
+                                         f"({target.engine.describe()})"))
     pending: list[str] = []
     flushed = time.monotonic()
     async with process.Child(spec) as child:
@@ -69,14 +82,19 @@ async def apply(target: Target, batch: Batch, targets: list[str]) -> tuple[Repor
             if progress:
                 pending.append(progress)
             if pending and time.monotonic() - flushed >= PROGRESS_EVERY:
-                batch.publish(Update(Status.RUNNING, batch_text(pending)))
+                publish(Update(Status.RUNNING, batch_text(pending)))
                 pending, flushed = [], time.monotonic()
         exit_ = await child.wait()
     if pending:
-        batch.publish(Update(Status.RUNNING, batch_text(pending)))
+        publish(Update(Status.RUNNING, batch_text(pending)))
     if exit_.returncode != 0:
         raise failure(target, report, exit_)
-    return report, time.monotonic() - started
+
+
+async def show(target: Target, plan_file: Path) -> tuple[bytes, process.Exit]:
+    """`terraform show -json FILE`: the saved plan as JSON."""
+    return await process.capture(target.spec(["show", "-json", "-no-color", str(plan_file)],
+                                             "terraform show"))
 
 
 def failure(target: Target, report: Report, exit_: process.Exit) -> ActionFailed:

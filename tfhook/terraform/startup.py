@@ -35,6 +35,16 @@ def init_hint(where: Path, label: Label) -> str:
     return f"run `tfhook terraform -chdir={where} init` (or {label('init_hint')})"
 
 
+def init_failure(output: bytes, exit_: process.Exit, most: int = 4000) -> str:
+    """Terraform's own message for a failed init, whole: its errors (stderr), else what it
+    printed; one line, Terraform's wrapping undone."""
+    text = exit_.stderr.decode("utf-8", "replace").strip()
+    if not text:
+        text = output.decode("utf-8", "replace").strip() or exit_.describe()
+    text = " ".join(text.split())
+    return text if len(text) <= most else "…" + text[-most:]
+
+
 def not_terraform(engine: str, label: Label) -> UserError:
     return UserError(f"{label('terraform')}: {engine} did not answer `version -json` like "
                      "Terraform (is it terraform or tofu?)")

@@ -1,0 +1,188 @@
+"""No orphans (#12): a tfhook killed with SIGKILL leaves no child running and no state locked.
+
+Each child is told of its parent's death (Linux's parent-death signal) with its stop
+signal: SIGTERM for hooks, SIGINT for Terraform, which then stops gracefully and releases
+its lock. The Terraform test keeps its state in an http backend served here on loopback,
+so the lock is one the test can see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from helpers import alive, wait_for, write_script
+from terraform_helpers import (
+    SlowCloud,
+    processes_in,
+    tf_env,
+    tfhook_terraform,
+    updated,
+    write_module,
+)
+
+from tfhook.v1 import handler_pb2
+
+
+class HttpState:
+    """Terraform's http state backend: GET/POST the state, LOCK/UNLOCK one lock."""
+
+    def __init__(self) -> None:
+        self.state: bytes | None = None
+        self.lock: dict[str, Any] | None = None
+        self.locks_taken = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer(200, owner.state) if owner.state else self._answer(404)
+
+            def do_POST(self) -> None:
+                owner.state = self.rfile.read(int(self.headers["Content-Length"]))
+                self._answer(200)
+
+            def do_LOCK(self) -> None:
+                info = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if owner.lock is not None:
+                    self._answer(423, json.dumps(owner.lock).encode())
+                    return
+                owner.lock, owner.locks_taken = info, owner.locks_taken + 1
+                self._answer(200)
+
+            def do_UNLOCK(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.lock = None
+                self._answer(200)
+
+            def _answer(self, code: int, body: bytes | None = None) -> None:
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def backend(self) -> str:
+        return ('terraform {\n  backend "http" {\n'
+                f'    address        = "{self.url}/state"\n'
+                f'    lock_address   = "{self.url}/lock"\n'
+                f'    unlock_address = "{self.url}/lock"\n  }}\n}}\n')
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(10)
+
+
+@pytest.fixture
+def http_state() -> Iterator[HttpState]:
+    backend = HttpState()
+    yield backend
+    backend.close()
+
+
+def test_sigkill_stops_terraform_and_releases_the_http_lock(
+        tmp_path: Path, tf_serve, cloud: SlowCloud, http_state: HttpState) -> None:
+    tf_dir = write_module(tmp_path / "remote", {"backend.tf": http_state.backend(),
+                                                "main.tf": cloud.tf()})
+    tfhook_terraform(f"-chdir={tf_dir}", "init", "-input=false", "-no-color", cwd=tmp_path)
+    plans = tmp_path / "tmp"  # the killed server's plan file stays here, not in /tmp
+    plans.mkdir()
+    server = tf_serve(tf_dir, env=tf_env(TMPDIR=str(plans)))
+    server.stream("PostHandle", updated())
+    cloud.requests.get(timeout=30)  # the refresh holds the lock, reading the slow cloud
+    stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
+    assert http_state.lock is not None and http_state.locks_taken == 1
+
+    server.proc.kill()  # SIGKILL: tfhook itself cannot stop anything now
+    server.proc.wait(10)
+
+    # Terraform got SIGINT from the kernel: it says so on its output, which it still can
+    # (it keeps a reader of its own); it stops once the read it is in returns.
+    terraform, = stuck
+    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform), timeout=30,
+             what="Terraform to print that it was interrupted")
+    cloud.open()
+    wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=30,
+             what="no Terraform process left")
+    assert not list(processes_in(tf_dir))
+    assert http_state.lock is None  # released by Terraform itself: no force-unlock needed
+    assert http_state.state is None or json.loads(http_state.state)["outputs"] == {}, \
+        "the interrupted refresh applied nothing"
+
+    restarted = tf_serve(tf_dir)  # (reads the cloud twice more, now open)
+    status, text = restarted.call("PostHandle", updated())[-1]
+    assert status == "DONE", text
+    assert "slow_ready: (new) → true" in text
+    assert http_state.lock is None and http_state.state is not None
+
+
+_read: dict[int, bytes] = {}
+
+
+def _link(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # closed meanwhile (a connection Terraform made)
+        return ""
+
+
+def _output_so_far(pid: int) -> bytes:
+    """What a process whose supervisor died has written to its stdout pipe, read through
+    the read end it keeps (/proc/PID/fd: the other fd on the same pipe as its fd 1)."""
+    fds = Path(f"/proc/{pid}/fd")
+    pipe = os.readlink(fds / "1")
+    reader = next(fd for fd in fds.iterdir() if fd.name != "1" and _link(fd) == pipe)
+    fd = os.open(reader, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            _read[pid] = _read.get(pid, b"") + chunk
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    return _read.get(pid, b"")
+
+
+def test_sigkill_sends_hooks_their_stop_signal(tmp_path: Path, serve) -> None:
+    marks = tmp_path / "marks"
+    hook = write_script(tmp_path / "hook", f"""
+trap 'echo "TERM $$" >> {marks}; exit 0' TERM
+echo "start $$" >> {marks}
+while :; do sleep 0.1; done
+""")
+    server = serve("--executable-path", str(hook))
+    call = threading.Thread(target=lambda: _call_quietly(server), daemon=True)
+    call.start()
+    wait_for(lambda: marks.exists() and "start" in marks.read_text(), what="the hook to start")
+    pid = int(marks.read_text().split()[1])
+
+    server.proc.kill()
+    server.proc.wait(10)
+
+    wait_for(lambda: "TERM" in marks.read_text(), what="the hook to get SIGTERM")
+    assert marks.read_text().splitlines() == [f"start {pid}", f"TERM {pid}"]
+    wait_for(lambda: not alive(pid), what="the hook to exit")
+
+
+def _call_quietly(server: Any) -> None:
+    with contextlib.suppress(grpc.RpcError):  # the server is killed mid-call
+        server.call("PostHandle", handler_pb2.PostHandleRequest(source="test"))

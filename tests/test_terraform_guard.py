@@ -1,0 +1,182 @@
+"""The guarded refresh (#12) on the simulated cloud: a refresh that would drop objects from
+the state is refused unless DELETED events name them or max_state_removals allows it; what
+Terraform cannot read is shown as Terraform says it. Terraform and its state are real; only the cloud API
+is simulated (tests/simcloud_helpers.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from helpers import write_script
+from simcloud_helpers import ELB_ID, SimCloud
+from terraform_helpers import tfhook_terraform, updated, wait_for, write_module
+
+HINT = "on the next apply; add it to lifecycle.ignore_changes or change the configuration"
+
+
+def deleted(server_id: str) -> dict[str, object]:
+    """A PostHandle(result=DELETED) for one server."""
+    return updated(server_id, kind="server", result="DELETED")
+
+
+def test_a_cloud_that_lost_objects_is_refused_and_changes_nothing(simcloud: SimCloud,
+                                                                 tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+    simcloud.delete("server", web1)  # wrong credentials look like this: everything gone
+
+    error = server.call_error("PostHandle", updated())
+
+    text = error.details()
+    assert "terraform refresh refused" in text and "Nothing was changed" in text
+    assert (f"2 object(s) from the state (no DELETED event of this run named them): "
+            f"simcloud_server.web[0] (id {web0}), simcloud_server.web[1] (id {web1})") in text
+    assert "--max-state-removals 2" in text
+    assert simcloud.state_bytes() == before
+    assert 'level=error event="terraform refresh refused: it would remove objects from the ' \
+        'state"' in server.log()
+
+
+def test_a_deleted_event_allows_exactly_its_object(simcloud: SimCloud, tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+
+    status, text = server.call("PostHandle", deleted(web0))[-1]
+
+    assert status == "DONE", text
+    assert simcloud.attributes("simcloud_server.web[0]") is None
+    assert simcloud.id_of("simcloud_server.web[1]") == web1
+    assert simcloud.id_of("simcloud_elb.main") == ELB_ID
+    # The configuration still has two servers: the next apply would create one again.
+    assert f"warning: simcloud_server.web[0]: created again {HINT}" in text.splitlines()
+
+
+def test_a_deleted_event_does_not_cover_another_object(simcloud: SimCloud, tf_serve) -> None:
+    web0, web1 = simcloud.id_of("simcloud_server.web[0]"), simcloud.id_of("simcloud_server.web[1]")
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("server", web0)
+    simcloud.delete("server", web1)
+
+    error = server.call_error("PostHandle", deleted(web0))
+
+    assert "1 object(s) from the state" in error.details()
+    assert f"simcloud_server.web[1] (id {web1})" in error.details()
+    assert f"(id {web0})" not in error.details()
+    assert simcloud.state_bytes() == before
+
+
+def test_max_state_removals_allows_them(simcloud: SimCloud, tf_serve) -> None:
+    web1 = simcloud.id_of("simcloud_server.web[1]")
+    server = tf_serve(simcloud.dir, "--max-state-removals", "1", env=simcloud.env)
+    simcloud.delete("server", web1)
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE", text
+    assert simcloud.attributes("simcloud_server.web[1]") is None
+    assert "refresh removes objects from the state" in server.log()
+
+
+def test_warn_mode_answers_done_and_changes_nothing(simcloud: SimCloud, tf_serve) -> None:
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, "--on-failure", "warn", env=simcloud.env)
+    simcloud.delete("server", simcloud.id_of("simcloud_server.web[0]"))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE"
+    assert text.startswith("terraform refresh FAILED (on_failure warn")
+    assert "terraform refresh refused" in text and "simcloud_server.web[0]" in text
+    assert simcloud.state_bytes() == before
+
+
+def test_a_background_run_removes_nothing(simcloud: SimCloud, tf_serve) -> None:
+    before = simcloud.state_bytes()
+    simcloud.delete("server", simcloud.id_of("simcloud_server.web[0]"))
+
+    server = tf_serve(simcloud.dir, "--refresh-on-start", env=simcloud.env)
+
+    wait_for(lambda: "terraform refresh refused" in server.log(), timeout=60,
+             what="the start-up refresh to be refused")
+    assert "a background run expects none" in server.log()
+    assert simcloud.state_bytes() == before
+
+
+def test_a_truncated_state_shows_terraforms_diagnostic(tmp_path: Path, tf_serve) -> None:
+    tf_dir = write_module(tmp_path / "m", {"main.tf": 'output "a" {\n  value = 1\n}\n'})
+    server = tf_serve(tf_dir)
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+    state = (tf_dir / "terraform.tfstate").read_bytes()
+    (tf_dir / "terraform.tfstate").write_bytes(state[: len(state) // 2])
+
+    error = server.call_error("PostHandle", updated())
+
+    text = error.details()
+    assert text.splitlines()[0].startswith("terraform refresh failed in "), text
+    assert "The state file could not be parsed as JSON" in text
+    assert "held by" not in text and "waited" not in text
+
+
+def test_a_directory_removed_while_serving_says_so(tmp_path: Path, tf_serve) -> None:
+    tf_dir = write_module(tmp_path / "gone", {"main.tf": 'output "a" {\n  value = 1\n}\n'})
+    server = tf_serve(tf_dir)
+    shutil.rmtree(tf_dir)
+
+    error = server.call_error("PostHandle", updated())
+
+    assert f"could not start: its directory {tf_dir} no longer exists" in error.details()
+    assert "interpreter" not in error.details()
+    assert server.proc.poll() is None
+
+
+def _another_run_before(tmp_path: Path, when: str, value: str) -> tuple[Path, Path, Path]:
+    """A module whose output `x` is `var.v` (applied with v=old), and an engine that first
+    runs another instance's refresh (real Terraform, once, with v=`value`) when its
+    arguments match the shell pattern `when`. Returns the directory, engine and marker."""
+    tf_dir = write_module(tmp_path / "shared", {"main.tf": (
+        'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
+    tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
+                     "-var=v=old", cwd=tmp_path)
+    other = tmp_path / "other-ran"
+    engine = write_script(tmp_path / "engine", f"""
+case "$1 $* " in {when})
+  if [ ! -f {other} ]; then
+    touch {other}
+    "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
+      -var=v={value} > /dev/null
+  fi;;
+esac
+exec "{sys.executable}" -m tfhook._embedded "$@"
+""")
+    return tf_dir, engine, other
+
+
+def test_outputs_are_compared_under_the_lock(tmp_path: Path, tf_serve) -> None:
+    # Another instance refreshes the same state just before this run takes the lock; the
+    # output it changed is not this run's change.
+    tf_dir, engine, other = _another_run_before(tmp_path, '"plan "*" -refresh-only "*', "new")
+    server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE" and other.exists(), text
+    assert "outputs changed: none" in text.splitlines(), text
+
+
+def test_a_plan_made_stale_by_another_run_is_planned_again(tmp_path: Path, tf_serve) -> None:
+    # Another run writes the state between this run's plan and its apply: Terraform
+    # refuses the stale plan.
+    tf_dir, engine, other = _another_run_before(tmp_path, '"apply "*".tfplan "', "mid")
+    server = tf_serve(tf_dir, "--var", "v=new", engine=str(engine))
+
+    status, text = server.call("PostHandle", updated())[-1]
+
+    assert status == "DONE" and other.exists(), text
+    assert 'outputs changed 1: x: "mid" → "new"' in text.splitlines(), text
+    assert "the state changed between plan and apply; planning again" in server.log()

@@ -1,0 +1,148 @@
+"""The guarded refresh: plan it, check the saved plan, apply exactly that plan, then ask
+whether the configuration would change back what was refreshed (#12)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from tfhook.errors import ActionFailed
+from tfhook.flight import Batch
+from tfhook.model import Status, Update
+from tfhook.terraform import plans
+from tfhook.terraform.events import Report
+from tfhook.terraform.refresh import Target, show, stream
+
+log = structlog.get_logger("tfhook.terraform")
+STALE = "Saved plan is stale"  # Terraform's summary when the state changed since the plan
+
+
+class RemovalsRefused(ActionFailed):
+    """The refresh would have removed objects from the state that nothing said were gone."""
+
+
+@dataclass
+class Result:
+    """What a guarded refresh did."""
+
+    report: Report
+    elapsed: float
+    before: dict[str, tuple[Any, bool]]  # outputs of the state the plan read, under the lock
+    reverts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+async def refresh(target: Target, batch: Batch, targets: list[str],
+                  deleted_ids: Collection[str]) -> Result:
+    """Plan the refresh, refuse unexpected removals, apply the plan, check for reverts.
+
+    Args:
+        target: the directory and engine.
+        batch: the runs' callers, who get the progress.
+        targets: -target addresses (none: everything).
+        deleted_ids: cloud ids the batch's DELETED events carry (their removal is expected).
+
+    Returns:
+        The report of the refresh and what the revert check found.
+    """
+    started = time.monotonic()
+    for attempt in (1, 2):
+        report = Report()
+        try:
+            saved = await _plan_and_apply(target, batch, report, targets, deleted_ids)
+            break
+        except ActionFailed:
+            # Another run (another tfhook on a shared state) wrote the state between our
+            # plan and its apply: Terraform refuses the plan; plan again, once.
+            if attempt == 2 or not any(d.summary == STALE for d in report.errors):
+                raise
+            log.info("the state changed between plan and apply; planning again",
+                     dir=str(target.action.dir))
+    result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
+    # Only what the refresh changed can be changed back; the check plans just that (a
+    # plan of the whole configuration costs as much as the refresh itself).
+    drifted = plans.drifted(saved)
+    if target.action.check_revert and drifted:
+        await _check_reverts(target, batch, drifted, result)
+    return result
+
+
+async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets: list[str],
+                          deleted_ids: Collection[str]) -> dict[str, Any]:
+    """Plan the refresh into a file, check it, apply that file; returns the checked plan."""
+    with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
+        plan_file = Path(tmp) / "refresh.tfplan"
+        await stream(target, batch.publish, report, target.plan_argv(targets, plan_file),
+                     "terraform plan -refresh-only")
+        saved = await _show(target, plan_file)
+        _check_removals(target, saved, deleted_ids, batch.background)
+        if saved.get("applyable", True):  # a plan of no change has nothing to apply
+            await stream(target, batch.publish, report, target.apply_argv(plan_file),
+                         "terraform apply (the checked plan)")
+    return saved
+
+
+async def _show(target: Target, plan_file: Path) -> dict[str, Any]:
+    output, exit_ = await show(target, plan_file)
+    saved = plans.parse(output)
+    if exit_.returncode != 0 or not saved:
+        raise ActionFailed(f"terraform show of the refresh plan failed in {target.action.dir} "
+                           f"({exit_.describe()}): {exit_.stderr_tail(5)}")
+    return saved
+
+
+def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collection[str],
+                    background: bool) -> None:
+    found = plans.removals(saved)
+    allowed = target.action.max_state_removals
+    refused = plans.refused(found, () if background else deleted_ids, allowed)
+    if not refused:
+        if found:
+            log.warning("refresh removes objects from the state",
+                        objects=[str(r) for r in found], dir=str(target.action.dir))
+        return
+    names = ", ".join(map(str, refused))
+    why = ("a background run expects none" if background
+           else "no DELETED event of this run named them")
+    log.error("terraform refresh refused: it would remove objects from the state",
+              objects=[str(r) for r in refused], dir=str(target.action.dir))
+    raise RemovalsRefused(
+        f"terraform refresh refused in {target.action.dir}: it would remove "
+        f"{len(refused)} object(s) from the state ({why}): {names}. Nothing was changed. "
+        "Check the credentials, account and zone Terraform uses; if the objects are really "
+        f"gone, allow it with {target.removals_label} {len(refused)} (or remove them by hand: "
+        f"tfhook terraform -chdir={target.action.dir} state rm ADDRESS)")
+
+
+async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
+                         result: Result) -> None:
+    """What the configuration would change back of `drifted` on the next apply (a plan
+    that refreshes nothing, targeted at them)."""
+    batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))
+    with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
+        plan_file = Path(tmp) / "revert.tfplan"
+        check = Report()
+        try:
+            await stream(target, _quiet, check, target.revert_argv(drifted, plan_file),
+                         "terraform plan -refresh=false")
+            if not check.changes:
+                return
+            result.reverts = plans.reverts(await _show(target, plan_file))
+        except ActionFailed as exc:
+            first = str(exc).splitlines()[-1] if str(exc) else ""
+            log.warning("revert check failed", dir=str(target.action.dir), error=str(exc))
+            result.notes.append(f"warning: the revert check failed: {first}")
+            return
+    if result.reverts:
+        log.warning("the next terraform apply would change back what was refreshed",
+                    dir=str(target.action.dir), changes=result.reverts)
+
+
+def _quiet(update: Update) -> None:
+    """The revert plan changes nothing: its progress is not the callers' business."""

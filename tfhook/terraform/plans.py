@@ -1,0 +1,139 @@
+"""Checks on saved plans (`terraform show -json FILE`): removals a refresh would make, the
+outputs before it, and what the configuration would change back on the next apply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from tfhook.terraform.state import State
+
+REVERT_HINT = "add it to lifecycle.ignore_changes or change the configuration"
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An object a refresh-only plan would drop from the state (gone from the cloud)."""
+
+    address: str
+    id: str | None
+
+    def __str__(self) -> str:
+        return f"{self.address} (id {self.id})" if self.id else self.address
+
+
+def parse(text: bytes) -> State:
+    """The document `terraform show -json FILE` prints (an empty one when it is not JSON)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def removals(plan: State) -> list[Removal]:
+    """What a refresh-only plan would remove from the state, in address order."""
+    found: dict[str, Removal] = {}
+    for change in [*plan.get("resource_drift", []), *plan.get("resource_changes", [])]:
+        if change.get("mode", "managed") != "managed":
+            continue
+        if "delete" not in change.get("change", {}).get("actions", []):
+            continue
+        before = change.get("change", {}).get("before") or {}
+        ident = before.get("id") if isinstance(before, dict) else None
+        address = str(change.get("address", "?"))
+        found[address] = Removal(address, None if ident is None else str(ident))
+    return [found[address] for address in sorted(found)]
+
+
+def drifted(plan: State) -> list[str]:
+    """Addresses of the managed objects a refresh-only plan found changed or gone."""
+    return sorted({str(change["address"]) for change in plan.get("resource_drift", [])
+                   if change.get("mode", "managed") == "managed" and "address" in change})
+
+
+def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) -> list[Removal]:
+    """The removals to refuse: none when the unexpected ones are within `allowed`.
+
+    A removal is expected when a DELETED event of the batch carries the object's id.
+    """
+    unexpected = [r for r in found if r.id is None or r.id not in deleted_ids]
+    return unexpected if len(unexpected) > allowed else []
+
+
+def prior_outputs(plan: State) -> dict[str, tuple[Any, bool]]:
+    """Output name → (value, sensitive) before the refresh, in the state the plan read under
+    Terraform's lock (`output_changes`' before; `prior_state` is the refreshed state)."""
+    found = {}
+    for name, change in (plan.get("output_changes") or {}).items():
+        if "create" not in change.get("actions", []):
+            found[name] = (change.get("before"), bool(change.get("before_sensitive")))
+    return found
+
+
+def reverts(plan: State) -> list[str]:
+    """Each resource the configuration would change on the next apply, with its attributes."""
+    lines = []
+    for change in plan.get("resource_changes", []):
+        if change.get("mode", "managed") != "managed":
+            continue
+        detail = change.get("change", {})
+        what = _what(detail)
+        if what:
+            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {REVERT_HINT}")
+    return lines
+
+
+def _what(change: dict[str, Any]) -> str:
+    actions = change.get("actions", [])
+    if actions in ([], ["no-op"], ["read"]):
+        return ""
+    if actions == ["create"]:
+        return "created again"
+    if actions == ["delete"]:
+        return "destroyed"
+    shown = _differences("", change.get("before") or {}, change.get("after") or {},
+                         change.get("after_unknown") or {},
+                         _merged(change.get("before_sensitive"), change.get("after_sensitive")))
+    # Computed attributes the change makes unknown follow from the others: name those.
+    known = [line for line in shown if not line.endswith("(known after apply)")]
+    verb = "replaced" if "delete" in actions else ""
+    text = ", ".join(known or shown) or "changed"
+    return f"{verb}: {text}" if verb else text
+
+
+def _differences(prefix: str, before: Any, after: Any, unknown: Any, sensitive: Any
+                 ) -> list[str]:
+    """`path old -> new` for each attribute that differs, nested objects by their keys."""
+    if sensitive is True:
+        return [f"{prefix} (sensitive)"] if before != after or unknown else []
+    if unknown is True:
+        return [f"{prefix} {_show(before)} -> (known after apply)"]
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after)):
+            found += _differences(f"{prefix}.{key}" if prefix else key, before.get(key),
+                                  after.get(key), _at(unknown, key), _at(sensitive, key))
+        return found
+    return [f"{prefix} {_show(before)} -> {_show(after)}"] if before != after else []
+
+
+def _at(flags: Any, key: str) -> Any:
+    return flags.get(key) if isinstance(flags, dict) else None
+
+
+def _merged(before: Any, after: Any) -> Any:
+    if before is True or after is True:
+        return True
+    if isinstance(before, dict) or isinstance(after, dict):
+        b = before if isinstance(before, dict) else {}
+        a = after if isinstance(after, dict) else {}
+        return {k: _merged(b.get(k), a.get(k)) for k in set(b) | set(a)}
+    return None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
