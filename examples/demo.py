@@ -43,8 +43,10 @@ def tfhook(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def serve(args: list[str], sock: Path, log: Path) -> subprocess.Popen[bytes]:
+    # The demo's history lives beside its socket, not in the operator's own state directory.
+    state = sock.parent / "state"
     server = subprocess.Popen([sys.executable, "-m", "tfhook", "serve", "--addr", f"unix:{sock}",
-                               *args], stderr=log.open("wb"))
+                               "--state-dir", str(state), *args], stderr=log.open("wb"))
     deadline = time.monotonic() + 60
     while not sock.exists():
         if server.poll() is not None or time.monotonic() > deadline:

@@ -208,7 +208,8 @@ def test_a_failed_call_is_one_error_line_without_secrets(serve, tmp_path: Path, 
     [line] = log_lines(server.log(), "call failed")
     assert "level=error" in line and "refresh broke" in line and "[redacted]" in line
     assert "job=job-f" in line and "result=UPDATED" in line and "outcome=failed" in line
-    assert value(metrics, "tfhook_calls_total", route="executable", outcome="failed") == 1
+    assert value(metrics, "tfhook_calls_total", phase="post-handle", route="executable",
+                 outcome="failed") == 1
     stored = b"".join(path.read_bytes() for path in state.iterdir())
     assert b"refresh broke" in stored
     for secret in (PASSWORD, "Pw-observe-5511", "AAAAC3NzaOBSERVEKEYq"):

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from tfhook.errors import UserError
+from tfhook.flight import QUEUED
 from tfhook.model import Action, Outcome, Status, Update
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ class MetricsSink:
         return None
 
     def update(self, action: Action, update: Update) -> None:
-        if update.status is Status.ACCEPTED and action.hook is not None:
+        if (update.status is Status.ACCEPTED and action.hook is not None
+                and update.log.startswith(QUEUED)):
             # Queued behind the run in progress on its directory: it waits for that run.
             self.lock_waits.labels(route=action.hook).inc()
         if update.reverts and action.hook is not None:
@@ -138,8 +140,14 @@ class MetricsSink:
             for gauge in (self.runs_in_flight, self.pending):
                 gauge.labels(route=route)
             for counter in (self.coalesced, self.lock_waits, self.lock_failures,
-                            self.refreshed, self.drifted, self.outputs_changed):
+                            self.refreshed, self.drifted, self.outputs_changed, self.reverts):
                 counter.labels(route=route)
+            # Failures from zero too: increase() reads a series born at 1 as no change, so
+            # the first failure would pass the alerts by.
+            for phase in phases:
+                self.calls.labels(phase=phase, route=route, outcome="failed")
+            for trigger in ("event", "start", "reconcile", "retry"):
+                self.runs.labels(route=route, trigger=trigger, outcome="failed")
         for phase in phases:
             self.calls_in_flight.labels(phase=phase)
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import asyncio
 
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
-from tfhook.hook import Result
+from tfhook.hook import Instruction, Result, _code, name_of
 
 __all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "Result", "Sink", "Status", "Update"]
 
@@ -116,8 +116,11 @@ class Event:
             "resource": _short(self.resource_name),
             "type": self.resource_type,
             "job": _short(self.scaling_job_id),
-            "instruction": self.instruction,
-            "result": self.result,
+            # By name, as the flags and the history spell them (a code outside the enum as
+            # its number): PostHandle carries a result, the other phases an instruction.
+            **({"result": name_of(_code(Result, self.result))}
+               if self.phase is Phase.POST_HANDLE
+               else {"instruction": name_of(_code(Instruction, self.instruction))}),
         }
 
 

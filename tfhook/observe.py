@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from tfhook import redact
+from tfhook.flight import QUEUED
 from tfhook.hook import Instruction, Result, _code, name_of
 from tfhook.model import Event, Phase, Status, Update
 
@@ -123,7 +124,7 @@ class Observer:
         return self.history is not None and self.history.requests
 
     def call_update(self, call: Call, update: Update) -> None:
-        if update.status is Status.ACCEPTED:
+        if update.status is Status.ACCEPTED and update.log.startswith(QUEUED):
             call.coalesced = True  # queued behind a run in progress: it shares the next run
         if self.history is not None and update.log:
             call.add(f"{update.status.name}: {update.log}")
@@ -136,7 +137,7 @@ class Observer:
         decision = "ignored" if not call.routes else "coalesced" if call.coalesced else "ran"
         run_id = run_ids[-1] if run_ids else None
         self._count(lambda m: m.call_in_flight(call.event.phase.value, -1))
-        reason = None if error is None else (str(error) or type(error).__name__)
+        reason = None if error is None else _reason(error)
         if self.history is not None and call.ref is not None:
             self._end(call, decision, outcome, duration, reason, run_id)
         if reason is not None and call.secrets is None:
@@ -223,6 +224,14 @@ def call_start(event: Event, routes: tuple[str, ...], *, keep: bool) -> Any:
         routes=routes,
         request=redact.redact_json(event.request_json.get()) if keep else None,
     )
+
+
+def _reason(error: BaseException) -> str:
+    """Why a call ended without its answer, in words (never a bare exception name)."""
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        # The server's stop says so in the cancel message; otherwise the caller went away.
+        return str(error) or "cancelled: the client went away before the answer"
+    return str(error) or type(error).__name__
 
 
 def call_outcome(final: Update | None, error: BaseException | None) -> str:

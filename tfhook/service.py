@@ -34,7 +34,8 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
         """End every call in progress (the server stops): each answers UNAVAILABLE."""
         self.stopping = True
         for task in self._started:
-            task.cancel()
+            # The message is what the call's log line and history row say as its reason.
+            task.cancel("cut short: the server is stopping (the --grace period ended)")
         return len(self._started)
 
     async def PreHandle(

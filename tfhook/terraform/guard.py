@@ -105,13 +105,13 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
     if not refused:
         if found:
             log.warning("refresh removes objects from the state",
-                        objects=[str(r) for r in found], dir=str(target.action.dir))
+                        objects=", ".join(str(r) for r in found), dir=str(target.action.dir))
         return
     names = ", ".join(map(str, refused))
     why = ("a background run expects none" if background
            else "no DELETED event of this run named them")
     log.error("terraform refresh refused: it would remove objects from the state",
-              objects=[str(r) for r in refused], dir=str(target.action.dir))
+              objects=", ".join(str(r) for r in refused), dir=str(target.action.dir))
     raise RemovalsRefused(
         f"terraform refresh refused in {target.action.dir}: it would remove "
         f"{len(refused)} object(s) from the state ({why}): {names}. Nothing was changed. "
