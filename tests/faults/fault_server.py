@@ -148,6 +148,9 @@ def max_concurrency(lab: Lab) -> str:
     assert [a.status for a in list(first)] == [DONE]
     assert [(a.status, a.log.strip()) for a in answers] == [(ACCEPTED, answers[0].log),
                                                               (DONE, "ran")]
+    # Waiting for a slot is not sharing a run: both calls ran their own hook.
+    wait_for(lambda: served.log().count('event="call finished"') == 2, what="both calls logged")
+    assert served.log().count("decision=ran") == 2 and "coalesced" not in served.log()
     return f"second call ACCEPTED (waiting), then DONE; {good_call(served)}"
 
 
@@ -179,6 +182,9 @@ def cut_short_at_shutdown(lab: Lab) -> str:
                                               "after running ")
             assert error.details().endswith("s (the --grace period ended)")
     assert last_line(served).endswith("event=stopped calls_cut_short=2"), last_line(served)
+    # The log says why each call ended, as the caller was told (not an exception's name).
+    assert served.log().count("cut short: the server is stopping") == 2, served.log()
+    assert "CancelledError" not in served.log()
     all_dead(hooks)
     return "UNAVAILABLE 'cut short after Ns'; last log line calls_cut_short=2"
 
