@@ -11,6 +11,8 @@ from typing import Any
 from tfhook.terraform.state import State
 
 REVERT_HINT = "add it to lifecycle.ignore_changes or change the configuration"
+# ignore_changes cannot stop an object the cloud lost from being created again.
+GONE_HINT = "remove it from the configuration (and any import block naming it) if it should stay gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,8 @@ def reverts(plan: State) -> list[str]:
         detail = change.get("change", {})
         what = _what(detail)
         if what:
-            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {REVERT_HINT}")
+            hint = GONE_HINT if what == "created again" else REVERT_HINT
+            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {hint}")
     return lines
 
 
