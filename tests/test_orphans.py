@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import alive, children, wait_for, write_script
+from helpers import alive, children, wait_for, watchdog, write_script
 from terraform_helpers import (
     SlowCloud,
     processes_in,
@@ -108,7 +108,8 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     cloud.requests.get(timeout=30)  # the refresh holds the lock, reading the slow cloud
     stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
     assert http_state.lock is not None and http_state.locks_taken == 1
-    watchdog = _watchdog(server.proc.pid)
+    guard = watchdog(server.proc.pid)
+    assert guard is not None
 
     server.proc.kill()  # SIGKILL: tfhook itself cannot stop anything now
     server.proc.wait(10)
@@ -116,7 +117,7 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     # Terraform got SIGINT from the watchdog: it says so on its output, which it still can
     # (the watchdog holds a reader); it stops once the read it is in returns.
     terraform, = stuck
-    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform, watchdog), timeout=30,
+    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform, guard), timeout=30,
              what="Terraform to print that it was interrupted")
     cloud.open()
     wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=30,
@@ -141,14 +142,6 @@ def _link(fd: Path) -> str:
         return os.readlink(fd)
     except OSError:  # closed meanwhile (a connection Terraform made)
         return ""
-
-
-def _watchdog(server: int) -> int:
-    """The server's watchdog process."""
-    found = [pid for pid in children(server)
-             if b"_watchdog.py" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def _output_so_far(pid: int, watchdog: int) -> bytes:
@@ -205,7 +198,8 @@ while :; do sleep 0.1; done
     call = threading.Thread(target=lambda: _call_quietly(server), daemon=True)
     call.start()
     started = wait_for(lambda: _marked(marks, "job", "start"), what="the hook and its job")
-    watchdog = _watchdog(server.proc.pid)
+    guard = watchdog(server.proc.pid)
+    assert guard is not None
 
     server.proc.kill()
     server.proc.wait(10)
@@ -214,21 +208,22 @@ while :; do sleep 0.1; done
     wait_for(lambda: not any(alive(pid) for pid in started.values()),
              what="the hook and its job to be gone (the job by SIGKILL)")
     assert _marked(marks, "TERM") == {"TERM": started["start"]}  # the hook's own shell
-    wait_for(lambda: not alive(watchdog), what="the watchdog to exit")
+    wait_for(lambda: not alive(guard), what="the watchdog to exit")
 
 
 def test_the_watchdog_exits_after_a_clean_stop(tmp_path: Path, serve) -> None:
     hook = write_script(tmp_path / "hook", "exit 0\n")
     server = serve("--executable-path", str(hook))
-    assert not [pid for pid in children(server.proc.pid)], "started with the first child"
+    assert watchdog(server.proc.pid) is None, "started with the first child"
     server.call("PostHandle", handler_pb2.PostHandleRequest(source="test"))
-    watchdog = _watchdog(server.proc.pid)
-    assert children(server.proc.pid) == [watchdog]  # the hook is reaped, it stays
+    guard = watchdog(server.proc.pid)
+    assert guard is not None and alive(guard)
+    assert children(server.proc.pid) == []  # the hook is reaped; the watchdog stays
 
     server.stop()
 
     assert server.proc.returncode == 0
-    wait_for(lambda: not alive(watchdog), what="the watchdog to exit with tfhook")
+    wait_for(lambda: not alive(guard), what="the watchdog to exit with tfhook")
 
 
 def _marked(marks: Path, *words: str) -> dict[str, int]:

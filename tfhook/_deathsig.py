@@ -19,6 +19,7 @@ costs that message, logged.
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -37,7 +38,8 @@ class _Watchdog:
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
-        self.groups: dict[int, bytes] = {}  # what the watchdog was told, by group
+        self.groups: dict[int, bytes] = {}  # what the watchdog was told, by ticket
+        self.tickets = itertools.count(1)
 
     def start(self) -> None:
         # Both ends close-on-exec: no child inherits them. One message per send.
@@ -79,22 +81,33 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...]) -> None:
-    """Tell the watchdog of a new group and hand it the read ends of its output `pipes`
-    (the watchdog is started on the first call)."""
-    message = f"+ {pgid} {stop_signal} {kill_after:g}".encode()
+def watch() -> None:
+    """Start the watchdog if it is not running: before a child, so that the child is
+    not left unwatched while it starts."""
     if _watchdog.proc is None:
         try:
             _watchdog.start()
         except OSError as exc:  # tried again with the next child
             log.warning("cannot start the watchdog; a child may outlive a killed tfhook",
                         error=str(exc))
-            return
-    _watchdog.groups[pgid] = message
-    _watchdog.send(message, pipes)
 
 
-def ended(pgid: int) -> None:
+def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...]) -> int:
+    """Tell the watchdog of a new group and hand it the read ends of its output `pipes`.
+
+    Returns:
+        the ticket to pass to `ended` (not the pgid: a reaped leader's pid may be taken
+        by the next child before the first one's end is told).
+    """
+    ticket = next(_watchdog.tickets)
+    message = f"+ {ticket} {pgid} {stop_signal} {kill_after:g}".encode()
+    if _watchdog.proc is not None:
+        _watchdog.groups[ticket] = message
+        _watchdog.send(message, pipes)
+    return ticket
+
+
+def ended(ticket: int) -> None:
     """Tell the watchdog tfhook no longer supervises this group."""
-    if _watchdog.groups.pop(pgid, None) is not None:
-        _watchdog.send(f"- {pgid}".encode(), ())
+    if _watchdog.groups.pop(ticket, None) is not None:
+        _watchdog.send(f"- {ticket}".encode(), ())

@@ -6,8 +6,8 @@ tfhook holds. tfhook sends one message per child it starts, with the read ends o
 child's stdout and stderr pipes, and one when it no longer supervises that child's
 process group:
 
-    + PGID STOP_SIGNAL KILL_AFTER   (and two file descriptors)
-    - PGID
+    + TICKET PGID STOP_SIGNAL KILL_AFTER   (and two file descriptors)
+    - TICKET
 
 End of input means tfhook is gone: the kernel closed its end, whatever killed it. Each
 group still listed then gets its stop signal (SIGINT for Terraform, which stops and
@@ -27,7 +27,8 @@ import socket
 import time
 
 _POLL = 0.05  # how often a stopping group is looked at
-Groups = dict[int, tuple[int, float, list[int]]]  # pgid: stop signal, kill_after, fds
+# ticket: pgid, stop signal, kill_after, fds
+Groups = dict[int, tuple[int, int, float, list[int]]]
 
 
 def _follow(sock: socket.socket) -> Groups:
@@ -38,11 +39,11 @@ def _follow(sock: socket.socket) -> Groups:
         if not data:
             return groups
         match data.split():
-            case [b"+", pgid, sig, kill_after]:
-                _close(groups.pop(int(pgid), (0, 0.0, []))[2])
-                groups[int(pgid)] = (int(sig), float(kill_after), fds)
-            case [b"-", pgid]:
-                _close(groups.pop(int(pgid), (0, 0.0, []))[2] + fds)
+            case [b"+", ticket, pgid, sig, kill_after]:
+                _close(groups.pop(int(ticket), (0, 0, 0.0, []))[3])
+                groups[int(ticket)] = (int(pgid), int(sig), float(kill_after), fds)
+            case [b"-", ticket]:
+                _close(groups.pop(int(ticket), (0, 0, 0.0, []))[3] + fds)
             case _:
                 _close(fds)
 
@@ -64,7 +65,7 @@ def _signal(pgid: int, sig: int) -> bool:
 def _stop(groups: Groups) -> None:
     """Stop signal to each group, SIGKILL to what is left of it after its kill_after."""
     start = time.monotonic()
-    left = {pgid: start + kill_after for pgid, (sig, kill_after, _) in groups.items()
+    left = {pgid: start + kill_after for pgid, sig, kill_after, _ in groups.values()
             if _signal(pgid, sig)}
     while left:
         time.sleep(_POLL)

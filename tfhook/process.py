@@ -96,10 +96,12 @@ class Child:
         self._deadline = 0.0
         self._exit_seen_at: float | None = None
         self._pid = 0
+        self._ticket = 0  # the watchdog's (see _deathsig)
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
+        _deathsig.watch()  # its group is stopped if tfhook dies (see _deathsig)
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
@@ -111,9 +113,8 @@ class Child:
         except OSError as exc:
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
-        # Its group is stopped by the watchdog if tfhook dies (see _deathsig).
-        _deathsig.started(proc.pid, spec.stop_signal, spec.kill_after,
-                          (proc.stdout.fileno(), proc.stderr.fileno()))
+        self._ticket = _deathsig.started(proc.pid, spec.stop_signal, spec.kill_after,
+                                         (proc.stdout.fileno(), proc.stderr.fileno()))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
         self._deadline = loop.time() + spec.timeout
@@ -130,12 +131,12 @@ class Child:
         assert self._pipes is not None
         if self._pipes.exited.done():  # the usual case: nothing left to stop
             self._pipes.close()
-            _deathsig.ended(self._pid)
+            _deathsig.ended(self._ticket)
             return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
-        finish.add_done_callback(lambda _: _deathsig.ended(self._pid))
+        finish.add_done_callback(lambda _: _deathsig.ended(self._ticket))
         cancelled = False
         while not finish.done():
             try:
