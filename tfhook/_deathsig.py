@@ -15,6 +15,11 @@ extra exec (a wrapper such as util-linux's `setpriv --pdeathsig` doubled the cos
 spawn). Sends never block tfhook: a watchdog that went away is started again and told of
 the groups still supervised (without their pipes); a full socket (a stalled watchdog)
 costs that message, logged.
+
+Limits: a group is let go (as tfhook itself lets it go) once its main process is reaped
+and its output has ended, so a background job that let go of stdout outlives the hook
+as it would with tfhook running. A child is told of between its spawn and the next few
+instructions; tfhook killed in between leaves that one child unwatched.
 """
 
 from __future__ import annotations
