@@ -103,7 +103,17 @@ def alive(pid: int) -> bool:
 
 
 def children(pid: int) -> list[int]:
-    """Direct children of a process, from /proc/<pid>/task/*/children."""
+    """Direct children of a process, from /proc/<pid>/task/*/children, but for tfhook's
+    watchdog (which lives as long as the server: see `watchdog`)."""
+    return [child for child in _all_children(pid) if not _is_watchdog(child)]
+
+
+def watchdog(pid: int) -> int | None:
+    """The watchdog a tfhook server started with its first child, if any."""
+    return next((child for child in _all_children(pid) if _is_watchdog(child)), None)
+
+
+def _all_children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
@@ -111,6 +121,13 @@ def children(pid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return found
+
+
+def _is_watchdog(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().endswith(b"/tfhook/_watchdog.py\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def free_port() -> int:

@@ -1,9 +1,9 @@
 """No orphans (#12): a tfhook killed with SIGKILL leaves no child running and no state locked.
 
-Each child is told of its parent's death (Linux's parent-death signal) with its stop
-signal: SIGTERM for hooks, SIGINT for Terraform, which then stops gracefully and releases
-its lock. The Terraform test keeps its state in an http backend served here on loopback,
-so the lock is one the test can see.
+tfhook's watchdog sees it die and stops each child's process group with its stop signal
+(SIGTERM for hooks, SIGINT for Terraform, which then stops gracefully and releases its
+lock), then SIGKILL after --kill-after. The Terraform test keeps its state in an http
+backend served here on loopback, so the lock is one the test can see.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import alive, wait_for, write_script
+from helpers import alive, children, wait_for, watchdog, write_script
 from terraform_helpers import (
     SlowCloud,
     processes_in,
@@ -108,14 +108,16 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     cloud.requests.get(timeout=30)  # the refresh holds the lock, reading the slow cloud
     stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
     assert http_state.lock is not None and http_state.locks_taken == 1
+    guard = watchdog(server.proc.pid)
+    assert guard is not None
 
     server.proc.kill()  # SIGKILL: tfhook itself cannot stop anything now
     server.proc.wait(10)
 
-    # Terraform got SIGINT from the kernel: it says so on its output, which it still can
-    # (it keeps a reader of its own); it stops once the read it is in returns.
+    # Terraform got SIGINT from the watchdog: it says so on its output, which it still can
+    # (the watchdog holds a reader); it stops once the read it is in returns.
     terraform, = stuck
-    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform), timeout=30,
+    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform, guard), timeout=30,
              what="Terraform to print that it was interrupted")
     cloud.open()
     wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=30,
@@ -142,12 +144,11 @@ def _link(fd: Path) -> str:
         return ""
 
 
-def _output_so_far(pid: int) -> bytes:
+def _output_so_far(pid: int, watchdog: int) -> bytes:
     """What a process whose supervisor died has written to its stdout pipe, read through
-    the read end it keeps (/proc/PID/fd: the other fd on the same pipe as its fd 1)."""
-    fds = Path(f"/proc/{pid}/fd")
-    pipe = os.readlink(fds / "1")
-    reader = next(fd for fd in fds.iterdir() if fd.name != "1" and _link(fd) == pipe)
+    the read end the watchdog keeps (/proc/WATCHDOG/fd: the fd on the pipe of its fd 1)."""
+    pipe = os.readlink(f"/proc/{pid}/fd/1")
+    reader = next(fd for fd in Path(f"/proc/{watchdog}/fd").iterdir() if _link(fd) == pipe)
     fd = os.open(reader, os.O_RDONLY | os.O_NONBLOCK)
     try:
         while True:
@@ -181,6 +182,56 @@ while :; do sleep 0.1; done
     wait_for(lambda: "TERM" in marks.read_text(), what="the hook to get SIGTERM")
     assert marks.read_text().splitlines() == [f"start {pid}", f"TERM {pid}"]
     wait_for(lambda: not alive(pid), what="the hook to exit")
+
+
+def test_sigkill_stops_a_hooks_background_jobs_too(tmp_path: Path, serve) -> None:
+    # The job notes SIGTERM and carries on: only SIGKILL, after --kill-after, ends it.
+    marks = tmp_path / "marks"
+    hook = write_script(tmp_path / "hook", f"""
+trap 'echo "TERM $$" >> {marks}; exit 0' TERM
+sh -c 'trap "echo job-TERM >> {marks}" TERM; echo "job $$" >> {marks}
+       while :; do sleep 0.1; done' &
+echo "start $$" >> {marks}
+while :; do sleep 0.1; done
+""")
+    server = serve("--executable-path", str(hook), "--kill-after", "1s")
+    call = threading.Thread(target=lambda: _call_quietly(server), daemon=True)
+    call.start()
+    started = wait_for(lambda: _marked(marks, "job", "start"), what="the hook and its job")
+    guard = watchdog(server.proc.pid)
+    assert guard is not None
+
+    server.proc.kill()
+    server.proc.wait(10)
+
+    wait_for(lambda: _marked(marks, "TERM", "job-TERM"), what="SIGTERM to the hook and job")
+    wait_for(lambda: not any(alive(pid) for pid in started.values()),
+             what="the hook and its job to be gone (the job by SIGKILL)")
+    assert _marked(marks, "TERM") == {"TERM": started["start"]}  # the hook's own shell
+    wait_for(lambda: not alive(guard), what="the watchdog to exit")
+
+
+def test_the_watchdog_exits_after_a_clean_stop(tmp_path: Path, serve) -> None:
+    hook = write_script(tmp_path / "hook", "exit 0\n")
+    server = serve("--executable-path", str(hook))
+    assert watchdog(server.proc.pid) is None, "started with the first child"
+    server.call("PostHandle", handler_pb2.PostHandleRequest(source="test"))
+    guard = watchdog(server.proc.pid)
+    assert guard is not None and alive(guard)
+    assert children(server.proc.pid) == []  # the hook is reaped; the watchdog stays
+
+    server.stop()
+
+    assert server.proc.returncode == 0
+    wait_for(lambda: not alive(guard), what="the watchdog to exit with tfhook")
+
+
+def _marked(marks: Path, *words: str) -> dict[str, int]:
+    """The pid noted beside each of `words` in the marks file, once all are there."""
+    lines = marks.read_text().split("\n") if marks.exists() else []
+    found = {line.split()[0]: int(line.split()[1]) if len(line.split()) > 1 else 0
+             for line in lines if line}
+    return {word: found[word] for word in words} if all(w in found for w in words) else {}
 
 
 def _call_quietly(server: Any) -> None:

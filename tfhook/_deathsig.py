@@ -1,93 +1,118 @@
-"""The parent-death signal: every child learns that tfhook died, even by SIGKILL (#12).
+"""No orphans: every child's process group is stopped when tfhook dies, even by SIGKILL (#12).
 
-Linux's PR_SET_PDEATHSIG makes the kernel send a child a signal when its parent dies; it
-survives exec. Each child gets the stop signal of its kind, so a Terraform child gets
-SIGINT, stops gracefully and releases the state lock instead of running on unsupervised.
+One watchdog process (tfhook/_watchdog.py) is started with the first child and lives as
+long as tfhook. It reads a socket whose other end only tfhook holds (close-on-exec, and
+children are started with close_fds): a message when a child's group is started, with
+the read ends of the child's output pipes, and one when tfhook no longer supervises it.
+When tfhook dies the kernel closes tfhook's end; the watchdog reads end of input and
+stops each group left with its stop signal (SIGINT for Terraform, which then stops
+gracefully and releases its state lock; SIGTERM for hooks), then SIGKILL after its
+kill_after. The whole group: a hook's background jobs too. The read ends it holds keep
+what a child prints as it stops from killing it by SIGPIPE.
 
-How it is set: util-linux's `setpriv --pdeathsig SIG -- ARGV` (Debian's util-linux is
-essential) execs the program with the signal set. Setting it from a `preexec_fn` instead
-makes Popen fork the whole server rather than vfork it and run Python in the child, which
-Python documents as unsafe beside threads (gRPC has several). Measured, spawn and wait of
-/bin/true from a process of tfhook's size: 0.8 ms plain, 2.1 ms through setpriv, 3.5 ms
-with the preexec_fn. So the preexec_fn is only the fallback where setpriv is missing.
+Per child this costs one short non-blocking send at start and one at the end, and no
+extra exec (a wrapper such as util-linux's `setpriv --pdeathsig` doubled the cost of a
+spawn). Sends never block tfhook: a watchdog that went away is started again and told of
+the groups still supervised (without their pipes); a full socket (a stalled watchdog)
+costs that message, logged.
 
-A child told to stop prints as it stops (Terraform does); with tfhook gone, its output
-pipes would have no reader and the first line would kill it with SIGPIPE, its lock still
-held. `output_pipes` lets such a child keep a read end of its own pipes.
-
-Two limits, both of the kernel's making:
-- The signal fires when the *thread* that spawned the child exits, not the process:
-  children must be spawned from a thread that lives as long as the server (the event
-  loop's thread: process.py spawns there).
-- It goes to the child only; its own children (a hook's background jobs) are the
-  child's business. Terraform stops its provider plugins itself.
+Limits: a group is let go (as tfhook itself lets it go) once its main process is reaped
+and its output has ended, so a background job that let go of stdout outlives the hook
+as it would with tfhook running. A child is told of between its spawn and the next few
+instructions; tfhook killed in between leaves that one child unwatched.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import re
+import itertools
+import socket
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from enum import IntEnum
-from subprocess import PIPE
+from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-# setpriv's own exec failure: "setpriv: failed to execute PROG: REASON", exit 126 or 127.
-_SETPRIV_FAILED = re.compile(rb"^setpriv: failed to execute .*?: (.+)$", re.M)
+import structlog
 
+log = structlog.get_logger("tfhook.process")
 
-@functools.cache
-def _setpriv() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    import shutil  # on the first spawn, not at start-up (#9)
-
-    return shutil.which("setpriv")
+_SCRIPT = str(Path(__file__).with_name("_watchdog.py"))
 
 
-def wrap(argv: Sequence[str], sig: IntEnum) -> tuple[list[str], Callable[[], None] | None, bool]:
-    """How to start `argv` so that it receives `sig` when we die.
+class _Watchdog:
+    """tfhook's end of the socket to the watchdog, and the groups it was told of."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.groups: dict[int, bytes] = {}  # what the watchdog was told, by ticket
+        self.tickets = itertools.count(1)
+
+    def start(self) -> None:
+        # Both ends close-on-exec: no child inherits them. One message per send.
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            try:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-S", "-I", _SCRIPT], stdin=theirs.fileno(),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                    process_group=0)
+            except OSError:
+                ours.close()
+                raise
+        ours.setblocking(False)
+        self.sock = ours
+        for message in self.groups.values():  # a restarted watchdog learns what runs
+            self.send(message, (), again=False)
+
+    def send(self, message: bytes, fds: tuple[int, ...], again: bool = True) -> None:
+        assert self.sock is not None
+        try:
+            socket.send_fds(self.sock, [message], list(fds))
+        except BlockingIOError:
+            log.warning("watchdog not reading; a child may outlive a killed tfhook")
+        except OSError as exc:  # it went away (EPIPE, ECONNRESET)
+            log.warning("watchdog gone; starting another", error=str(exc))
+            self.forget()
+            if again:  # once: a watchdog that cannot live is not restarted in a loop
+                self.start()
+
+    def forget(self) -> None:
+        """Forget a watchdog that went away (reaped: it has exited)."""
+        assert self.sock is not None and self.proc is not None
+        self.sock.close()
+        self.proc.wait()
+        self.proc = self.sock = None
+
+
+_watchdog = _Watchdog()
+
+
+def watch() -> None:
+    """Start the watchdog if it is not running: before a child, so that the child is
+    not left unwatched while it starts."""
+    if _watchdog.proc is None:
+        try:
+            _watchdog.start()
+        except OSError as exc:  # tried again with the next child
+            log.warning("cannot start the watchdog; a child may outlive a killed tfhook",
+                        error=str(exc))
+
+
+def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...]) -> int:
+    """Tell the watchdog of a new group and hand it the read ends of its output `pipes`.
 
     Returns:
-        (argv to start, preexec_fn or None, whether argv goes through setpriv).
+        the ticket to pass to `ended` (not the pgid: a reaped leader's pid may be taken
+        by the next child before the first one's end is told).
     """
-    setpriv = _setpriv()
-    if setpriv is not None:
-        name = sig.name.removeprefix("SIG")
-        return [setpriv, f"--pdeathsig={name}", "--", *argv], None, True
-    if not sys.platform.startswith("linux"):
-        return list(argv), None, False
-    return list(argv), functools.partial(_set_in_child, int(sig), os.getpid()), False
+    ticket = next(_watchdog.tickets)
+    message = f"+ {ticket} {pgid} {stop_signal} {kill_after:g}".encode()
+    if _watchdog.proc is not None:
+        _watchdog.groups[ticket] = message
+        _watchdog.send(message, pipes)
+    return ticket
 
 
-def _set_in_child(sig: int, parent: int) -> None:
-    """The fallback, run in the child between fork and exec."""
-    import ctypes  # only here: the usual path (setpriv) does without it
-
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    if os.getppid() != parent:  # we died before the signal was armed: it will never come
-        os.kill(os.getpid(), sig)
-
-
-def exec_failure(returncode: int, stderr: bytes) -> str | None:
-    """Why setpriv could not exec the program (as Popen would have said), or None."""
-    if returncode not in (126, 127):
-        return None
-    found = _SETPRIV_FAILED.search(stderr)
-    return found.group(1).decode("utf-8", "replace").strip() if found else None
-
-
-def output_pipes(outlive_reader: bool) -> tuple[tuple[int, int], tuple[int, ...]]:
-    """The child's stdout and stderr, and the read ends it keeps (see Spec.outlive_reader)."""
-    if not outlive_reader:
-        return (PIPE, PIPE), ()
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    return (out_write, err_write), (out_read, err_read)
-
-
-def close(fds: tuple[int, ...]) -> None:
-    for fd in fds:
-        os.close(fd)
+def ended(ticket: int) -> None:
+    """Tell the watchdog tfhook no longer supervises this group."""
+    if _watchdog.groups.pop(ticket, None) is not None:
+        _watchdog.send(f"- {ticket}".encode(), ())

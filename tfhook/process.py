@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import signal
 import subprocess
@@ -42,10 +41,6 @@ class Spec:
         stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
         read_every: read stdout at most this often (seconds; 0: as it comes). Progress
             that trickles in line by line costs a wake-up per line otherwise.
-        outlive_reader: the child keeps a read end of its own stdout and stderr pipes, so
-            that writing after tfhook died (SIGKILL) is not a broken pipe: Terraform, told
-            by the parent-death signal to stop, prints a line first and would otherwise
-            die of SIGPIPE there, leaving its state lock held (#12).
     """
 
     argv: Sequence[str]
@@ -57,7 +52,6 @@ class Spec:
     kill_after: float = 10.0
     stop_signal: int = signal.SIGTERM
     read_every: float = 0.0
-    outlive_reader: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +96,25 @@ class Child:
         self._deadline = 0.0
         self._exit_seen_at: float | None = None
         self._pid = 0
-        self._wrapped = False  # started through setpriv (see _deathsig)
+        self._ticket = 0  # the watchdog's (see _deathsig)
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
-        argv, preexec, self._wrapped = _deathsig.wrap(spec.argv, signal.Signals(spec.stop_signal))
-        output, kept = _deathsig.output_pipes(spec.outlive_reader)
+        _deathsig.watch()  # its group is stopped if tfhook dies (see _deathsig)
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
             proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=output[0], stderr=output[1],
-                env=dict(spec.env) if spec.env is not None else None,
-                cwd=spec.cwd, process_group=0, preexec_fn=preexec, pass_fds=kept,
+                spec.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=dict(spec.env) if spec.env is not None else None,
+                cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:
-            _deathsig.close(kept)
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
-        finally:
-            _deathsig.close(output if kept else ())  # the child's write ends are its own
-        if kept:  # our read ends are those the child keeps too
-            proc.stdout, proc.stderr = (os.fdopen(fd, "rb", 0) for fd in kept)
+        assert proc.stdout is not None and proc.stderr is not None
+        self._ticket = _deathsig.started(proc.pid, spec.stop_signal, spec.kill_after,
+                                         (proc.stdout.fileno(), proc.stderr.fileno()))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
         self._deadline = loop.time() + spec.timeout
@@ -140,10 +131,12 @@ class Child:
         assert self._pipes is not None
         if self._pipes.exited.done():  # the usual case: nothing left to stop
             self._pipes.close()
+            _deathsig.ended(self._ticket)
             return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
+        finish.add_done_callback(lambda _: _deathsig.ended(self._ticket))
         cancelled = False
         while not finish.done():
             try:
@@ -189,13 +182,7 @@ class Child:
         if not pipes.stderr_closed.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pipes.stderr_closed), DRAIN_AFTER_EXIT)
-        exit_ = Exit(pipes.exited.result(), bytes(pipes.stderr))
-        failed = _deathsig.exec_failure(exit_.returncode, exit_.stderr) if self._wrapped else None
-        if failed is not None:  # worded as Popen would have raised it without setpriv
-            code = next((c for c in errno.errorcode if os.strerror(c) == failed), 0)
-            raise self._not_started(f"[Errno {code}] {failed}: {self.spec.argv[0]!r}",
-                                    code == errno.ENOENT)
-        return exit_
+        return Exit(pipes.exited.result(), bytes(pipes.stderr))
 
     def _not_started(self, reason: str, not_found: bool) -> ActionFailed:
         """The error of a child that could not start, saying why in the user's terms."""

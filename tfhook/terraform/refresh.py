@@ -46,8 +46,7 @@ class Target:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
                             cwd=self.action.dir, timeout=self.timeout,
-                            kill_after=self.kill_after, stop_signal=signal.SIGINT,
-                            outlive_reader=True)
+                            kill_after=self.kill_after, stop_signal=signal.SIGINT)
 
     def plan_argv(self, targets: list[str], out: Path) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
