@@ -64,6 +64,8 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
                 raise
             log.info("the state changed between plan and apply; planning again",
                      dir=str(target.action.dir))
+    # The plan knows what each drift changed; the streamed events only say `update`.
+    report.drifted = plans.drift_lines(saved) or report.drifted
     result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
     # Only what the refresh changed can be changed back; the check plans just that (a
     # plan of the whole configuration costs as much as the refresh itself).

@@ -56,6 +56,20 @@ def drifted(plan: State) -> list[str]:
                    if change.get("mode", "managed") == "managed" and "address" in change})
 
 
+def drift_lines(plan: State) -> list[str]:
+    """`address (plan 100 -> 400)` or `address (gone from the cloud)` for each managed object
+    a refresh-only plan found changed: the attributes, where the stream only says `update`."""
+    lines = []
+    for change in plan.get("resource_drift", []):
+        if change.get("mode", "managed") != "managed" or "address" not in change:
+            continue
+        detail = change.get("change", {})
+        gone = "delete" in detail.get("actions", [])
+        what = "gone from the cloud" if gone else (_what(detail) or "changed")
+        lines.append(f"{change['address']} ({what})")
+    return sorted(lines)
+
+
 def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) -> list[Removal]:
     """The removals to refuse: none when the unexpected ones are within `allowed`.
 
