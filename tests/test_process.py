@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import pytest
 from helpers import Served, alive, children, wait_for, write_script
+from structlog.testing import capture_logs
 
 from tfhook import process
 from tfhook.errors import ActionFailed, ActionTimeout
@@ -177,6 +178,27 @@ def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> Non
         run(collect(sh(script, timeout=0.5, kill_after=0.3)))
     wait_dead(read_pids(pids, 2))
     assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
+
+
+def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path) -> None:
+    # A child that ignores its stop signal is killed; the warning says so and adds the
+    # spec's note (for Terraform: its state lock may be left held).
+    pids = tmp_path / "pids"
+    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=0.3,
+              kill_after=0.2, if_killed="a lock may be left")
+    with capture_logs() as logs, pytest.raises(ActionTimeout):
+        run(collect(spec))
+    wait_dead(read_pids(pids, 1))
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert (warning["child"], warning["signal"], warning["note"]) == (
+        "test-child", "SIGTERM", "a lock may be left")
+    assert warning["event"] == "did not stop after its stop signal; killing it (SIGKILL)"
+
+
+def test_a_child_that_stops_in_time_is_not_reported_killed() -> None:
+    with capture_logs() as logs, pytest.raises(ActionTimeout):
+        run(collect(sh("sleep 30", timeout=0.3, kill_after=5)))
+    assert [e for e in logs if e["log_level"] == "warning"] == []
 
 
 def test_cancellation_stops_the_group(tmp_path: Path) -> None:

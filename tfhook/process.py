@@ -41,6 +41,8 @@ class Spec:
         stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
         read_every: read stdout at most this often (seconds; 0: as it comes). Progress
             that trickles in line by line costs a wake-up per line otherwise.
+        if_killed: what the warning adds when the child had to be killed (SIGKILL): what
+            a kill may leave behind (Terraform: its state lock).
     """
 
     argv: Sequence[str]
@@ -52,6 +54,7 @@ class Spec:
     kill_after: float = 10.0
     stop_signal: int = signal.SIGTERM
     read_every: float = 0.0
+    if_killed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +239,11 @@ class Child:
         spec = self.spec
         _signal_group(self._pid, spec.stop_signal)
         try:
-            with contextlib.suppress(TimeoutError):
-                watched = pipes.exited if until is None else until
+            watched = pipes.exited if until is None else until
+            try:
                 await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
+            except TimeoutError:
+                _warn_killed(spec, until is None)
         finally:
             # Whatever is left of the group (plugins, background children) goes too; at
             # once if this wait is cancelled (forced shutdown): nothing may outlive us.
@@ -255,6 +260,16 @@ class Child:
             # The pipes may still be open (a background child held them until its group
             # was stopped): close them now rather than leave them to the GC.
             pipes.close()
+
+
+def _warn_killed(spec: Spec, main: bool) -> None:
+    """Say so when a child ignored its stop signal for kill_after and is killed outright."""
+    with contextlib.suppress(Exception):  # logging never stops the ladder
+        log.warning("did not stop after its stop signal; killing it (SIGKILL)",
+                    child=spec.name, signal=signal.Signals(spec.stop_signal).name,
+                    kill_after=spec.kill_after, what=("the program" if main
+                                                      else "a background child"),
+                    **({"note": spec.if_killed} if spec.if_killed else {}))
 
 
 async def capture(spec: Spec) -> tuple[bytes, Exit]:

@@ -46,7 +46,13 @@ class Target:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
                             cwd=self.action.dir, timeout=self.timeout,
-                            kill_after=self.kill_after, stop_signal=signal.SIGINT)
+                            kill_after=self.kill_after, stop_signal=signal.SIGINT,
+                            if_killed=(
+                                "a Terraform killed this way may leave its state lock held: "
+                                f"check with `tfhook terraform -chdir={self.action.dir} plan` "
+                                "and release it with `tfhook terraform -chdir="
+                                f"{self.action.dir} force-unlock ID` once no Terraform runs "
+                                "on that state"))
 
     def plan_argv(self, targets: list[str], out: Path) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
