@@ -141,7 +141,7 @@ def _another_run_before(tmp_path: Path, when: str, value: str) -> tuple[Path, Pa
     """A module whose output `x` is `var.v` (applied with v=old), and an engine that first
     runs another instance's refresh (real Terraform, once, with v=`value`) when its
     arguments match the shell pattern `when`. Returns the directory, engine and marker."""
-    tf_dir = write_module(tmp_path / "shared", {"main.tf": (
+    tf_dir = write_module(tmp_path / "one-state", {"main.tf": (
         'variable "v" {\n  type = string\n}\n\noutput "x" {\n  value = var.v\n}\n')})
     tfhook_terraform(f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
                      "-var=v=old", cwd=tmp_path)
