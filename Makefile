@@ -33,27 +33,22 @@ $(SIMCLOUD_STAMP): examples/simcloud/pyproject.toml
 
 simcloud: $(SIMCLOUD_STAMP) ## create .venv-simcloud: the simulated cloud's Terraform provider
 
+# $(call apt_tool,TEST,PACKAGE,NAME): install Debian's PACKAGE unless TEST finds NAME, where
+# this machine allows (root with apt-get; the package lists refreshed once if it fails).
+define apt_tool
+	@$(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1)) \
+	     || echo "note: could not install $(3); its tests will be skipped"; \
+	  else echo "note: $(3) missing and not root; its tests will be skipped"; fi; }
+endef
+
 tools: ## install system tools the tests use (shellcheck, promtool, postgresql), where this machine allows
-	@command -v shellcheck >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq shellcheck >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq shellcheck >/dev/null 2>&1)) \
-	     || echo "note: could not install shellcheck; its tests will be skipped"; \
-	  else echo "note: shellcheck missing and not root; its tests will be skipped"; fi; }
-	@command -v promtool >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && \
-	      apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1)) \
-	     || echo "note: could not install promtool; its tests will be skipped"; \
-	  else echo "note: promtool missing and not root; its tests will be skipped"; fi; }
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && \
-	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1)) \
-	     || echo "note: could not install postgresql; its tests will be skipped"; \
-	  else echo "note: postgresql missing and not root; its tests will be skipped"; fi; }
+	$(call apt_tool,command -v shellcheck,shellcheck,shellcheck)
+	$(call apt_tool,command -v promtool,prometheus,promtool)
+	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql)
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
