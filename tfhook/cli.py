@@ -13,10 +13,9 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import _help, _operate, config, routes
-from tfhook.errors import TfhookError, UserError
+from tfhook import _help, _operate, config
+from tfhook.errors import RoutesError, TfhookError, UserError
 from tfhook.model import Phase
-from tfhook.routes import RoutesError
 
 app = typer.Typer(
     cls=_help.Group,
@@ -252,6 +251,8 @@ def routes_check(
     from tfhook.terraform import directory
 
     logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
+    from tfhook import routes  # only here and in serve: it loads the Terraform checks
+
     hooks = _guard(lambda: routes.load(file))
     problems = asyncio.run(directory.check_all(hooks, config.environment()))
     if problems:
@@ -276,6 +277,8 @@ def routes_explain(
         chosen = None if phase is None else PHASES.get(phase)
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
+        from tfhook import routes
+
         hooks = routes.load(file)
         event = explain.event_from_json(*explain.read(from_json), chosen)
         return explain.explain(event, hooks)

@@ -11,6 +11,14 @@ class UserError(TfhookError):
     """Bad flags, files or directories: reported in one line, exit code 2."""
 
 
+class RoutesError(UserError):
+    """A routes file with problems; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 class RequestError(TfhookError):
     """A request the handler cannot act on (INVALID_ARGUMENT)."""
 

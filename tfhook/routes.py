@@ -11,19 +11,11 @@ from typing import Any
 
 from tfhook import _route_fields as fields
 from tfhook.config import Limits
-from tfhook.errors import UserError
+from tfhook.errors import RoutesError  # RoutesError: also routes.RoutesError
 from tfhook.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 
 TOP_KEYS = {"routes"}
 ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", *fields.LIMIT_KEYS}
-
-
-class RoutesError(UserError):
-    """A routes file with problems; one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def load(path: Path, limits: Limits | None = None) -> tuple[Hook, ...]:
