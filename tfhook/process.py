@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import structlog
 
-from tfhook import _deathsig, logs
+from tfhook import _watchdog_client, logs
 from tfhook._pipes import Pipes
 from tfhook.errors import ActionFailed, ActionTimeout
 
@@ -99,12 +99,12 @@ class Child:
         self._deadline = 0.0
         self._exit_seen_at: float | None = None
         self._pid = 0
-        self._ticket = 0  # the watchdog's (see _deathsig)
+        self._ticket = 0  # the watchdog's (see _watchdog_client)
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
-        _deathsig.watch()  # its group is stopped if tfhook dies (see _deathsig)
+        _watchdog_client.watch()  # its group is stopped if tfhook dies (see _watchdog_client)
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
@@ -116,7 +116,7 @@ class Child:
         except OSError as exc:
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
-        self._ticket = _deathsig.started(proc.pid, spec.stop_signal, spec.kill_after,
+        self._ticket = _watchdog_client.started(proc.pid, spec.stop_signal, spec.kill_after,
                                          (proc.stdout.fileno(), proc.stderr.fileno()))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
@@ -134,12 +134,12 @@ class Child:
         assert self._pipes is not None
         if self._pipes.exited.done():  # the usual case: nothing left to stop
             self._pipes.close()
-            _deathsig.ended(self._ticket)
+            _watchdog_client.ended(self._ticket)
             return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
-        finish.add_done_callback(lambda _: _deathsig.ended(self._ticket))
+        finish.add_done_callback(lambda _: _watchdog_client.ended(self._ticket))
         cancelled = False
         while not finish.done():
             try:

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 
 class Slots:
-    """A bound on hooks running at once; `waiting` and `running` say how it is used."""
+    """A bound on hooks running at once; `running` says how it is used."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.running = 0
-        self.waiting = 0
         self._free = asyncio.Semaphore(size)
 
     def full(self) -> bool:
@@ -28,11 +27,7 @@ class Slots:
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one slot while the body runs; wait for one first when all are taken."""
-        self.waiting += 1
-        try:
-            await self._free.acquire()
-        finally:
-            self.waiting -= 1
+        await self._free.acquire()
         self.running += 1
         try:
             yield

@@ -61,15 +61,17 @@ def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
 class ExecutableRunner:
     """Runs one hook's executable with the request as argv[1] and on stdin, no shell."""
 
-    def __init__(self, hook: Hook, settings: Settings, shared: Shared | None = None) -> None:
+    def __init__(self, hook: Hook, settings: Settings, shared: Shared) -> None:
         assert isinstance(hook.action, ExecutableAction)
         self.hook = hook
+        self.action: ExecutableAction = hook.action
         self.settings = settings
         self.path = str(hook.action.path)
         # One bound for every executable hook, kept across reloads (--max-concurrency).
         # Terraform runs need none: they are one at a time per directory already.
-        shared = {} if shared is None else shared
-        self.slots: Slots = shared.setdefault(Slots, Slots(settings.max_concurrency))
+        if Slots not in shared:
+            shared[Slots] = Slots(settings.max_concurrency)
+        self.slots: Slots = shared[Slots]
 
     async def start(self, background: Background) -> None:
         return None
@@ -87,8 +89,7 @@ class ExecutableRunner:
     async def _run(self, action: Action) -> AsyncIterator[Update]:
         settings = self.settings
         request = await action.event.request_json.get_async()
-        assert isinstance(self.hook.action, ExecutableAction)
-        argument = request_argument(request, self.hook.action.payload_argv)
+        argument = request_argument(request, self.action.payload_argv)
         spec = process.Spec(
             argv=[self.path, argument],
             name=self.path,

@@ -63,8 +63,17 @@ class _Watchdog:
         for message in self.groups.values():  # a restarted watchdog learns what runs
             self.send(message, (), again=False)
 
+    def try_start(self) -> None:
+        """Start it; a failure is logged, never raised: children run on unwatched."""
+        try:
+            self.start()
+        except OSError as exc:  # tried again with the next child
+            log.warning("cannot start the watchdog; a child may outlive a killed tfhook",
+                        error=str(exc))
+
     def send(self, message: bytes, fds: tuple[int, ...], again: bool = True) -> None:
-        assert self.sock is not None
+        if self.sock is None:  # gone, and not restarted: nobody to tell
+            return
         try:
             socket.send_fds(self.sock, [message], list(fds))
         except BlockingIOError:
@@ -73,7 +82,7 @@ class _Watchdog:
             log.warning("watchdog gone; starting another", error=str(exc))
             self.forget()
             if again:  # once: a watchdog that cannot live is not restarted in a loop
-                self.start()
+                self.try_start()
 
     def forget(self) -> None:
         """Forget a watchdog that went away (reaped: it has exited)."""
@@ -90,11 +99,7 @@ def watch() -> None:
     """Start the watchdog if it is not running: before a child, so that the child is
     not left unwatched while it starts."""
     if _watchdog.proc is None:
-        try:
-            _watchdog.start()
-        except OSError as exc:  # tried again with the next child
-            log.warning("cannot start the watchdog; a child may outlive a killed tfhook",
-                        error=str(exc))
+        _watchdog.try_start()
 
 
 def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...]) -> int:
