@@ -59,7 +59,7 @@ def test_a_call_that_ran(tmp_path: Path) -> None:
 
 def test_a_call_queued_behind_a_run_is_coalesced(tmp_path: Path) -> None:
     row = play(tmp_path, Action(event(), "terraform"),
-               [Update(Status.ACCEPTED, "queued behind the current run"), Update(Status.DONE)])
+               [Update(Status.ACCEPTED, "queued behind the current run", queued=True), Update(Status.DONE)])
     assert (row["decision"], row["outcome"]) == ("coalesced", "done")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tfhook.errors import TfhookError
@@ -97,8 +98,8 @@ class _Fan:
             async for update in self.execute(action):
                 if update.status is Status.DONE:
                     self.ends[name] = "done: " + (_first_line(update.log) or "(no output)")
-                    update = Update(Status.RUNNING, update.log)
-                self.queue.put_nowait(Update(update.status, f"[{name}] {update.log}"))
+                    update = replace(update, status=Status.RUNNING)
+                self.queue.put_nowait(replace(update, log=f"[{name}] {update.log}"))
             self.ends.setdefault(name, "done (no answer)")
         except TfhookError as exc:
             self.failures.append((name, exc))

@@ -13,10 +13,6 @@ import structlog
 from tfhook.errors import ActionFailed
 from tfhook.model import Update
 
-# How a caller queued behind the run in progress is told (ACCEPTED); observers tell a
-# queued caller, which shares the next run, from one waiting for a hook slot by it.
-QUEUED = "queued behind the current run"
-
 log = structlog.get_logger("tfhook.flight")
 Work = Callable[["Batch"], Awaitable[Update]]
 
@@ -107,7 +103,7 @@ class Flight:
         batch.subscribers.append(queue)
         try:
             if queued and self._current is not None and self._current.started_at is not None:
-                yield f"{QUEUED} (running for " \
+                yield f"queued behind the current run (running for " \
                       f"{time.monotonic() - self._current.started_at:.1f}s)"
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):

@@ -11,8 +11,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from tfhook.errors import UserError
-from tfhook.flight import QUEUED
-from tfhook.model import Action, Outcome, Status, Update
+from tfhook.model import Action, Outcome, Update, outcome_name
 
 if TYPE_CHECKING:
     from tfhook.observe import Run
@@ -58,7 +57,6 @@ _HELP = {
     "tfhook_revert_warnings_total": "Changes the next terraform apply would make back, as "
                                     "reported in a refresh's DONE (per call answered)",
 }
-_ERRORS = {"ActionTimeout": "timeout", "CancelledError": "cancelled"}
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
 
@@ -89,8 +87,7 @@ class MetricsSink:
         return None
 
     def update(self, action: Action, update: Update) -> None:
-        if (update.status is Status.ACCEPTED and action.hook is not None
-                and update.log.startswith(QUEUED)):
+        if update.queued and action.hook is not None:
             # Queued behind the run in progress on its directory: it waits for that run.
             self.lock_waits.labels(route=action.hook).inc()
         if update.reverts and action.hook is not None:
@@ -103,10 +100,8 @@ class MetricsSink:
         route = outcome.action.hook or ""
         if outcome.action.hook is None:
             label = "ignored"  # answered IGNORED, or nothing at all (the reference's way)
-        elif outcome.error is not None:
-            label = _ERRORS.get(outcome.error_kind or "", "failed")
         else:
-            label = outcome.final.name.lower() if outcome.final else "empty"
+            label = outcome_name(outcome.final, outcome.error_kind if outcome.error else None)
         self.calls.labels(phase=phase, route=route, outcome=label).inc()
         if outcome.action.hook is not None:
             self.duration.labels(phase=phase, route=route).observe(outcome.duration)

@@ -146,6 +146,18 @@ class Action:
     served: list[Any] = field(default_factory=list, compare=False, repr=False)
 
 
+# How an error ends a call, as history, logs and metrics name it (anything else: failed).
+_ERROR_OUTCOMES = {"ActionTimeout": "timeout", "CancelledError": "cancelled",
+                   "GeneratorExit": "cancelled"}  # GeneratorExit: the client hung up
+
+
+def outcome_name(final: Status | None, error_kind: str | None) -> str:
+    """done, ignored, empty…; or failed, timeout, cancelled when `error_kind` is set."""
+    if error_kind is not None:
+        return _ERROR_OUTCOMES.get(error_kind, "failed")
+    return final.name.lower() if final is not None else "empty"
+
+
 @dataclass(frozen=True, slots=True)
 class Update:
     """One message of the response stream."""
@@ -153,6 +165,11 @@ class Update:
     status: Status
     log: str = ""
     reverts: int = 0  # changes the next apply would make back (a refresh's DONE; #12)
+    # What observers count, as data rather than read back from the text: an ACCEPTED
+    # queued behind the run in progress (it shares the next run), and a DONE that answers
+    # a failure because the hook's on_failure is warn.
+    queued: bool = False
+    warned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

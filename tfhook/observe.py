@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from tfhook import redact
-from tfhook.flight import QUEUED
 from tfhook.hook import Instruction, Result, _code, name_of
-from tfhook.model import Event, Phase, Status, Update
+from tfhook.model import Event, Phase, Update, outcome_name
 
 if TYPE_CHECKING:
     from tfhook.history import History, Ref
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 
 OUTPUT_MAX = 8 * 1024  # characters of a call's output kept in the history (its end)
 ERROR_LOG_MAX = 4000  # characters of a failure's reason in its log line
-_OUTCOMES = {"ActionTimeout": "timeout", "CancelledError": "cancelled",
-             "GeneratorExit": "cancelled"}
 # What asked for a run, as the metrics' `trigger` label names it.
 TRIGGERS = {"refresh on start": "start", "reconcile": "reconcile", "retry after failure": "retry"}
 log = structlog.get_logger("tfhook.calls")
@@ -124,7 +121,7 @@ class Observer:
         return self.history is not None and self.history.requests
 
     def call_update(self, call: Call, update: Update) -> None:
-        if update.status is Status.ACCEPTED and update.log.startswith(QUEUED):
+        if update.queued:
             call.coalesced = True  # queued behind a run in progress: it shares the next run
         if self.history is not None and update.log:
             call.add(f"{update.status.name}: {update.log}")
@@ -236,9 +233,8 @@ def _reason(error: BaseException) -> str:
 
 def call_outcome(final: Update | None, error: BaseException | None) -> str:
     """done, ignored, empty, running, accepted; or failed, timeout, cancelled."""
-    if error is not None:
-        return _OUTCOMES.get(type(error).__name__, "failed")
-    return final.status.name.lower() if final is not None else "empty"
+    return outcome_name(None if final is None else final.status,
+                        None if error is None else type(error).__name__)
 
 
 async def _secrets(event: Event) -> list[str]:
@@ -269,7 +265,7 @@ def _log_call(call: Call, final: Update | None, outcome: str, decision: str, dur
     }
     if reason is not None:
         log.error("call failed", error=reason[-ERROR_LOG_MAX:], **fields)
-    elif final is not None and final.log.startswith(("FAILED", "terraform refresh FAILED")):
+    elif final is not None and final.warned:
         log.warning("call finished", status=final.status.name, **fields)
     else:
         log.info("call finished", status=final.status.name if final else "EMPTY", **fields)

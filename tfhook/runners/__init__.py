@@ -65,7 +65,7 @@ class Warned:
             structlog.get_logger("tfhook.runners").warning(
                 "hook failed; the call answers DONE (on_failure warn)", hook=self.hook.name,
                 error=str(exc))
-            yield Update(Status.DONE, f"FAILED (on_failure warn; the scaling job is not "
+            yield Update(Status.DONE, warned=True, log=f"FAILED (on_failure warn; the scaling job is not "
                          f"failed): {exc}")
 
 

@@ -61,12 +61,13 @@ class TerraformRunner:
         try:
             async for item in self.directory.flight.join(
                     trigger, background=bool(event.background), served=action.served):
-                yield Update(Status.ACCEPTED, item) if isinstance(item, str) else item
+                yield Update(Status.ACCEPTED, item, queued=True) if isinstance(item, str) \
+                    else item
         except ActionFailed as exc:
             if event.background or self.hook.on_failure != "warn" or self.directory.closed:
                 raise
             log.warning("terraform refresh failed; the call answers DONE (on_failure warn)",
                         hook=self.hook.name, error=str(exc))
             self.directory.schedule_retry()
-            yield Update(Status.DONE, f"terraform refresh FAILED (on_failure warn; the "
+            yield Update(Status.DONE, warned=True, log=f"terraform refresh FAILED (on_failure warn; the "
                          f"scaling job is not failed, retrying in background): {exc}")
