@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from bench.common import QUICK, Served, cpu_seconds, median, percentile, request, rss_mib, write_hook
+from bench.common import QUICK, Served, cpu_seconds, median, percentile, request, rss_mib, timed, write_hook
 from tfhook import _gojson
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
@@ -43,14 +43,14 @@ def run(workdir: Path) -> dict[str, Any]:
 def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
     empty = pb.HandleRequest(source="bench")
     ways: dict[str, Callable[[], list[float]]] = {
-        "floor_subprocess_run": lambda: [_timed(lambda: _subprocess_run(hook, body))
+        "floor_subprocess_run": lambda: [timed(lambda: _subprocess_run(hook, body))
                                          for _ in range(CALLS)],
         "floor_asyncio": lambda: asyncio.run(_asyncio_sequential(hook, body)),
-        "tfhook_one_channel": lambda: [_timed(lambda: server.call(message)) for _ in range(CALLS)],
-        "tfhook_new_channel": lambda: [_timed(lambda: _new_channel_call(server, message))
+        "tfhook_one_channel": lambda: [timed(lambda: server.call(message)) for _ in range(CALLS)],
+        "tfhook_new_channel": lambda: [timed(lambda: _new_channel_call(server, message))
                                        for _ in range(CALLS)],
         # A phase that runs nothing: what gRPC and tfhook cost without the spawn.
-        "tfhook_no_hook": lambda: [_timed(lambda: list(server.stub.PreHandle(empty, timeout=60)))
+        "tfhook_no_hook": lambda: [timed(lambda: list(server.stub.PreHandle(empty, timeout=60)))
                                    for _ in range(CALLS)],
     }
     p50: dict[str, list[float]] = {name: [] for name in ways}
@@ -101,12 +101,6 @@ def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes) ->
     return {"calls_per_s": {str(c): median(v) for c, v in tfhook.items()},
             "floor_asyncio_calls_per_s": {str(c): median(v) for c, v in floor.items()},
             "calls_per_s_ratio": {str(c): r for c, r in ratio.items()}, "calls": calls}
-
-
-def _timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
 
 
 def _subprocess_run(hook: Path, body: bytes) -> None:

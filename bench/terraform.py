@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -140,7 +139,8 @@ def _path_without_terraform() -> str:
 
 def refresh(workdir: Path) -> dict[str, Any]:
     """Targeted against full refresh of RESOURCES resources; tfhook's CPU to follow it."""
-    engine = [terraform_on_path()] if terraform_on_path() else EMBEDDED
+    path = terraform_on_path()
+    engine = [path] if path else EMBEDDED
     tf_dir = module(workdir / "many", RESOURCES, engine)  # type: ignore[list-item]
     state = json.loads((tf_dir / "terraform.tfstate").read_text(encoding="utf-8"))
     one_id = state["resources"][0]["instances"][0]["attributes"]["id"]
@@ -192,7 +192,3 @@ def guard(workdir: Path) -> dict[str, Any]:
                                "tfhook_event_s": through["tfhook"],
                                "tfhook_no_revert_check_s": through["tfhook --no-check-revert"]}
     return results
-
-
-def cleanup(workdir: Path) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)

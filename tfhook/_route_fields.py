@@ -56,11 +56,12 @@ class Where:
             self.problem(f"{section}.{key}" if section else key,
                          f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
-    def boolean(self, data: dict[Any, Any], key: str, field: str) -> bool:
-        value = data.get(key, False)
+    def boolean(self, data: dict[Any, Any], key: str, field: str, default: bool = False
+                ) -> bool:
+        value = data.get(key, default)
         if not isinstance(value, bool):
             self.problem(field, f"must be true or false, not {value!r}")
-            return False
+            return default
         return value
 
     def labels(self, section: str) -> dict[str, str]:
@@ -159,8 +160,8 @@ def terraform(where: Where, base: Path, section: dict[Any, Any]) -> TerraformAct
             reconcile, "terraform.reconcile_every", positive=True),
         max_state_removals=_count(where, section.get("max_state_removals", 0),
                                   "terraform.max_state_removals"),
-        check_revert=where.boolean({"v": section.get("check_revert", True)}, "v",
-                                   "terraform.check_revert"),
+        check_revert=where.boolean(section, "check_revert", "terraform.check_revert",
+                                   default=True),
     )
 
 

@@ -17,10 +17,9 @@ from google.protobuf import json_format
 from tfhook import client
 from tfhook.errors import UserError
 from tfhook.hook import Instruction, Result
+from tfhook.hooks import RESOURCE_TYPES
 from tfhook.model import Phase
 
-RESOURCE_TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router",
-                  "load_balancer")
 PARENT_TYPES = ("elb", "gslb", "dns", "load_balancer")  # what a `Parent` can be
 
 

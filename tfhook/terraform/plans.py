@@ -4,10 +4,11 @@ outputs before it, and what the configuration would change back on the next appl
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tfhook.terraform import state
 from tfhook.terraform.state import State
 
 REVERT_HINT = "add it to lifecycle.ignore_changes or change the configuration"
@@ -28,11 +29,7 @@ class Removal:
 
 def parse(text: bytes) -> State:
     """The document `terraform show -json FILE` prints (an empty one when it is not JSON)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return state.parse(text) or {}
 
 
 def removals(plan: State) -> list[Removal]:
@@ -50,19 +47,23 @@ def removals(plan: State) -> list[Removal]:
     return [found[address] for address in sorted(found)]
 
 
+def _drift(plan: State) -> Iterator[dict[str, Any]]:
+    """The managed objects (with an address) a refresh-only plan found changed or gone."""
+    for change in plan.get("resource_drift", []):
+        if change.get("mode", "managed") == "managed" and "address" in change:
+            yield change
+
+
 def drifted(plan: State) -> list[str]:
     """Addresses of the managed objects a refresh-only plan found changed or gone."""
-    return sorted({str(change["address"]) for change in plan.get("resource_drift", [])
-                   if change.get("mode", "managed") == "managed" and "address" in change})
+    return sorted({str(change["address"]) for change in _drift(plan)})
 
 
 def drift_lines(plan: State) -> list[str]:
     """`address (plan 100 -> 400)` or `address (gone from the cloud)` for each managed object
     a refresh-only plan found changed: the attributes, where the stream only says `update`."""
     lines = []
-    for change in plan.get("resource_drift", []):
-        if change.get("mode", "managed") != "managed" or "address" not in change:
-            continue
+    for change in _drift(plan):
         detail = change.get("change", {})
         gone = "delete" in detail.get("actions", [])
         what = "gone from the cloud" if gone else (_what(detail) or "changed")
