@@ -152,3 +152,22 @@ def test_diagnostic_without_a_range_and_long_listings() -> None:
     assert listing("refreshed", names) == (
         "refreshed 13: r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 3 more")
     assert listing("drifted", []) == "drifted: none"
+
+
+def test_a_plan_is_unchanged_only_when_it_read_to_its_end_and_found_nothing() -> None:
+    def report(lines: list[bytes]) -> Report:
+        result = Report()
+        for line in lines:
+            result.feed(line)
+        return result
+
+    plan = PLAN_100_TO_400[:6]  # up to the plan's change summary
+    nothing = [*plan, PLAN_100_TO_400[6].replace(b'"action":"update"', b'"action":"noop"')]
+
+    assert report(nothing).unchanged
+    assert not report(PLAN_100_TO_400[:7]).unchanged  # an output changed
+    assert not report(nothing[:5]).unchanged  # no summary: the stream was cut short
+    assert not report([*nothing, SYNTAX_ERROR]).unchanged
+    drift = report(nothing)
+    drift.drifted.append("simcloud_elb.main (update)")
+    assert not drift.unchanged

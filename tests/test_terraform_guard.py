@@ -182,3 +182,34 @@ def test_a_plan_made_stale_by_another_run_is_planned_again(tmp_path: Path, tf_se
     assert status == "DONE" and other.exists(), text
     assert 'outputs changed 1: x: "mid" → "new"' in text.splitlines(), text
     assert "the state changed between plan and apply; planning again" in server.log()
+
+
+def _recording_engine(tmp_path: Path) -> tuple[Path, Path]:
+    """The embedded engine behind a script that writes each command's name to a file."""
+    commands = tmp_path / "commands"
+    engine = write_script(tmp_path / "engine", f"""
+for arg in "$@"; do
+  case "$arg" in -*) ;; *) echo "$arg" >> {commands}; break;; esac
+done
+exec "{sys.executable}" -m tfhook._embedded "$@"
+""")
+    return engine, commands
+
+
+def test_a_plan_that_found_nothing_is_neither_shown_nor_applied(simcloud: SimCloud,
+                                                                tf_serve, tmp_path: Path) -> None:
+    engine, commands = _recording_engine(tmp_path)
+    server = tf_serve(simcloud.dir, env=simcloud.env, engine=str(engine))
+    commands.unlink(missing_ok=True)  # what the start-up ran
+
+    status, quiet = server.call("PostHandle", updated())[-1]
+    after_quiet = commands.read_text().split()
+    simcloud.change("elb", ELB_ID, plan=400)
+    status_drift, drift = server.call("PostHandle", updated())[-1]
+
+    assert (status, status_drift) == ("DONE", "DONE"), (quiet, drift)
+    assert after_quiet == ["plan"], quiet
+    # Drift: the plan is shown (its removals checked), applied; the revert check plans
+    # (and shows only a plan with changes: the ELB's plan is ignored here).
+    assert commands.read_text().split()[1:] == ["plan", "show", "apply", "plan"], drift
+    assert "simcloud_elb.main (plan 100 -> 400)" in drift, drift

@@ -37,6 +37,7 @@ class Report:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     planned: dict[str, str] = field(default_factory=dict)  # output → planned action
     changes: list[str] = field(default_factory=list)  # planned resource changes (a plan)
+    summary: bool = False  # a plan's change summary was read: its stream is complete
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # lines that were not JSON
 
@@ -66,6 +67,8 @@ class Report:
         elif kind == "outputs":
             self.planned = {name: str(out.get("action", ""))
                             for name, out in event.get("outputs", {}).items()}
+        elif kind == "change_summary":
+            self.summary = True
         elif kind == "planned_change":
             self.changes.append(str(event.get("change", {}).get("resource", {}).get("addr")))
         elif kind == "diagnostic":
@@ -79,6 +82,13 @@ class Report:
         address = hook.get("resource", {}).get("addr")
         if address:
             self.refreshed.append(address)
+
+    @property
+    def unchanged(self) -> bool:
+        """A plan that read to its end and found nothing: no drift, no change, every
+        output as it was (nothing to check or apply)."""
+        return (self.summary and not self.drifted and not self.changes and not self.errors
+                and all(action == "noop" for action in self.planned.values()))
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -82,6 +82,8 @@ async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets:
         plan_file = Path(tmp) / "refresh.tfplan"
         await stream(target, batch.publish, report, target.plan_argv(targets, plan_file),
                      "terraform plan -refresh-only")
+        if report.unchanged:  # nothing drifted: no plan to show, check or apply
+            return {}
         saved = await _show(target, plan_file)
         _check_removals(target, saved, deleted_ids, batch.background)
         if saved.get("applyable", True):  # a plan of no change has nothing to apply
