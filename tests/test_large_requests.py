@@ -33,7 +33,7 @@ def large_request() -> pb.PostHandleRequest:
 
 def test_a_large_request_does_not_delay_a_small_call(tmp_path: Path, serve) -> None:
     hook = write_script(tmp_path / "hook", ORDER_HOOK)
-    server = serve("--executable-path", str(hook))
+    server = serve("--executable-path", str(hook), "--log-level", "debug")  # `call started`
     large = large_request()
     assert 240_000 < len(go_json(large)) < 260_000
     small = pb.PostHandleRequest(source="small", resource_name="web", result=2)

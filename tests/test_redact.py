@@ -93,8 +93,17 @@ def test_any_secret_is_gone_from_the_request_and_from_text_that_echoes_it(
     # A hook that prints what it got: the Go JSON, and the same data as Python writes it.
     echoed = redact.scrub(raw + "\n" + json.dumps(request) + "\n" + password,
                           redact.secret_values(request))
+    assert redact.request_secrets(raw.encode()) == redact.secret_values(request)
     for secret in (password, cloud, *keys, *scripts):
         assert secret not in redacted
         assert secret not in echoed
     assert json.loads(redacted)["desired"]["Resource"]["ServerGroupInstance"].get("name",
                                                                                  "") == name
+
+
+def test_request_secrets_decodes_only_json_that_names_a_secret_key() -> None:
+    assert redact.request_secrets(b'{"a":"password"}') == []  # a value, not a key
+    assert redact.request_secrets(b'{"cloud_config":"#cloud-config x"}') == [
+        "#cloud-config x"]
+    assert redact.request_secrets(b'{"password":') == []  # not JSON: nothing to find
+    assert redact.request_secrets(b"") == []

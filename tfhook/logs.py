@@ -71,22 +71,24 @@ class _Stderr:
 
 
 class LogSink:
-    """Logs each call's start and end. Only Event.describe() fields: no request body."""
+    """Logs each call's start (debug: the observer's `call finished` line says it all at info)
+    and each background run. Only Event.describe() fields: no request body."""
 
     def __init__(self) -> None:
         # Bound once: a lazy proxy would bind a new logger on every line.
         self._log = structlog.get_logger("tfhook.calls").bind()
 
     def started(self, action: Action) -> None:
-        if not enabled(INFO):
+        if action.event.background:
+            if enabled(INFO):
+                self._log.info("background run started", hook=action.hook,
+                               **action.event.describe())
+        elif not enabled(DEBUG):
             return
-        if action.hook is None:
-            self._log.info("call skipped", reason=action.reason, **action.event.describe())
-        elif action.event.background:
-            self._log.info("background run started", hook=action.hook,
-                           **action.event.describe())
+        elif action.hook is None:
+            self._log.debug("call skipped", reason=action.reason, **action.event.describe())
         else:
-            self._log.info("call started", hook=action.hook, **action.event.describe())
+            self._log.debug("call started", hook=action.hook, **action.event.describe())
 
     def update(self, action: Action, update: Update) -> None:
         if enabled(DEBUG):

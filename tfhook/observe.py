@@ -9,7 +9,6 @@ writer thread. Nothing here ever changes what the Core is answered.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -152,7 +151,7 @@ class Observer:
         def end() -> CallEnd:  # on the writer thread: decoding a large request takes a while
             secrets = call.secrets
             if secrets is None and (call.output or reason):
-                secrets = call.secrets = redact.secret_values(_decode(call.event.request_json.get()))
+                secrets = call.secrets = redact.request_secrets(call.event.request_json.get())
             secrets = secrets or []
             output = redact.scrub("\n".join(call.output)[-2 * OUTPUT_MAX:], secrets)
             return CallEnd(finished=finished, decision=decision, outcome=outcome,
@@ -239,14 +238,7 @@ def call_outcome(final: Update | None, error: BaseException | None) -> str:
 
 async def _secrets(event: Event) -> list[str]:
     data = await event.request_json.get_async()
-    return await asyncio.to_thread(lambda: redact.secret_values(_decode(data)))
-
-
-def _decode(data: bytes) -> Any:
-    try:
-        return json.loads(data or b"{}")
-    except ValueError:
-        return {}
+    return await asyncio.to_thread(redact.request_secrets, data)
 
 
 def _log_call(call: Call, final: Update | None, outcome: str, decision: str, duration: float,

@@ -25,6 +25,7 @@ SECRET_KEYS = frozenset({
 # name, which are redacted from requests but too common to scrub from free text).
 SCRUB_KEYS = frozenset({"password", "ssh_keys", "sshKeys", "startup_scripts", "startupScripts",
                         "cloud_config", "cloudConfig"})
+_QUOTED_SCRUB_KEYS = tuple(f'"{key}"'.encode() for key in SCRUB_KEYS)
 _MIN_SCRUB = 4  # shorter values are too likely to occur by chance in ordinary text
 
 
@@ -59,6 +60,17 @@ def secret_values(request: Any) -> list[str]:
     found: list[str] = []
     _collect(request, False, found)
     return sorted({value for value in found if len(value) >= _MIN_SCRUB}, key=len, reverse=True)
+
+
+def request_secrets(data: bytes) -> list[str]:
+    """`secret_values` of request JSON; JSON that names no secret key is not decoded (a key
+    is always written out whole: Go and protobuf JSON never escape a plain ASCII name)."""
+    if not any(key in data for key in _QUOTED_SCRUB_KEYS):
+        return []
+    try:
+        return secret_values(json.loads(data or b"{}"))
+    except ValueError:
+        return []
 
 
 def _collect(value: Any, secret: bool, found: list[str]) -> None:

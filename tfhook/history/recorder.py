@@ -1,30 +1,42 @@
 """The recording API: every write goes to one writer thread, in order, and never raises.
 
 The event loop only hands jobs over (`begin_*`/`end_*`) or awaits them (`call_started`
-and friends, for a row that must exist before an action starts). A database that cannot
+and friends, for a row that must exist before an action starts). The jobs waiting together
+are written in one transaction (many calls at once share a commit). A database that cannot
 be opened or written is logged and counted in `failures`; the caller never sees it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
 
 from tfhook.history import store
 from tfhook.history.records import CallEnd, CallStart, Ref, RunEnd, RunStart
+from tfhook.history.writer import Writer
 
 DB_NAME = "history.sqlite3"
 PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
 log = structlog.get_logger("tfhook.history")
-Job = Callable[[sqlite3.Connection], None]
+Write = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    write: Write
+    made: Ref | None = None  # the row this job starts
+    after: Ref | None = None  # the row this job completes
+
+    def wanted(self, made_here: set[int]) -> bool:
+        """Whether the job still has work: a completion needs its start written (a start
+        that failed was counted; its completion is not another failure)."""
+        return self.after is None or self.after.id is not None or id(self.after) in made_here
 
 
 class History:
@@ -39,7 +51,7 @@ class History:
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
         self._pruned = float("-inf")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfhook-history")
+        self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
 
     # Non-blocking: hand the write to the writer and return at once.
 
@@ -53,21 +65,22 @@ class History:
                 start = replace(start, request=None)
             ref.id = store.insert_call(conn, start)
 
-        self._submit(write)
+        self._writer.put(_Job(write, made=ref))
         return ref
 
-    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> Future[None]:
+    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None:
         """Complete a call's row (`end` may be a function, as for begin_call)."""
-        return self._submit(lambda conn: store.finish_call(
-            conn, _id(ref), end() if callable(end) else end), after=ref)
+        self._writer.put(_Job(lambda conn: store.finish_call(
+            conn, _id(ref), end() if callable(end) else end), after=ref))
 
     def begin_run(self, run: RunStart) -> Ref:
         ref = Ref()
-        self._submit(lambda conn: setattr(ref, "id", store.insert_run(conn, run)))
+        self._writer.put(_Job(lambda conn: setattr(ref, "id", store.insert_run(conn, run)),
+                              made=ref))
         return ref
 
-    def end_run(self, ref: Ref, end: RunEnd) -> Future[None]:
-        return self._submit(lambda conn: store.finish_run(conn, _id(ref), end), after=ref)
+    def end_run(self, ref: Ref, end: RunEnd) -> None:
+        self._writer.put(_Job(lambda conn: store.finish_run(conn, _id(ref), end), after=ref))
 
     # Awaited: the row is on disk (or the failure counted) when these return.
 
@@ -77,7 +90,8 @@ class History:
         return ref
 
     async def call_finished(self, ref: Ref, end: CallEnd) -> None:
-        await asyncio.wrap_future(self.end_call(ref, end))
+        self.end_call(ref, end)
+        await self.flush()
 
     async def run_started(self, run: RunStart) -> Ref:
         ref = self.begin_run(run)
@@ -85,33 +99,41 @@ class History:
         return ref
 
     async def run_finished(self, ref: Ref, end: RunEnd) -> None:
-        await asyncio.wrap_future(self.end_run(ref, end))
+        self.end_run(ref, end)
+        await self.flush()
 
     async def flush(self) -> None:
         """Wait until every write handed over so far is done."""
-        await asyncio.wrap_future(self._writer.submit(lambda: None))
+        await self._writer.drained()
 
     def close(self) -> None:
         """Finish the writes handed over, then close the database."""
-        self._writer.submit(self._close)
-        self._writer.shutdown(wait=True)
+        self._writer.stop()
+        self._close()
 
-    def _submit(self, job: Job, after: Ref | None = None) -> Future[None]:
-        return self._writer.submit(self._run, job, after)
-
-    def _run(self, job: Job, after: Ref | None) -> None:
-        if after is not None and after.id is None:
-            return  # its start was not written: nothing to complete (that failure was counted)
+    def _run(self, jobs: list[_Job]) -> None:
+        """One batch on the writer thread: one transaction, committed once."""
+        made_here = {id(job.made) for job in jobs if job.made is not None}
+        todo = [job for job in jobs if job.wanted(made_here)]
+        if not todo:
+            return
         try:
             if self._conn is None:
                 self._conn = store.connect(self.path)
-            job(self._conn)
+            with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
+                self._conn.execute("BEGIN")
+                for job in todo:
+                    if job.after is None or job.after.id is not None:
+                        job.write(self._conn)
             self._maybe_prune(self._conn)
         except Exception as exc:  # never into the caller: the Core's answer must not change
+            for job in todo:
+                if job.made is not None:
+                    job.made.id = None  # rolled back: its completion has nothing to complete
             self._close()
             log.error("history write failed", path=str(self.path), error=str(exc),
-                      failures=self.failures + 1)
-            self.failures += 1  # after the log line: a count seen means its line was written
+                      failures=self.failures + len(todo))
+            self.failures += len(todo)  # after the log line: a count seen means it was written
 
     def _maybe_prune(self, conn: sqlite3.Connection) -> None:
         now = self._clock()
