@@ -71,7 +71,7 @@ class History:
     def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None:
         """Complete a call's row (`end` may be a function, as for begin_call)."""
         self._writer.put(_Job(lambda conn: store.finish_call(
-            conn, _id(ref), end() if callable(end) else end), after=ref))
+            conn, _id(ref), end() if callable(end) else end), after=ref), urgent=False)
 
     def begin_run(self, run: RunStart) -> Ref:
         ref = Ref()

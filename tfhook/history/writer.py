@@ -2,18 +2,21 @@
 handed to `run` at once (the history commits each batch once).
 
 The event loop hands a job over with `put` (no wait, no future) or waits for everything
-handed over so far with `drained`. `run` must not raise: what fails is its to report.
+handed over so far with `drained`. A job that is not `urgent` does not wake the thread: it
+goes with the next urgent one, or at most `LINGER` seconds later. `run` must not raise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import queue
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 Job = TypeVar("Job")
+LINGER = 0.05  # seconds a job that is not urgent may wait for company
 
 
 class _Waiter:
@@ -43,33 +46,52 @@ class Writer(Generic[Job]):
 
     def __init__(self, run: Callable[[list[Job]], None], name: str) -> None:
         self._run_batch = run
-        self._items: queue.SimpleQueue[Job | _Waiter | None] = queue.SimpleQueue()
+        self._items: collections.deque[Job | _Waiter | None] = collections.deque()
+        self._wakes: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._lingering: asyncio.TimerHandle | None = None
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job, *, urgent: bool = True) -> None:
         """Hand a job over; it runs after every job handed over before it."""
-        self._items.put(job)
+        self._items.append(job)
+        if urgent:
+            self._wake()
+            return
+        if self._lingering is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._wake()
+            return
+        self._lingering = loop.call_later(LINGER, self._wake)
 
     async def drained(self) -> None:
         """Return once every job handed over so far has run."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items.put(_Waiter(future))
+        self._items.append(_Waiter(future))
+        self._wake()
         await future
 
     def stop(self) -> None:
         """Run what was handed over, then end the thread."""
-        self._items.put(None)
+        self._items.append(None)
+        self._wake()
         self._thread.join()
+
+    def _wake(self) -> None:
+        if self._lingering is not None:
+            self._lingering.cancel()
+            self._lingering = None
+        self._wakes.put(None)
 
     def _serve(self) -> None:
         while True:
-            batch = [self._items.get()]
-            while True:  # everything waiting now is one batch
-                try:
-                    batch.append(self._items.get_nowait())
-                except queue.Empty:
-                    break
+            self._wakes.get()
+            batch = []
+            while self._items:  # everything waiting now is one batch
+                batch.append(self._items.popleft())
             jobs = [item for item in batch if item is not None and not isinstance(item, _Waiter)]
             if jobs:
                 self._run_batch(jobs)
