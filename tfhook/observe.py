@@ -96,23 +96,26 @@ class Observer:
     async def call_started(self, event: Event, routes: tuple[str, ...]) -> Call:
         """Record a call before anything runs for it (awaited: the row is on disk)."""
         call = self.new_call(event, routes)
-        await self.written()
+        await self.written(call)
         return call
 
     def new_call(self, event: Event, routes: tuple[str, ...]) -> Call:
-        """A call, its row handed to the writer (`written()` waits for it)."""
+        """A call, its row written now or handed to the writer (`written(call)` waits)."""
         call = Call(event, routes)
         self._count(lambda m: m.call_in_flight(event.phase.value, 1))
-        if self.history is not None:
-            def start() -> Any:  # on the writer thread; the request only when it is kept
-                return call_start(event, routes, keep=self.history_requests)
-
-            call.ref = self.history.begin_call(start)
+        if self.history is None:
+            return call
+        if self.history.requests:  # redacting a request can take a while: on the writer
+            call.ref = self.history.begin_call(lambda: call_start(event, routes, keep=True))
+        else:
+            call.ref = self.history.start_call(call_start(event, routes, keep=False))
         return call
 
-    async def written(self) -> None:
-        """Wait until every row handed over is on disk (or its failure counted)."""
-        if self.history is not None:
+    async def written(self, call: Call | None = None) -> None:
+        """Wait until every row handed over is on disk (or its failure counted); for a
+        `call` whose row is written already, at once."""
+        if self.history is not None and (call is None or call.ref is None
+                                         or call.ref.id is None):
             await self.history.flush()
 
     @property

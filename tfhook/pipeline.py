@@ -55,7 +55,7 @@ class Pipeline:
             last: Update | None = None
             error: BaseException | None = None
             try:
-                await self.observer.written()  # the call's row is on disk before anything runs
+                await self.observer.written(record)  # its row is on disk before anything runs
                 async for update in self._call(actions, table):
                     last = update
                     self.observer.call_update(record, update)

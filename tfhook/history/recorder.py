@@ -1,9 +1,16 @@
-"""The recording API: every write goes to one writer thread, in order, and never raises.
+"""The recording API: writes go to one writer thread, in order, and never raise.
 
 The event loop only hands jobs over (`begin_*`/`end_*`) or awaits them (`call_started`
 and friends, for a row that must exist before an action starts). The jobs waiting together
-are written in one transaction (many calls at once share a commit). A database that cannot
-be opened or written is logged and counted in `failures`; the caller never sees it.
+are written in one transaction (many calls at once share a commit); a call's completion
+does not wake the writer, it goes with the next batch (at most `writer.LINGER` later).
+
+One write is made on the event loop itself: a call's start (`start_call`), when the
+database is free at that instant. Its connection never waits for a lock (SQLITE_BUSY at
+once: the row then goes through the writer) and never checkpoints (the writer's connection
+does), so the write is an append to the WAL in the page cache, as a log line is to stderr;
+a hop to the writer thread and back cost a call 0.2-0.3 ms. A database that cannot be
+opened or written is logged and counted in `failures`; the caller never sees it.
 """
 
 from __future__ import annotations
@@ -50,8 +57,30 @@ class History:
         self.failures = 0
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
+        # The event loop's connection (start_call); a database that cannot be opened is
+        # the writer's to report.
+        self._now: sqlite3.Connection | None = None
+        with contextlib.suppress(OSError, sqlite3.Error):
+            self._now = store.connect(self.path, wait=0)
         self._pruned = float("-inf")
         self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
+
+    # Non-blocking: write now if the database is free, else hand it to the writer.
+
+    def start_call(self, call: CallStart) -> Ref:
+        """A call's row: written before this returns when the database is free at once
+        (`Ref.id` set), else handed to the writer like `begin_call` (await `flush`)."""
+        conn = self._now
+        if conn is not None and (call.request is None or self.requests):
+            try:
+                with conn:
+                    conn.execute("BEGIN")
+                    return Ref(store.insert_call(conn, call))
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):  # else another writer holds it: go through ours
+                    self._now = None
+                    conn.close()
+        return self.begin_call(call)
 
     # Non-blocking: hand the write to the writer and return at once.
 
@@ -110,6 +139,10 @@ class History:
         """Finish the writes handed over, then close the database."""
         self._writer.stop()
         self._close()
+        if self._now is not None:
+            conn, self._now = self._now, None
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def _run(self, jobs: list[_Job]) -> None:
         """One batch on the writer thread: one transaction, committed once."""

@@ -51,14 +51,23 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
 """
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (and create) the database in WAL mode; the file is private to its owner."""
+def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
+    """Open (and create) the database in WAL mode; the file is private to its owner.
+
+    Args:
+        path: the database file.
+        wait: seconds a write waits for another writer's lock. 0 makes a connection that
+            never waits (SQLITE_BUSY at once) and never checkpoints: its writes only append
+            to the WAL, in the page cache.
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite's -wal/-shm copy this mode
-    conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL, a commit survives a crash of tfhook
     conn.executescript(SCHEMA)
+    if not wait:
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the waiting connection checkpoints
     return conn
 
 
