@@ -41,14 +41,14 @@ define apt_tool
 	    (apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 || \
 	     (apt-get update -qq >/dev/null 2>&1 && \
 	      apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1)) \
-	     || echo "note: could not install $(3); its tests will be skipped"; \
-	  else echo "note: $(3) missing and not root; its tests will be skipped"; fi; }
+	     || echo "note: could not install $(3)"; \
+	  else echo "note: $(3) missing and not root"; fi; }
 endef
 
 tools: ## install system tools the tests use (shellcheck, promtool, postgresql), where this machine allows
-	$(call apt_tool,command -v shellcheck,shellcheck,shellcheck)
-	$(call apt_tool,command -v promtool,prometheus,promtool)
-	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql)
+	$(call apt_tool,command -v shellcheck,shellcheck,shellcheck; its tests will be skipped)
+	$(call apt_tool,command -v promtool,prometheus,promtool; its tests will be skipped)
+	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql; its tests will be skipped)
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
@@ -69,11 +69,21 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-bench: $(VENV)/.bench-installed ## measure speed and footprint; writes bench/RESULTS.md (BENCH_QUICK=1: ~1 min)
+# The Core-like client the benchmark calls tfhook with: grpc-go from Debian's packages
+# (GOPATH mode, nothing downloaded); without it the benchmark uses grpcio and says so.
+CORECLIENT := bench/.bin/coreclient
+
+$(CORECLIENT): bench/coreclient/main.go
+	$(call apt_tool,command -v go,golang-go,go; the benchmark calls with grpcio instead)
+	$(call apt_tool,test -d /usr/share/gocode/src/google.golang.org/grpc,golang-google-grpc-dev,grpc-go; the benchmark calls with grpcio instead)
+	-GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/bench/.bin/go-build \
+	  go build -o $@ $<
+
+bench: $(VENV)/.bench-installed $(CORECLIENT) ## measure speed and footprint; writes bench/RESULTS.md (BENCH_QUICK=1: ~1 min)
 	$(BIN)/python -m bench.run bench
 
 stress: $(STAMP) ## every fault case, then 5,000 calls at concurrency 32; prints a table of what held
 	$(BIN)/python tests/faults/stress.py
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) $(SIMCLOUD) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) $(SIMCLOUD) .pytest_cache .mypy_cache .ruff_cache build dist bench/.bin

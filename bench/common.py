@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,6 +26,7 @@ BIN = Path(sys.executable).parent
 TFHOOK = [str(BIN / "tfhook")] if (BIN / "tfhook").exists() else [sys.executable, "-m", "tfhook"]
 TICK = os.sysconf("SC_CLK_TCK")
 CAT_HOOK = "#!/bin/sh\nexec cat\n"
+CORECLIENT = Path(__file__).parent / ".bin" / "coreclient"  # `make bench` builds it
 
 
 def request(result: int = pb.PostHandleRequest.UPDATED, server_id: str = "113000000001"
@@ -133,3 +136,41 @@ def timed(call: Callable[[], object]) -> float:
 
 def terraform_on_path() -> str | None:
     return shutil.which("terraform")
+
+
+class CoreClient:
+    """The Core-like client (bench/coreclient, grpc-go): calls one after another, on one
+    connection or a new one per call as the Core dials, or N calls always in flight."""
+
+    name = "grpc-go (bench/coreclient)"
+
+    def __init__(self, addr: str, workdir: Path, message: Any, rpc: str = "PostHandle") -> None:
+        self.addr = addr
+        self.request = workdir / f"{rpc}-{uuid.uuid4().hex[:8]}.bin"
+        self.request.write_bytes(message.SerializeToString())
+        self.method = f"/autoscaler.HandleService/{rpc}"
+        self.cpu_per_call = 0.0  # of the client itself, in the last latencies()
+
+    @staticmethod
+    def available() -> bool:
+        return os.access(CORECLIENT, os.X_OK)
+
+    def _run(self, *args: str) -> Any:
+        done = subprocess.run([str(CORECLIENT), "-target", self.addr, "-method", self.method,
+                               "-request", str(self.request), *args],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"coreclient failed: {done.stderr.strip()}")
+        return json.loads(done.stdout)
+
+    def latencies(self, calls: int, one_channel: bool) -> list[float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples = self._run("-calls", str(calls), *(["-one-channel"] if one_channel else []))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu_per_call = (after.ru_utime + after.ru_stime - before.ru_utime
+                             - before.ru_stime) / calls
+        return [float(x) for x in samples]
+
+    def rate(self, concurrency: int, seconds: float) -> tuple[int, float]:
+        result = self._run("-concurrency", str(concurrency), "-seconds", str(seconds))
+        return int(result["calls"]), result["calls"] / result["seconds"]

@@ -11,7 +11,18 @@ from typing import Any
 
 import grpc
 
-from bench.common import QUICK, Served, cpu_seconds, median, percentile, request, rss_mib, timed, write_hook
+from bench.common import (
+    QUICK,
+    CoreClient,
+    Served,
+    cpu_seconds,
+    median,
+    percentile,
+    request,
+    rss_mib,
+    timed,
+    write_hook,
+)
 from tfhook import _gojson
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
@@ -29,8 +40,8 @@ def run(workdir: Path) -> dict[str, Any]:
     server = Served(["--executable-path", str(hook)], workdir)
     try:
         idle_rss = rss_mib(server.pid)
-        latency = _latency_rounds(server, message, hook, body)
-        throughput = _throughput_rounds(server, message, hook, body)
+        latency = _latency_rounds(server, message, hook, body, workdir)
+        throughput = _throughput_rounds(server, message, hook, body, workdir)
         total = latency.pop("calls") + throughput.pop("calls")
         for _ in range(max(0, 5000 - total)):
             server.call(message)
@@ -40,23 +51,47 @@ def run(workdir: Path) -> dict[str, Any]:
         server.close()
 
 
-def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
+def _tfhook_ways(server: Served, message: Any, workdir: Path
+                 ) -> tuple[str, dict[str, Callable[[], list[float]]], Callable[[], float]]:
+    """How tfhook is called: the Core-like Go client when `make bench` could build it (its
+    own CPU per call as the third item), else grpcio from this process."""
     empty = pb.HandleRequest(source="bench")
+    if not CoreClient.available():
+        return "grpcio (this process)", {
+            "tfhook_one_channel": lambda: [timed(lambda: server.call(message))
+                                           for _ in range(CALLS)],
+            "tfhook_new_channel": lambda: [timed(lambda: _new_channel_call(server, message))
+                                           for _ in range(CALLS)],
+            # A phase that runs nothing: what gRPC and tfhook cost without the spawn.
+            "tfhook_no_hook": lambda: [timed(lambda: list(server.stub.PreHandle(empty,
+                                                                                 timeout=60)))
+                                       for _ in range(CALLS)],
+        }, lambda: float("nan")
+    post = CoreClient(server.addr, workdir, message)
+    pre = CoreClient(server.addr, workdir, empty, "PreHandle")
+    return CoreClient.name, {
+        "tfhook_one_channel": lambda: post.latencies(CALLS, one_channel=True),
+        "tfhook_new_channel": lambda: post.latencies(CALLS, one_channel=False),
+        "tfhook_no_hook": lambda: pre.latencies(CALLS, one_channel=True),
+        # The same calls from Python's grpcio client (its own cost is in the figure).
+        "tfhook_grpcio_client": lambda: [timed(lambda: server.call(message))
+                                         for _ in range(CALLS)],
+    }, lambda: post.cpu_per_call
+
+
+def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workdir: Path
+                    ) -> dict[str, Any]:
+    client, tfhook_ways, client_cpu_per_call = _tfhook_ways(server, message, workdir)
     ways: dict[str, Callable[[], list[float]]] = {
         "floor_subprocess_run": lambda: [timed(lambda: _subprocess_run(hook, body))
                                          for _ in range(CALLS)],
         "floor_asyncio": lambda: asyncio.run(_asyncio_sequential(hook, body)),
-        "tfhook_one_channel": lambda: [timed(lambda: server.call(message)) for _ in range(CALLS)],
-        "tfhook_new_channel": lambda: [timed(lambda: _new_channel_call(server, message))
-                                       for _ in range(CALLS)],
-        # A phase that runs nothing: what gRPC and tfhook cost without the spawn.
-        "tfhook_no_hook": lambda: [timed(lambda: list(server.stub.PreHandle(empty, timeout=60)))
-                                   for _ in range(CALLS)],
+        **tfhook_ways,
     }
     p50: dict[str, list[float]] = {name: [] for name in ways}
     p99: dict[str, list[float]] = {name: [] for name in ways}
     cpu: list[float] = []
-    client_cpu: list[float] = []  # the benchmark's own gRPC client, for the share it takes
+    client_cpu: list[float] = []  # the calling client's own CPU, for the share it takes
     names = list(ways)
     for index in range(ROUNDS):
         for name in names[index % len(names):] + names[:index % len(names)]:  # interleaved
@@ -65,11 +100,14 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> di
             if name in ("tfhook_one_channel", "tfhook_new_channel"):
                 cpu.append((cpu_seconds(server.pid) - before) / CALLS)
             if name == "tfhook_one_channel":
-                client_cpu.append((time.process_time() - client_before) / CALLS)
+                go = client_cpu_per_call()
+                client_cpu.append(go if go == go else  # NaN: grpcio, in this process
+                                  (time.process_time() - client_before) / CALLS)
             p50[name].append(percentile(samples, 0.5))
             p99[name].append(percentile(samples, 0.99))
     floor = p50["floor_subprocess_run"]
     return {
+        "client": client,
         "latency_p50_ms": {name: median(v) * 1000 for name, v in p50.items()},
         "latency_p99_ms": {name: median(v) * 1000 for name, v in p99.items()},
         "p50_ratio_one_channel": median([t / f for t, f in zip(p50["tfhook_one_channel"], floor,
@@ -78,11 +116,13 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes) -> di
                                                                  strict=True)]),
         "cpu_per_call_ms": median(cpu) * 1000,
         "client_cpu_per_call_ms": median(client_cpu) * 1000,
-        "calls": ROUNDS * CALLS * 3,
+        "calls": ROUNDS * CALLS * len(tfhook_ways),
     }
 
 
-def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes) -> dict[str, Any]:
+def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes, workdir: Path
+                       ) -> dict[str, Any]:
+    core = CoreClient(server.addr, workdir, message) if CoreClient.available() else None
     tfhook: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
     floor: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
     calls = 0
@@ -91,7 +131,8 @@ def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes) ->
             first, second = ("tfhook", "floor") if index % 2 == 0 else ("floor", "tfhook")
             for which in (first, second):
                 if which == "tfhook":
-                    done, rate = asyncio.run(_tfhook_rate(server.addr, message, concurrency))
+                    done, rate = (core.rate(concurrency, SECONDS) if core is not None else
+                                  asyncio.run(_tfhook_rate(server.addr, message, concurrency)))
                     calls += done
                     tfhook[concurrency].append(rate)
                 else:
