@@ -24,7 +24,6 @@ from tfhook.v1 import handler_pb2_grpc
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 BIN = Path(sys.executable).parent
 TFHOOK = [str(BIN / "tfhook")] if (BIN / "tfhook").exists() else [sys.executable, "-m", "tfhook"]
-TICK = os.sysconf("SC_CLK_TCK")
 CAT_HOOK = "#!/bin/sh\nexec cat\n"
 CORECLIENT = Path(__file__).parent / ".bin" / "coreclient"  # `make bench` builds it
 
@@ -47,19 +46,25 @@ def write_hook(path: Path, body: str = CAT_HOOK) -> Path:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time of the process itself (not of its children), in nanoseconds' precision
-    from each thread's schedstat; /proc/PID/stat counts only whole clock ticks (10 ms)."""
-    total = 0
+    """CPU time of the process itself (not of its children)."""
+    return sum(cpu_by_thread(pid).values())
+
+
+def cpu_by_thread(pid: int) -> dict[str, float]:
+    """CPU seconds of the process's threads by who runs them: `python` (the event loop, the
+    history writer, grpcio's poller: threads named as the process) and `grpc` (gRPC's
+    C-core threads: event_engine and the like). From each thread's schedstat, in
+    nanoseconds; /proc/PID/stat counts only whole clock ticks (10 ms)."""
+    own = Path(f"/proc/{pid}/comm").read_text().strip()
+    found = {"python": 0.0, "grpc": 0.0}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            total += int((task / "schedstat").read_text().split()[0])
+            name = (task / "comm").read_text().strip()
+            spent = int((task / "schedstat").read_text().split()[0]) / 1e9
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that just ended
-    if total:
-        return total / 1e9
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+        found["python" if name == own else "grpc"] += spent
+    return found
 
 
 def rss_mib(pid: int) -> float:

@@ -15,7 +15,7 @@ from bench.common import (
     QUICK,
     CoreClient,
     Served,
-    cpu_seconds,
+    cpu_by_thread,
     median,
     percentile,
     request,
@@ -90,15 +90,18 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workd
     }
     p50: dict[str, list[float]] = {name: [] for name in ways}
     p99: dict[str, list[float]] = {name: [] for name in ways}
-    cpu: list[float] = []
+    cpu: dict[str, dict[str, list[float]]] = {
+        way: {"python": [], "grpc": []} for way in ("one_channel", "new_channel")}
     client_cpu: list[float] = []  # the calling client's own CPU, for the share it takes
     names = list(ways)
     for index in range(ROUNDS):
         for name in names[index % len(names):] + names[:index % len(names)]:  # interleaved
-            before, client_before = cpu_seconds(server.pid), time.process_time()
+            before, client_before = cpu_by_thread(server.pid), time.process_time()
             samples = ways[name]()
             if name in ("tfhook_one_channel", "tfhook_new_channel"):
-                cpu.append((cpu_seconds(server.pid) - before) / CALLS)
+                after = cpu_by_thread(server.pid)
+                for kind, spent in cpu[name.removeprefix("tfhook_")].items():
+                    spent.append((after[kind] - before[kind]) / CALLS)
             if name == "tfhook_one_channel":
                 go = client_cpu_per_call()
                 client_cpu.append(go if go == go else  # NaN: grpcio, in this process
@@ -114,7 +117,12 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workd
                                                                  strict=True)]),
         "p50_ratio_new_channel": median([t / f for t, f in zip(p50["tfhook_new_channel"], floor,
                                                                  strict=True)]),
-        "cpu_per_call_ms": median(cpu) * 1000,
+        # tfhook's CPU per call: its own (Python) threads and gRPC's C-core threads.
+        "cpu_per_call_ms": {way: median([p + g for p, g in zip(k["python"], k["grpc"],
+                                                                 strict=True)]) * 1000
+                            for way, k in cpu.items()},
+        "cpu_per_call_split_ms": {way: {kind: median(v) * 1000 for kind, v in k.items()}
+                                  for way, k in cpu.items()},
         "client_cpu_per_call_ms": median(client_cpu) * 1000,
         "calls": ROUNDS * CALLS * len(tfhook_ways),
     }

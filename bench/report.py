@@ -24,7 +24,10 @@ def targets(r: dict[str, Any]) -> list[Target]:
         _target("p50 c=1 / floor, new channel",
                 "generic p50 at c=1 / subprocess.run floor (new channel per call)",
                 g["p50_ratio_new_channel"], 1.6, "x"),
-        _target("CPU per call", "tfhook CPU per call", g["cpu_per_call_ms"], 1.5, "ms"),
+        _target("CPU per call, one channel", "tfhook CPU per call (one connection for all)",
+                g["cpu_per_call_ms"]["one_channel"], 1.5, "ms"),
+        _target("CPU per call, new channel", "tfhook CPU per call (a new connection per call, "
+                "as the Core dials)", g["cpu_per_call_ms"]["new_channel"], 1.5, "ms"),
         _target("calls/s c=16 / asyncio floor", "calls/s at 16 / asyncio floor",
                 g["calls_per_s_ratio"]["16"], 0.9, "x", at_most=False),
         _target("start to SERVING, generic", "start to SERVING, generic", start["generic_s"],
@@ -74,11 +77,19 @@ def markdown(r: dict[str, Any]) -> str:
     for c, rate in g["calls_per_s"].items():
         lines.append(f"| {c} | {_fmt(rate)} | {_fmt(g['floor_asyncio_calls_per_s'][c])} | "
                      f"{_fmt(g['calls_per_s_ratio'][c])} |")
-    lines += ["", f"tfhook CPU per call: {_fmt(g['cpu_per_call_ms'])} ms (the benchmark's gRPC "
-              f"client: {_fmt(g['client_cpu_per_call_ms'])} ms). `tfhook_no_hook` is a call for a "
-              "phase that runs nothing: what gRPC (both ends) and tfhook cost without the spawn. Idle RSS "
-              f"{_fmt(g['idle_rss_mib'])} MiB; after {g['calls_before_rss']} calls "
-              f"{_fmt(g['rss_after_5000_calls_mib'])} MiB.", ""]
+    split = g["cpu_per_call_split_ms"]
+    lines += ["", f"Client: {g['client']}. tfhook CPU per call, one connection for all: "
+              f"{_fmt(g['cpu_per_call_ms']['one_channel'])} ms (its Python threads "
+              f"{_fmt(split['one_channel']['python'])}, gRPC's C-core threads "
+              f"{_fmt(split['one_channel']['grpc'])}); a new connection per call: "
+              f"{_fmt(g['cpu_per_call_ms']['new_channel'])} ms (Python "
+              f"{_fmt(split['new_channel']['python'])}, gRPC core "
+              f"{_fmt(split['new_channel']['grpc'])}). The client's own CPU per call: "
+              f"{_fmt(g['client_cpu_per_call_ms'])} ms. `tfhook_no_hook` is a call for a phase "
+              "that runs nothing: what gRPC (both ends) and tfhook cost without the spawn; "
+              "`tfhook_grpcio_client` is a call from Python's grpcio client, whose own cost is in "
+              f"the figure. Idle RSS {_fmt(g['idle_rss_mib'])} MiB; after "
+              f"{g['calls_before_rss']} calls {_fmt(g['rss_after_5000_calls_mib'])} MiB.", ""]
     lines += _terraform_md(r)
     lines += _commands()
     return "\n".join(lines) + "\n"
@@ -125,11 +136,15 @@ def _commands() -> list[str]:
             "100 resources instead of 1,000, the embedded engine only; written to `bench/quick/`).",
             "- Floors: the hook through `subprocess.run([hook, json], input=json)` and through "
             "`asyncio.create_subprocess_exec(...).communicate(json)` (Python's default watcher).",
-            "- tfhook: `tfhook serve --executable-path HOOK --addr unix:...` (log level info), "
-            "called with grpcio from the benchmark process: one channel, or a new channel per "
-            "call as the Core dials; calls/s with grpc.aio and N calls always in flight.",
+            "- tfhook: `tfhook serve --executable-path HOOK --addr unix:...` (log level info, "
+            "history on), called by a Core-like client, bench/coreclient (grpc-go from Debian's "
+            "packages, built by `make bench`; it sends the serialized request as bytes): one "
+            "connection for every call, or a new connection per call as the Core dials; calls/s "
+            "with N calls always in flight. Where Go is missing the benchmark calls with grpcio "
+            "from its own process and says so under Generic mode.",
             "- CPU: time on CPU of the tfhook process's threads (/proc/PID/task/*/schedstat), "
-            "not of its children.",
+            "not of its children; split into its Python threads and gRPC's C-core threads by "
+            "thread name.",
             "- Start to SERVING: spawn of `tfhook serve` to its `serving` log line (logged once "
             "health answers SERVING). RSS: VmRSS.",
             "- Terraform: a module of `terraform_data` resources (for_each), state written directly; "
