@@ -5,7 +5,7 @@ generic clients (grpcurl) print `scalingJobId`. tfhook's generated classes come 
 `tfhook/v1/handler.proto` (the path decides their import path, `tfhook.v1.handler_pb2`), so
 reflection answers from a pool of its own, built from protoc's descriptor set of
 `handler.proto` (`make protos` writes `tfhook/v1/handler.binpb`). The two files define the
-same symbols, so they never share a pool.
+same symbols, so they never share a pool. `enable` serves it, under v1alpha and v1.
 """
 
 from __future__ import annotations
@@ -14,11 +14,41 @@ import functools
 from importlib import resources
 from typing import Any
 
+import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health_pb2
-from grpc_reflection.v1alpha import reflection_pb2
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 DESCRIPTOR_SET = "handler.binpb"
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def enable(server: grpc.aio.Server, services: tuple[str, ...]) -> None:
+    """Serve reflection on `server`: for `services` and for reflection itself (v1alpha, v1).
+
+    Args:
+        server: the gRPC server, before it starts.
+        services: the full names of the services it serves besides reflection.
+    """
+    names = (*services, reflection.SERVICE_NAME, REFLECTION_V1)
+    served: Any = LazyPool()  # duck-types a DescriptorPool; see LazyPool
+    reflection.enable_server_reflection(names, server, pool=served)
+    _add_reflection_v1(names, server, served)
+
+
+def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server, pool: Any) -> None:
+    """Serve reflection v1 too. grpcio-reflection ships only v1alpha, whose messages are
+    the same on the wire, so its servicer answers under the v1 name."""
+    servicer = reflection_aio.ReflectionServicer(names, pool=pool)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
 
 
 class LazyPool:
@@ -52,7 +82,7 @@ def pool() -> descriptor_pool.DescriptorPool:
 
 def _reflection_v1() -> descriptor_pb2.FileDescriptorProto:
     """grpc/reflection/v1/reflection.proto: grpcio-reflection ships only v1alpha, whose
-    messages are the same; tfhook serves both (server.py), so clients can describe both."""
+    messages are the same; tfhook serves both (enable), so clients can describe both."""
     file = descriptor_pb2.FileDescriptorProto.FromString(reflection_pb2.DESCRIPTOR.serialized_pb)
     old, new = f".{file.package}.", ".grpc.reflection.v1."
     file.name, file.package = "grpc/reflection/v1/reflection.proto", "grpc.reflection.v1"

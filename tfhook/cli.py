@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -13,9 +13,9 @@ try:  # typer vendors click from 0.2x on; older typer uses click itself
 except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-from tfhook import _help, _operate, config
-from tfhook.errors import RoutesError, TfhookError, UserError
-from tfhook.model import Phase
+from tfhook import _help, _operate, _routes_cli, config
+from tfhook._guard import fail, guard
+from tfhook.errors import UserError
 
 app = typer.Typer(
     cls=_help.Group,
@@ -24,7 +24,6 @@ app = typer.Typer(
     help="A drop-in autoscaler handler that lets Terraform follow the autoscaler.",
 )
 T = TypeVar("T")
-PHASES = {phase.value: phase for phase in Phase}
 
 
 def _version(value: bool) -> None:
@@ -44,28 +43,6 @@ def _root(
         "--terraform auto runs, and exit.")] = False,
 ) -> None:
     """A drop-in autoscaler handler that lets Terraform follow the autoscaler."""
-
-
-def _fail(message: str) -> NoReturn:
-    for line in message.splitlines() or [""]:  # several problems: one line each
-        typer.echo(f"tfhook: error: {line}", err=True)
-    raise typer.Exit(2)
-
-
-def _guard(call: Callable[[], T]) -> T:
-    """The one place errors become a one-line message and exit code 2.
-
-    Besides user errors, start-up can meet a domain error from a child (an engine that
-    cannot start, a `terraform init` that times out): one line too, never a traceback.
-    """
-    try:
-        return call()
-    except RoutesError as exc:
-        _fail("\n".join(exc.problems))
-    except UserError as exc:
-        _fail(" ".join(str(exc).split("\n")))
-    except TfhookError as exc:
-        _fail("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
 
 
 def _flag(flag: str, call: Callable[[], T]) -> T:
@@ -177,9 +154,9 @@ def serve(
                 "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
         )
 
-    settings = _guard(build)
+    settings = guard(build)
     logs.configure(settings.log_format, settings.log_level)
-    _guard(lambda: server.run(settings))
+    guard(lambda: server.run(settings))
 
 
 @app.command(
@@ -195,8 +172,8 @@ def terraform(ctx: typer.Context) -> None:
     from tfhook.terraform import engine
 
     env = config.environment()
-    raise typer.Exit(_guard(lambda: engine.cli(env.get("TFHOOK_TERRAFORM", "auto"),
-                                               list(ctx.args), env)))
+    raise typer.Exit(guard(lambda: engine.cli(env.get("TFHOOK_TERRAFORM", "auto"),
+                                              list(ctx.args), env)))
 
 
 @app.command(cls=_help.Command)
@@ -223,71 +200,18 @@ def init(
         typer.echo(scaffold.describe_kinds(), nl=False)
         return
     if kind is None:
-        _fail(f"--kind is required: one of {', '.join(scaffold.KINDS)} (see --list)")
+        fail(f"--kind is required: one of {', '.join(scaffold.KINDS)} (see --list)")
     options = scaffold.Options(directory, kind, handler_type, tf_dir, name, addr, force, dry_run,
                                tfhook_path)
-    plan = _guard(lambda: scaffold.init_project(options))
+    plan = guard(lambda: scaffold.init_project(options))
     typer.echo(scaffold.summary(plan, dry_run=dry_run), nl=False)
     for warning in plan.warnings:
         typer.echo(f"tfhook: warning: {warning}", err=True)
 
 
-routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.",
-                         cls=_help.Group)
-app.add_typer(routes_app, name="routes")
-
-
-@routes_app.command("check", cls=_help.Command)
-def routes_check(
-    file: Annotated[Path, typer.Argument(help="The routes file.")],
-) -> None:
-    """Check a routes file without serving: every problem, one per line (exit 0 or 2).
-
-    Terraform directories get the start-up checks too (engine, plan of nothing).
-    """
-    import asyncio
-
-    from tfhook import logs
-    from tfhook.terraform import directory
-
-    logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
-    from tfhook import routes  # only here and in serve: it loads the Terraform checks
-
-    hooks = _guard(lambda: routes.load(file))
-    problems = asyncio.run(directory.check_all(hooks, config.environment()))
-    if problems:
-        _fail("\n".join(problems))
-    count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"
-    typer.echo(f"{file}: {count} OK: {', '.join(hook.name for hook in hooks)}")
-
-
-@routes_app.command("explain", cls=_help.Command)
-def routes_explain(
-    file: Annotated[Path, typer.Argument(help="The routes file.")],
-    from_json: Annotated[str, typer.Option(
-        "--from-json", help="The request: a file with its JSON (as a hook receives it, or "
-        "protobuf JSON), - for standard input, or the JSON itself.")],
-    phase: Annotated[str | None, typer.Option(
-        help="pre-handle, handle or post-handle, when the JSON does not say.")] = None,
-) -> None:
-    """Say which routes a request would run, and for each other route what ruled it out."""
-    from tfhook import explain
-
-    def run() -> str:
-        chosen = None if phase is None else PHASES.get(phase)
-        if phase is not None and chosen is None:
-            raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
-        from tfhook import routes
-
-        hooks = routes.load(file)
-        event = explain.event_from_json(*explain.read(from_json), chosen)
-        return explain.explain(event, hooks)
-
-    typer.echo(_guard(run), nl=False)
-
-
-# Operator commands (history, send, check) live in their own module.
-_operate.register(app, _guard)
+# `routes check|explain` and the operator commands (history, send, check) live in their own modules.
+app.add_typer(_routes_cli.routes_app, name="routes")
+_operate.register(app, guard)
 
 
 def main() -> None:

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import os
 import signal
-import socket
-import stat
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import _async as reflection_aio
-from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from tfhook import __version__, _reflection, address, table
+from tfhook._listen import Listener
 from tfhook.config import Settings
-from tfhook.errors import UserError
 from tfhook.history import History
 from tfhook.logs import LogSink
 from tfhook.model import Phase, Sink
@@ -33,80 +25,6 @@ from tfhook.service import SERVICE, HandleService, add_to_server
 from tfhook.wire import RECEIVE_LIMIT
 
 log = structlog.get_logger("tfhook.server")
-
-
-def _claim_socket_path(path: Path) -> None:
-    """Remove a stale socket a dead server left; refuse to steal a live one."""
-    if not os.path.lexists(path):
-        if not path.parent.is_dir():
-            raise UserError(f"--addr: directory {path.parent} does not exist")
-        return
-    if not stat.S_ISSOCK(os.lstat(path).st_mode):
-        raise UserError(f"--addr: {path} exists and is not a socket; not replacing it")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(2)
-    try:
-        probe.connect(str(path))
-    except (ConnectionRefusedError, FileNotFoundError):
-        log.info("removing stale socket", path=str(path))
-        path.unlink(missing_ok=True)
-        return
-    except OSError as exc:
-        raise UserError(f"--addr: cannot check existing socket {path}: {exc}") from None
-    finally:
-        probe.close()
-    raise UserError(f"--addr: another server is answering on {path}; stop it or choose another")
-
-
-def _refuse_busy(target: str, addr: str) -> None:
-    """Refuse an abstract name or TCP port someone listens on, in one clear line.
-
-    gRPC reports it only as "Failed to bind" after printing its own log line.
-    """
-    if target.startswith("unix-abstract:"):
-        candidates: list[tuple[int, str | tuple[Any, ...]]] = [
-            (socket.AF_UNIX, "\0" + target[len("unix-abstract:"):])
-        ]
-    else:
-        host, _, port = target.rpartition(":")
-        try:
-            infos = socket.getaddrinfo(host.strip("[]") or None, int(port),
-                                       type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        except (OSError, ValueError):
-            return  # gRPC reports what it cannot resolve
-        candidates = [(info[0], info[4]) for info in infos]
-    failures: list[OSError] = []
-    for family, sockaddr in candidates:
-        try:
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                if family != socket.AF_UNIX:
-                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                probe.bind(sockaddr)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"--addr {addr}: address already in use") from None
-            failures.append(exc)
-    if candidates and len(failures) == len(candidates):
-        # Nowhere to listen (an address this machine does not have, a privileged port…).
-        raise UserError(f"--addr {addr}: cannot listen: {failures[0].strerror}")
-
-
-def _private(path: Path) -> Path:
-    """Where gRPC binds a socket before it is moved to `path`: short, this process's own."""
-    private = path.parent / f".tfhook-{os.getpid()}.sock"
-    if len(str(private).encode()) > address.SUN_PATH_MAX:
-        return path  # no room for another name: bind the path itself
-    private.unlink(missing_ok=True)  # a dead process with our pid left it
-    return private
-
-
-@contextlib.contextmanager
-def _umask(mode: int) -> Iterator[None]:
-    old = os.umask(0o777 & ~mode)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def build_sinks(settings: Settings, history: History | None = None) -> tuple[list[Sink], Observer]:
@@ -126,33 +44,15 @@ def build_sinks(settings: Settings, history: History | None = None) -> tuple[lis
     return sinks, Observer(history, metrics)
 
 
-REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
-
-
-def _add_reflection_v1(names: tuple[str, ...], server: grpc.aio.Server, pool: Any) -> None:
-    """Serve reflection v1 too. grpcio-reflection ships only v1alpha, whose messages are
-    the same on the wire, so its servicer answers under the v1 name."""
-    servicer = reflection_aio.ReflectionServicer(names, pool=pool)
-    handler = grpc.stream_stream_rpc_method_handler(
-        servicer.ServerReflectionInfo,
-        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-    )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
-    )
-
-
 class Server:
     """One tfhook server: pipeline, gRPC server, health, signals."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.address = address.parse(settings.addr)
+        self.listener = Listener(settings.addr, settings.socket_mode)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
-        self._socket_ino: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
@@ -186,7 +86,7 @@ class Server:
                 if self._grpc is not None:
                     await asyncio.shield(self._grpc.stop(0))
                 await self.reloader.close()
-                self._remove_socket()
+                self.listener.remove()
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
                 if self._grpc is not None:  # a start-up failure is its one error line
@@ -206,44 +106,17 @@ class Server:
                                           ("grpc.max_receive_message_length", RECEIVE_LIMIT)])
         add_to_server(self.service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME, REFLECTION_V1)
-        pool: Any = _reflection.LazyPool()  # duck-types a DescriptorPool; see _reflection
-        reflection.enable_server_reflection(names, server, pool=pool)
-        _add_reflection_v1(names, server, pool)
-        self._bind(server)
+        _reflection.enable(
+            server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
+        self.listener.bind(server)
         await server.start()
         self._grpc = server
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
-        if address.exposed(self.address):
+        if address.exposed(self.listener.address):
             log.warning("listening beyond this machine: nothing authenticates callers, and "
                         "anyone who reaches this port runs the hooks; prefer a unix socket "
                         "(see Security in the README)", addr=self.settings.addr)
-
-    def _bind(self, server: grpc.aio.Server) -> None:
-        path = self.address.path
-        if path is not None:
-            _claim_socket_path(path)
-        else:
-            _refuse_busy(self.address.target, self.settings.addr)
-        private = None if path is None else _private(path)
-        target = self.address.target if private is None else f"unix:{private}"
-        try:
-            with _umask(self.settings.socket_mode):
-                port = server.add_insecure_port(target)
-            if path is not None and private is not None:
-                # gRPC removes the path it bound when it stops, whoever's socket is there
-                # by then: it binds a private name, moved into place, so that tfhook alone
-                # decides (see _remove_socket).
-                os.rename(private, path)
-        except (RuntimeError, OSError) as exc:
-            raise UserError(f"--addr {self.settings.addr}: cannot listen: {exc}") from None
-        if port == 0 and path is None:
-            raise UserError(f"--addr {self.settings.addr}: cannot listen (address in use?)")
-        if path is not None:
-            os.chmod(path, self.settings.socket_mode)
-            self._socket_ino = os.stat(path).st_ino
 
     async def _shutdown(self) -> None:
         log.info("stopping", grace=self.settings.grace)
@@ -262,14 +135,6 @@ class Server:
         await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
         await self._grpc.stop(0)
         await stopping
-
-    def _remove_socket(self) -> None:
-        path = self.address.path
-        if path is None or self._socket_ino is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(path).st_ino == self._socket_ino:  # only our own socket
-                path.unlink()
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
