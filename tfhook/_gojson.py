@@ -74,7 +74,18 @@ def _number(value: Any) -> str:
 
 
 def _message(message: Any) -> str:
-    plan = _PLANS.get(message.__class__) or _plan(message.__class__)
+    return _body(message, _PLANS.get(message.__class__) or _plan(message.__class__))
+
+
+def _messages(values: Any) -> str:
+    if not values:
+        return "[]"
+    # The items of a list are all of one type: its plan is looked up once.
+    plan = _PLANS.get(values[0].__class__) or _plan(values[0].__class__)
+    return "[" + ",".join([_body(value, plan) for value in values]) + "]"
+
+
+def _body(message: Any, plan: tuple[_Entry, ...]) -> str:
     parts = []
     for how, name, key, write in plan:
         if how == _VALUE:
@@ -120,7 +131,9 @@ def _writer(field: Any) -> _Write:
         write = str  # protobuf hands integers and enums over as int
     else:
         write = _number
-    return _list(write) if field.is_repeated else write
+    if not field.is_repeated:
+        return write
+    return _messages if write is _message else _list(write)
 
 
 def _list(write: _Write) -> _Write:
