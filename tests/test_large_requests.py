@@ -22,12 +22,16 @@ echo "$tag"
 
 
 def large_request() -> pb.PostHandleRequest:
-    """About 250 KB of Go JSON made of many small messages: slow to convert per byte."""
-    request = pb.PostHandleRequest(source="large", resource_name="gslb", result=2)
-    gslb = request.current.gslb
-    gslb.id = "123456789012"
+    """About 250 KB of Go JSON made of many small messages: slow to convert per byte.
+
+    Each item is an empty disk, `{}` in the JSON, whose eleven fields are all asked for:
+    the conversion must take long enough for the small call to overtake it.
+    """
+    request = pb.PostHandleRequest(source="large", resource_name="group", result=2)
+    group = request.current.server_group_instance
+    group.id = "123456789012"
     for _ in range(83_000):
-        gslb.servers.add()  # each one is `{}` in the JSON
+        group.disks.add()
     return request
 
 
