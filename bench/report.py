@@ -110,8 +110,10 @@ def _terraform_md(r: dict[str, Any]) -> list[str]:
     lines += [f"{f['resources']} resources ({f['engine']}): targeted refresh {_fmt(f['targeted_s'])} s, "
               f"full refresh {_fmt(f['full_s'])} s ({_fmt(f['full_over_targeted'])}x); tfhook's own "
               f"CPU to follow the full refresh {_fmt(f['tfhook_cpu_ms'])} ms.", ""]
-    lines += ["Guarded refresh (plan -refresh-only -out, show -json, apply the plan, revert "
-              "check `plan -refresh=false`) against today's single apply (embedded engine):", "",
+    lines += ["Guarded refresh (plan -refresh-only -out; when it found something: show -json, "
+              "apply the plan, revert check `plan -refresh=false`) against a single apply "
+              "(embedded engine; the module's objects do not drift, so a run stops after its "
+              "plan):", "",
               "| resources | bare single apply s | bare guarded steps s | one event via tfhook s "
               "| via tfhook, --no-check-revert s |", "|---|---|---|---|---|"]
     for count, g in r.get("guarded_refresh", {}).items():
