@@ -104,9 +104,10 @@ def test_a_background_run_removes_nothing(simcloud: SimCloud, tf_serve) -> None:
 
     server = tf_serve(simcloud.dir, "--refresh-on-start", env=simcloud.env)
 
-    wait_for(lambda: "terraform refresh refused" in server.log(), timeout=60,
-             what="the start-up refresh to be refused")
-    assert "a background run expects none" in server.log()
+    # The refusal's own line comes first; the run's failure, with the reason, after it.
+    wait_for(lambda: "terraform refresh refused" in server.log()
+             and "a background run expects none" in server.log(), timeout=60,
+             what="the start-up refresh to be refused, saying why")
     assert simcloud.state_bytes() == before
 
 
