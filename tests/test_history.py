@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 import structlog
 
 from tfhook import config
-from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query
+from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, store
+from tfhook.history.recorder import _Job
 
 DAY = 86400.0
 
@@ -161,3 +163,84 @@ def test_default_state_dir_follows_xdg_then_home() -> None:
                                           ("90m", 5400.0)])
 def test_history_ages_take_days(text: str, seconds: float) -> None:
     assert config.parse_age(text, name="--history-keep") == seconds
+
+
+def test_a_start_the_database_cannot_take_at_once_goes_through_the_writer(tmp_path: Path
+                                                                          ) -> None:
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+
+    async def record() -> tuple[int | None, int | None]:
+        ref = history.start_call(start(scaling_job_id="locked"))
+        before = ref.id  # not written on the event loop: it would have had to wait
+        other.execute("ROLLBACK")
+        await history.flush()
+        return before, ref.id
+
+    before, after = asyncio.run(record())
+    history.close()
+    other.close()
+    assert (before, after, history.failures) == (None, 1, 0)
+    assert [r["scaling_job_id"] for r in rows(tmp_path)] == ["locked"]
+
+
+def test_a_database_error_on_the_event_loop_fails_no_call(tmp_path: Path, monkeypatch) -> None:
+    # What a database damaged while serving raises there (seen on a live server).
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+    loop_connection, insert = history._now, store.insert_call
+
+    def damaged(conn: sqlite3.Connection, call: CallStart) -> int:
+        if conn is loop_connection:
+            raise sqlite3.DatabaseError("file is not a database")
+        return insert(conn, call)
+
+    monkeypatch.setattr(store, "insert_call", damaged)
+
+    async def record() -> list[int | None]:
+        refs = [history.start_call(start(scaling_job_id=job)) for job in ("a", "b")]
+        await history.flush()
+        return [ref.id for ref in refs]
+
+    with structlog.testing.capture_logs() as logs:
+        ids = asyncio.run(record())  # must not raise into the calls
+        history.close()
+    assert ids == [1, 2] and history.failures == 0  # both written by the writer thread
+    assert [(e["event"], e["reason"]) for e in logs] == [
+        ("history written from its thread only from now on",
+         "the database failed: file is not a database")]
+
+
+def test_one_bad_write_in_a_batch_loses_only_itself(tmp_path: Path) -> None:
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+    release = threading.Event()
+    history._writer.put(_Job(lambda conn: release.wait(30)))  # the next three wait together
+
+    def broken() -> CallStart:
+        raise ValueError("a row that cannot be built")
+
+    with structlog.testing.capture_logs() as logs:
+        history.begin_call(start(scaling_job_id="a"))
+        history.begin_call(broken)
+        history.begin_call(start(scaling_job_id="c"))
+        release.set()
+        history.close()
+    assert [r["scaling_job_id"] for r in rows(tmp_path)] == ["c", "a"]  # newest first
+    assert history.failures == 1
+    assert [(e["event"], e["failures"]) for e in logs] == [("history write failed", 1)]
+
+
+def test_a_prune_that_fails_keeps_the_rows_written(tmp_path: Path, monkeypatch) -> None:
+    def fail(*args: object) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "prune", fail)
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+    with structlog.testing.capture_logs() as logs:
+        ref = history.begin_call(start())
+        history.end_call(ref, CallEnd(finished=1001.0, decision="ran", outcome="done",
+                                      duration=1.0))
+        history.close()
+    assert [(r["outcome"], r["finished"]) for r in rows(tmp_path)] == [("done", 1001.0)]
+    assert history.failures == 0
+    assert [e["event"] for e in logs] == ["history prune failed"]

@@ -79,3 +79,35 @@ def test_stop_runs_what_is_waiting() -> None:
 
     asyncio.run(main())
     assert recorder.batches == [["end-1"]]
+
+
+def test_a_batch_that_raises_neither_ends_the_thread_nor_strands_a_waiter() -> None:
+    batches: list[list[str]] = []
+
+    def run(jobs: list[str]) -> None:
+        if "bug" in jobs:
+            raise RuntimeError("a bug in the batch")
+        batches.append(jobs)
+
+    writer: Writer[str] = Writer(run, "test-writer")
+
+    async def main() -> None:
+        writer.put("bug")
+        await writer.drained()  # woken although its batch raised
+        writer.put("next")
+        await writer.drained()
+
+    asyncio.run(main())
+    writer.stop()
+    assert batches == [["next"]]
+
+
+def test_after_stop_nothing_waits() -> None:
+    writer: Writer[str] = Writer(lambda jobs: None, "test-writer")
+    writer.stop()
+
+    async def main() -> None:
+        writer.put("late")
+        await writer.drained()  # returns at once: nobody would ever wake it
+
+    asyncio.run(main())

@@ -6,10 +6,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
 from tfhook.hooks import ExecutableAction, Hook, Match
 from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
+from tfhook.observe import Observer as BaseObserver
 from tfhook.pipeline import Pipeline
 from tfhook.table import Table
 
@@ -203,3 +205,27 @@ def test_no_route_matching_is_one_ignored_naming_each_route() -> None:
 
 async def _collect(served: Pipeline, e: Event) -> list[Update]:
     return [u async for u in served.handle(e)]
+
+
+def test_an_answered_calls_end_is_recorded_after_it_and_a_failure_there_is_logged() -> None:
+    order: list[str] = []
+
+    class Observer(BaseObserver):
+        async def call_finished(self, *args: object) -> None:
+            order.append("end recorded")
+            raise RuntimeError("observer bug")
+
+    served = Pipeline(Table((hook("executable"),), {"executable": Runner()}, False),
+                      observer=Observer())  # type: ignore[arg-type]
+
+    async def main() -> None:
+        async for update in served.handle(event(Phase.HANDLE)):
+            order.append(update.status.name)
+        order.append("answered")
+        await served.wait_idle([], timeout=10)  # what shutdown waits for
+
+    with capture_logs() as logs:
+        asyncio.run(main())
+    assert order == ["RUNNING", "DONE", "answered", "end recorded"]
+    assert [(e["event"], e["error"]) for e in logs] == [
+        ("recording a call's end failed", "RuntimeError('observer bug')")]

@@ -168,6 +168,8 @@ def test_a_plan_is_unchanged_only_when_it_read_to_its_end_and_found_nothing() ->
     assert not report(PLAN_100_TO_400[:7]).unchanged  # an output changed
     assert not report(nothing[:5]).unchanged  # no summary: the stream was cut short
     assert not report([*nothing, SYNTAX_ERROR]).unchanged
+    # A kind of message this version does not know (a deferred change, an action, ...).
+    assert not report([*nothing, b'{"type":"deferred_change","@message":"x"}']).unchanged
     drift = report(nothing)
     drift.drifted.append("simcloud_elb.main (update)")
     assert not drift.unchanged

@@ -65,17 +65,23 @@ class Pipeline:
                 raise
             finally:
                 served = [b.run_id for a in actions for b in a.served if b.run_id is not None]
-                done = self.observer.call_finished(record, last, error, served)
-                # Answered: the Core gets its status before the log line and the row's end
-                # (0.1 ms). Closed unawaited (GeneratorExit): no await is allowed here.
-                if error is None or isinstance(error, GeneratorExit):
-                    task = asyncio.ensure_future(done)
-                    self._closing.add(task)
-                    task.add_done_callback(self._closing.discard)
-                else:
-                    await _shielded(done)
+                await self._after_call(self.observer.call_finished(record, last, error, served),
+                                       error)
         finally:
             table.calls.discard(call)
+
+    async def _after_call(self, done: Coroutine[Any, Any, None],
+                          error: BaseException | None) -> None:
+        """Record a call's end. Answered: after the Core has its status (the log line and
+        the row's end cost 0.1 ms); closed unawaited (GeneratorExit): no await is allowed.
+        Otherwise before the error goes out."""
+        if error is not None and not isinstance(error, GeneratorExit):
+            await _shielded(done)
+            return
+        task = asyncio.ensure_future(done)
+        self._closing.add(task)
+        task.add_done_callback(_after_call_done)
+        task.add_done_callback(self._closing.discard)
 
     def _call(self, actions: list[Action], table: Table) -> AsyncIterator[Update]:
         if len(actions) == 1:  # exactly what that hook alone answers
@@ -170,6 +176,13 @@ class Pipeline:
             except Exception:
                 with contextlib.suppress(Exception):
                     log.exception("sink failed", sink=type(sink).__name__)
+
+
+def _after_call_done(task: asyncio.Task[None]) -> None:
+    # Observers never change what the Core is answered; their errors are logged, not lost.
+    if not task.cancelled() and task.exception() is not None:
+        with contextlib.suppress(Exception):
+            log.error("recording a call's end failed", error=repr(task.exception()))
 
 
 async def _shielded(work: Coroutine[Any, Any, None]) -> None:

@@ -9,7 +9,9 @@ One write is made on the event loop itself: a call's start (`start_call`), when 
 database is free at that instant. Its connection never waits for a lock (SQLITE_BUSY at
 once: the row then goes through the writer) and never checkpoints (the writer's connection
 does), so the write is an append to the WAL in the page cache, as a log line is to stderr;
-a hop to the writer thread and back cost a call 0.2-0.3 ms. A database that cannot be
+a hop to the writer thread and back cost a call 0.2-0.3 ms. A write there that fails, or
+takes over SLOW_WRITE (a stalled disk), ends this: from then on every row goes through the
+writer. A database that cannot be
 opened or written is logged and counted in `failures`; the caller never sees it.
 """
 
@@ -30,6 +32,7 @@ from tfhook.history.writer import Writer
 
 DB_NAME = "history.sqlite3"
 PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
+SLOW_WRITE = 0.05  # seconds: an event-loop write this slow sends every later one to the thread
 log = structlog.get_logger("tfhook.history")
 Write = Callable[[sqlite3.Connection], None]
 
@@ -71,16 +74,32 @@ class History:
         """A call's row: written before this returns when the database is free at once
         (`Ref.id` set), else handed to the writer like `begin_call` (await `flush`)."""
         conn = self._now
-        if conn is not None and (call.request is None or self.requests):
-            try:
-                with conn:
-                    conn.execute("BEGIN")
-                    return Ref(store.insert_call(conn, call))
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):  # else another writer holds it: go through ours
-                    self._now = None
-                    conn.close()
-        return self.begin_call(call)
+        if conn is None or (call.request is not None and not self.requests):
+            return self.begin_call(call)
+        started = time.monotonic()
+        try:
+            with conn:
+                conn.execute("BEGIN")
+                ref = Ref(store.insert_call(conn, call))
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):  # else another writer holds it: go through ours
+                self._writer_only(f"the database failed: {exc}")
+            return self.begin_call(call)
+        except Exception as exc:  # never into the call: the writer logs and counts failures
+            self._writer_only(f"the database failed: {exc}")
+            return self.begin_call(call)
+        if time.monotonic() - started > SLOW_WRITE:  # a stalled disk must not stall calls
+            self._writer_only(f"a write took {time.monotonic() - started:.3f}s")
+        return ref
+
+    def _writer_only(self, why: str) -> None:
+        """Stop writing on the event loop: every row goes through the writer thread."""
+        conn, self._now = self._now, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        log.warning("history written from its thread only from now on", reason=why,
+                    path=str(self.path))
 
     # Non-blocking: hand the write to the writer and return at once.
 
@@ -145,35 +164,59 @@ class History:
                 conn.close()
 
     def _run(self, jobs: list[_Job]) -> None:
-        """One batch on the writer thread: one transaction, committed once."""
+        """One batch on the writer thread: one transaction, committed once. When it fails,
+        each job is tried again alone, so that one bad write loses only itself."""
         made_here = {id(job.made) for job in jobs if job.made is not None}
         todo = [job for job in jobs if job.wanted(made_here)]
         if not todo:
             return
         try:
-            if self._conn is None:
-                self._conn = store.connect(self.path)
-            with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
-                self._conn.execute("BEGIN")
-                for job in todo:
-                    if job.after is None or job.after.id is not None:
-                        job.write(self._conn)
-            self._maybe_prune(self._conn)
-        except Exception as exc:  # never into the caller: the Core's answer must not change
-            for job in todo:
-                if job.made is not None:
-                    job.made.id = None  # rolled back: its completion has nothing to complete
-            self._close()
-            log.error("history write failed", path=str(self.path), error=str(exc),
-                      failures=self.failures + len(todo))
-            self.failures += len(todo)  # after the log line: a count seen means it was written
+            self._commit(todo)
+        except Exception:  # never into the caller: the Core's answer must not change
+            self._rolled_back(todo)
+            errors = [error for job in todo if (error := self._alone(job)) is not None]
+            if errors:
+                log.error("history write failed", path=str(self.path), error=str(errors[0]),
+                          failures=self.failures + len(errors))
+                self.failures += len(errors)  # after the log line: a count seen was logged
+        self._maybe_prune()
 
-    def _maybe_prune(self, conn: sqlite3.Connection) -> None:
+    def _commit(self, jobs: list[_Job]) -> None:
+        if self._conn is None:
+            self._conn = store.connect(self.path)
+        with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
+            self._conn.execute("BEGIN")
+            for job in jobs:
+                if job.after is None or job.after.id is not None:
+                    job.write(self._conn)
+
+    def _alone(self, job: _Job) -> Exception | None:
+        """Write one job in a transaction of its own; its error, if it failed."""
+        if not job.wanted(set()):
+            return None  # its start failed (counted): nothing to complete
+        try:
+            self._commit([job])
+        except Exception as exc:
+            self._rolled_back([job])
+            return exc
+        return None
+
+    def _rolled_back(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            if job.made is not None:
+                job.made.id = None  # not written: its completion has nothing to complete
+        self._close()
+
+    def _maybe_prune(self) -> None:
         now = self._clock()
-        if now - self._pruned < PRUNE_EVERY:
+        if self._conn is None or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
-        removed = store.prune(conn, now - self.keep)
+        try:
+            removed = store.prune(self._conn, now - self.keep)
+        except Exception as exc:  # the rows written stay written; pruning is tried again
+            log.error("history prune failed", path=str(self.path), error=str(exc))
+            return
         if removed:
             log.info("history pruned", rows=removed, keep=self.keep)
 

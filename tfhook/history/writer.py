@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import structlog
+
 Job = TypeVar("Job")
 LINGER = 0.05  # seconds a job that is not urgent may wait for company
+log = structlog.get_logger("tfhook.history")
 
 
 class _Waiter:
@@ -28,7 +32,8 @@ class _Waiter:
         self.future = future
 
     def wake(self) -> None:
-        self.future.get_loop().call_soon_threadsafe(_done, self.future)
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
+            self.future.get_loop().call_soon_threadsafe(_done, self.future)
 
 
 def _done(future: asyncio.Future[None]) -> None:
@@ -49,11 +54,15 @@ class Writer(Generic[Job]):
         self._items: collections.deque[Job | _Waiter | None] = collections.deque()
         self._wakes: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._lingering: asyncio.TimerHandle | None = None
+        self._stopped = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
     def put(self, job: Job, *, urgent: bool = True) -> None:
-        """Hand a job over; it runs after every job handed over before it."""
+        """Hand a job over; it runs after every job handed over before it (none does once
+        the writer is stopped)."""
+        if self._stopped:
+            return
         self._items.append(job)
         if urgent:
             self._wake()
@@ -69,15 +78,20 @@ class Writer(Generic[Job]):
 
     async def drained(self) -> None:
         """Return once every job handed over so far has run."""
+        if self._stopped:
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._items.append(_Waiter(future))
         self._wake()
         await future
 
     def stop(self) -> None:
-        """Run what was handed over, then end the thread."""
+        """Run what was handed over, then end the thread. A lingering timer that fires
+        later only wakes a thread that has ended (it is not cancelled from here: this
+        may be another thread than its loop's)."""
+        self._stopped = True
         self._items.append(None)
-        self._wake()
+        self._wakes.put(None)
         self._thread.join()
 
     def _wake(self) -> None:
@@ -94,7 +108,10 @@ class Writer(Generic[Job]):
                 batch.append(self._items.popleft())
             jobs = [item for item in batch if item is not None and not isinstance(item, _Waiter)]
             if jobs:
-                self._run_batch(jobs)
+                try:
+                    self._run_batch(jobs)
+                except Exception:  # a bug in `run`: the thread must live, and waiters wake
+                    log.exception("history writer: a batch failed")
             for item in batch:
                 if isinstance(item, _Waiter):
                     item.wake()

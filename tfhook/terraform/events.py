@@ -8,6 +8,11 @@ from typing import Any
 
 _PROGRESS = {"refresh_start", "refresh_complete", "apply_start", "apply_complete",
              "apply_errored", "resource_drift"}
+# What a plan's stream says on the way to "nothing to do"; any other kind of message (a
+# deferred change, an action, one a newer Terraform adds) means the plan must be shown.
+_PLAN_QUIET = {"version", "log", "diagnostic", "refresh_start", "refresh_complete",
+               "apply_start", "apply_progress", "apply_complete", "change_summary", "outputs",
+               "resource_drift", "planned_change"}
 LOCK_SUMMARY = "Error acquiring the state lock"
 _LIST = 10
 
@@ -38,6 +43,7 @@ class Report:
     planned: dict[str, str] = field(default_factory=dict)  # output → planned action
     changes: list[str] = field(default_factory=list)  # planned resource changes (a plan)
     summary: bool = False  # a plan's change summary was read: its stream is complete
+    unusual: list[str] = field(default_factory=list)  # kinds of message outside _PLAN_QUIET
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # lines that were not JSON
 
@@ -54,6 +60,8 @@ class Report:
             return None
         kind = event.get("type")
         message = str(event.get("@message", ""))
+        if kind not in _PLAN_QUIET:
+            self.unusual.append(str(kind))
         if kind == "version":
             self.version = str(event.get("terraform", ""))
         elif kind in ("refresh_complete", "apply_complete"):
@@ -88,6 +96,7 @@ class Report:
         """A plan that read to its end and found nothing: no drift, no change, every
         output as it was (nothing to check or apply)."""
         return (self.summary and not self.drifted and not self.changes and not self.errors
+                and not self.unusual
                 and all(action == "noop" for action in self.planned.values()))
 
     @property
