@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 SIMCLOUD := .venv-simcloud
 SIMCLOUD_STAMP := $(SIMCLOUD)/.installed
 
-.PHONY: help venv simcloud protos lint test demo clean tools bench stress
+.PHONY: help venv simcloud golden protos lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ tools: ## install system tools the tests use (shellcheck, promtool, postgresql),
 	$(call apt_tool,command -v shellcheck,shellcheck,shellcheck; its tests will be skipped)
 	$(call apt_tool,command -v promtool,prometheus,promtool; its tests will be skipped)
 	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql; its tests will be skipped)
+
+golden: ## compare tests/golden/vectors.jsonl with the upstream copy beside the repository
+	@cmp tests/golden/vectors.jsonl ../shared/golden/vectors.jsonl && \
+	  echo "tests/golden/vectors.jsonl is identical to ../shared/golden/vectors.jsonl"
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
