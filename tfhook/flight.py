@@ -111,13 +111,18 @@ class Flight:
                 yield item
         finally:
             batch.subscribers.remove(queue)
-            if not batch.subscribers and not batch.background:
-                # Nobody wants this run any more: stop it (or never start it).
-                if batch is self._next:
-                    self._next = None
-                    self._deliver(batch, ActionFailed("the run was cancelled"))
-                elif batch.task is not None and not batch.task.done():
-                    batch.task.cancel()
+            self._unwanted(batch)
+
+    def _unwanted(self, batch: Batch) -> None:
+        """A run nobody waits for any more is stopped (or never started), unless the server
+        asked for it."""
+        if batch.subscribers or batch.background:
+            return
+        if batch is self._next:
+            self._next = None
+            self._deliver(batch, ActionFailed("the run was cancelled"))
+        elif batch.task is not None and not batch.task.done():
+            batch.task.cancel()
 
     def _start(self, batch: Batch) -> None:
         self._current = batch
