@@ -144,8 +144,8 @@ def terraform_on_path() -> str | None:
 
 
 class CoreClient:
-    """The Core-like client (bench/coreclient, grpc-go): calls one after another, on one
-    connection or a new one per call as the Core dials, or N calls always in flight."""
+    """The Core-like client (bench/coreclient, grpc-go): calls one after another, or N calls
+    always in flight, on one connection or a new one per call as the Core dials."""
 
     name = "grpc-go (bench/coreclient)"
 
@@ -176,6 +176,8 @@ class CoreClient:
                              - before.ru_stime) / calls
         return [float(x) for x in samples]
 
-    def rate(self, concurrency: int, seconds: float) -> tuple[int, float]:
-        result = self._run("-concurrency", str(concurrency), "-seconds", str(seconds))
+    def rate(self, concurrency: int, seconds: float, new_connection: bool = False
+             ) -> tuple[int, float]:
+        result = self._run("-concurrency", str(concurrency), "-seconds", str(seconds),
+                           *(["-new-connection"] if new_connection else []))
         return int(result["calls"]), result["calls"] / result["seconds"]

@@ -31,6 +31,7 @@ ROUNDS = 3 if QUICK else 7
 CALLS = 40 if QUICK else 150  # per round and per way of calling
 SECONDS = 1.0 if QUICK else 3.0  # per throughput measurement
 CONCURRENCY = (1, 16, 64)
+NEW_CONNECTION_AT = 16  # calls/s also measured with a new connection per call
 
 
 def run(workdir: Path) -> dict[str, Any]:
@@ -88,68 +89,99 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workd
         "floor_asyncio": lambda: asyncio.run(_asyncio_sequential(hook, body)),
         **tfhook_ways,
     }
-    p50: dict[str, list[float]] = {name: [] for name in ways}
-    p99: dict[str, list[float]] = {name: [] for name in ways}
-    cpu: dict[str, dict[str, list[float]]] = {
-        way: {"python": [], "grpc": []} for way in ("one_channel", "new_channel")}
-    client_cpu: list[float] = []  # the calling client's own CPU, for the share it takes
-    names = list(ways)
+    samples = _Latencies(list(ways), server.pid, client_cpu_per_call)
     for index in range(ROUNDS):
-        for name in names[index % len(names):] + names[:index % len(names)]:  # interleaved
-            before, client_before = cpu_by_thread(server.pid), time.process_time()
-            samples = ways[name]()
-            if name in ("tfhook_one_channel", "tfhook_new_channel"):
-                after = cpu_by_thread(server.pid)
-                for kind, spent in cpu[name.removeprefix("tfhook_")].items():
-                    spent.append((after[kind] - before[kind]) / CALLS)
-            if name == "tfhook_one_channel":
-                go = client_cpu_per_call()
-                client_cpu.append(go if go == go else  # NaN: grpcio, in this process
-                                  (time.process_time() - client_before) / CALLS)
-            p50[name].append(percentile(samples, 0.5))
-            p99[name].append(percentile(samples, 0.99))
-    floor = p50["floor_subprocess_run"]
-    return {
-        "client": client,
-        "latency_p50_ms": {name: median(v) * 1000 for name, v in p50.items()},
-        "latency_p99_ms": {name: median(v) * 1000 for name, v in p99.items()},
-        "p50_ratio_one_channel": median([t / f for t, f in zip(p50["tfhook_one_channel"], floor,
-                                                                 strict=True)]),
-        "p50_ratio_new_channel": median([t / f for t, f in zip(p50["tfhook_new_channel"], floor,
-                                                                 strict=True)]),
-        # tfhook's CPU per call: its own (Python) threads and gRPC's C-core threads.
-        "cpu_per_call_ms": {way: median([p + g for p, g in zip(k["python"], k["grpc"],
-                                                                 strict=True)]) * 1000
-                            for way, k in cpu.items()},
-        "cpu_per_call_split_ms": {way: {kind: median(v) * 1000 for kind, v in k.items()}
-                                  for way, k in cpu.items()},
-        "client_cpu_per_call_ms": median(client_cpu) * 1000,
-        "calls": ROUNDS * CALLS * len(tfhook_ways),
-    }
+        for name in _rotated(list(ways), index):  # interleaved
+            samples.measure(name, ways[name])
+    return {"client": client, **samples.summary(),
+            "calls": ROUNDS * CALLS * len(tfhook_ways)}
+
+
+def _rotated(names: list[str], index: int) -> list[str]:
+    """`names` starting at the `index`th: each round starts with another way."""
+    return names[index % len(names):] + names[:index % len(names)]
+
+
+class _Latencies:
+    """Each round's p50 and p99 per way, tfhook's CPU per call (its Python threads and gRPC's
+    C-core threads) and the calling client's own CPU per call (for the share it takes)."""
+
+    def __init__(self, names: list[str], pid: int, client_cpu_per_call: Callable[[], float]
+                 ) -> None:
+        self.pid, self.client_cpu_per_call = pid, client_cpu_per_call
+        self.p50: dict[str, list[float]] = {name: [] for name in names}
+        self.p99: dict[str, list[float]] = {name: [] for name in names}
+        self.cpu: dict[str, dict[str, list[float]]] = {
+            way: {"python": [], "grpc": []} for way in ("one_channel", "new_channel")}
+        self.client_cpu: list[float] = []
+
+    def measure(self, name: str, way: Callable[[], list[float]]) -> None:
+        before, client_before = cpu_by_thread(self.pid), time.process_time()
+        samples = way()
+        if name in ("tfhook_one_channel", "tfhook_new_channel"):
+            after = cpu_by_thread(self.pid)
+            for kind, spent in self.cpu[name.removeprefix("tfhook_")].items():
+                spent.append((after[kind] - before[kind]) / CALLS)
+        if name == "tfhook_one_channel":
+            go = self.client_cpu_per_call()
+            self.client_cpu.append(go if go == go else  # NaN: grpcio, in this process
+                                   (time.process_time() - client_before) / CALLS)
+        self.p50[name].append(percentile(samples, 0.5))
+        self.p99[name].append(percentile(samples, 0.99))
+
+    def summary(self) -> dict[str, Any]:
+        floor = self.p50["floor_subprocess_run"]
+        return {
+            "latency_p50_ms": {name: median(v) * 1000 for name, v in self.p50.items()},
+            "latency_p99_ms": {name: median(v) * 1000 for name, v in self.p99.items()},
+            **{f"p50_ratio_{way}": median([t / f for t, f in zip(self.p50[f"tfhook_{way}"], floor,
+                                                                   strict=True)])
+               for way in ("one_channel", "new_channel")},
+            # tfhook's CPU per call: its own (Python) threads and gRPC's C-core threads.
+            "cpu_per_call_ms": {way: median([p + g for p, g in zip(k["python"], k["grpc"],
+                                                                     strict=True)]) * 1000
+                                for way, k in self.cpu.items()},
+            "cpu_per_call_split_ms": {way: {kind: median(v) * 1000 for kind, v in k.items()}
+                                      for way, k in self.cpu.items()},
+            "client_cpu_per_call_ms": median(self.client_cpu) * 1000,
+        }
 
 
 def _throughput_rounds(server: Served, message: Any, hook: Path, body: bytes, workdir: Path
                        ) -> dict[str, Any]:
+    """Calls/s at each concurrency beside the asyncio floor, interleaved; at NEW_CONNECTION_AT
+    also with a new connection per call, as the Core dials (#9)."""
     core = CoreClient(server.addr, workdir, message) if CoreClient.available() else None
-    tfhook: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
-    floor: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
+    rates: dict[tuple[str, int], list[float]] = {}
     calls = 0
     for index in range(max(2, ROUNDS // 2)):
         for concurrency in CONCURRENCY:
-            first, second = ("tfhook", "floor") if index % 2 == 0 else ("floor", "tfhook")
-            for which in (first, second):
-                if which == "tfhook":
-                    done, rate = (core.rate(concurrency, SECONDS) if core is not None else
-                                  asyncio.run(_tfhook_rate(server.addr, message, concurrency)))
-                    calls += done
-                    tfhook[concurrency].append(rate)
+            kinds = ["tfhook", "floor", *(["tfhook_new_connection"]
+                                          if concurrency == NEW_CONNECTION_AT else [])]
+            for kind in _rotated(kinds, index):
+                if kind == "floor":
+                    rate = asyncio.run(_asyncio_rate(hook, body, concurrency))
                 else:
-                    floor[concurrency].append(asyncio.run(_asyncio_rate(hook, body, concurrency)))
-    ratio = {c: median([t / f for t, f in zip(tfhook[c], floor[c], strict=True)])
-             for c in CONCURRENCY}
-    return {"calls_per_s": {str(c): median(v) for c, v in tfhook.items()},
-            "floor_asyncio_calls_per_s": {str(c): median(v) for c, v in floor.items()},
-            "calls_per_s_ratio": {str(c): r for c, r in ratio.items()}, "calls": calls}
+                    done, rate = _tfhook_rate(server.addr, core, message, concurrency,
+                                              new_connection=kind == "tfhook_new_connection")
+                    calls += done
+                rates.setdefault((kind, concurrency), []).append(rate)
+    return {"calls_per_s": _medians(rates, "tfhook"),
+            "floor_asyncio_calls_per_s": _medians(rates, "floor"),
+            "calls_per_s_ratio": _ratios(rates, "tfhook"),
+            "calls_per_s_new_connection": _medians(rates, "tfhook_new_connection"),
+            "calls_per_s_ratio_new_connection": _ratios(rates, "tfhook_new_connection"),
+            "calls": calls}
+
+
+def _medians(rates: dict[tuple[str, int], list[float]], kind: str) -> dict[str, float]:
+    return {str(c): median(v) for (k, c), v in rates.items() if k == kind}
+
+
+def _ratios(rates: dict[tuple[str, int], list[float]], kind: str) -> dict[str, float]:
+    """Per concurrency, the median of each round's ratio to that round's asyncio floor."""
+    return {str(c): median([t / f for t, f in zip(v, rates[("floor", c)], strict=True)])
+            for (k, c), v in rates.items() if k == kind}
 
 
 def _subprocess_run(hook: Path, body: bytes) -> None:
@@ -181,13 +213,26 @@ async def _asyncio_rate(hook: Path, body: bytes, concurrency: int) -> float:
     return (await _rate(lambda: _spawn(hook, body), concurrency))[1]
 
 
-async def _tfhook_rate(addr: str, message: Any, concurrency: int) -> tuple[int, float]:
-    async with grpc.aio.insecure_channel(addr) as channel:
-        stub = handler_pb2_grpc.HandleServiceStub(channel)
+def _tfhook_rate(addr: str, core: CoreClient | None, message: Any, concurrency: int,
+                 new_connection: bool) -> tuple[int, float]:
+    if core is not None:
+        return core.rate(concurrency, SECONDS, new_connection)
+    return asyncio.run(_grpcio_rate(addr, message, concurrency, new_connection))
 
+
+async def _grpcio_rate(addr: str, message: Any, concurrency: int, new_connection: bool
+                       ) -> tuple[int, float]:
+    async def drain(channel: grpc.aio.Channel) -> None:
+        async for _ in handler_pb2_grpc.HandleServiceStub(channel).PostHandle(message,
+                                                                               timeout=600):
+            pass
+
+    async with grpc.aio.insecure_channel(addr) as shared:
         async def one() -> None:
-            async for _ in stub.PostHandle(message, timeout=600):
-                pass
+            if not new_connection:
+                return await drain(shared)
+            async with grpc.aio.insecure_channel(addr) as channel:  # as the Core dials
+                await drain(channel)
 
         return await _rate(one, concurrency)
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,23 @@ GUARD_RESOURCES = 200
 EMBEDDED = [sys.executable, "-m", "tfhook._embedded"]
 APPLY = ["apply", "-refresh-only", "-auto-approve", "-input=false"]
 ENV = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+# Whether the module reads something that changes before every round (terraform_remote_state
+# of a local file: a built-in provider, nothing downloaded). Nothing to refresh: tfhook's
+# guarded refresh stops after its plan. A change: plan, show -json, apply the plan.
+CASES = {"nothing to refresh": False, "with a change": True}
+CLOUD_TF = """
+data "terraform_remote_state" "cloud" {
+  backend = "local"
+  config = {
+    path = "${path.module}/cloud.tfstate"
+  }
+}
+
+output "plan" {
+  value = data.terraform_remote_state.cloud.outputs.plan
+}
+"""
+APPLIED = "terraform apply (the checked plan)"  # tfhook's progress line when it applies
 
 
 def engines() -> dict[str, list[str]]:
@@ -36,14 +54,16 @@ def engines() -> dict[str, list[str]]:
     return found
 
 
-def module(where: Path, count: int, engine: list[str]) -> Path:
+def module(where: Path, count: int, engine: list[str], cloud: bool = False) -> Path:
     """A module of `count` terraform_data resources, initialised, with their state written
-    directly (creating 1,000 through Terraform takes about a minute)."""
+    directly (creating 1,000 through Terraform takes about a minute). With `cloud`, it also
+    reads an output of cloud.tfstate (`change_cloud`) and outputs it, as examples/terraform/demo
+    reads its simulated cloud: a refresh then has something to apply."""
     where.mkdir(parents=True)
     (where / "main.tf").write_text(
         'resource "terraform_data" "r" {\n'
         f"  for_each = toset([for i in range({count}) : tostring(i)])\n"
-        "  input    = each.key\n}\n", encoding="utf-8")
+        "  input    = each.key\n}\n" + (CLOUD_TF if cloud else ""), encoding="utf-8")
     instances = [{"index_key": str(i), "schema_version": 0, "sensitive_attributes": [],
                   "attributes": {"id": str(uuid.uuid4()), "input": {"value": str(i), "type": "string"},
                                  "output": {"value": str(i), "type": "string"},
@@ -53,8 +73,23 @@ def module(where: Path, count: int, engine: list[str]) -> Path:
                                            "provider": 'provider["terraform.io/builtin/terraform"]',
                                            "instances": instances}]}
     (where / "terraform.tfstate").write_text(json.dumps(state), encoding="utf-8")
+    if cloud:
+        change_cloud(where)
     _run([*engine, "init", "-input=false"], where)
     return where
+
+
+def change_cloud(tf_dir: Path) -> None:
+    """What the cloud does between two rounds: cloud.tfstate's output gets a new value and
+    the file a new serial, so the next refresh reads a change and applies it."""
+    path = tf_dir / "cloud.tfstate"
+    state = (json.loads(path.read_text(encoding="utf-8")) if path.exists() else
+             {"version": 4, "terraform_version": "1.5.0", "serial": 0,
+              "lineage": str(uuid.uuid4()), "outputs": {}, "resources": []})
+    state["serial"] += 1
+    state["outputs"]["plan"] = {"value": 100 * state["serial"], "type": "number"}
+    path.with_suffix(".tmp").write_text(json.dumps(state), encoding="utf-8")
+    path.with_suffix(".tmp").replace(path)
 
 
 def _run(argv: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, str] | None = None
@@ -66,51 +101,64 @@ def _run(argv: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, 
 
 
 def burst(workdir: Path) -> dict[str, Any]:
-    """20 UPDATED at once through tfhook against 20 sequential applies, per engine."""
-    results: dict[str, Any] = {}
-    for name, engine in engines().items():
-        tf_dir = module(workdir / f"burst-{name.split()[0]}", 5, engine)
-        choice = "embedded" if engine is EMBEDDED else engine[0]
-        server = Served(["--tf-dir", str(tf_dir), "--terraform", choice], workdir, env=ENV)
-        tfhook_s, shell_s, runs = [], [], []
-        try:
-            # One event alone: what a run costs through tfhook, against one bare apply.
-            single = median([_single(server) for _ in range(3)])
-            for index in range(BURST_ROUNDS):
-                order = ("tfhook", "shell") if index % 2 == 0 else ("shell", "tfhook")
-                for which in order:
-                    if which == "tfhook":
-                        seconds, logs = asyncio.run(_burst(server.addr))
-                        tfhook_s.append(seconds)
-                        runs.append(len({log for log in logs if "terraform refresh done" in log}))
-                    else:
-                        shell_s.append(sum(_run([*engine, *APPLY], tf_dir) for _ in range(BURST)))
-        finally:
-            server.close()
-        results[name] = {"tfhook_s": median(tfhook_s), "shell_s": median(shell_s),
-                         "speedup": median([s / t for s, t in zip(shell_s, tfhook_s, strict=True)]),
-                         "distinct_runs": max(runs), "one_event_s": single,
-                         "one_bare_apply_s": median(shell_s) / BURST}
-    return results
+    """20 UPDATED at once through tfhook against 20 sequential applies, per engine, with
+    nothing to refresh and with a change before every round."""
+    return {name: {case: _burst_case(workdir / f"burst-{name.split()[0]}-{index}", engine,
+                                     changes)
+                   for index, (case, changes) in enumerate(CASES.items())}
+            for name, engine in engines().items()}
 
 
-def _single(server: Served) -> float:
+def _burst_case(where: Path, engine: list[str], changes: bool) -> dict[str, Any]:
+    tf_dir = module(where, 5, engine, cloud=changes)
+    choice = "embedded" if engine is EMBEDDED else engine[0]
+    server = Served(["--tf-dir", str(tf_dir), "--terraform", choice], where, env=ENV)
+    prepare = (lambda: change_cloud(tf_dir)) if changes else (lambda: None)
+    tfhook_s, shell_s, runs, applied = [], [], [], []
+    answer = ""  # the answer of a run that applied a plan, which says what it changed
+    try:
+        # One event alone: what a run costs through tfhook, against one bare apply.
+        single = median([_single(server, prepare) for _ in range(3)])
+        for index in range(BURST_ROUNDS):
+            for which in ("tfhook", "shell") if index % 2 == 0 else ("shell", "tfhook"):
+                prepare()
+                if which == "shell":
+                    shell_s.append(sum(_run([*engine, *APPLY], tf_dir) for _ in range(BURST)))
+                    continue
+                seconds, answers = asyncio.run(_burst(server.addr))
+                tfhook_s.append(seconds)
+                done = {logs[-1]: logs for logs in answers if "terraform refresh done" in logs[-1]}
+                runs.append(len(done))
+                shown = [last for last, logs in done.items() if any(APPLIED in x for x in logs)]
+                applied.append(len(shown))
+                answer = shown[0] if shown else answer
+    finally:
+        server.close()
+    return {"tfhook_s": median(tfhook_s), "shell_s": median(shell_s),
+            "speedup": median([s / t for s, t in zip(shell_s, tfhook_s, strict=True)]),
+            "distinct_runs": max(runs), "runs_that_applied": min(applied),
+            "one_event_s": single, "one_bare_apply_s": median(shell_s) / BURST,
+            "applied_answer": answer}
+
+
+def _single(server: Served, prepare: Callable[[], None] = lambda: None) -> float:
+    prepare()
     started = time.perf_counter()
     server.call(request())
     return time.perf_counter() - started
 
 
-async def _burst(addr: str) -> tuple[float, list[str]]:
+async def _burst(addr: str) -> tuple[float, list[list[str]]]:
+    """The seconds 20 calls at once take, and each call's answers' texts."""
     async with grpc.aio.insecure_channel(addr) as channel:
         stub = handler_pb2_grpc.HandleServiceStub(channel)
 
-        async def one() -> str:
-            answers = [r async for r in stub.PostHandle(request(), timeout=600)]
-            return answers[-1].log
+        async def one() -> list[str]:
+            return [r.log async for r in stub.PostHandle(request(), timeout=600)]
 
         started = time.perf_counter()
-        logs = await asyncio.gather(*(one() for _ in range(BURST)))
-        return time.perf_counter() - started, list(logs)
+        answers = await asyncio.gather(*(one() for _ in range(BURST)))
+        return time.perf_counter() - started, list(answers)
 
 
 def init_hook(workdir: Path) -> dict[str, Any]:
@@ -167,28 +215,37 @@ def _timed_call(server: Served, server_id: str) -> tuple[float, float]:
 
 def guard(workdir: Path) -> dict[str, Any]:
     """The guarded refresh (plan, check, apply that plan, revert check) against today's
-    single `apply -refresh-only`, bare and through tfhook, for a small and a big module."""
-    results: dict[str, Any] = {}
-    # Not RESOURCES: the full 1,000-resource module takes about 20 s a run, and this case
+    single `apply -refresh-only`, bare and through tfhook, for a small and a big module,
+    with nothing to refresh and with a change before every run."""
+    # Not RESOURCES: the full 1,000-resource module takes about 20 s a run, and each case
     # runs it 15 times; 200 shows how the cost grows and keeps `make bench` under 10 minutes.
-    for count in (5, min(RESOURCES, GUARD_RESOURCES)):
-        tf_dir = module(workdir / f"guard-{count}", count, EMBEDDED)
-        plan, revert = str(workdir / f"p{count}"), str(workdir / f"r{count}")
-        steps = [["plan", "-refresh-only", f"-out={plan}", "-input=false"], ["show", "-json", plan],
-                 ["apply", "-input=false", plan], ["plan", "-refresh=false", f"-out={revert}",
-                                                   "-input=false"]]
-        single = median([_run([*EMBEDDED, *APPLY], tf_dir) for _ in range(3)])
-        guarded = median([sum(_run([*EMBEDDED, *step], tf_dir) for step in steps)
-                          for _ in range(3)])
-        through: dict[str, float] = {}
-        for name, flags in (("tfhook", []), ("tfhook --no-check-revert", ["--no-check-revert"])):
-            server = Served(["--tf-dir", str(tf_dir), "--terraform", "embedded", *flags],
-                            workdir, env=ENV)
-            try:
-                through[name] = median([_single(server) for _ in range(3)])
-            finally:
-                server.close()
-        results[str(count)] = {"bare_single_apply_s": single, "bare_guarded_steps_s": guarded,
-                               "tfhook_event_s": through["tfhook"],
-                               "tfhook_no_revert_check_s": through["tfhook --no-check-revert"]}
-    return results
+    return {case: {str(count): _guard_case(workdir / f"guard-{index}-{count}", count, changes)
+                   for count in (5, min(RESOURCES, GUARD_RESOURCES))}
+            for index, (case, changes) in enumerate(CASES.items())}
+
+
+def _guard_case(where: Path, count: int, changes: bool) -> dict[str, Any]:
+    tf_dir = module(where, count, EMBEDDED, cloud=changes)
+    prepare = (lambda: change_cloud(tf_dir)) if changes else (lambda: None)
+    plan, revert = f"{where}.tfplan", f"{where}-revert.tfplan"
+    steps = [["plan", "-refresh-only", f"-out={plan}", "-input=false"], ["show", "-json", plan],
+             ["apply", "-input=false", plan], ["plan", "-refresh=false", f"-out={revert}",
+                                               "-input=false"]]
+
+    def bare(commands: list[list[str]]) -> float:
+        prepare()
+        return sum(_run([*EMBEDDED, *command], tf_dir) for command in commands)
+
+    single = median([bare([APPLY]) for _ in range(3)])
+    guarded = median([bare(steps) for _ in range(3)])
+    through: dict[str, float] = {}
+    for name, flags in (("tfhook", []), ("tfhook --no-check-revert", ["--no-check-revert"])):
+        server = Served(["--tf-dir", str(tf_dir), "--terraform", "embedded", *flags],
+                        where.parent, env=ENV)
+        try:
+            through[name] = median([_single(server, prepare) for _ in range(3)])
+        finally:
+            server.close()
+    return {"bare_single_apply_s": single, "bare_guarded_steps_s": guarded,
+            "tfhook_event_s": through["tfhook"],
+            "tfhook_no_revert_check_s": through["tfhook --no-check-revert"]}

@@ -3,7 +3,8 @@
 // (-request FILE) and reads the answers as bytes: no generated code, only grpc-go.
 //
 //	coreclient -target unix:PATH -request FILE -calls N [-one-channel]   latencies (JSON)
-//	coreclient -target unix:PATH -request FILE -concurrency C -seconds S   calls and seconds (JSON)
+//	coreclient -target unix:PATH -request FILE -concurrency C -seconds S [-new-connection]
+//	    calls and seconds (JSON); one connection for every call unless -new-connection
 package main
 
 import (
@@ -90,6 +91,8 @@ func main() {
 	oneChannel := flag.Bool("one-channel", false, "one connection for every call")
 	concurrency := flag.Int("concurrency", 1, "calls in flight at once (with -seconds)")
 	seconds := flag.Float64("seconds", 0, "call for this long: print calls and seconds")
+	newConnection := flag.Bool("new-connection", false,
+		"with -seconds: a new connection per call, as the Core dials")
 	flag.Parse()
 	encoding.RegisterCodec(raw{})
 	request, err := ioutil.ReadFile(*requestFile)
@@ -97,14 +100,14 @@ func main() {
 		fail(err)
 	}
 	var shared *grpc.ClientConn
-	if *oneChannel || *seconds > 0 {
+	if *oneChannel || (*seconds > 0 && !*newConnection) {
 		if shared, err = dial(*target); err != nil {
 			fail(err)
 		}
 		defer shared.Close()
 	}
 	if *seconds > 0 {
-		rate(shared, *method, request, *concurrency, *seconds)
+		rate(shared, *target, *method, request, *concurrency, *seconds)
 		return
 	}
 	samples := make([]float64, 0, *calls)
@@ -118,7 +121,10 @@ func main() {
 	print(samples)
 }
 
-func rate(conn *grpc.ClientConn, method string, request []byte, concurrency int, seconds float64) {
+// rate keeps `concurrency` calls in flight for `seconds`, on `conn` (nil: a new
+// connection per call).
+func rate(conn *grpc.ClientConn, target, method string, request []byte, concurrency int,
+	seconds float64) {
 	var done int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -129,7 +135,7 @@ func rate(conn *grpc.ClientConn, method string, request []byte, concurrency int,
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
-				if err := oneCall(conn, "", method, request); err != nil {
+				if err := oneCall(conn, target, method, request); err != nil {
 					fail(err)
 				}
 				mu.Lock()
