@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from tfhook import config
-from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, store
+from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, recorder, store
 from tfhook.history.recorder import _Job
 
 DAY = 86400.0
@@ -213,8 +213,14 @@ def test_a_database_error_on_the_event_loop_fails_no_call(tmp_path: Path, monkey
 
 def test_one_bad_write_in_a_batch_loses_only_itself(tmp_path: Path) -> None:
     history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
-    release = threading.Event()
-    history._writer.put(_Job(lambda conn: release.wait(30)))  # the next three wait together
+    release, blocked = threading.Event(), threading.Event()
+
+    def block(conn: sqlite3.Connection) -> None:
+        blocked.set()
+        release.wait(30)
+
+    history._writer.put(_Job(block))  # the next three wait together behind it
+    assert blocked.wait(30)
 
     def broken() -> CallStart:
         raise ValueError("a row that cannot be built")
@@ -244,3 +250,56 @@ def test_a_prune_that_fails_keeps_the_rows_written(tmp_path: Path, monkeypatch) 
     assert [(r["outcome"], r["finished"]) for r in rows(tmp_path)] == [("done", 1001.0)]
     assert history.failures == 0
     assert [e["event"] for e in logs] == ["history prune failed"]
+
+
+def test_a_locked_database_loses_the_batch_once_without_retrying_each_job(
+        tmp_path: Path, monkeypatch) -> None:
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+    opened: list[Path] = []
+    connect = store.connect
+
+    def no_wait(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
+        opened.append(path)
+        return connect(path, wait=0)  # the lock is reported at once, not after 5 s
+
+    monkeypatch.setattr(store, "connect", no_wait)
+    release, blocked = threading.Event(), threading.Event()
+
+    def block(conn: sqlite3.Connection) -> None:
+        blocked.set()
+        release.wait(30)
+
+    history._writer.put(_Job(block))  # the next three wait together behind it
+    assert blocked.wait(30)
+    with structlog.testing.capture_logs() as logs:
+        for job in ("a", "b", "c"):
+            history.begin_call(start(scaling_job_id=job))
+        release.set()
+        history.close()
+    other.close()
+    assert (history.failures, len(opened)) == (3, 1)  # one batch, one attempt
+    # The first batch's prune met the lock too: logged, not counted as a lost row.
+    assert [(e["event"], e.get("failures")) for e in logs] == [
+        ("history prune failed", None), ("history write failed", 3)]
+
+
+def test_a_slow_write_on_the_event_loop_sends_the_next_rows_to_the_thread(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(recorder, "SLOW_WRITE", -1.0)  # every write counts as slow
+    history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
+
+    async def record() -> list[int | None]:
+        first = history.start_call(start(scaling_job_id="a"))
+        second = history.start_call(start(scaling_job_id="b"))
+        seen = [first.id, second.id]  # the second waits for the writer thread
+        await history.flush()
+        return [*seen, second.id]
+
+    with structlog.testing.capture_logs() as logs:
+        ids = asyncio.run(record())
+        history.close()
+    assert ids == [1, None, 2]
+    assert [e["event"] for e in logs] == ["history written from its thread only from now on"]
+    assert logs[0]["reason"].startswith("a write took ")

@@ -170,6 +170,8 @@ def test_a_plan_is_unchanged_only_when_it_read_to_its_end_and_found_nothing() ->
     assert not report([*nothing, SYNTAX_ERROR]).unchanged
     # A kind of message this version does not know (a deferred change, an action, ...).
     assert not report([*nothing, b'{"type":"deferred_change","@message":"x"}']).unchanged
+    assert not report([*nothing, b'{"type":[1]}']).unchanged  # not even a name: shown
+    assert report([*nothing, b'{"type":"ephemeral_op_complete","@message":"x"}']).unchanged
     drift = report(nothing)
     drift.drifted.append("simcloud_elb.main (update)")
     assert not drift.unchanged

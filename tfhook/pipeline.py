@@ -155,9 +155,14 @@ class Pipeline:
             tables: the tables whose calls to wait for.
             timeout: the longest wait in seconds.
         """
-        calls = {call for table in tables for call in table.calls} | self._closing
-        if calls:
-            await asyncio.wait(calls, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:  # a call that ends meanwhile leaves its end to record (_closing)
+            calls = {c for table in tables for c in table.calls} | self._closing
+            calls = {c for c in calls if not c.done()}
+            if not calls or loop.time() >= deadline:
+                return
+            await asyncio.wait(calls, timeout=deadline - loop.time())
 
     async def _updates(self, action: Action, runners: Mapping[str, Runner]
                        ) -> AsyncIterator[Update]:

@@ -34,7 +34,7 @@ DB_NAME = "history.sqlite3"
 PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
 SLOW_WRITE = 0.05  # seconds: an event-loop write this slow sends every later one to the thread
 log = structlog.get_logger("tfhook.history")
-Write = Callable[[sqlite3.Connection], None]
+Write = Callable[[sqlite3.Connection], "int | None"]  # a start returns its row's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,7 @@ class History:
         with contextlib.suppress(OSError, sqlite3.Error):
             self._now = store.connect(self.path, wait=0)
         self._pruned = float("-inf")
+        self._pending: dict[int, int] = {}  # id(Ref) → row, in the transaction being written
         self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
 
     # Non-blocking: write now if the database is free, else hand it to the writer.
@@ -107,11 +108,11 @@ class History:
         """Write a call's row; `call` may be a function, then the writer thread builds it."""
         ref = Ref()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: sqlite3.Connection) -> int:
             start = call() if callable(call) else call
             if not self.requests and start.request is not None:
                 start = replace(start, request=None)
-            ref.id = store.insert_call(conn, start)
+            return store.insert_call(conn, start)
 
         self._writer.put(_Job(write, made=ref))
         return ref
@@ -119,16 +120,16 @@ class History:
     def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None:
         """Complete a call's row (`end` may be a function, as for begin_call)."""
         self._writer.put(_Job(lambda conn: store.finish_call(
-            conn, _id(ref), end() if callable(end) else end), after=ref), urgent=False)
+            conn, self._row(ref), end() if callable(end) else end), after=ref), urgent=False)
 
     def begin_run(self, run: RunStart) -> Ref:
         ref = Ref()
-        self._writer.put(_Job(lambda conn: setattr(ref, "id", store.insert_run(conn, run)),
-                              made=ref))
+        self._writer.put(_Job(lambda conn: store.insert_run(conn, run), made=ref))
         return ref
 
     def end_run(self, ref: Ref, end: RunEnd) -> None:
-        self._writer.put(_Job(lambda conn: store.finish_run(conn, _id(ref), end), after=ref))
+        self._writer.put(_Job(lambda conn: store.finish_run(conn, self._row(ref), end),
+                              after=ref))
 
     # Awaited: the row is on disk (or the failure counted) when these return.
 
@@ -172,23 +173,49 @@ class History:
             return
         try:
             self._commit(todo)
+        except (sqlite3.OperationalError, OSError) as exc:  # the database itself (locked,
+            self._close()  # I/O, full, cannot open): the batch is lost, not retried
+            self._failed(len(todo), exc)
         except Exception:  # never into the caller: the Core's answer must not change
-            self._rolled_back(todo)
+            self._close()
             errors = [error for job in todo if (error := self._alone(job)) is not None]
             if errors:
-                log.error("history write failed", path=str(self.path), error=str(errors[0]),
-                          failures=self.failures + len(errors))
-                self.failures += len(errors)  # after the log line: a count seen was logged
+                self._failed(len(errors), errors[0])
         self._maybe_prune()
 
+    def _failed(self, count: int, error: Exception) -> None:
+        log.error("history write failed", path=str(self.path), error=str(error),
+                  failures=self.failures + count)
+        self.failures += count  # after the log line: a count seen was logged
+
     def _commit(self, jobs: list[_Job]) -> None:
+        """Write jobs in one transaction; the rows started get their ids once committed
+        (an id seen means the row is on disk)."""
         if self._conn is None:
             self._conn = store.connect(self.path)
-        with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
-            self._conn.execute("BEGIN")
+        self._pending = {}
+        try:
+            with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
+                self._conn.execute("BEGIN")
+                for job in jobs:
+                    if job.after is None or self._known(job.after):
+                        row = job.write(self._conn)
+                        if job.made is not None and row is not None:
+                            self._pending[id(job.made)] = row
             for job in jobs:
-                if job.after is None or job.after.id is not None:
-                    job.write(self._conn)
+                if job.made is not None and id(job.made) in self._pending:
+                    job.made.id = self._pending[id(job.made)]
+        finally:
+            self._pending = {}
+
+    def _known(self, ref: Ref) -> bool:
+        return ref.id is not None or id(ref) in self._pending
+
+    def _row(self, ref: Ref) -> int:
+        """The id of a started row, committed or written earlier in this transaction."""
+        row = ref.id if ref.id is not None else self._pending.get(id(ref))
+        assert row is not None  # _commit checked it
+        return row
 
     def _alone(self, job: _Job) -> Exception | None:
         """Write one job in a transaction of its own; its error, if it failed."""
@@ -197,15 +224,9 @@ class History:
         try:
             self._commit([job])
         except Exception as exc:
-            self._rolled_back([job])
+            self._close()
             return exc
         return None
-
-    def _rolled_back(self, jobs: list[_Job]) -> None:
-        for job in jobs:
-            if job.made is not None:
-                job.made.id = None  # not written: its completion has nothing to complete
-        self._close()
 
     def _maybe_prune(self) -> None:
         now = self._clock()
@@ -225,9 +246,3 @@ class History:
             conn, self._conn = self._conn, None
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
-
-
-def _id(ref: Ref) -> int:
-    assert ref.id is not None  # _run checked it
-    return ref.id
-

@@ -55,15 +55,17 @@ class Writer(Generic[Job]):
         self._wakes: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._lingering: asyncio.TimerHandle | None = None
         self._stopped = False
+        self._lock = threading.Lock()  # stop() runs on another thread than put()/drained()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
     def put(self, job: Job, *, urgent: bool = True) -> None:
         """Hand a job over; it runs after every job handed over before it (none does once
         the writer is stopped)."""
-        if self._stopped:
-            return
-        self._items.append(job)
+        with self._lock:
+            if self._stopped:
+                return
+            self._items.append(job)
         if urgent:
             self._wake()
             return
@@ -78,10 +80,11 @@ class Writer(Generic[Job]):
 
     async def drained(self) -> None:
         """Return once every job handed over so far has run."""
-        if self._stopped:
-            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items.append(_Waiter(future))
+        with self._lock:
+            if self._stopped:
+                return
+            self._items.append(_Waiter(future))
         self._wake()
         await future
 
@@ -89,8 +92,9 @@ class Writer(Generic[Job]):
         """Run what was handed over, then end the thread. A lingering timer that fires
         later only wakes a thread that has ended (it is not cancelled from here: this
         may be another thread than its loop's)."""
-        self._stopped = True
-        self._items.append(None)
+        with self._lock:
+            self._stopped = True
+            self._items.append(None)
         self._wakes.put(None)
         self._thread.join()
 

@@ -12,7 +12,8 @@ _PROGRESS = {"refresh_start", "refresh_complete", "apply_start", "apply_complete
 # deferred change, an action, one a newer Terraform adds) means the plan must be shown.
 _PLAN_QUIET = {"version", "log", "diagnostic", "refresh_start", "refresh_complete",
                "apply_start", "apply_progress", "apply_complete", "change_summary", "outputs",
-               "resource_drift", "planned_change"}
+               "resource_drift", "planned_change", "ephemeral_op_start",
+               "ephemeral_op_progress", "ephemeral_op_complete"}
 LOCK_SUMMARY = "Error acquiring the state lock"
 _LIST = 10
 
@@ -60,8 +61,11 @@ class Report:
             return None
         kind = event.get("type")
         message = str(event.get("@message", ""))
+        if not isinstance(kind, str):
+            self.unusual.append(repr(kind))
+            return None
         if kind not in _PLAN_QUIET:
-            self.unusual.append(str(kind))
+            self.unusual.append(kind)
         if kind == "version":
             self.version = str(event.get("terraform", ""))
         elif kind in ("refresh_complete", "apply_complete"):
