@@ -55,7 +55,8 @@ CASES = {
                        "--config: cannot read"),
     "config is a directory": (["--executable-path", "hook", "--config", "dir"],
                               "--config: cannot read"),
-    "invalid yaml": (["--executable-path", "hook", "--config", "bad.yaml"], "is not valid YAML"),
+    "invalid yaml": (["--executable-path", "hook", "--config", "bad.yaml"],
+                     "--config: bad.yaml:2:1: not valid YAML: expected ',' or '}'"),
     "unknown top-level key": (["--executable-path", "hook", "--config", "unknown.yaml"],
                               "unknown key handlers"),
     "unknown exporter key": (["--executable-path", "hook", "--config", "badkey.yaml"],
@@ -151,7 +152,7 @@ def test_payload_argv_and_max_concurrency_reach_the_settings(workdir, served) ->
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--executable-path", "nope"], "does not exist"),
-    (["--executable-path", "hook", "--config", "bad.yaml"], "is not valid YAML"),
+    (["--executable-path", "hook", "--config", "bad.yaml"], "not valid YAML"),
     (["--executable-path", "hook", "--timeout", "10"], "--timeout: invalid duration"),
     (["--executable-path", "hook", "--bogus"], "No such option: --bogus"),
 ])

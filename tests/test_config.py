@@ -65,7 +65,8 @@ def test_load_handler_config(tmp_path: Path, text: str, enabled: bool, address: 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("exporter_config: [", "is not valid YAML"),
+        ("exporter_config: [", r"config.yaml:1:19: not valid YAML: expected the node content, "
+                               r"but found '<stream end>' \(while parsing a flow node\)"),
         ("handlers: []", "unknown key handlers"),
         ("exporter_config: {enabled: true, port: 1}", "unknown key port"),
         ("exporter_config: {enabled: 'yes'}", "enabled must be true or false"),

@@ -190,8 +190,7 @@ def load_handler_config(path: Path) -> Exporter:
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path} is not valid YAML: {first}") from None
+        raise UserError(yaml_problem(path, exc)) from None
     if data is None:
         return Exporter()
     _only_keys(data, {"exporter_config"}, f"{path}")
@@ -217,3 +216,15 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
             f"{where}: unknown key {', '.join(unknown)} "
             f"(allowed: {', '.join(sorted(allowed))})"
         )
+
+
+def yaml_problem(path: Path, exc: Exception) -> str:
+    """`file.yaml:3:5: not valid YAML: what PyYAML found there (and what it was parsing)`."""
+    import yaml
+
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        context = f" ({exc.context})" if exc.context else ""
+        return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {exc.problem}{context}"
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{path}: not valid YAML: {first}"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tfhook import _route_fields as fields
-from tfhook.config import Limits
+from tfhook.config import Limits, yaml_problem
 from tfhook.errors import RoutesError  # RoutesError: also routes.RoutesError
 from tfhook.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 
@@ -59,7 +59,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
         problems.append(f"{path}: cannot read: {exc.strerror or exc}")
         return None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.append(_yaml_problem(path, exc))
+        problems.append(yaml_problem(path, exc))
         return None
     if not isinstance(data, dict):
         problems.append(f"{path}: must be a mapping with a `routes:` list")
@@ -71,18 +71,6 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
         problems.append(f"{path}: routes: must be a list of at least one route")
         return None
     return routes
-
-
-def _yaml_problem(path: Path, exc: Exception) -> str:
-    """`tfhook.yaml:3:5: not valid YAML: what PyYAML found there (and what it was parsing)`."""
-    import yaml
-
-    mark = getattr(exc, "problem_mark", None)
-    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        context = f" ({exc.context})" if exc.context else ""
-        return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {exc.problem}{context}"
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"{path}: not valid YAML: {first}"
 
 
 def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook | None:
