@@ -20,7 +20,7 @@ from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
 from tfhook.model import Event, Result, Status, Update
 from tfhook.observe import Observer, Run, trigger_kinds
-from tfhook.terraform import background, guard, refresh, startup, state, summary, targets
+from tfhook.terraform import background, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report
 
@@ -97,6 +97,7 @@ class Directory:
         return await self._request(reason)
 
     async def _start(self) -> None:
+        planfiles.sweep()  # what a tfhook killed outright left (secrets: plans hold the state)
         found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.action.refresh_on_start:

@@ -3,7 +3,6 @@ whether the configuration would change back what was refreshed (#12)."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import structlog
 from tfhook.errors import ActionFailed
 from tfhook.flight import Batch
 from tfhook.model import Status, Update
-from tfhook.terraform import plans
+from tfhook.terraform import planfiles, plans
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
@@ -78,7 +77,7 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
 async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets: list[str],
                           deleted_ids: Collection[str]) -> dict[str, Any]:
     """Plan the refresh into a file, check it, apply that file; returns the checked plan."""
-    with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
+    with planfiles.directory() as tmp:
         plan_file = Path(tmp) / "refresh.tfplan"
         await stream(target, batch.publish, report, target.plan_argv(targets, plan_file),
                      "terraform plan -refresh-only")
@@ -129,7 +128,7 @@ async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
     """What the configuration would change back of `drifted` on the next apply (a plan
     that refreshes nothing, targeted at them)."""
     batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))
-    with tempfile.TemporaryDirectory(prefix="tfhook-plan-") as tmp:
+    with planfiles.directory() as tmp:
         plan_file = Path(tmp) / "revert.tfplan"
         check = Report()
         try:
