@@ -34,6 +34,20 @@ def rows(state: Path, **filters) -> list[dict]:
         conn.close()
 
 
+def hold_writer(history: History) -> threading.Event:
+    """Keep the writer thread busy until the returned event is set: what is handed over
+    meanwhile is written as one batch."""
+    release, blocked = threading.Event(), threading.Event()
+
+    def block(conn: sqlite3.Connection) -> None:
+        blocked.set()
+        release.wait(30)
+
+    history._writer.put(_Job(block))
+    assert blocked.wait(30)
+    return release
+
+
 def start(time: float = 1000.0, **fields) -> CallStart:
     return CallStart(time=time, phase="post-handle", **fields)
 
@@ -213,14 +227,7 @@ def test_a_database_error_on_the_event_loop_fails_no_call(tmp_path: Path, monkey
 
 def test_one_bad_write_in_a_batch_loses_only_itself(tmp_path: Path) -> None:
     history = History(tmp_path, keep=DAY, clock=Clock(2000.0))
-    release, blocked = threading.Event(), threading.Event()
-
-    def block(conn: sqlite3.Connection) -> None:
-        blocked.set()
-        release.wait(30)
-
-    history._writer.put(_Job(block))  # the next three wait together behind it
-    assert blocked.wait(30)
+    release = hold_writer(history)  # the next three wait together behind it
 
     def broken() -> CallStart:
         raise ValueError("a row that cannot be built")
@@ -265,14 +272,7 @@ def test_a_locked_database_loses_the_batch_once_without_retrying_each_job(
         return connect(path, wait=0)  # the lock is reported at once, not after 5 s
 
     monkeypatch.setattr(store, "connect", no_wait)
-    release, blocked = threading.Event(), threading.Event()
-
-    def block(conn: sqlite3.Connection) -> None:
-        blocked.set()
-        release.wait(30)
-
-    history._writer.put(_Job(block))  # the next three wait together behind it
-    assert blocked.wait(30)
+    release = hold_writer(history)  # the next three wait together behind it
     with structlog.testing.capture_logs() as logs:
         for job in ("a", "b", "c"):
             history.begin_call(start(scaling_job_id=job))
