@@ -11,8 +11,8 @@ once: the row then goes through the writer) and never checkpoints (the writer's 
 does), so the write is an append to the WAL in the page cache, as a log line is to stderr;
 a hop to the writer thread and back cost a call 0.2-0.3 ms. A write there that fails, or
 takes over SLOW_WRITE (a stalled disk), ends this: from then on every row goes through the
-writer. A database that cannot be
-opened or written is logged and counted in `failures`; the caller never sees it.
+writer. A database that cannot be opened or written is logged and counted in `failures`;
+the caller never sees it.
 """
 
 from __future__ import annotations
