@@ -50,9 +50,14 @@ tools: ## install system tools the tests use (shellcheck, promtool, postgresql),
 	$(call apt_tool,command -v promtool,prometheus,promtool; its tests will be skipped)
 	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql; its tests will be skipped)
 
-golden: ## compare tests/golden/vectors.jsonl with the upstream copy beside the repository
-	@cmp tests/golden/vectors.jsonl ../shared/golden/vectors.jsonl && \
-	  echo "tests/golden/vectors.jsonl is identical to ../shared/golden/vectors.jsonl"
+# Where the golden vectors come from, when a checkout of it sits beside the repository.
+UPSTREAM_GOLDEN := ../shared/golden/vectors.jsonl
+
+golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the repository, if any
+	@if [ ! -f $(UPSTREAM_GOLDEN) ]; then \
+	  echo "no upstream golden vectors at $(UPSTREAM_GOLDEN): nothing to compare"; \
+	else cmp tests/golden/vectors.jsonl $(UPSTREAM_GOLDEN) && \
+	  echo "tests/golden/vectors.jsonl is identical to $(UPSTREAM_GOLDEN)"; fi
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook._protos
