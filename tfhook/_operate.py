@@ -69,14 +69,8 @@ def history(
         return
     from tfhook.history import query
 
-    def rows() -> list[dict[str, Any]]:
-        cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        filters = query.Filters(limit=limit, since=cutoff, job=job, route=route, failed=failed)
-        with _closing(query.connect(_state(state_dir))) as conn:
-            return query.calls(conn, filters)
-
-    found = _guard(rows)
-    typer.echo(query.as_json(found) if as_json else query.table(found), nl=False)
+    _listing(state_dir, since, dict(limit=limit, job=job, route=route, failed=failed),
+             query.calls, query.table, as_json)
 
 
 @history_app.command("runs", cls=_help.Command)
@@ -93,14 +87,24 @@ def runs(
     """List recorded Terraform runs (event, start-up, reconcile, retry), newest first."""
     from tfhook.history import query
 
+    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
+             query.runs, query.runs_table, as_json)
+
+
+def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
+             select: Callable[[Any, Any], list[dict[str, Any]]],
+             table: Callable[[list[dict[str, Any]]], str], as_json: bool) -> None:
+    """Print the calls or runs `select` finds under `filters` (and --since), as a table or
+    JSON."""
+    from tfhook.history import query
+
     def rows() -> list[dict[str, Any]]:
         cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        filters = query.Filters(limit=limit, since=cutoff, route=route, failed=failed)
-        with _closing(query.connect(_state(state_dir or ctx.obj))) as conn:
-            return query.runs(conn, filters)
+        with _closing(query.connect(_state(state_dir))) as conn:
+            return select(conn, query.Filters(since=cutoff, **filters))
 
     found = _guard(rows)
-    typer.echo(query.as_json(found) if as_json else query.runs_table(found), nl=False)
+    typer.echo(query.as_json(found) if as_json else table(found), nl=False)
 
 
 @history_app.command("show", cls=_help.Command)

@@ -142,15 +142,6 @@ class History:
         self.end_call(ref, end)
         await self.flush()
 
-    async def run_started(self, run: RunStart) -> Ref:
-        ref = self.begin_run(run)
-        await self.flush()
-        return ref
-
-    async def run_finished(self, ref: Ref, end: RunEnd) -> None:
-        self.end_run(ref, end)
-        await self.flush()
-
     async def flush(self) -> None:
         """Wait until every write handed over so far is done."""
         await self._writer.drained()
