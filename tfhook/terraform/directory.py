@@ -97,7 +97,7 @@ class Directory:
         return await self._request(reason)
 
     async def _start(self) -> None:
-        planfiles.sweep()  # what a tfhook killed outright left (secrets: plans hold the state)
+        planfiles.sweep_once()  # what a tfhook killed outright left (plans hold secrets)
         found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.action.refresh_on_start:

@@ -2,12 +2,13 @@
 
 A plan file holds the state and the variables it was made with: secrets. Each plan gets a
 private temporary directory (0700) named for the tfhook that made it and removed when the
-plan is done; a tfhook killed outright (SIGKILL) cannot remove it, so each Terraform
-directory, as it starts, removes the plan directories of tfhooks that are gone.
+plan is done; a tfhook killed outright (SIGKILL) cannot remove it, so the first Terraform
+directory to start removes the plan directories of tfhooks that are gone (`sweep_once`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -47,6 +48,13 @@ def sweep(where: Path | None = None) -> list[Path]:
         log.info("removed plan files a killed tfhook left", count=len(removed),
                  paths=" ".join(map(str, removed)))
     return removed
+
+
+@functools.cache
+def sweep_once() -> None:
+    """`sweep`, once per tfhook: what is stale at its start stays stale; what it makes it
+    removes itself."""
+    sweep()
 
 
 def _alive(pid: int) -> bool:
