@@ -119,5 +119,5 @@ class Writer(Generic[Job]):
             for item in batch:
                 if isinstance(item, _Waiter):
                     item.wake()
-            if None in batch:
+            if any(item is None for item in batch):  # stop(): what came before it has run
                 return
