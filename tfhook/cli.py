@@ -114,8 +114,10 @@ def serve(
     history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
     history_requests: Annotated[bool, typer.Option(
         "--history-requests", help="Keep each request in the history (redacted).")] = False,
-    payload_argv: Annotated[str, typer.Option(help="The hook's argv[1]: full (the request), "
-                            "redacted or none ('-'); stdin has it all.")] = "full",
+    payload_argv: Annotated[str, typer.Option(
+        help="The hook's argv[1]: redacted (the request without its secrets), none ('-') or "
+        "full (the whole request, as the reference: local users see its secrets in ps); "
+        "stdin has it all.")] = "redacted",
     max_concurrency: Annotated[str | None, typer.Option(
         help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
 ) -> None:
