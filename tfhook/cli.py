@@ -85,8 +85,10 @@ def serve(
         "deleted, no-change, unknown.")] = None,
     var_file: Annotated[list[Path] | None, typer.Option(help="Passed to Terraform (repeatable).")
                         ] = None,
-    var: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for Terraform (repeatable).")
-                   ] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        help="KEY=VALUE for Terraform (repeatable). Terraform gets it in a private file, but "
+        "tfhook's own command line shows it to every local user: put secrets in --var-file "
+        "or a routes file's var.")] = None,
     init: Annotated[bool, typer.Option("--init", help="Run terraform init at start.")] = False,
     lock_timeout: Annotated[str, typer.Option(help="Wait this long for the state lock.")] = "60s",
     target_from_event: Annotated[bool, typer.Option(
