@@ -137,7 +137,7 @@ def test_defaults_match_the_reference(workdir, served) -> None:
     assert (hook.timeout, hook.kill_after) == (15 * 60.0, 10.0)
     assert settings.socket_mode == 0o600
     assert settings.exporter == Exporter(enabled=False)
-    assert hook.action == ExecutableAction(workdir / "hook", payload_argv="full")
+    assert hook.action == ExecutableAction(workdir / "hook", payload_argv="redacted")
     assert settings.max_concurrency == config.CONCURRENCY_PER_CPU * len(os.sched_getaffinity(0))
 
 

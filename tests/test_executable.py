@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import grpc
 import pytest
 from helpers import HANDLER_TYPE, RECORDER, run_tfhook, vector_request, write_script
 
+from tfhook import redact
 from tfhook.model import Phase
 from tfhook.runners.executable import ARGV_LIMIT, hook_environment, request_argument
 from tfhook.v1 import handler_pb2 as pb
@@ -38,8 +40,9 @@ def test_golden_vectors_reach_the_executable_byte_for_byte(tmp_path, serve, vect
     servers = {}
     for rpc, handler_type in HANDLER_TYPE.items():
         hook = recorder(tmp_path / handler_type)
-        servers[rpc] = (serve("--executable-path", str(hook), "--handler-type", handler_type),
-                        hook.parent)
+        # argv[1] as the reference has it: `full` (the default keeps secrets out of argv).
+        servers[rpc] = (serve("--executable-path", str(hook), "--handler-type", handler_type,
+                              "--payload-argv", "full"), hook.parent)
     via_argv = via_stdin_only = 0
     for vector in vectors:
         server, where = servers[vector["rpc"]]
@@ -59,6 +62,43 @@ def test_golden_vectors_reach_the_executable_byte_for_byte(tmp_path, serve, vect
             via_stdin_only += 1
     assert via_argv >= 10
     assert via_stdin_only >= 2
+
+
+def test_by_default_argv_has_the_request_without_its_secrets(tmp_path, serve, vectors) -> None:
+    hooks = {rpc: recorder(tmp_path / kind) for rpc, kind in HANDLER_TYPE.items()}
+    servers = {rpc: serve("--executable-path", str(hook), "--handler-type", HANDLER_TYPE[rpc])
+               for rpc, hook in hooks.items()}
+    exact = redacted = 0
+    for vector in (v for v in vectors if v["argv_ok"]):
+        request = vector_request(vector)
+        assert [r.status for r in servers[vector["rpc"]].call(vector["rpc"], request)] == [DONE]
+        argc, argv1, stdin = recorded(hooks[vector["rpc"]].parent)
+        expected = vector["go_json"].encode("utf-8")
+        assert (argc, stdin) == ("1", expected), vector["name"]
+        secrets = redact.secret_values(json.loads(expected))
+        if argv1 == expected:  # nothing secret in it: the request byte for byte
+            assert not secrets and '"edit_parameter"' not in vector["go_json"], vector["name"]
+            exact += 1
+        else:
+            assert json.loads(argv1) == redact.redact(json.loads(expected)), vector["name"]
+            assert not any(secret.encode() in argv1 for secret in secrets), vector["name"]
+            redacted += 1
+    assert exact >= 10 and redacted >= 1, (exact, redacted)
+
+
+def test_the_error_message_has_no_secret(tmp_path, serve) -> None:
+    # The hook echoes its request to stderr and fails: the Core logs the gRPC message.
+    hook = write_script(tmp_path / "hook", "cat >&2\necho 'password: hunter2-pw' >&2\nexit 1\n")
+    server = serve("--executable-path", str(hook))
+    request = pb.PostHandleRequest(result=1)
+    request.current.server_group_instance.edit_parameter.password = "hunter2-pw"
+    request.current.server_group_instance.edit_parameter.ssh_keys.append("ssh-ed25519 AAAAkey")
+    error = rpc_error(lambda: server.call("PostHandle", request))
+    assert error.code() is grpc.StatusCode.UNKNOWN
+    details = error.details()
+    assert "returned non zero status: exit status 1" in details
+    assert "hunter2" not in details and "AAAAkey" not in details, details
+    assert details.count(redact.MARKER) == 3, details
 
 
 @pytest.mark.parametrize("name", ["argv_limit_131072", "large_gslb_5000_servers"])
@@ -81,7 +121,7 @@ def test_argv_limit_boundary(tmp_path, serve, size: int, in_argv: bool) -> None:
     request = pb.PostHandleRequest(source=source)
     assert len(go_json(request)) == size
     hook = recorder(tmp_path / "hook")
-    server = serve("--executable-path", str(hook))
+    server = serve("--executable-path", str(hook), "--payload-argv", "full")
     assert [r.status for r in server.call("PostHandle", request)] == [DONE]
     _, argv1, stdin = recorded(hook.parent)
     assert stdin == go_json(request)
@@ -265,3 +305,13 @@ def test_hook_environment_names_the_call() -> None:
                    "TFHOOK_ROUTE": "web", "TFHOOK_INSTRUCTION": "DELETE"}
     post = event_from_proto(pb.PostHandleRequest(result=9), Phase.POST_HANDLE)
     assert hook_environment(post, "x")["TFHOOK_RESULT"] == "9"  # a code outside the enum
+
+
+def test_the_start_up_line_says_when_argv_has_whole_requests(tmp_path, serve) -> None:
+    hook = recorder(tmp_path / "hook")
+    default = serve("--executable-path", str(hook))
+    full = serve("--executable-path", str(hook), "--payload-argv", "full")
+    [default_line] = [line for line in default.log().splitlines() if "event=serving" in line]
+    [full_line] = [line for line in full.log().splitlines() if "event=serving" in line]
+    assert "payload_argv_full" not in default_line
+    assert " payload_argv_full=executable" in full_line, full_line

@@ -139,3 +139,10 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
                                  "--state-dir", "--history-keep", "--history-requests",
                                  "--max-concurrency", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
+
+
+def test_var_help_says_its_value_shows_in_argv() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], terminal_width=200)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "tfhook's own command line shows it to every local user" in text, text
+    assert "put secrets in --var-file or a routes file's var" in text, text

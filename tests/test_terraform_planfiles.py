@@ -3,15 +3,18 @@ killed outright left are removed by the next one to start."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from google.protobuf import json_format
 from helpers import write_script
 from terraform_helpers import updated, write_module
 
 from tfhook.terraform import planfiles
+from tfhook.v1 import handler_pb2 as pb
 
 
 def _gone_pid() -> int:
@@ -60,3 +63,47 @@ exec "{sys.executable}" -m tfhook._embedded "$@"
     assert all(Path(path).name.startswith(f"tfhook-plan-{server.proc.pid}-")
                for _, path in modes)
     assert all(not Path(path).exists() for _, path in modes)  # removed after the plan
+
+
+def test_route_variables_reach_terraform_in_a_private_file_not_argv(tmp_path: Path,
+                                                                    serve) -> None:
+    # The engine writes down its argv and the mode of each variables file and of its
+    # directory (the file is gone once the plan is done), then runs Terraform.
+    seen = tmp_path / "seen"
+    engine = write_script(tmp_path / "engine", f"""
+printf '%s\\n' "$@" >> {seen}/argv
+for arg in "$@"; do
+  case "$arg" in -var-file=*) f="${{arg#-var-file=}}"
+    stat -c '%a' "$f" "$(dirname "$f")" | tr '\\n' ' ' >> {seen}/modes; echo "$f" >> {seen}/modes;;
+  esac
+done
+exec "{sys.executable}" -m tfhook._embedded "$@"
+""")
+    seen.mkdir()
+    tf_dir = write_module(tmp_path / "mod", {"main.tf": (
+        'variable "secret" {\n  type = string\n}\n\nvariable "count_of" {\n  type = number\n}\n\n'
+        'output "shown" {\n  value = "${var.secret} ${var.count_of + 1}"\n}\n')})
+    (tmp_path / "file.tfvars").write_text('secret = "from-the-file"\ncount_of = 1\n')
+    secret = 'p4ss ${x} %{y} $${z} "q" é'
+    (tmp_path / "tfhook.yaml").write_text(json.dumps({"routes": [{"name": "t", "terraform": {
+        "dir": str(tf_dir), "terraform": str(engine), "var_file": ["file.tfvars"],
+        "var": {"secret": secret, "count_of": "41"}}}]}))
+    server = serve("--routes", str(tmp_path / "tfhook.yaml"))
+
+    answers = server.call("PostHandle", json_format.ParseDict(updated(), pb.PostHandleRequest()))
+
+    assert answers[-1].status == pb.HandleResponse.DONE, answers
+    # The route's value wins over the var_file's, as -var did: it reaches Terraform whole.
+    assert json.dumps(f"{secret} 42", ensure_ascii=False) in answers[-1].log, answers[-1].log
+    argv = (seen / "argv").read_text()
+    assert "p4ss" not in argv and "41" not in argv
+    modes = [line.split() for line in (seen / "modes").read_text().splitlines()]
+    ours = [(file_mode, dir_mode) for file_mode, dir_mode, path in modes
+            if Path(path).name == planfiles.VARIABLES]
+    assert ours and set(ours) == {("600", "700")}, modes
+    # Ours stands where -var stood, after the user's files (a later file wins); it is
+    # removed with its plan directory.
+    files = [line.split("=", 1)[1] for line in argv.splitlines() if line.startswith("-var-file=")]
+    assert files[0::2] == [str(tmp_path / "file.tfvars")] * (len(files) // 2), files
+    assert [Path(f).name for f in files[1::2]] == [planfiles.VARIABLES] * (len(files) // 2)
+    assert len(files) >= 4 and not any(Path(f).exists() for f in files[1::2])

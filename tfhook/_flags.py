@@ -49,7 +49,7 @@ class HookFlags:
     on_failure: str
     refresh_on_start: bool
     reconcile_every: str | None
-    payload_argv: str = "full"
+    payload_argv: str = "redacted"
     max_state_removals: int = 0
     check_revert: bool = True
 
@@ -57,7 +57,7 @@ class HookFlags:
         """Which mode-specific flags differ from their defaults."""
         return {
             "--handler-type": self.handler_type != "post-handle",
-            "--payload-argv": self.payload_argv != "full",
+            "--payload-argv": self.payload_argv != "redacted",
             "--terraform": self.terraform != "auto", "--on-result": bool(self.on_result),
             "--var-file": bool(self.var_file), "--var": bool(self.var), "--init": self.init,
             "--lock-timeout": self.lock_timeout != "60s",
@@ -114,7 +114,7 @@ def check_mode_flags(*, terraform_mode: bool, given: Mapping[str, bool]) -> None
 
 
 def executable_hook(path: str, phase: Phase, limits: config.Limits,
-                    payload_argv: str = "full") -> Hook:
+                    payload_argv: str = "redacted") -> Hook:
     """Generic mode: the executable, for one phase, like the reference handler."""
     if payload_argv not in PAYLOAD_ARGV:
         raise UserError(f"--payload-argv: {payload_argv!r} is not one of "

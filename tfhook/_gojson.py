@@ -47,6 +47,12 @@ def go_name(proto_name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in proto_name.split("_"))
 
 
+def go_escaped(python_json: str) -> str:
+    """Compact JSON from Python's json module (ensure_ascii off) as Go writes it: the same
+    text but for Go's extra escapes (the characters they touch only occur in strings)."""
+    return python_json.translate(_GO_EXTRA)
+
+
 def dumps(message: Any) -> bytes:
     """Serialise a message exactly as the reference handler's `json.Marshal` does.
 

@@ -117,7 +117,7 @@ def executable(where: Where, base: Path, section: dict[Any, Any]) -> ExecutableA
     where.unknown(section, EXECUTABLE_KEYS, "executable")
     path = _path(where, base, section, "executable.path", "the hook to run",
                  config.executable_problem)
-    payload_argv = section.get("payload_argv", "full")
+    payload_argv = section.get("payload_argv", "redacted")
     if payload_argv not in PAYLOAD_ARGV:
         where.problem("executable.payload_argv",
                       f"{payload_argv!r} is not one of {', '.join(PAYLOAD_ARGV)}")

@@ -85,8 +85,10 @@ def serve(
         "deleted, no-change, unknown.")] = None,
     var_file: Annotated[list[Path] | None, typer.Option(help="Passed to Terraform (repeatable).")
                         ] = None,
-    var: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for Terraform (repeatable).")
-                   ] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        help="KEY=VALUE for Terraform (repeatable). Terraform gets it in a private file, but "
+        "tfhook's own command line shows it to every local user: put secrets in --var-file "
+        "or a routes file's var.")] = None,
     init: Annotated[bool, typer.Option("--init", help="Run terraform init at start.")] = False,
     lock_timeout: Annotated[str, typer.Option(help="Wait this long for the state lock.")] = "60s",
     target_from_event: Annotated[bool, typer.Option(
@@ -114,8 +116,10 @@ def serve(
     history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
     history_requests: Annotated[bool, typer.Option(
         "--history-requests", help="Keep each request in the history (redacted).")] = False,
-    payload_argv: Annotated[str, typer.Option(help="The hook's argv[1]: full (the request), "
-                            "redacted or none ('-'); stdin has it all.")] = "full",
+    payload_argv: Annotated[str, typer.Option(
+        help="The hook's argv[1]: redacted (the request without its secrets), none ('-') or "
+        "full (the whole request, as the reference: local users see its secrets in ps); "
+        "stdin has it all.")] = "redacted",
     max_concurrency: Annotated[str | None, typer.Option(
         help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
 ) -> None:

@@ -40,7 +40,7 @@ class ExecutableAction:
     """Run an executable with the request as JSON, exactly like the reference handler."""
 
     path: Path
-    payload_argv: str = "full"  # full | redacted | none: what argv[1] holds (stdin: always all)
+    payload_argv: str = "redacted"  # redacted | full | none: what argv[1] holds (stdin: always all)
     kind = "executable"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from typing import TextIO, cast
 
@@ -17,6 +18,9 @@ DEBUG, INFO = logging.DEBUG, logging.INFO
 FORMATS = ("logfmt", "json")
 # The configured level; until configure() runs everything is shown (structlog's default).
 _level = logging.NOTSET
+# Control characters (C0 but newline, which both renderers escape; DEL; C1) and the Unicode
+# line separators: a request's value must not colour a terminal or forge a log line.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def enabled(level: int) -> bool:
@@ -39,6 +43,7 @@ def configure(log_format: str, level: str) -> None:
             _flag_names,
             structlog.processors.TimeStamper(fmt="iso", key="time"),
             structlog.processors.format_exc_info,
+            _escape_controls,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
@@ -53,6 +58,29 @@ def _flag_names(logger: object, method: str, event: structlog.typing.EventDict
     if event.get("level") == "warning":
         event["level"] = "warn"
     return event
+
+
+def _escape_controls(logger: object, method: str, event: structlog.typing.EventDict
+                     ) -> structlog.typing.EventDict:
+    """Write every control character of every field as `\\xNN` (`\\uNNNN` beyond 0xff)."""
+    return {key: _escaped(value) for key, value in event.items()}
+
+
+def _escaped(value: object) -> object:
+    if isinstance(value, str):
+        return _CONTROLS.sub(_escape, value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_escaped(item) for item in value]
+    if isinstance(value, dict):
+        return {_escaped(key): _escaped(item) for key, item in value.items()}
+    return _escaped(str(value))  # what the renderer would show, made safe
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 class _Stderr:

@@ -177,6 +177,9 @@ def _describe(settings: Settings, served: table.Table) -> dict[str, str]:
                for runner in served.runners.values() if hasattr(runner, "directory")}
     found = {"mode": kinds[0] if len(kinds) == 1 else "routes",
              "routes": ",".join(hook.name for hook in hooks)}
+    full = [hook.name for hook in hooks if getattr(hook.action, "payload_argv", "") == "full"]
+    if full:  # argv[1] is the whole request: any local user reads its secrets in `ps`
+        found["payload_argv_full"] = ",".join(full)
     if directories:
         found["dirs"] = ",".join(directories)
         found["engine"] = ",".join(sorted(engines))

@@ -106,9 +106,9 @@ def _argv_case(lab: Lab, mode: str) -> tuple[str, str, str]:
 
 
 def payload_argv(lab: Lab) -> str:
-    full, full_ps, _ = _argv_case(lab, "")
-    assert PASSWORD in full and PASSWORD in full_ps  # the default: the reference's argv
-    redacted, redacted_ps, _ = _argv_case(lab, "redacted")
+    full, full_ps, _ = _argv_case(lab, "full")
+    assert PASSWORD in full and PASSWORD in full_ps  # the reference's argv, on request
+    redacted, redacted_ps, _ = _argv_case(lab, "")  # the default
     assert PASSWORD not in redacted_ps and "secretkey" not in redacted_ps
     sgi = json.loads(redacted)["current"]["Resource"]["ServerGroupInstance"]
     assert sgi["edit_parameter"] == "[redacted]" and sgi["cloud_config"] == "[redacted]"
@@ -119,7 +119,7 @@ def payload_argv(lab: Lab) -> str:
         "TFHOOK_JOB_ID=job-7", "TFHOOK_PHASE=post-handle", "TFHOOK_RESOURCE_NAME=web",
         "TFHOOK_RESOURCE_TYPE=server_group_instance", "TFHOOK_RESULT=CREATED",
         "TFHOOK_ROUTE=executable"]
-    return "full: in ps; redacted/none: no secret in ps; stdin whole; TFHOOK_* set"
+    return "full: in ps; redacted (default)/none: no secret in ps; stdin whole; TFHOOK_* set"
 
 
 def max_concurrency(lab: Lab) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
-from tfhook import process, redact
+from tfhook import _gojson, process, redact
 from tfhook.config import Settings
 from tfhook.errors import ActionFailed
 from tfhook.hook import Instruction, name_of
@@ -18,19 +19,25 @@ ARGV_LIMIT = 131071
 # What argv[1] holds when the request is too large for it: the usual "read stdin" mark.
 STDIN_MARK = "-"
 ENV_VALUE_LIMIT = 4096  # characters of a name passed in the environment
+# What an environment value cannot hold (NUL) or should not (other C0 controls, DEL).
+_ENV_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
-def request_argument(request_json: bytes, payload_argv: str = "full") -> str:
+def request_argument(request_json: bytes, payload_argv: str = "redacted") -> str:
     """argv[1] for a request: the JSON itself (`full`), the JSON without its secrets
     (`redacted`), or `-` (`none`, or when Linux would refuse the argument).
 
     Any local user reads a running process's argv (`ps`), so `full` shows passwords and
     SSH keys while the hook runs; standard input always has the whole request.
     """
-    if payload_argv == "none" or len(request_json) > ARGV_LIMIT:
+    # argv cannot hold a NUL (exec refuses it, Go's as ours): such a request goes on stdin
+    # only, as one too large does. Go's JSON writes every control character escaped, so
+    # only a bug elsewhere could put one there.
+    if payload_argv == "none" or len(request_json) > ARGV_LIMIT or b"\0" in request_json:
         return STDIN_MARK
     if payload_argv == "redacted":
-        text = redact.redact_json(request_json)
+        # Go's escapes: with no secret in it, the redacted request is the request byte-exact.
+        text = _gojson.go_escaped(redact.redact_json(request_json))
         return STDIN_MARK if len(text.encode("utf-8")) > ARGV_LIMIT else text
     return request_json.decode("utf-8")
 
@@ -40,10 +47,8 @@ def hook_environment(event: Event, route: str) -> dict[str, str]:
     phase, job, resource and result or instruction (names), and the route it runs for."""
     env = {
         "TFHOOK_PHASE": event.phase.value,
-        # Linux refuses to start a program with one variable over 128 KiB: a name that long
-        # is cut (the request on stdin has it whole).
-        "TFHOOK_JOB_ID": event.scaling_job_id[:ENV_VALUE_LIMIT],
-        "TFHOOK_RESOURCE_NAME": event.resource_name[:ENV_VALUE_LIMIT],
+        "TFHOOK_JOB_ID": env_value(event.scaling_job_id),
+        "TFHOOK_RESOURCE_NAME": env_value(event.resource_name),
         "TFHOOK_RESOURCE_TYPE": event.resource_type,
         "TFHOOK_ROUTE": route,
     }
@@ -52,6 +57,14 @@ def hook_environment(event: Event, route: str) -> dict[str, str]:
     else:
         env["TFHOOK_INSTRUCTION"] = name_of(_enum(Instruction, event.instruction))
     return env
+
+
+def env_value(text: str) -> str:
+    """A request's string as an environment value: cut at ENV_VALUE_LIMIT characters (Linux
+    refuses one variable over 128 KiB; stdin has it whole), control characters and DEL
+    written as `\\xNN` (a NUL cannot be in the environment at all)."""
+    return _ENV_CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}",
+                             text[:ENV_VALUE_LIMIT])
 
 
 def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
@@ -108,7 +121,8 @@ class ExecutableRunner:
             exit_ = await child.wait()
         if exit_.returncode != 0:
             message = f'command "{self.path}" returned non zero status: {exit_.describe()}'
-            tail = exit_.stderr_tail()
+            # The Core logs this message: scrub it as logs and history are scrubbed.
+            tail = redact.scrub(exit_.stderr_tail(), redact.request_secrets(request))
             raise ActionFailed(f"{message}\nstderr:\n{tail}" if tail else message)
         text = output.decode("utf-8", "replace")
         if len(text.encode("utf-8")) > settings.max_log_bytes:

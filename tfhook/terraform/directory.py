@@ -203,8 +203,10 @@ class Directory:
 
     async def _check_plan(self) -> None:
         """A plan of nothing with our variables: configuration, variables and backend."""
-        args = self.target.command("plan", **startup.PLAN_OPTIONS)
-        output, exit_ = await process.capture(self.target.spec(args, "terraform plan"))
+        with planfiles.directory() as tmp:
+            args = self.target.command("plan", self.target.variables(tmp),
+                                       **startup.PLAN_OPTIONS)
+            output, exit_ = await process.capture(self.target.spec(args, "terraform plan"))
         report = Report()
         for line in output.splitlines():
             report.feed(line)

@@ -79,7 +79,8 @@ async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets:
     """Plan the refresh into a file, check it, apply that file; returns the checked plan."""
     with planfiles.directory() as tmp:
         plan_file = Path(tmp) / "refresh.tfplan"
-        await stream(target, batch.publish, report, target.plan_argv(targets, plan_file),
+        argv = target.plan_argv(targets, plan_file, target.variables(tmp))
+        await stream(target, batch.publish, report, argv,
                      "terraform plan -refresh-only")
         if report.unchanged:  # nothing drifted: no plan to show, check or apply
             return {}
@@ -132,8 +133,8 @@ async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
         plan_file = Path(tmp) / "revert.tfplan"
         check = Report()
         try:
-            await stream(target, _quiet, check, target.revert_argv(drifted, plan_file),
-                         "terraform plan -refresh=false")
+            argv = target.revert_argv(drifted, plan_file, target.variables(tmp))
+            await stream(target, _quiet, check, argv, "terraform plan -refresh=false")
             if not check.changes:
                 return
             result.reverts = plans.reverts(await _show(target, plan_file))

@@ -9,20 +9,48 @@ directory to start removes the plan directories of tfhooks that are gone (`sweep
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
 
 PREFIX = "tfhook-plan-"
+VARIABLES = "variables.tfvars.json"
 log = structlog.get_logger("tfhook.terraform")
 
 
 def directory() -> tempfile.TemporaryDirectory[str]:
     """A private directory for one plan, named for this tfhook: tfhook-plan-PID-XXXX."""
     return tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")
+
+
+def write_variables(where: Path, variables: Sequence[tuple[str, str]]) -> Path | None:
+    """The `var:` values as a variables file (0600) in a plan directory, or None for none.
+
+    Terraform takes `-var=K=V` on its command line, where every local user reads it (`ps`);
+    a file keeps the value private, and `-var-file` in the same place keeps its precedence
+    (the environment would rank below `*.auto.tfvars`). Each value is a JSON string, taken
+    literally (no `${}` template), as `-var` gives a string, number or bool variable.
+
+    Args:
+        where: the plan directory (0700), removed with the file when the plan is done.
+        variables: (name, value) pairs; a later value for a name wins, as with `-var`.
+
+    Returns:
+        The file's path, or None when there are no variables.
+    """
+    if not variables:
+        return None
+    values = dict(variables)
+    path = where / VARIABLES
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(values, file, ensure_ascii=False)
+    return path
 
 
 def sweep(where: Path | None = None) -> list[Path]:

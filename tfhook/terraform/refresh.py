@@ -15,7 +15,7 @@ from tfhook import process
 from tfhook.errors import ActionFailed
 from tfhook.hooks import TerraformAction
 from tfhook.model import Status, Update
-from tfhook.terraform import diagnostics
+from tfhook.terraform import diagnostics, planfiles
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report
 
@@ -34,13 +34,19 @@ class Target:
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
 
-    def command(self, name: str, **options: object) -> list[str]:
-        """Arguments of `terraform NAME`: JSON, no input, the options, our variables."""
+    def command(self, name: str, variables: Path | None, **options: object) -> list[str]:
+        """Arguments of `terraform NAME`: JSON, no input, the options, our variables (the
+        var_file options, then `variables`, the file of the `var` values, which the
+        var_file options do not override: it stands where `-var` flags would)."""
+        ours = [] if variables is None else [str(variables)]
         options.update(input=False, json=IsFlagged,
-                       var_file=[str(p) for p in self.action.var_files],
-                       var=[f"{key}={value}" for key, value in self.action.variables])
+                       var_file=[*(str(p) for p in self.action.var_files), *ours])
         command = Terraform(terraform_bin_path="terraform").generate_cmd_string(name, **options)
         return list(command[1:])
+
+    def variables(self, where: str) -> Path | None:
+        """Write the `var` values to a private file in the plan directory `where`."""
+        return planfiles.write_variables(Path(where), self.action.variables)
 
     def spec(self, args: list[str], name: str) -> process.Spec:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
@@ -54,9 +60,10 @@ class Target:
                                 f"{self.action.dir} force-unlock ID` once no Terraform runs "
                                 "on that state"))
 
-    def plan_argv(self, targets: list[str], out: Path) -> list[str]:
+    def plan_argv(self, targets: list[str], out: Path, variables: Path | None = None
+                  ) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
-        return self.command("plan", refresh_only=IsFlagged, out=str(out),
+        return self.command("plan", variables, refresh_only=IsFlagged, out=str(out),
                             lock_timeout=duration(self.action.lock_timeout), target=targets)
 
     def apply_argv(self, plan_file: Path) -> list[str]:
@@ -65,9 +72,10 @@ class Target:
             "apply", str(plan_file), input=False, json=IsFlagged,
             lock_timeout=duration(self.action.lock_timeout))[1:]]
 
-    def revert_argv(self, targets: list[str], out: Path) -> list[str]:
+    def revert_argv(self, targets: list[str], out: Path, variables: Path | None = None
+                    ) -> list[str]:
         """A plan that refreshes nothing: what the configuration would change back."""
-        return self.command("plan", refresh=False, out=str(out),
+        return self.command("plan", variables, refresh=False, out=str(out),
                             lock_timeout=duration(self.action.lock_timeout), target=targets)
 
 

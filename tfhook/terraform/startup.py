@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from tfhook import process
 from tfhook.errors import UserError
 from tfhook.terraform.events import Diagnostic, Report
+from tfhook.terraform.planfiles import VARIABLES
 
 # The start-up plan targets a resource no module has, so it plans nothing: Terraform still
 # loads the configuration, the variables and the backend's state, but configures no
@@ -59,6 +61,9 @@ def plan_error(where: Path, report: Report, exit_: process.Exit, label: Label
     """
     errors = report.errors
     if not errors:
+        undeclared = _undeclared(report)
+        if undeclared is not None:
+            return UserError(f"{label('var')}: {undeclared}")
         if exit_.returncode == 0:
             return None
         shown = exit_.stderr_tail(3) or " ".join(report.other[-3:]) or exit_.describe()
@@ -74,6 +79,19 @@ def plan_error(where: Path, report: Report, exit_: process.Exit, label: Label
     if first.summary in _VARIABLE_ERRORS:
         return UserError(f"{label('var')}: {_one_line(first)}{more}")
     return UserError(f"{label('dir')}: {where}: invalid configuration: {_one_line(first)}{more}")
+
+
+def _undeclared(report: Report) -> str | None:
+    """`var` values no variable takes. Terraform refuses such a `-var` but only warns about
+    one in a file: the file of `var` values (planfiles) must fail as `-var` did."""
+    names = [found.group(1) for diag in report.warnings
+             if diag.summary == "Value for undeclared variable"
+             and f'{VARIABLES}"' in diag.detail
+             for found in [re.search(r'variable named "(.*?)"', diag.detail)] if found]
+    if not names:
+        return None
+    return ("Value for undeclared variable: the root module declares no variable named "
+            + ", ".join(f'"{name}"' for name in names))
 
 
 def _one_line(diag: Diagnostic, most: int = 300) -> str:
