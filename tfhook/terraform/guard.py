@@ -45,7 +45,8 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
         target: the directory and engine.
         batch: the runs' callers, who get the progress.
         targets: -target addresses (none: everything).
-        deleted_ids: cloud ids the batch's DELETED events carry (their removal is expected).
+        deleted_ids: the own ids of the resources the batch's DELETED events name (their
+            removal is expected; a parent's id is not among them).
 
     Returns:
         The report of the refresh and what the revert check found.
