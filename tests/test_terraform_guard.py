@@ -93,6 +93,18 @@ def test_a_parents_id_does_not_explain_a_removal(simcloud: SimCloud, tf_serve,
     assert simcloud.id_of("simcloud_elb.main") == ELB_ID
 
 
+def test_a_parents_id_still_chooses_what_to_refresh(simcloud: SimCloud, tf_serve) -> None:
+    # Targeting may use both ids: a server's event is news about its ELB too.
+    server = tf_serve(simcloud.dir, "--target-from-event", env=simcloud.env)
+    request = {"source": "test", "resource_name": "server", "scaling_job_id": "job-1",
+               "result": "UPDATED", "current": {"server": {"parent": {"elb": {"id": ELB_ID}}}}}
+
+    status, text = server.call("PostHandle", request)[-1]
+
+    assert status == "DONE", text
+    assert "targeted refresh of simcloud_elb.main;" in text, text
+
+
 def test_max_state_removals_allows_them(simcloud: SimCloud, tf_serve) -> None:
     web1 = simcloud.id_of("simcloud_server.web[1]")
     server = tf_serve(simcloud.dir, "--max-state-removals", "1", env=simcloud.env)

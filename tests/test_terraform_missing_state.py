@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simcloud_helpers import SimCloud, main_tf
-from terraform_helpers import updated, write_module
+from terraform_helpers import updated, wait_for, write_module
 
 from tfhook.terraform import plans
 
@@ -50,6 +50,18 @@ def test_with_outputs_nothing_is_applied_and_warn_answers_done(make_simcloud, tf
     assert text.startswith("terraform refresh FAILED (on_failure warn"), text
     assert f"yet {DECLARES}. Nothing was changed." in text
     assert cloud.state_bytes() == b""
+
+
+def test_a_start_up_refresh_of_no_state_fails_and_writes_nothing(simcloud: SimCloud,
+                                                                 tf_serve) -> None:
+    (simcloud.dir / "terraform.tfstate").write_bytes(b"")
+
+    server = tf_serve(simcloud.dir, "--refresh-on-start", env=simcloud.env)
+
+    wait_for(lambda: "terraform refresh refused: the state is missing" in server.log(),
+             timeout=60, what="the start-up refresh to be refused")
+    assert simcloud.state_bytes() == b""
+    assert server.proc.poll() is None
 
 
 def test_the_wrong_workspace_is_an_error(simcloud: SimCloud, tf_serve) -> None:
