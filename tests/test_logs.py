@@ -12,14 +12,14 @@ from structlog.testing import capture_logs
 
 from tfhook import client
 from tfhook.logs import LogSink
-from tfhook.model import Action, Event, GoJson, Phase, Status, Update
+from tfhook.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
 from tfhook.observe import Observer
 
 
 def _event(**fields: object) -> Event:
     base: dict[str, object] = dict(phase=Phase.POST_HANDLE, source="s", resource_name="r",
                                    scaling_job_id="j", instruction=0, result=2,
-                                   resource_ids=(), request_json=GoJson(b"{}"))
+                                   resource_ids=ResourceIds(), request_json=GoJson(b"{}"))
     return Event(**{**base, **fields})  # type: ignore[arg-type]
 
 

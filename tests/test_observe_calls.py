@@ -8,7 +8,7 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from tfhook.history import History, query
-from tfhook.model import Action, Event, GoJson, Phase, Status, Update
+from tfhook.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
 from tfhook.observe import OUTPUT_MAX, Observer
 
 REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
@@ -17,7 +17,7 @@ REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current
 
 def event(phase: Phase = Phase.POST_HANDLE, **fields) -> Event:
     values = {"source": "s", "resource_name": "web", "scaling_job_id": "job-9", "instruction": 0,
-              "result": 3, "resource_ids": (), "request_json": GoJson(REQUEST),
+              "result": 3, "resource_ids": ResourceIds(), "request_json": GoJson(REQUEST),
               "resource_type": "server_group_instance"}
     return Event(phase=phase, **{**values, **fields})
 

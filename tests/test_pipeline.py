@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
 from tfhook.hooks import ExecutableAction, Hook, Match
-from tfhook.model import Action, Event, GoJson, Outcome, Phase, Status, Update
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Status, Update
 from tfhook.observe import Observer as BaseObserver
 from tfhook.pipeline import Pipeline
 from tfhook.table import Table
@@ -18,7 +18,7 @@ from tfhook.table import Table
 
 def event(phase: Phase) -> Event:
     return Event(phase=phase, source="s", resource_name="r", scaling_job_id="j", instruction=0,
-                 result=1, resource_ids=(), request_json=GoJson(b"{}"))
+                 result=1, resource_ids=ResourceIds(), request_json=GoJson(b"{}"))
 
 
 def hook(name: str, phase: Phase | None = Phase.HANDLE, parallel: bool = False) -> Hook:

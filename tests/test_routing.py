@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tfhook.hooks import AFTER_CHANGE, ExecutableAction, Hook, Match, TerraformAction
-from tfhook.model import Event, GoJson, Phase
+from tfhook.model import Event, GoJson, Phase, ResourceIds
 from tfhook.routing import miss, route
 
 SCRIPT = ExecutableAction(Path("/bin/true"))
@@ -16,7 +16,8 @@ SCRIPT = ExecutableAction(Path("/bin/true"))
 def event(phase: Phase = Phase.POST_HANDLE, **fields: object) -> Event:
     base: dict[str, object] = dict(phase=phase, source="grafana", resource_name="elb-1",
                                    scaling_job_id="j", instruction=0, result=2,
-                                   resource_ids=(), request_json=GoJson(b"{}"), resource_type="elb")
+                                   resource_ids=ResourceIds(), request_json=GoJson(b"{}"),
+                                   resource_type="elb")
     return Event(**{**base, **fields})  # type: ignore[arg-type]
 
 

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from helpers import write_script
+from helpers import run_tfhook, write_script
 from simcloud_helpers import ELB_ID, SimCloud
 from terraform_helpers import tfhook_terraform, updated, wait_for, write_module
 
@@ -71,6 +71,38 @@ def test_a_deleted_event_does_not_cover_another_object(simcloud: SimCloud, tf_se
     assert f"simcloud_server.web[1] (id {web1})" in error.details()
     assert f"(id {web0})" not in error.details()
     assert simcloud.state_bytes() == before
+
+
+def test_a_parents_id_does_not_explain_a_removal(simcloud: SimCloud, tf_serve,
+                                                 tmp_path: Path) -> None:
+    # A DELETED event for a server that carries no id of its own, only its ELB's: the ELB
+    # is the server's parent, not the object the event says is gone.
+    before = simcloud.state_bytes()
+    server = tf_serve(simcloud.dir, env=simcloud.env)
+    simcloud.delete("elb", ELB_ID)
+
+    sent = run_tfhook(["send", "post-handle", "--addr", server.target, "--result", "deleted",
+                       "--resource-type", "server", "--parent-type", "elb",
+                       "--parent-id", ELB_ID], cwd=tmp_path, timeout=60)
+
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    assert "terraform refresh refused" in sent.stderr, sent.stderr
+    assert (f"1 object(s) from the state (no DELETED event of this run named them): "
+            f"simcloud_elb.main (id {ELB_ID})") in sent.stderr
+    assert simcloud.state_bytes() == before
+    assert simcloud.id_of("simcloud_elb.main") == ELB_ID
+
+
+def test_a_parents_id_still_chooses_what_to_refresh(simcloud: SimCloud, tf_serve) -> None:
+    # Targeting may use both ids: a server's event is news about its ELB too.
+    server = tf_serve(simcloud.dir, "--target-from-event", env=simcloud.env)
+    request = {"source": "test", "resource_name": "server", "scaling_job_id": "job-1",
+               "result": "UPDATED", "current": {"server": {"parent": {"elb": {"id": ELB_ID}}}}}
+
+    status, text = server.call("PostHandle", request)[-1]
+
+    assert status == "DONE", text
+    assert "targeted refresh of simcloud_elb.main;" in text, text
 
 
 def test_max_state_removals_allows_them(simcloud: SimCloud, tf_serve) -> None:

@@ -237,11 +237,19 @@ def test_broken_configuration_at_start_fails_fast(demo: Path, tmp_path: Path) ->
 
 
 
-def test_a_module_never_applied_starts(tmp_path: Path, serve) -> None:
-    # The start-up check plans without refreshing: the demo's import {} block is fine.
+def test_a_module_never_applied_starts_and_its_refresh_says_apply_it(tmp_path: Path,
+                                                                     serve) -> None:
+    # The start-up check plans without refreshing: the demo's import {} block is fine. A
+    # refresh of its missing state is an error, not a success that refreshed nothing.
     tf_dir = copy_demo(tmp_path / "fresh")
     server = serve(tf_dir)
-    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+
+    details = server.call_error("PostHandle", updated()).details()
+
+    assert "the state it read holds no managed resources, yet the configuration declares" \
+        in details, details
+    assert f"apply it once first: tfhook terraform -chdir={tf_dir} apply" in details, details
+    assert not (tf_dir / "terraform.tfstate").exists()
 
 
 def test_a_configuration_error_is_not_mistaken_for_missing_init(tmp_path: Path) -> None:

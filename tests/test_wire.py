@@ -10,7 +10,7 @@ from helpers import vector_request
 from tfhook import wire
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError, UserError
 from tfhook.hooks import RESOURCE_TYPES
-from tfhook.model import Phase, Status, Update
+from tfhook.model import Phase, ResourceIds, Status, Update
 from tfhook.v1 import handler_pb2 as pb
 
 
@@ -23,7 +23,7 @@ def test_post_handle_request_becomes_an_event() -> None:
     assert event.phase is Phase.POST_HANDLE
     assert (event.source, event.resource_name, event.scaling_job_id) == ("grafana", "elb", "job-1")
     assert (event.instruction, event.result) == (0, 2)
-    assert event.resource_ids == ("113300000001",)
+    assert event.resource_ids == ResourceIds(own="113300000001")
     # The contract's own example, byte for byte.
     assert event.request_json.get() == (
         b'{"source":"grafana","resource_name":"elb","scaling_job_id":"job-1","result":2,'
@@ -39,26 +39,30 @@ def test_handle_request_becomes_an_event(phase: Phase) -> None:
     event = wire.event_from_proto(request, phase)
     assert event.phase is phase
     assert (event.instruction, event.result) == (99, 0)
-    assert event.resource_ids == ("s1", "lb1")
+    assert event.resource_ids == ResourceIds(own="s1", parent="lb1")
     assert event.request_json.get() == wire.go_json(request)
 
 
 @pytest.mark.parametrize(
     ("resource", "ids"),
     [
-        (pb.Resource(), ()),
-        (pb.Resource(router=pb.Router(id="r")), ("r",)),
-        (pb.Resource(dns=pb.DNS()), ()),
-        (pb.Resource(server=pb.Server(parent=pb.Parent(gslb=pb.GSLB(id="g")))), ("g",)),
-        (pb.Resource(server=pb.Server(id="s", parent=pb.Parent())), ("s",)),
+        (pb.Resource(), ResourceIds()),
+        (pb.Resource(router=pb.Router(id="r")), ResourceIds(own="r")),
+        (pb.Resource(dns=pb.DNS()), ResourceIds()),
+        # A parent's id alone is the parent's, never taken for the resource's own.
+        (pb.Resource(server=pb.Server(parent=pb.Parent(gslb=pb.GSLB(id="g")))),
+         ResourceIds(parent="g")),
+        (pb.Resource(server=pb.Server(id="s", parent=pb.Parent())), ResourceIds(own="s")),
         (pb.Resource(server_group_instance=pb.ServerGroupInstance(
-            id="i", parent=pb.Parent(elb=pb.ELB(id="e")))), ("i", "e")),
-        (pb.Resource(elb=pb.ELB(id="e", parent=pb.Parent(dns=pb.DNS(id="d")))), ("e", "d")),
+            id="i", parent=pb.Parent(elb=pb.ELB(id="e")))), ResourceIds(own="i", parent="e")),
+        (pb.Resource(elb=pb.ELB(id="e", parent=pb.Parent(dns=pb.DNS(id="d")))),
+         ResourceIds(own="e", parent="d")),
     ],
 )
 def test_resource_ids(resource, ids) -> None:
     event = wire.event_from_proto(pb.HandleRequest(desired=resource), Phase.HANDLE)
     assert event.resource_ids == ids
+    assert event.resource_ids.values() == tuple(i for i in (ids.own, ids.parent) if i)
 
 
 def test_golden_vectors_through_event_from_proto(vectors) -> None:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
 from tfhook.hook import Instruction, Result, _code, name_of
 
-__all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "Result", "Sink", "Status", "Update"]
+__all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Result", "Sink",
+           "Status", "Update"]
 
 
 class Phase(enum.Enum):
@@ -82,12 +83,26 @@ class GoJson:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceIds:
+    """The cloud ids a request carries, each for what it is: the resource's `own` id and its
+    `parent`'s ("" when the request has none). Only `own` names the object a DELETED event
+    says is gone: a server's parent ELB is still there."""
+
+    own: str = ""
+    parent: str = ""
+
+    def values(self) -> tuple[str, ...]:
+        """The ids that are set, the resource's first."""
+        return tuple(ident for ident in (self.own, self.parent) if ident)
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One call from the Core, decoded.
 
     `request_json` is exactly what the reference handler gives an executable, built on
     first use.
-    `resource_ids` are the cloud ids the request carries (the resource, then its parent);
+    `resource_ids` are the cloud ids the request carries (the resource's own, its parent's);
     `resource_type` is the request's resource variant (`elb`, `server`...; "" when none).
     `background` is why the server itself asked for a run (start-up refresh, reconcile,
     retry); it is "" for the Core's calls.
@@ -100,7 +115,7 @@ class Event:
     scaling_job_id: str
     instruction: int
     result: int
-    resource_ids: tuple[str, ...]
+    resource_ids: ResourceIds
     request_json: GoJson
     resource_type: str = ""
     background: str = ""

@@ -12,7 +12,7 @@ import structlog
 
 from tfhook import fanout
 from tfhook.errors import TfhookError
-from tfhook.model import Action, Event, GoJson, Outcome, Phase, Sink, Status, Update
+from tfhook.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Sink, Status, Update
 from tfhook.observe import Observer
 from tfhook.routing import route
 from tfhook.runners import Runner
@@ -136,7 +136,7 @@ class Pipeline:
             Whether the run succeeded.
         """
         event = Event(phase=Phase.POST_HANDLE, source="tfhook", resource_name="",
-                      scaling_job_id="", instruction=0, result=0, resource_ids=(),
+                      scaling_job_id="", instruction=0, result=0, resource_ids=ResourceIds(),
                       request_json=GoJson(b""), background=reason)
         try:
             async for _ in self.execute(Action(event, hook), {hook: runner}):

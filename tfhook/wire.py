@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError
 
 from tfhook import _gojson
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
-from tfhook.model import Event, GoJson, Phase, Update
+from tfhook.model import Event, GoJson, Phase, ResourceIds, Update
 from tfhook.v1 import handler_pb2
 
 Request = handler_pb2.HandleRequest | handler_pb2.PostHandleRequest
@@ -95,20 +95,18 @@ def event_from_proto(request: Request, phase: Phase) -> Event:
     )
 
 
-def _ids(resource: handler_pb2.Resource) -> tuple[str, ...]:
-    """The cloud ids a resource carries: its own, then its parent's."""
+def _ids(resource: handler_pb2.Resource) -> ResourceIds:
+    """The cloud ids a resource carries: its own and its parent's, each in its place."""
     variant = resource.WhichOneof("resource")
     if variant is None:
-        return ()
+        return ResourceIds()
     inner: Any = getattr(resource, variant)
-    ids = [inner.id] if inner.id else []
+    parent_id = ""
     if "parent" in inner.DESCRIPTOR.fields_by_name and inner.HasField("parent"):
         parent_variant = inner.parent.WhichOneof("resource")
         if parent_variant is not None:
             parent_id = getattr(inner.parent, parent_variant).id
-            if parent_id:
-                ids.append(parent_id)
-    return tuple(ids)
+    return ResourceIds(own=inner.id, parent=parent_id)
 
 
 def update_to_proto(update: Update, event: Event) -> handler_pb2.HandleResponse:

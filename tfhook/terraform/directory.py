@@ -18,7 +18,7 @@ from tfhook import process
 from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.flight import Batch, Flight
 from tfhook.hooks import Hook, TerraformAction
-from tfhook.model import Event, Result, Status, Update
+from tfhook.model import Event, Status, Update
 from tfhook.observe import Observer, Run, trigger_kinds
 from tfhook.terraform import background, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
@@ -168,10 +168,7 @@ class Directory:
                                                            "terraform state pull"))
             chosen, note = targets.targets(events, before)
             notes.append(note)
-        # The deleted resource's own id only: its parent (the first id after it) is still there.
-        deleted = {e.resource_ids[0] for e in events
-                   if e.result == Result.DELETED and e.resource_ids}
-        done = await guard.refresh(self.target, batch, chosen, deleted)
+        done = await guard.refresh(self.target, batch, chosen, targets.deleted_ids(events))
         self._failing = False  # any good run ends a background retry
         run.refreshed, run.drifted = tuple(done.report.refreshed), tuple(done.report.drifted)
         run.outputs_changed = tuple(done.report.output_changes(done.before))

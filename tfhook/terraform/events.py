@@ -44,6 +44,8 @@ class Report:
     planned: dict[str, str] = field(default_factory=dict)  # output → planned action
     changes: list[str] = field(default_factory=list)  # planned resource changes (a plan)
     summary: bool = False  # a plan's change summary was read: its stream is complete
+    # A managed resource of the state was refreshed: the state the plan read is not empty.
+    state_read: bool = False
     unusual: list[str] = field(default_factory=list)  # kinds of message outside _PLAN_QUIET
     diagnostics: list[Diagnostic] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # lines that were not JSON
@@ -70,6 +72,7 @@ class Report:
             self.version = str(event.get("terraform", ""))
         elif kind in ("refresh_complete", "apply_complete"):
             self._refreshed(event)
+            self.state_read |= kind == "refresh_complete" and _managed(event)
         elif kind == "resource_drift":
             change = event.get("change", {})
             self.drifted.append(f"{change.get('resource', {}).get('addr', '?')} "
@@ -141,6 +144,12 @@ def listing(title: str, items: list[str]) -> str:
     shown = ", ".join(items[:_LIST])
     more = f" and {len(items) - _LIST} more" if len(items) > _LIST else ""
     return f"{title} {len(items)}: {shown}{more}"
+
+
+def _managed(event: dict[str, Any]) -> bool:
+    """A hook event about a managed resource (data sources are read, not refreshed)."""
+    resource = str(event.get("hook", {}).get("resource", {}).get("resource", ""))
+    return bool(resource) and not resource.startswith("data.")
 
 
 def _has_values(outputs: dict[str, Any]) -> bool:

@@ -26,6 +26,11 @@ class RemovalsRefused(ActionFailed):
     """The refresh would have removed objects from the state that nothing said were gone."""
 
 
+class StateMissing(ActionFailed):
+    """The refresh read no state for a configuration that has resources (or Terraform will
+    not apply its changes): answering success would hide a lost state."""
+
+
 @dataclass
 class Result:
     """What a guarded refresh did."""
@@ -45,7 +50,8 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
         target: the directory and engine.
         batch: the runs' callers, who get the progress.
         targets: -target addresses (none: everything).
-        deleted_ids: cloud ids the batch's DELETED events carry (their removal is expected).
+        deleted_ids: the own ids of the resources the batch's DELETED events name (their
+            removal is expected; a parent's id is not among them).
 
     Returns:
         The report of the refresh and what the revert check found.
@@ -82,10 +88,13 @@ async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets:
         argv = target.plan_argv(targets, plan_file, target.variables(tmp))
         await stream(target, batch.publish, report, argv,
                      "terraform plan -refresh-only")
-        if report.unchanged:  # nothing drifted: no plan to show, check or apply
+        # Nothing drifted in a state that has resources: no plan to show, check or apply.
+        # A plan that refreshed no managed resource is shown: its state may be missing.
+        if report.unchanged and report.state_read:
             return {}
         saved = await _show(target, plan_file)
         _check_removals(target, saved, deleted_ids, batch.background)
+        _check_state(target, saved)
         if saved.get("applyable", True):  # a plan of no change has nothing to apply
             await stream(target, batch.publish, report, target.apply_argv(plan_file),
                          "terraform apply (the checked plan)")
@@ -122,6 +131,19 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         "Check the credentials, account and zone Terraform uses; if the objects are really "
         f"gone, allow it with {target.removals_label} {len(refused)} (or remove them by hand: "
         f"tfhook terraform -chdir={target.action.dir} state rm ADDRESS)")
+
+
+def _check_state(target: Target, saved: dict[str, Any]) -> None:
+    problem = plans.missing_state(saved)
+    if not problem:
+        return
+    where = target.action.dir
+    log.error("terraform refresh refused: the state is missing", problem=problem, dir=str(where))
+    raise StateMissing(
+        f"terraform refresh refused in {where}: {problem}. Nothing was changed. Likely causes: "
+        "the state was lost or cut short, the wrong workspace or backend is selected, or the "
+        f"directory was never applied (apply it once first: tfhook terraform -chdir={where} "
+        "apply)")
 
 
 async def _check_reverts(target: Target, batch: Batch, drifted: list[str],

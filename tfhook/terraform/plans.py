@@ -1,5 +1,6 @@
-"""Checks on saved plans (`terraform show -json FILE`): removals a refresh would make, the
-outputs before it, and what the configuration would change back on the next apply."""
+"""Checks on saved plans (`terraform show -json FILE`): removals a refresh would make, a state
+that is missing, the outputs before it, and what the configuration would change back on the
+next apply."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfhook.terraform import state
+from tfhook.terraform.events import listing
 from tfhook.terraform.state import State
 
 REVERT_HINT = "add it to lifecycle.ignore_changes or change the configuration"
@@ -78,6 +80,69 @@ def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) ->
     """
     unexpected = [r for r in found if r.id is None or r.id not in deleted_ids]
     return unexpected if len(unexpected) > allowed else []
+
+
+def missing_state(plan: State) -> str:
+    """What is wrong with the state a refresh-only plan read, or "" when nothing is: it holds
+    no managed resource while the configuration declares some (a lost state, the wrong
+    workspace or backend, a directory never applied), or the plan has changes Terraform
+    will not apply (`terraform apply` says "Cannot apply non-applyable plan")."""
+    names = declared(plan)
+    if names and not _had_resources(plan):
+        return ("the state it read holds no managed resources, yet "
+                + listing("the configuration declares", names))
+    found = changes(plan)
+    if found and not plan.get("applyable", True):
+        return "Terraform calls the refresh plan not applyable, yet " + listing("it changes",
+                                                                               found)
+    return ""
+
+
+def declared(plan: State) -> list[str]:
+    """The managed resources the configuration declares (root module and module calls),
+    leaving out those whose count or for_each is a constant zero or empty."""
+    return sorted(_declared(plan.get("configuration", {}).get("root_module", {}), ""))
+
+
+def _declared(module: dict[str, Any], prefix: str) -> Iterator[str]:
+    for resource in module.get("resources", []):
+        if resource.get("mode") == "managed" and not _never(resource):
+            yield prefix + str(resource.get("address", "?"))
+    for name, call in (module.get("module_calls") or {}).items():
+        yield from _declared(call.get("module") or {}, f"{prefix}module.{name}.")
+
+
+def _never(resource: dict[str, Any]) -> bool:
+    """`count = 0` or `for_each = {}` written as constants: the resource has no instance."""
+    for key in ("count_expression", "for_each_expression"):
+        expression = resource.get(key)
+        if isinstance(expression, dict) and "constant_value" in expression \
+                and not expression["constant_value"]:
+            return True
+    return False
+
+
+def _had_resources(plan: State) -> bool:
+    """Whether the state the plan read held a managed resource: one in the refreshed state
+    (`prior_state`), or one the refresh found changed or gone."""
+    root = (plan.get("prior_state") or {}).get("values", {}).get("root_module") or {}
+    return _holds_managed(root) or bool(drifted(plan))
+
+
+def _holds_managed(module: dict[str, Any]) -> bool:
+    if any(r.get("mode") == "managed" for r in module.get("resources", [])):
+        return True
+    return any(_holds_managed(child) for child in module.get("child_modules", []))
+
+
+def changes(plan: State) -> list[str]:
+    """What a refresh-only plan changes: drifted objects, resource changes, outputs."""
+    found = set(drifted(plan))
+    found |= {str(change.get("address", "?")) for change in plan.get("resource_changes", [])
+              if change.get("change", {}).get("actions", []) not in ([], ["no-op"], ["read"])}
+    found |= {f"output {name}" for name, change in (plan.get("output_changes") or {}).items()
+              if change.get("actions", []) not in ([], ["no-op"])}
+    return sorted(found)
 
 
 def prior_outputs(plan: State) -> dict[str, tuple[Any, bool]]:
