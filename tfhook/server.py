@@ -84,13 +84,20 @@ class Server:
                 await self._shutdown()
             finally:
                 if self._grpc is not None:
+                    # Calls a second signal cut short unwind first (their stop ladder, their
+                    # record): gRPC's stop would cancel them again, without saying why.
+                    await self._idle()
                     await asyncio.shield(self._grpc.stop(0))
                 await self.reloader.close()
                 self.listener.remove()
+                await self._idle()  # calls record how they ended before the history closes
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
                 if self._grpc is not None:  # a start-up failure is its one error line
                     log.info("stopped", calls_cut_short=self.cut_short)
+
+    async def _idle(self) -> None:
+        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
 
     @property
     def cut_short(self) -> int:
@@ -132,7 +139,7 @@ class Server:
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
         self.service.cut()
-        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
+        await self._idle()
         await self._grpc.stop(0)
         await stopping
 
@@ -159,7 +166,9 @@ class Server:
         # Act first, log after: nothing may keep a signal from stopping the server.
         name = signal.Signals(sig).name
         if self._task is not None and (self._stop.is_set() or self._grpc is None):
-            # A second signal, or one during start-up: nothing to drain, stop now.
+            # A second signal, or one during start-up: nothing to drain, stop now. The calls
+            # are ended first, each saying that the server cut it short (not its client).
+            self.service.cut(f"stopped at once by a second {name}")
             self._task.cancel()
             log.warning("stopping now", signal=name)
             return
