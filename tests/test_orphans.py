@@ -134,6 +134,35 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     assert http_state.lock is None and http_state.state is not None
 
 
+def test_a_terraform_the_watchdog_must_kill_is_named_in_the_journal_with_its_lock(
+        tmp_path: Path, tf_serve, cloud: SlowCloud) -> None:
+    tf_dir = write_module(tmp_path / "stuck", {"main.tf": cloud.tf()})
+    # kill_after 1s: Terraform stops on SIGINT only once the read it is in returns, and the
+    # slow cloud holds that read until the test opens it.
+    server = tf_serve(tf_dir, "--kill-after", "1s")
+    server.stream("PostHandle", updated())
+    cloud.requests.get(timeout=60)
+    stuck = wait_for(lambda: list(processes_in(tf_dir)), timeout=60, what="Terraform running")
+    assert watchdog(server.proc.pid) is not None
+
+    server.proc.kill()
+    server.proc.wait(60)
+    try:
+        line = wait_for(lambda: [line for line in server.log().splitlines()
+                                 if line.startswith("tfhook watchdog: ")], timeout=60,
+                        what="the watchdog's line in tfhook's standard error")
+        wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=60,
+                 what="Terraform killed while the cloud still holds its read")
+    finally:
+        cloud.open()
+    [text] = line
+    assert "tfhook is gone; process group " in text
+    assert "did not stop within 1s of its stop signal and was killed (SIGKILL)" in text
+    assert f" in {tf_dir}: a Terraform killed this way may leave its state lock held" in text
+    assert f"check with `tfhook terraform -chdir={tf_dir} plan -lock-timeout=0s`" in text
+    assert f"`tfhook terraform -chdir={tf_dir} force-unlock ID`" in text
+
+
 _read: dict[int, bytes] = {}
 
 

@@ -139,3 +139,23 @@ def test_a_reload_whose_terraform_directory_fails_its_checks_keeps_the_old_route
         assert server.call("PostHandle", updated()) == [("DONE", "a\n")]
     finally:
         server.close()
+
+
+def test_a_reload_of_yaml_nested_too_deeply_keeps_the_old_routes(tmp_path: Path) -> None:
+    write_script(tmp_path / "a.sh", HOOK.replace("{name}", "a"))
+    routes = tmp_path / "tfhook.yaml"
+    routes.write_text("routes:\n" + route("first", "a.sh"))
+    server = start(tmp_path, "--routes", "tfhook.yaml")
+    try:
+        routes.write_text("routes:\n" + route("first", "a.sh").replace(
+            "post-handle", "[" * 5000 + "]" * 5000))
+        server.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: log_lines(server, "routes file not reloaded; the old routes stay"),
+                 what="the refused reload")
+        [problem] = log_lines(server, "routes file problem")
+        assert "tfhook.yaml: not valid YAML: nested too deeply" in problem
+        assert server.call("PostHandle", updated()) == [("DONE", "a\n")]
+        assert server.proc.poll() is None
+    finally:
+        server.close()
+    assert "Traceback" not in server.log() and "never retrieved" not in server.log()

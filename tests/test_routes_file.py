@@ -154,6 +154,47 @@ def test_each_mistake_is_named(site: Path, text: str, problem: str) -> None:
     assert found.replace(str(site / "tfhook.yaml"), "tfhook.yaml").startswith(problem), found
 
 
+def test_every_field_of_every_route_is_checked_whatever_else_is_wrong(site: Path) -> None:
+    (site / "tfhook.yaml").write_text(
+        "routes:\n"
+        "  - {name: a, exectuable: {path: hooks/notify.sh}, match: {phase: nope},"
+        " parallel: maybe, timeout: 2 minutes}\n"
+        "  - {name: b, terraform: [infra/elb], match: {result: changed, colour: red}}\n")
+    with pytest.raises(routes.RoutesError) as info:
+        routes.load(site / "tfhook.yaml")
+    found = [p.replace(str(site / "tfhook.yaml"), "tfhook.yaml") for p in info.value.problems]
+    expected = [
+        "routes[0] (a): exectuable: unknown key",
+        "routes[0] (a): match.phase: 'nope' is not one of",
+        "routes[0] (a): parallel: must be true or false, not 'maybe'",
+        "routes[0] (a): give exactly one of executable or terraform",
+        "routes[0] (a): timeout: invalid duration '2 minutes'",
+        "routes[1] (b): match.colour: unknown key",
+        "routes[1] (b): match.result: 'changed' is not one of",
+        "routes[1] (b): terraform: must be a mapping",
+    ]
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(f"tfhook.yaml: {start}"), (line, start)
+
+
+def nested(depth: int) -> str:
+    """A route whose match holds lists `depth` deep."""
+    return ("routes:\n  - {name: a, executable: {path: hooks/notify.sh}, match: {phase: "
+            + "[" * depth + "]" * depth + "}}\n")
+
+
+@pytest.mark.parametrize("command", [["routes", "check"], ["serve", "--addr", "unix:s.sock",
+                                                            "--routes"]])
+def test_yaml_nested_too_deeply_is_one_line(site: Path, command: list[str]) -> None:
+    (site / "deep.yaml").write_text(nested(5000))
+    result = run_tfhook([*command, "deep.yaml"], cwd=site)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("tfhook: error: deep.yaml: not valid YAML: nested too deeply "
+                             "(lists or mappings inside each other)\n")
+    assert not (site / "s.sock").exists()
+
+
 def test_closed_bracket_globs_are_kept(site: Path) -> None:
     globs = ["elb-[0-9]*", "[[]literal", "[]]x", "[!]]y"]
     (site / "tfhook.yaml").write_text(

@@ -100,7 +100,7 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
 
     def rows() -> list[dict[str, Any]]:
         cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        with _closing(query.connect(_state(state_dir))) as conn:
+        with query.reading(_state(state_dir)) as conn:
             return select(conn, query.Filters(since=cutoff, **filters))
 
     found = _guard(rows)
@@ -119,7 +119,7 @@ def show(
 
     def lookup() -> dict[str, Any]:
         kind, number = _item(item)
-        with _closing(query.connect(_state(state_dir or ctx.obj))) as conn:
+        with query.reading(_state(state_dir or ctx.obj)) as conn:
             found = (query.run if kind == "run" else query.call)(conn, number)
         if found is None:
             raise UserError(f"no {kind} {number} in the history")
@@ -230,15 +230,3 @@ def check(
 
     typer.echo(_guard(probe))
 
-
-class _closing:
-    """Close a sqlite3 connection on exit (its own context manager only commits)."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> Any:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.close()

@@ -6,8 +6,12 @@ tfhook holds. tfhook sends one message per child it starts, with the read ends o
 child's stdout and stderr pipes, and one when it no longer supervises that child's
 process group:
 
-    + TICKET PGID STOP_SIGNAL KILL_AFTER   (and two file descriptors)
+    + TICKET PGID STOP_SIGNAL KILL_AFTER [NOTE]   (and two file descriptors)
     - TICKET
+
+NOTE, the rest of the line, is what a SIGKILL may leave behind (a Terraform's state lock,
+its directory and the command that checks it). When a group has to be killed, the watchdog
+writes one line to its standard error, tfhook's (the journal), with the note.
 
 End of input means tfhook is gone: the kernel closed its end, whatever killed it. Each
 group still listed then gets its stop signal (SIGINT for Terraform, which stops and
@@ -21,29 +25,33 @@ signals a terminal or a service manager sends to tfhook: it ends when tfhook doe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import time
 
 _POLL = 0.05  # how often a stopping group is looked at
-# ticket: pgid, stop signal, kill_after, fds
-Groups = dict[int, tuple[int, int, float, list[int]]]
+_MESSAGE = 8192  # the longest message (a note names a directory)
+# ticket: pgid, stop signal, kill_after, fds, note
+Groups = dict[int, tuple[int, int, float, list[int], str]]
+_NONE: tuple[int, int, float, list[int], str] = (0, 0, 0.0, [], "")
 
 
 def _follow(sock: socket.socket) -> Groups:
     """Follow tfhook's messages until end of input; the groups still listed then."""
     groups: Groups = {}
     while True:
-        data, fds, _, _ = socket.recv_fds(sock, 256, 4)
+        data, fds, _, _ = socket.recv_fds(sock, _MESSAGE, 4)
         if not data:
             return groups
-        match data.split():
-            case [b"+", ticket, pgid, sig, kill_after]:
-                _close(groups.pop(int(ticket), (0, 0, 0.0, []))[3])
-                groups[int(ticket)] = (int(pgid), int(sig), float(kill_after), fds)
+        match data.split(maxsplit=5):
+            case [b"+", ticket, pgid, sig, kill_after, *note]:
+                _close(groups.pop(int(ticket), _NONE)[3])
+                groups[int(ticket)] = (int(pgid), int(sig), float(kill_after), fds,
+                                       b"".join(note).decode("utf-8", "replace"))
             case [b"-", ticket]:
-                _close(groups.pop(int(ticket), (0, 0, 0.0, []))[3] + fds)
+                _close(groups.pop(int(ticket), _NONE)[3] + fds)
             case _:
                 _close(fds)
 
@@ -65,17 +73,26 @@ def _signal(pgid: int, sig: int) -> bool:
 def _stop(groups: Groups) -> None:
     """Stop signal to each group, SIGKILL to what is left of it after its kill_after."""
     start = time.monotonic()
-    left = {pgid: start + kill_after for pgid, sig, kill_after, _ in groups.values()
-            if _signal(pgid, sig)}
+    left = {pgid: (start + kill_after, kill_after, note)
+            for pgid, sig, kill_after, _, note in groups.values() if _signal(pgid, sig)}
     while left:
         time.sleep(_POLL)
         now = time.monotonic()
-        for pgid, kill_at in list(left.items()):
+        for pgid, (kill_at, kill_after, note) in list(left.items()):
             if now >= kill_at:
-                _signal(pgid, signal.SIGKILL)
+                if _signal(pgid, signal.SIGKILL):
+                    _killed(pgid, kill_after, note)
                 del left[pgid]
             elif not _signal(pgid, 0):
                 del left[pgid]
+
+
+def _killed(pgid: int, kill_after: float, note: str) -> None:
+    """One line on standard error (tfhook's: the journal) for a group killed outright."""
+    line = (f"tfhook watchdog: tfhook is gone; process group {pgid} did not stop within "
+            f"{kill_after:g}s of its stop signal and was killed (SIGKILL)")
+    with contextlib.suppress(OSError):  # no standard error left: the kill is what matters
+        os.write(2, f"{line}{'; ' + note if note else ''}\n".encode("utf-8", "replace"))
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import structlog
 log = structlog.get_logger("tfhook.process")
 
 _SCRIPT = str(Path(__file__).with_name("_watchdog.py"))
+_NOTE_MAX = 4000  # characters: the watchdog reads messages of up to 8 KiB
 
 
 class _Watchdog:
@@ -53,7 +54,8 @@ class _Watchdog:
             try:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-S", "-I", _SCRIPT], stdin=theirs.fileno(),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                    # stderr is ours (the journal): the one line on a group it had to kill.
+                    stdout=subprocess.DEVNULL, cwd="/",
                     process_group=0)
             except OSError:
                 ours.close()
@@ -102,15 +104,20 @@ def watch() -> None:
         _watchdog.try_start()
 
 
-def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...]) -> int:
+def started(pgid: int, stop_signal: int, kill_after: float, pipes: tuple[int, ...],
+            note: str = "") -> int:
     """Tell the watchdog of a new group and hand it the read ends of its output `pipes`.
+
+    `note` is what the watchdog writes to the journal if it has to kill the group
+    (Terraform's: its directory's state lock may still be held, and how to check).
 
     Returns:
         the ticket to pass to `ended` (not the pgid: a reaped leader's pid may be taken
         by the next child before the first one's end is told).
     """
     ticket = next(_watchdog.tickets)
-    message = f"+ {ticket} {pgid} {stop_signal} {kill_after:g}".encode()
+    text = " ".join(note.split())[:_NOTE_MAX]  # one line, in one message
+    message = f"+ {ticket} {pgid} {stop_signal} {kill_after:g} {text}".rstrip().encode()
     if _watchdog.proc is not None:
         _watchdog.groups[ticket] = message
         _watchdog.send(message, pipes)

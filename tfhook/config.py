@@ -189,7 +189,7 @@ def load_handler_config(path: Path) -> Exporter:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(yaml_problem(path, exc)) from None
     if data is None:
         return Exporter()
@@ -221,6 +221,9 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
 def yaml_problem(path: Path, exc: Exception) -> str:
     """`file.yaml:3:5: not valid YAML: what PyYAML found there (and what it was parsing)`."""
     import yaml
+
+    if isinstance(exc, RecursionError):  # PyYAML composes nested nodes recursively
+        return f"{path}: not valid YAML: nested too deeply (lists or mappings inside each other)"
 
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:

@@ -58,7 +58,8 @@ class Child:
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
         self._ticket = _watchdog_client.started(proc.pid, spec.stop_signal, spec.kill_after,
-                                         (proc.stdout.fileno(), proc.stderr.fileno()))
+                                                (proc.stdout.fileno(), proc.stderr.fileno()),
+                                                _killed_note(spec))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
         self._deadline = loop.time() + spec.timeout
@@ -201,6 +202,14 @@ class Child:
             # The pipes may still be open (a background child held them until its group
             # was stopped): close them now rather than leave them to the GC.
             pipes.close()
+
+
+def _killed_note(spec: Spec) -> str:
+    """What the watchdog writes if tfhook is gone and it has to kill this child."""
+    if not spec.if_killed:
+        return ""
+    named = spec.cwd is None or str(spec.cwd) in spec.name  # "terraform in DIR" names it
+    return f"{spec.name if named else f'{spec.name} in {spec.cwd}'}: {spec.if_killed}"
 
 
 def _warn_killed(spec: Spec, main: bool) -> None:

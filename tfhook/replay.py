@@ -18,11 +18,8 @@ def recorded(state_dir: Path, call_id: int) -> tuple[Phase, dict[str, Any]]:
     Raises:
         UserError: no such call, or it was recorded without its request.
     """
-    conn = query.connect(state_dir)
-    try:
+    with query.reading(state_dir) as conn:
         row = query.call(conn, call_id)
-    finally:
-        conn.close()
     if row is None:
         raise UserError(f"--replay: no call {call_id} in the history")
     if not row.get("request"):

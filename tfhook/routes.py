@@ -58,7 +58,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
     except OSError as exc:
         problems.append(f"{path}: cannot read: {exc.strerror or exc}")
         return None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         problems.append(yaml_problem(path, exc))
         return None
     if not isinstance(data, dict):
@@ -74,31 +74,40 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
 
 
 def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook | None:
+    """One route's hook; every field is checked, whatever else is wrong with the route."""
     if not isinstance(item, dict):
         where.problem("", "must be a mapping (name, match, executable or terraform...)")
         return None
     where.unknown(item, ROUTE_KEYS, "")
     name = fields.name(where, item.get("name"))
-    kinds = [key for key in ("executable", "terraform") if key in item]
-    if len(kinds) != 1:
-        where.problem("", "give exactly one of executable or terraform")
-        return None
-    section = item[kinds[0]]
-    if not isinstance(section, dict):
-        where.problem(kinds[0], "must be a mapping")
-        return None
-    limits = fields.limits(where, item, section, kinds[0], defaults)
-    action: ExecutableAction | TerraformAction | None = (
-        fields.executable(where, base, section) if kinds[0] == "executable"
-        else fields.terraform(where, base, section))
     match = fields.match(where, item.get("match", {}))
     parallel = where.boolean(item, "parallel", "parallel")
+    kind, section = _action_section(where, item)
+    limits = fields.limits(where, item, section, kind or "executable", defaults)
+    action: ExecutableAction | TerraformAction | None = (
+        None if kind is None else fields.executable(where, base, section)
+        if kind == "executable" else fields.terraform(where, base, section))
     if action is None or match is None or name is None or where.failed:
         return None
     if isinstance(action, TerraformAction) and not match.phase and not match.result:
         match = fields.with_defaults(match, AFTER_CHANGE)
-    return Hook(name, action, match, parallel=parallel, labels=where.labels(kinds[0]),
+    return Hook(name, action, match, parallel=parallel, labels=where.labels(kind or ""),
                 **limits)
+
+
+def _action_section(where: fields.Where, item: dict[Any, Any]
+                    ) -> tuple[str | None, dict[Any, Any]]:
+    """The route's kind (executable or terraform) and its section; None and {} when the
+    route gives neither, both, or a section that is not a mapping (a problem is noted)."""
+    kinds = [key for key in ("executable", "terraform") if key in item]
+    if len(kinds) != 1:
+        where.problem("", "give exactly one of executable or terraform")
+        return None, {}
+    section = item[kinds[0]]
+    if not isinstance(section, dict):
+        where.problem(kinds[0], "must be a mapping")
+        return None, {}
+    return kinds[0], section
 
 
 def _shared_directories(path: str, hooks: list[Hook], index: dict[str, int],

@@ -25,6 +25,7 @@ from tfhook.service import SERVICE, HandleService, add_to_server
 from tfhook.wire import RECEIVE_LIMIT
 
 log = structlog.get_logger("tfhook.server")
+FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
 def build_sinks(settings: Settings, history: History | None = None) -> tuple[list[Sink], Observer]:
@@ -54,6 +55,7 @@ class Server:
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._forced = False  # a second signal: stop at once
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
         self.service = HandleService(self.pipeline)
@@ -84,13 +86,23 @@ class Server:
                 await self._shutdown()
             finally:
                 if self._grpc is not None:
+                    # Calls a second signal cut short unwind first and record why, for up to
+                    # FORCED_WAIT: gRPC's stop cancels them again, without saying why, and
+                    # what is left then is killed at once.
+                    await self._idle(FORCED_WAIT if self._forced else None)
                     await asyncio.shield(self._grpc.stop(0))
                 await self.reloader.close()
                 self.listener.remove()
+                # Calls record how they ended before the history closes.
+                await self._idle(FORCED_WAIT if self._forced else None)
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
                 if self._grpc is not None:  # a start-up failure is its one error line
                     log.info("stopped", calls_cut_short=self.cut_short)
+
+    async def _idle(self, limit: float | None = None) -> None:
+        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1
+                                      if limit is None else limit)
 
     @property
     def cut_short(self) -> int:
@@ -132,7 +144,7 @@ class Server:
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
         self.service.cut()
-        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1)
+        await self._idle()
         await self._grpc.stop(0)
         await stopping
 
@@ -159,7 +171,10 @@ class Server:
         # Act first, log after: nothing may keep a signal from stopping the server.
         name = signal.Signals(sig).name
         if self._task is not None and (self._stop.is_set() or self._grpc is None):
-            # A second signal, or one during start-up: nothing to drain, stop now.
+            # A second signal, or one during start-up: nothing to drain, stop now. The calls
+            # are ended first, each saying that the server cut it short (not its client).
+            self.service.cut(f"stopped at once by a second {name}")
+            self._forced = True
             self._task.cancel()
             log.warning("stopping now", signal=name)
             return

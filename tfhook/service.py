@@ -27,15 +27,19 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
         self._started: dict[asyncio.Task[Any], float] = {}
-        self.stopping = False  # set when calls are cut short at the end of --grace
+        self.stopping = ""  # why calls are cut short: the end of --grace, a second signal
         self.cut_short = 0  # how many were
 
-    def cut(self) -> int:
-        """End every call in progress (the server stops): each answers UNAVAILABLE."""
-        self.stopping = True
+    def cut(self, why: str = "the --grace period ended") -> int:
+        """End every call in progress (the server stops): each answers UNAVAILABLE.
+
+        Args:
+            why: what stopped them, as the answer, the log line and the history say.
+        """
+        self.stopping = why
         for task in self._started:
             # The message is what the call's log line and history row say as its reason.
-            task.cancel("cut short: the server is stopping (the --grace period ended)")
+            task.cancel(f"cut short: the server is stopping ({why})")
         return len(self._started)
 
     async def PreHandle(
@@ -78,7 +82,7 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
             self.cut_short += 1
             ran = time.monotonic() - self._started[task]
             await context.abort(grpc.StatusCode.UNAVAILABLE, "tfhook is stopping: the call was "
-                                f"cut short after running {ran:.1f}s (the --grace period ended)")
+                                f"cut short after running {ran:.1f}s ({self.stopping})")
         finally:
             self._started.pop(task, None)
 

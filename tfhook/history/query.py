@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tfhook.errors import UserError
+from tfhook.history import identity
 from tfhook.history.recorder import DB_NAME
 
 FAILED = ("failed", "timeout", "cancelled")
@@ -41,6 +42,21 @@ def connect(state_dir: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5.0)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+@contextlib.contextmanager
+def reading(state_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The history, open read-only for the block, then closed; a database that cannot be
+    read (not SQLite, damaged, unreadable) is a UserError naming it."""
+    try:
+        conn = connect(state_dir)
+        try:
+            yield conn
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"cannot read the history {(state_dir / DB_NAME).absolute()}: {exc} "
+                        "(move it aside and a server starts a new one)") from None
 
 
 def calls(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
@@ -97,20 +113,9 @@ def _row(row: sqlite3.Row) -> dict[str, Any]:
             data[key] = json.loads(data[key])
     if data.get("finished") is None:
         # A row never completed: its server is still working on it, or died under it.
-        data["outcome"] = "running" if _alive(data.get("server_pid")) else "unfinished"
+        alive = identity.alive(data.get("server_pid"), data.get("server_start"))
+        data["outcome"] = "running" if alive else "unfinished"
     return data
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def table(rows: Iterable[dict[str, Any]]) -> str:

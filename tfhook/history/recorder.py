@@ -63,6 +63,8 @@ class History:
         # The event loop's connection (start_call); a database that cannot be opened is
         # the writer's to report.
         self._now: sqlite3.Connection | None = None
+        for problem in store.tighten(self.path):
+            log.warning("history not private", problem=problem)
         with contextlib.suppress(OSError, sqlite3.Error):
             self._now = store.connect(self.path, wait=0)
         self._pruned = float("-inf")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
+from tfhook.history import identity
 from tfhook.history.records import CallEnd, CallStart, RunEnd, RunStart
 
 SCHEMA = """
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS calls (
     instruction TEXT NOT NULL DEFAULT '',
     routes TEXT NOT NULL DEFAULT '[]',
     server_pid INTEGER,
+    server_start TEXT,
     request TEXT,
     finished REAL,
     decision TEXT,
@@ -40,6 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
     route TEXT NOT NULL DEFAULT '',
     triggers TEXT NOT NULL DEFAULT '[]',
     server_pid INTEGER,
+    server_start TEXT,
     finished REAL,
     outcome TEXT,
     refreshed TEXT,
@@ -49,6 +53,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
 """
+# Columns added since the first schema: (table, column, type), added in place to older files.
+ADDED = (("calls", "server_start", "TEXT"), ("runs", "server_start", "TEXT"))
 
 
 def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
@@ -66,18 +72,57 @@ def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL, a commit survives a crash of tfhook
     conn.executescript(SCHEMA)
+    _migrate(conn)
     if not wait:
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the waiting connection checkpoints
     return conn
 
 
+def tighten(path: Path) -> list[str]:
+    """Make the database and its -wal/-shm files private (0600) where others could read
+    them (made by hand, by a copy, by an older tfhook); what was wrong, one line each, and
+    a warning for a directory others may read or write (left as it is: it is the user's)."""
+    found: list[str] = []
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(0o600)
+                found.append(f"{file} had mode {mode:04o}; made 0600 (requests carry secrets)")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            found.append(f"{file} is open to others and could not be made private: {exc}")
+    try:
+        mode = stat.S_IMODE(path.parent.stat().st_mode)
+    except OSError:
+        return found
+    if mode & 0o066:
+        found.append(f"the state directory {path.parent} has mode {mode:04o} (open to others); "
+                     f"make it private: chmod 700 {path.parent}")
+    return found
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a database made by an older tfhook lacks; its rows stay."""
+    for table, column, kind in ADDED:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another server added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
+
+
 def insert_call(conn: sqlite3.Connection, call: CallStart) -> int:
     cursor = conn.execute(
         "INSERT INTO calls (time, phase, source, resource_type, resource_name, scaling_job_id,"
-        " result, instruction, routes, server_pid, request) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " result, instruction, routes, server_pid, server_start, request)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (call.time, call.phase, call.source, call.resource_type, call.resource_name,
          call.scaling_job_id, call.result, call.instruction, json.dumps(list(call.routes)),
-         os.getpid(), call.request),
+         os.getpid(), identity.own(), call.request),
     )
     return int(cursor.lastrowid or 0)
 
@@ -93,8 +138,10 @@ def finish_call(conn: sqlite3.Connection, call_id: int, end: CallEnd) -> None:
 
 def insert_run(conn: sqlite3.Connection, run: RunStart) -> int:
     cursor = conn.execute(
-        "INSERT INTO runs (started, directory, route, triggers, server_pid) VALUES (?,?,?,?,?)",
-        (run.started, run.directory, run.route, json.dumps(list(run.triggers)), os.getpid()),
+        "INSERT INTO runs (started, directory, route, triggers, server_pid, server_start)"
+        " VALUES (?,?,?,?,?,?)",
+        (run.started, run.directory, run.route, json.dumps(list(run.triggers)), os.getpid(),
+         identity.own()),
     )
     return int(cursor.lastrowid or 0)
 

@@ -55,8 +55,9 @@ class Target:
                             kill_after=self.kill_after, stop_signal=signal.SIGINT,
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
-                                f"check with `tfhook terraform -chdir={self.action.dir} plan` "
-                                "and release it with `tfhook terraform -chdir="
+                                f"check with `tfhook terraform -chdir={self.action.dir} plan "
+                                "-lock-timeout=0s` (it fails at once, with the lock's ID, while "
+                                "the lock is held) and release it with `tfhook terraform -chdir="
                                 f"{self.action.dir} force-unlock ID` once no Terraform runs "
                                 "on that state"))
 
