@@ -37,6 +37,9 @@ REQUEST_CLASS = {
     "Handle": handler_pb2.HandleRequest,
     "PostHandle": handler_pb2.PostHandleRequest,
 }
+# Every deadline in the tests is a hang guard, never a measure: long enough that a 2-CPU
+# machine under heavy load (a load average near 12) never reaches it while things progress.
+HANG_GUARD = 120.0
 HANDLER_TYPE = {"PreHandle": "pre-handle", "Handle": "handle", "PostHandle": "post-handle"}
 
 
@@ -76,7 +79,7 @@ echo recorded
 """
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = HANG_GUARD, what: str = "condition") -> Any:
     """Poll until predicate() is truthy; return its value or fail the test."""
     deadline = time.monotonic() + timeout
     while True:
