@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import free_port, tfhook_command, wait_for, write_script
+from helpers import HANG_GUARD, alive, free_port, kill_if_alive, tfhook_command, wait_for, write_script
 from terraform_helpers import elb_plan, simulate, updated
 
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
@@ -244,10 +244,12 @@ def test_sigkill_leaves_the_row_the_hook_saw_before_it_started(serve, tmp_path: 
                     json.loads(seen_file.read_text()), timeout=20, what="the hook's check")
     try:
         server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait(10)
-        sender.wait(30)
+        server.proc.wait(HANG_GUARD)
+        sender.wait(HANG_GUARD)
+        # tfhook could not stop its hook; its watchdog does, as soon as tfhook is gone.
+        wait_for(lambda: not alive(seen["pid"]), what="the watchdog to stop the hook")
     finally:
-        os.kill(seen["pid"], signal.SIGKILL)  # the server could not stop its hook
+        kill_if_alive(seen["pid"])  # when the test failed before the watchdog did
     assert seen["rows"] == [[1, None]]  # on disk, not finished, before the hook ran
     listed = json.loads(history(state, "--json").stdout)
     assert [(r["id"], r["outcome"]) for r in listed] == [(1, "unfinished")]

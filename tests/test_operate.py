@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Served, tfhook_command, wait_for, write_script
+from helpers import HANG_GUARD, Served, alive, kill_if_alive, tfhook_command, wait_for, write_script
 
 GOLDEN = Path(__file__).parent / "golden" / "vectors.jsonl"
 ECHO = "cat\n"  # answers with the request it got (secrets included)
@@ -250,11 +249,13 @@ def test_a_killed_server_leaves_an_unfinished_row(serve, tmp_path: Path, state: 
     try:
         wait_for(lambda: recorded(state), what="the call's row")  # written before the hook ran
         served.proc.send_signal(signal.SIGKILL)
-        served.proc.wait(10)
-        _, err = sender.communicate(timeout=30)
+        served.proc.wait(HANG_GUARD)
+        _, err = sender.communicate(timeout=HANG_GUARD)
         assert sender.returncode == 1 and "PostHandle failed: UNAVAILABLE" in err
+        # tfhook could not stop its hook; its watchdog does, as soon as tfhook is gone.
+        wait_for(lambda: not alive(hook_pid), what="the watchdog to stop the hook")
     finally:
-        os.killpg(hook_pid, signal.SIGKILL)  # the server could not stop its hook
+        kill_if_alive(hook_pid, group=True)  # when the test failed before the watchdog did
 
     [row] = history_json(state)
     assert (row["scaling_job_id"], row["outcome"], row["finished"]) == ("cut-short", "unfinished",

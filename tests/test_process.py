@@ -7,7 +7,6 @@ through a live server, as the Core would.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -16,7 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import Served, alive, children, wait_for, write_script
+from helpers import Served, alive, children, kill_if_alive, wait_for, write_script
 from structlog.testing import capture_logs
 
 from tfhook import process
@@ -234,7 +233,7 @@ def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None
     try:
         assert alive(pid)
     finally:
-        os.kill(pid, signal.SIGKILL)
+        kill_if_alive(pid)
 
 
 def test_human_durations() -> None:
