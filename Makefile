@@ -66,8 +66,10 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check tfhook tests bench examples/simcloud
 	$(BIN)/mypy tfhook
 
+# The tests run as in a user's shell, whatever the developer's sets: unbuffered output hides
+# failures of Python's last flush at exit (a closed log pipe), and bytecode is written.
 test: $(STAMP) $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
 	@$(MAKE) --no-print-directory simcloud || \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,9 @@ REQUEST_CLASS = {
     "Handle": handler_pb2.HandleRequest,
     "PostHandle": handler_pb2.PostHandleRequest,
 }
+# Every deadline in the tests is a hang guard, never a measure: long enough that a 2-CPU
+# machine under heavy load (a load average near 12) never reaches it while things progress.
+HANG_GUARD = 120.0
 HANDLER_TYPE = {"PreHandle": "pre-handle", "Handle": "handle", "PostHandle": "post-handle"}
 
 
@@ -76,7 +80,7 @@ echo recorded
 """
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = HANG_GUARD, what: str = "condition") -> Any:
     """Poll until predicate() is truthy; return its value or fail the test."""
     deadline = time.monotonic() + timeout
     while True:
@@ -146,7 +150,7 @@ def tfhook_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "tfhook", *args]
 
 
-def health_status(channel: grpc.Channel, service: str = "", timeout: float = 1.0) -> Any:
+def health_status(channel: grpc.Channel, service: str = "", timeout: float = HANG_GUARD) -> Any:
     stub = health_pb2_grpc.HealthStub(channel)
     return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout).status
 
@@ -160,7 +164,7 @@ class ServerProcess:
     log_path: Path
     channel: grpc.Channel
     stub: handler_pb2_grpc.HandleServiceStub = field(init=False)
-    close_timeout: ClassVar[float] = 15.0  # how long close() waits after SIGTERM
+    close_timeout: ClassVar[float] = HANG_GUARD  # how long close() waits after SIGTERM
 
     def __post_init__(self) -> None:
         self.stub = handler_pb2_grpc.HandleServiceStub(self.channel)
@@ -168,7 +172,7 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = HANG_GUARD) -> int:
         """Signal the server and wait for it to exit; returns its exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -211,7 +215,7 @@ class Served(ServerProcess):
         """The server's working directory (its log is written there)."""
         return self.log_path.parent
 
-    def call(self, rpc: str, request: Any, timeout: float = 30.0) -> list[Any]:
+    def call(self, rpc: str, request: Any, timeout: float = HANG_GUARD) -> list[Any]:
         """Call one RPC and read the whole response stream."""
         return list(getattr(self.stub, rpc)(request, timeout=timeout))
 
@@ -264,15 +268,23 @@ def start_server(
     `target` is what the client dials (defaults to addr); it differs for relative paths.
     """
     return launch(Served, tfhook_command("serve", *args, "--addr", addr), cwd=cwd,
-                  target=target or addr, env=env, timeout=10.0)
+                  target=target or addr, env=env, timeout=HANG_GUARD)
 
 
-def run_tfhook(args: Sequence[str], cwd: Path, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+def run_tfhook(args: Sequence[str], cwd: Path, timeout: float = HANG_GUARD
+               ) -> subprocess.CompletedProcess[str]:
     """Run `python -m tfhook ARGS` to completion (for commands expected to exit)."""
     return subprocess.run(
         tfhook_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
         stdin=subprocess.DEVNULL, check=False,
     )
+
+
+def kill_if_alive(pid: int, *, group: bool = False) -> None:
+    """A cleanup's SIGKILL to a process (or its group) that may be gone already: tfhook's
+    watchdog, a timeout or the test itself may have ended it, and its parent reaped it."""
+    with contextlib.suppress(ProcessLookupError):
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
 
 
 def env_with(**extra: str) -> dict[str, str]:

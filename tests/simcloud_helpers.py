@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import ROOT
+from helpers import HANG_GUARD, ROOT
 from terraform_helpers import tf_env, tfhook_terraform
 
 sys.path.insert(0, str(ROOT / "examples" / "simcloud"))
@@ -127,7 +127,7 @@ class Provider:
             [str(where / EXECUTABLE), "--reattach", str(self.sock_dir / "provider.sock")],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
         assert self.proc.stdout is not None
-        ready = select.select([self.proc.stdout], [], [], 60)[0]
+        ready = select.select([self.proc.stdout], [], [], HANG_GUARD)[0]
         self.reattach = self.proc.stdout.readline().strip() if ready else ""
         if not self.reattach.startswith("{"):
             self.close()
@@ -136,7 +136,7 @@ class Provider:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=HANG_GUARD)
         if self.proc.stdout:
             self.proc.stdout.close()
         shutil.rmtree(self.sock_dir, ignore_errors=True)

@@ -19,8 +19,8 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
+from helpers import HANG_GUARD, ROOT, ServerProcess, alive, children, launch, tfhook_command
 from helpers import REQUEST_CLASS as RPCS
-from helpers import ROOT, ServerProcess, alive, children, launch, tfhook_command
 from helpers import wait_for as wait_for  # re-exported for the Terraform tests
 
 from tfhook.v1 import handler_pb2
@@ -45,7 +45,7 @@ def tfhook_terraform(*args: str, cwd: Path, check: bool = True,
     """`tfhook terraform ARGS` with the embedded engine."""
     result = subprocess.run(
         tfhook_command("terraform", *args), cwd=cwd, text=True,
-        capture_output=True, stdin=subprocess.DEVNULL, timeout=60,
+        capture_output=True, stdin=subprocess.DEVNULL, timeout=HANG_GUARD,
         env=env or tf_env(TFHOOK_TERRAFORM="embedded"), check=False,
     )
     if check and result.returncode != 0:
@@ -77,7 +77,7 @@ def write_module(dest: Path, files: dict[str, str]) -> Path:
 def simulate(tf_dir: Path, plan: int) -> None:
     """The autoscaler changes the ELB plan in the simulated cloud."""
     subprocess.run([sys.executable, str(tf_dir / "simulate-cloud-change"), str(plan)],
-                   check=True, capture_output=True, timeout=30)
+                   check=True, capture_output=True, timeout=HANG_GUARD)
 
 
 def read_state(tf_dir: Path, name: str = "terraform.tfstate") -> dict[str, Any]:
@@ -106,16 +106,16 @@ def updated(resource_id: str = ELB_ID, kind: str = "elb", **fields: Any) -> dict
 class TfServer(ServerProcess):
     """A `tfhook serve --tf-dir ... --terraform embedded` subprocess and a channel to it."""
 
-    close_timeout = 30.0
+    close_timeout = HANG_GUARD
 
-    def call(self, rpc: str, fields: dict[str, Any], timeout: float = 60.0
+    def call(self, rpc: str, fields: dict[str, Any], timeout: float = HANG_GUARD
              ) -> list[tuple[str, str]]:
         """Call one RPC; the whole stream as (status name, log) pairs."""
         message = json_format.ParseDict(fields, RPCS[rpc]())
         return [(STATUS.Name(r.status), r.log)
                 for r in getattr(self.stub, rpc)(message, timeout=timeout)]
 
-    def call_error(self, rpc: str, fields: dict[str, Any], timeout: float = 60.0
+    def call_error(self, rpc: str, fields: dict[str, Any], timeout: float = HANG_GUARD
                    ) -> grpc.RpcError:
         """Call one RPC that must end with a gRPC error; returns the error."""
         try:
@@ -124,7 +124,8 @@ class TfServer(ServerProcess):
             return exc
         raise AssertionError(f"expected a gRPC error, got {answers}")
 
-    def stream(self, rpc: str, fields: dict[str, Any], timeout: float = 60.0) -> Streamed:
+    def stream(self, rpc: str, fields: dict[str, Any], timeout: float = HANG_GUARD
+               ) -> Streamed:
         """Start a call in a thread; its messages arrive in `.messages` as they come."""
         return Streamed(self, rpc, fields, timeout)
 
@@ -156,7 +157,7 @@ class Streamed:
     def statuses(self) -> list[str]:
         return [status for status, _ in self.messages]
 
-    def result(self, timeout: float = 60.0) -> list[tuple[str, str]]:
+    def result(self, timeout: float = HANG_GUARD) -> list[tuple[str, str]]:
         if not self.finished.wait(timeout):
             raise AssertionError(f"call did not finish in {timeout}s: {self.messages}")
         self._thread.join()
@@ -166,8 +167,8 @@ class Streamed:
 
     def cancel(self) -> None:
         self._call.cancel()
-        self.finished.wait(10)
-        self._thread.join(10)
+        self.finished.wait(HANG_GUARD)
+        self._thread.join(HANG_GUARD)
 
 
 def serve_command(tf_dir: Path, sock: Path, *args: str) -> list[str]:
@@ -176,7 +177,8 @@ def serve_command(tf_dir: Path, sock: Path, *args: str) -> list[str]:
 
 
 def start_server(tf_dir: Path, workdir: Path, *args: str, engine: str = "embedded",
-                 env: dict[str, str] | None = None, ready_timeout: float = 30.0) -> TfServer:
+                 env: dict[str, str] | None = None, ready_timeout: float = HANG_GUARD
+                 ) -> TfServer:
     """Start a server (cwd `workdir`, not the Terraform directory) and wait for SERVING."""
     sock = workdir / f"s-{uuid.uuid4().hex[:6]}.sock"
     command = serve_command(tf_dir, sock, *args)
@@ -185,7 +187,7 @@ def start_server(tf_dir: Path, workdir: Path, *args: str, engine: str = "embedde
                   timeout=ready_timeout, sock=sock)
 
 
-def serve_exit(tf_dir: Path, workdir: Path, *args: str, timeout: float = 30.0
+def serve_exit(tf_dir: Path, workdir: Path, *args: str, timeout: float = HANG_GUARD
                ) -> subprocess.CompletedProcess[str]:
     """Run `tfhook serve` expecting it to exit (a start-up error)."""
     try:
@@ -256,7 +258,7 @@ class SlowCloud:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.requests.put(self.path)
-                owner.gate.wait(120)
+                owner.gate.wait(HANG_GUARD)
                 body = json.dumps(REMOTE_STATE).encode()
                 try:
                     self.send_response(200)
@@ -290,7 +292,7 @@ class SlowCloud:
         self.gate.set()
         self.httpd.shutdown()
         self.httpd.server_close()
-        self._thread.join(10)
+        self._thread.join(HANG_GUARD)
 
 
 # -- processes -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from helpers import HANG_GUARD
 from structlog.testing import capture_logs
 
 from tfhook.errors import ActionFailed
@@ -66,14 +67,14 @@ async def first_run_started(trigger: object) -> tuple[Work, Flight, asyncio.Futu
 
 
 async def until(condition: Callable[[], bool], what: str = "condition") -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(HANG_GUARD):
         while not condition():
             await asyncio.sleep(0.001)
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
     async def bounded() -> None:
-        async with asyncio.timeout(10):  # a caller left waiting forever is a failure
+        async with asyncio.timeout(HANG_GUARD):  # a caller left waiting forever is a failure
             await test()
 
     asyncio.run(bounded())
@@ -283,10 +284,10 @@ def test_a_next_run_cancelled_before_it_starts_does_not_wedge_the_flight() -> No
         assert (await first)[-1].log == "done ['A']"
         await asyncio.gather(queued, return_exceptions=True)
         await until(lambda: not flight.busy)
-        later = await asyncio.wait_for(_collect(flight, "C"), 5)
+        later = await asyncio.wait_for(_collect(flight, "C"), HANG_GUARD)
         assert later[-1].log == "done ['C']"
 
-    asyncio.run(asyncio.wait_for(scenario(), 10))
+    asyncio.run(asyncio.wait_for(scenario(), HANG_GUARD))
 
 
 def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
@@ -301,11 +302,11 @@ def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
         for caller, message in ((running, "the run was cancelled"),
                                 (queued, "the server is stopping")):
             with pytest.raises(ActionFailed, match=message):
-                await asyncio.wait_for(caller, 5)
+                await asyncio.wait_for(caller, HANG_GUARD)
         with pytest.raises(ActionFailed, match="the server is stopping"):
             flight.submit("C")
 
-    asyncio.run(asyncio.wait_for(scenario(), 10))
+    asyncio.run(asyncio.wait_for(scenario(), HANG_GUARD))
 
 
 @pytest.mark.parametrize("overlap", [True, False])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import descriptor_pb2
-from helpers import RECORDER, all_fields, env_with, start_server, write_script
+from helpers import HANG_GUARD, RECORDER, all_fields, env_with, start_server, write_script
 
 from tfhook.v1 import handler_pb2
 
@@ -35,9 +35,9 @@ def grpcurl(tmp_path_factory):
         if data is not None:
             flags = (*flags, "-d", data)
         result = subprocess.run(
-            [str(GRPCURL), "-plaintext", "-unix", "-max-time", "20", *flags, str(socket_path),
+            [str(GRPCURL), "-plaintext", "-unix", "-max-time", str(int(HANG_GUARD)), *flags, str(socket_path),
              *args],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True, text=True, timeout=HANG_GUARD + 10, check=False,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+from helpers import HANG_GUARD
 
 from tfhook import config
 from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, recorder, store
@@ -41,10 +42,10 @@ def hold_writer(history: History) -> threading.Event:
 
     def block(conn: sqlite3.Connection) -> None:
         blocked.set()
-        release.wait(30)
+        release.wait(HANG_GUARD)
 
     history._writer.put(_Job(block))
-    assert blocked.wait(30)
+    assert blocked.wait(HANG_GUARD)
     return release
 
 

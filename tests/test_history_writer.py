@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from helpers import HANG_GUARD
+
 from tfhook.history.writer import Writer
 
 
@@ -18,7 +20,7 @@ class Recorder:
     def run(self, jobs: list[str]) -> None:
         if "block" in jobs:
             self.blocked.set()
-            assert self.release.wait(30), "the test never released the first batch"
+            assert self.release.wait(HANG_GUARD), "the test never released the first batch"
         self.batches.append(list(jobs))
 
 
@@ -26,7 +28,7 @@ def test_jobs_waiting_together_are_one_batch_in_order() -> None:
     recorder = Recorder()
     writer: Writer[str] = Writer(recorder.run, "test-writer")
     writer.put("block")  # the thread is busy with it while the next ones arrive
-    assert recorder.blocked.wait(30)
+    assert recorder.blocked.wait(HANG_GUARD)
     writer.put("end-1", urgent=False)
     writer.put("start-2")
     writer.put("end-2", urgent=False)

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, ServerProcess, launch, load_vectors, vector_request
+from helpers import HANG_GUARD, ROOT, ServerProcess, launch, load_vectors, vector_request
 from packaging.requirements import Requirement
 
 from tfhook import scaffold
@@ -185,7 +185,7 @@ def test_scaffolds_from_the_installed_tfhook_are_served(installed: Installed, tm
     sock = tmp_path / "t.sock"
     argv, working = _unit_command(installed, hooks, sock)
     env = {"PATH": SERVICE_PATH, "HOME": str(installed.home), "LANG": "C.UTF-8"}
-    server = launch(ServerProcess, argv, cwd=working, target=f"unix:{sock}", env=env, timeout=30,
+    server = launch(ServerProcess, argv, cwd=working, target=f"unix:{sock}", env=env, timeout=HANG_GUARD,
                     sock=sock)
     try:
         rpc, request = _golden("post_result_updated")

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import grpc
-from helpers import wait_for, write_script
+from helpers import HANG_GUARD, wait_for, write_script
 
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
@@ -55,7 +55,7 @@ def test_a_large_request_does_not_delay_a_small_call(tmp_path: Path, serve) -> N
             # The small call is sent once the large one is being handled (its Go JSON is
             # built after this line is logged), so it arrives while that conversion runs.
             await asyncio.to_thread(wait_for, lambda: "call started" in server.log(),
-                                    30, "the large call to start")
+                                    HANG_GUARD, "the large call to start")
             await asyncio.gather(first, call(small))
         return finished
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import free_port, tfhook_command, wait_for, write_script
+from helpers import HANG_GUARD, alive, free_port, kill_if_alive, tfhook_command, wait_for, write_script
 from terraform_helpers import elb_plan, simulate, updated
 
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
@@ -29,7 +29,7 @@ def exporter(tmp_path: Path) -> tuple[str, int]:
 
 
 def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=HANG_GUARD) as response:
         text: str = response.read().decode()
     return text
 
@@ -75,7 +75,7 @@ def test_calls_and_runs_are_recorded_counted_and_logged(demo: Path, tf_serve, tm
     config, port = exporter(tmp_path)
     simulate(demo, 400)
     server = tf_serve(demo, "--state-dir", str(state), "--config", config, "--refresh-on-start")
-    wait_for(lambda: [r for r in rows(state, "runs") if r["outcome"] == "done"], timeout=30,
+    wait_for(lambda: [r for r in rows(state, "runs") if r["outcome"] == "done"],
              what="the start-up run recorded")
     before = scrape(port)
     assert value(before, "tfhook_runs_total", route="terraform", trigger="start",
@@ -157,7 +157,7 @@ def test_a_refresh_failing_in_warn_mode_shows_in_runs_and_retries(demo: Path, tf
         return metrics if value(metrics, "tfhook_runs_total", trigger="retry",
                                 outcome="failed") >= 1 else None
 
-    metrics = wait_for(retry_failed, timeout=20, what="a failed retry counted")
+    metrics = wait_for(retry_failed, what="a failed retry counted")
     # ... but the runs are failing, and a retry is pending.
     assert value(metrics, "tfhook_runs_total", trigger="event", outcome="failed") == 1
     assert value(metrics, "tfhook_retry_pending", route="terraform") == 1
@@ -173,7 +173,7 @@ def test_a_refresh_failing_in_warn_mode_shows_in_runs_and_retries(demo: Path, tf
 
     (demo / "broken.tf").unlink()
     wait_for(lambda: value(scrape(port), "tfhook_retry_pending", route="terraform") == 0,
-             timeout=30, what="the retry to succeed")
+             what="the retry to succeed")
     assert value(scrape(port), "tfhook_runs_total", trigger="retry", outcome="done") == 1
 
 
@@ -241,13 +241,15 @@ def test_sigkill_leaves_the_row_the_hook_saw_before_it_started(serve, tmp_path: 
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen_file = tmp_path / "seen.json"
     seen = wait_for(lambda: seen_file.exists() and seen_file.read_text() and
-                    json.loads(seen_file.read_text()), timeout=20, what="the hook's check")
+                    json.loads(seen_file.read_text()), what="the hook's check")
     try:
         server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait(10)
-        sender.wait(30)
+        server.proc.wait(HANG_GUARD)
+        sender.wait(HANG_GUARD)
+        # tfhook could not stop its hook; its watchdog does, as soon as tfhook is gone.
+        wait_for(lambda: not alive(seen["pid"]), what="the watchdog to stop the hook")
     finally:
-        os.kill(seen["pid"], signal.SIGKILL)  # the server could not stop its hook
+        kill_if_alive(seen["pid"])  # when the test failed before the watchdog did
     assert seen["rows"] == [[1, None]]  # on disk, not finished, before the hook ran
     listed = json.loads(history(state, "--json").stdout)
     assert [(r["id"], r["outcome"]) for r in listed] == [(1, "unfinished")]
@@ -261,10 +263,10 @@ def test_stopping_says_how_many_calls_were_cut_short(serve, tmp_path: Path) -> N
                                              "--job-id", "long"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for((tmp_path / "started").exists, timeout=20, what="the hook")
+        wait_for((tmp_path / "started").exists, what="the hook")
         assert server.stop() == 0
     finally:
-        sender.wait(30)
+        sender.wait(HANG_GUARD)
     assert log_lines(server.log(), "stopped")[-1].endswith("calls_cut_short=1")
     [row] = rows(state, "calls")
     assert (row["scaling_job_id"], row["outcome"], row["decision"]) == ("long", "cancelled", "ran")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Served, tfhook_command, wait_for, write_script
+from helpers import HANG_GUARD, Served, alive, kill_if_alive, tfhook_command, wait_for, write_script
 
 GOLDEN = Path(__file__).parent / "golden" / "vectors.jsonl"
 ECHO = "cat\n"  # answers with the request it got (secrets included)
@@ -25,7 +24,7 @@ echo "refreshed $2"
 
 def tfhook(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(tfhook_command(*args), cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=60, check=False,
+                          text=True, timeout=HANG_GUARD, check=False,
                           stdin=None if stdin is not None else subprocess.DEVNULL)
 
 
@@ -250,11 +249,13 @@ def test_a_killed_server_leaves_an_unfinished_row(serve, tmp_path: Path, state: 
     try:
         wait_for(lambda: recorded(state), what="the call's row")  # written before the hook ran
         served.proc.send_signal(signal.SIGKILL)
-        served.proc.wait(10)
-        _, err = sender.communicate(timeout=30)
+        served.proc.wait(HANG_GUARD)
+        _, err = sender.communicate(timeout=HANG_GUARD)
         assert sender.returncode == 1 and "PostHandle failed: UNAVAILABLE" in err
+        # tfhook could not stop its hook; its watchdog does, as soon as tfhook is gone.
+        wait_for(lambda: not alive(hook_pid), what="the watchdog to stop the hook")
     finally:
-        os.killpg(hook_pid, signal.SIGKILL)  # the server could not stop its hook
+        kill_if_alive(hook_pid, group=True)  # when the test failed before the watchdog did
 
     [row] = history_json(state)
     assert (row["scaling_job_id"], row["outcome"], row["finished"]) == ("cut-short", "unfinished",
@@ -398,7 +399,7 @@ def test_send_prints_each_message_as_it_arrives_and_coalescing_is_recorded(
     command = ("send", "post-handle", "--addr", served.target, "--resource-type", "elb")
     first = subprocess.Popen(tfhook_command(*command, "--job-id", "first"), cwd=tmp_path,
                              stdout=subprocess.PIPE, text=True)
-    cloud.requests.get(timeout=30)  # the first run is reading the cloud
+    cloud.requests.get(timeout=HANG_GUARD)  # the first run is reading the cloud
     second = subprocess.Popen(tfhook_command(*command, "--job-id", "second"), cwd=tmp_path,
                               stdout=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
@@ -407,13 +408,13 @@ def test_send_prints_each_message_as_it_arrives_and_coalescing_is_recorded(
     reader.start()
     try:
         # Printed while the run it waits for is still held: nothing is buffered until the end.
-        assert lines.get(timeout=30).startswith("ACCEPTED  queued behind the current run")
+        assert lines.get(timeout=HANG_GUARD).startswith("ACCEPTED  queued behind the current run")
         assert first.poll() is None and second.poll() is None
     finally:
         cloud.open()
-        out, _ = first.communicate(timeout=60)
-        second.wait(60)
-        reader.join(10)
+        out, _ = first.communicate(timeout=HANG_GUARD)
+        second.wait(HANG_GUARD)
+        reader.join(HANG_GUARD)
         second.stdout.close()
     assert first.returncode == 0 and second.returncode == 0
     rest = [lines.get_nowait() for _ in range(lines.qsize())]
@@ -441,7 +442,7 @@ def test_a_history_that_cannot_be_written_changes_no_answer(serve, tmp_path: Pat
     assert [(out.returncode, out.stdout) for out in outs] == [(0, "DONE  fine\n")] * 2
 
     def counted() -> bool:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=HANG_GUARD) as response:
             return "tfhook_history_write_failures_total 2.0" in response.read().decode()
 
     wait_for(counted, what="two failed history writes counted")  # the writer thread may lag

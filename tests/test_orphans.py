@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import alive, children, wait_for, watchdog, write_script
+from helpers import HANG_GUARD, alive, children, wait_for, watchdog, write_script
 from terraform_helpers import (
     SlowCloud,
     processes_in,
@@ -86,7 +86,7 @@ class HttpState:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-        self._thread.join(10)
+        self._thread.join(HANG_GUARD)
 
 
 @pytest.fixture
@@ -105,22 +105,22 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     plans.mkdir()
     server = tf_serve(tf_dir, env=tf_env(TMPDIR=str(plans)))
     server.stream("PostHandle", updated())
-    cloud.requests.get(timeout=30)  # the refresh holds the lock, reading the slow cloud
+    cloud.requests.get(timeout=HANG_GUARD)  # the refresh holds the lock, reading the slow cloud
     stuck = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
     assert http_state.lock is not None and http_state.locks_taken == 1
     guard = watchdog(server.proc.pid)
     assert guard is not None
 
     server.proc.kill()  # SIGKILL: tfhook itself cannot stop anything now
-    server.proc.wait(10)
+    server.proc.wait(HANG_GUARD)
 
     # Terraform got SIGINT from the watchdog: it says so on its output, which it still can
     # (the watchdog holds a reader); it stops once the read it is in returns.
     terraform, = stuck
-    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform, guard), timeout=30,
+    wait_for(lambda: b"Interrupt received" in _output_so_far(terraform, guard),
              what="Terraform to print that it was interrupted")
     cloud.open()
-    wait_for(lambda: not any(alive(pid) for pid in stuck), timeout=30,
+    wait_for(lambda: not any(alive(pid) for pid in stuck),
              what="no Terraform process left")
     assert not list(processes_in(tf_dir))
     assert http_state.lock is None  # released by Terraform itself: no force-unlock needed
@@ -206,7 +206,7 @@ while :; do sleep 0.1; done
     pid = int(marks.read_text().split()[1])
 
     server.proc.kill()
-    server.proc.wait(10)
+    server.proc.wait(HANG_GUARD)
 
     wait_for(lambda: "TERM" in marks.read_text(), what="the hook to get SIGTERM")
     assert marks.read_text().splitlines() == [f"start {pid}", f"TERM {pid}"]
@@ -231,7 +231,7 @@ while :; do sleep 0.1; done
     assert guard is not None
 
     server.proc.kill()
-    server.proc.wait(10)
+    server.proc.wait(HANG_GUARD)
 
     wait_for(lambda: _marked(marks, "TERM", "job-TERM"), what="SIGTERM to the hook and job")
     wait_for(lambda: not any(alive(pid) for pid in started.values()),

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from helpers import HANG_GUARD
 from structlog.testing import capture_logs
 
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
@@ -222,7 +223,7 @@ def test_an_answered_calls_end_is_recorded_after_it_and_a_failure_there_is_logge
         async for update in served.handle(event(Phase.HANDLE)):
             order.append(update.status.name)
         order.append("answered")
-        await served.wait_idle([], timeout=10)  # what shutdown waits for
+        await served.wait_idle([], timeout=HANG_GUARD)  # what shutdown waits for
 
     with capture_logs() as logs:
         asyncio.run(main())

@@ -7,7 +7,6 @@ through a live server, as the Core would.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -16,7 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import Served, alive, children, wait_for, write_script
+from helpers import HANG_GUARD, Served, alive, children, kill_if_alive, wait_for, write_script
 from structlog.testing import capture_logs
 
 from tfhook import process
@@ -54,7 +53,7 @@ def read_pids(path: Path, count: int) -> list[int]:
     return wait_for(ready, what=f"{count} pids in {path}")
 
 
-def wait_dead(pids: Iterable[int], timeout: float = 5.0) -> None:
+def wait_dead(pids: Iterable[int], timeout: float = HANG_GUARD) -> None:
     for pid in pids:
         wait_for(lambda pid=pid: not alive(pid), timeout=timeout, what=f"pid {pid} to die")
 
@@ -139,11 +138,14 @@ def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
         run(collect(spec))
 
 
-def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain() -> None:
-    # It exits after 1 s of a 1.5 s timeout; its background child keeps stdout open, so the
-    # 1 s drain window runs past the deadline. The hook still finished in time.
-    spec = process.Spec(argv=["sh", "-c", "sleep 60 & sleep 1; echo hi"], name="hook",
-                        timeout=1.5, kill_after=1)
+def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It exits at once, well within its 3 s timeout (however busy the machine); its background
+    # child keeps stdout open, so the drain window (4 s here) runs past the deadline. The
+    # hook still finished in time.
+    monkeypatch.setattr(process, "DRAIN_AFTER_EXIT", 4.0)
+    spec = process.Spec(argv=["sh", "-c", "sleep 60 & echo hi"], name="hook",
+                        timeout=3, kill_after=1)
     output, exit_ = run(collect(spec))
     assert (output, exit_.returncode) == (b"hi\n", 0)
 
@@ -156,7 +158,7 @@ def test_a_background_child_holding_stdout_gets_its_stop_signal_first(tmp_path: 
                         timeout=30, kill_after=5)
     output, exit_ = run(collect(spec))
     assert (output, exit_.returncode) == (b"hi\n", 0)
-    wait_for(lambda: log.exists() and "cleaned-up" in log.read_text(), timeout=5,
+    wait_for(lambda: log.exists() and "cleaned-up" in log.read_text(),
              what="the background child to clean up after SIGTERM")
     assert log.read_text().split() == ["got-TERM", "cleaned-up"]
 
@@ -174,8 +176,9 @@ def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> Non
     # The shell notes SIGTERM and carries on; its sleeper ignores it: only SIGKILL ends them.
     script = (f"trap 'echo TERM >> {log}' TERM; (trap '' TERM; exec sleep 60) & "
               f"echo $! > {pids}; echo $$ >> {pids}; while :; do wait; done")
-    with pytest.raises(ActionTimeout, match=r"timed out after 500ms.*SIGTERM.*SIGKILL after 300ms"):
-        run(collect(sh(script, timeout=0.5, kill_after=0.3)))
+    # 2 s: the trap is set by then, however busy the machine.
+    with pytest.raises(ActionTimeout, match=r"timed out after 2s.*SIGTERM.*SIGKILL after 300ms"):
+        run(collect(sh(script, timeout=2, kill_after=0.3)))
     wait_dead(read_pids(pids, 2))
     assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
 
@@ -184,8 +187,8 @@ def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path
     # A child that ignores its stop signal is killed; the warning says so and adds the
     # spec's note (for Terraform: its state lock may be left held).
     pids = tmp_path / "pids"
-    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=0.3,
-              kill_after=0.2, if_killed="a lock may be left")
+    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=2,
+              kill_after=0.2, if_killed="a lock may be left")  # 2 s: time to set the trap
     with capture_logs() as logs, pytest.raises(ActionTimeout):
         run(collect(spec))
     wait_dead(read_pids(pids, 1))
@@ -219,10 +222,10 @@ def test_cancellation_stops_the_group(tmp_path: Path) -> None:
 def test_background_child_holding_stdout_is_stopped_after_the_drain_window(tmp_path) -> None:
     pid_file = tmp_path / "bg"
     # The sleeper would hold stdout for 10 minutes: the bound below only stops a hang.
-    out, exit_ = run(asyncio.wait_for(collect(sh(f"sleep 600 & echo $! > {pid_file}; echo hi")), 60))
+    out, exit_ = run(asyncio.wait_for(collect(sh(f"sleep 600 & echo $! > {pid_file}; echo hi")), HANG_GUARD))
     assert (out, exit_.returncode) == (b"hi\n", 0)
     [pid] = read_pids(pid_file, 1)
-    wait_for(lambda: not alive(pid), timeout=5, what="the background sleeper to die")
+    wait_for(lambda: not alive(pid), what="the background sleeper to die")
 
 
 def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None:
@@ -234,7 +237,7 @@ def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None
     try:
         assert alive(pid)
     finally:
-        os.kill(pid, signal.SIGKILL)
+        kill_if_alive(pid)
 
 
 def test_human_durations() -> None:
@@ -251,8 +254,8 @@ def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
                                            "trap '' TERM\nwait\n")
     server = serve("--executable-path", str(hook), "--timeout", "1s", "--kill-after", "1s")
     with pytest.raises(grpc.RpcError) as info:
-        server.call("PostHandle", pb.PostHandleRequest(), timeout=60)
-    # The server's own timeout answered (the client's 60 s deadline is only a bound).
+        server.call("PostHandle", pb.PostHandleRequest(), timeout=HANG_GUARD)
+    # The server's own timeout answered (the client's deadline is only a bound).
     assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "timed out after 1s" in info.value.details()
     assert str(hook) in info.value.details()
@@ -278,7 +281,10 @@ def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> No
             request_serializer=pb.PostHandleRequest.SerializeToString,
             response_deserializer=pb.HandleResponse.FromString,
         )
-        call = stub_call(pb.PostHandleRequest(), timeout=1.5 if how == "client-deadline" else 30)
+        # The client deadline must pass while the hook runs (it sleeps 60 s), however late a
+        # busy machine starts it.
+        call = stub_call(pb.PostHandleRequest(),
+                         timeout=10 if how == "client-deadline" else HANG_GUARD)
         pid_list = read_pids(pids, 2)
         if how == "cancel":
             call.cancel()
@@ -291,7 +297,7 @@ def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> No
     finally:
         channel.close()
     for pid in pid_list:
-        wait_for(lambda pid=pid: not alive(pid), timeout=8, what=f"pid {pid} to die ({how})")
+        wait_for(lambda pid=pid: not alive(pid), what=f"pid {pid} to die ({how})")
     wait_for(lambda: pid_list[1] not in children(server.proc.pid), what="the hook to be reaped")
     assert server.proc.poll() is None
 
@@ -301,7 +307,7 @@ def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve)
     # deadline (a bound, not a speed check) and fail instead of answering DONE.
     hook = write_script(tmp_path / "hook", "sleep 600 &\necho hi\nexit 0\n")
     server = serve("--executable-path", str(hook), "--timeout", "30m")
-    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=60)
+    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=HANG_GUARD)
     assert [(r.status, r.log) for r in responses] == [(DONE, "hi\n")]
 
 
@@ -313,7 +319,7 @@ def hook_call_in_flight(tmp_path: Path, serve: Callable[..., Served], trap: str,
     hook = write_script(tmp_path / "hook",
                         f"{trap}\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
     server = serve("--executable-path", str(hook), *flags)
-    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=30)
+    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=HANG_GUARD)
     return server, call, read_pids(pids, 2)
 
 

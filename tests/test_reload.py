@@ -7,7 +7,7 @@ import signal
 import uuid
 from pathlib import Path
 
-from helpers import launch, tfhook_command, wait_for, write_script
+from helpers import HANG_GUARD, launch, tfhook_command, wait_for, write_script
 from terraform_helpers import TfServer, tf_env
 
 # Answers with its name; a request for resource "slow" waits until the test releases it.
@@ -24,7 +24,7 @@ echo {name}
 def start(workdir: Path, *args: str) -> TfServer:
     sock = workdir / f"s-{uuid.uuid4().hex[:6]}.sock"
     return launch(TfServer, tfhook_command("serve", *args, "--addr", f"unix:{sock}"),
-                  cwd=workdir, target=f"unix:{sock}", env=tf_env(), timeout=30, sock=sock)
+                  cwd=workdir, target=f"unix:{sock}", env=tf_env(), timeout=HANG_GUARD, sock=sock)
 
 
 def route(name: str, hook: str) -> str:
@@ -132,7 +132,7 @@ def test_a_reload_whose_terraform_directory_fails_its_checks_keeps_the_old_route
                           "  - {name: state, terraform: {dir: broken, terraform: embedded}}\n")
         server.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: log_lines(server, "routes file not reloaded; the old routes stay"),
-                 timeout=30, what="the refused reload")
+                 what="the refused reload")
         [problem] = log_lines(server, "routes file problem")
         assert "routes[1] (state): terraform.dir: " in problem
         assert "invalid configuration: Invalid expression at main.tf:2" in problem

@@ -207,7 +207,7 @@ def test_a_call_that_goes_away_stops_every_route(tmp_path: Path) -> None:
                         what="both hooks and their sleepers")
         call.cancel()
         for pid in pids:
-            wait_for(lambda pid=pid: not alive(pid), timeout=15, what=f"pid {pid} to stop")
+            wait_for(lambda pid=pid: not alive(pid), what=f"pid {pid} to stop")
         assert server.proc.poll() is None
         # The call's end is logged once its hooks' groups are reaped: wait for the line.
         wait_for(lambda: 'event="call failed"' in server.log() and "routes=one,two" in server.log(),

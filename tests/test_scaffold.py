@@ -17,7 +17,7 @@ import grpc
 import jinja2
 import pytest
 import yaml
-from helpers import ROOT, load_vectors, vector_request, wait_for, write_script
+from helpers import HANG_GUARD, ROOT, load_vectors, vector_request, wait_for, write_script
 from typer.testing import CliRunner
 
 from tfhook import config, scaffold
@@ -72,17 +72,17 @@ def serving(hook: Path, handler_type: str, env: dict[str, str] | None = None
             cwd=hook.parent, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     try:
         with grpc.insecure_channel(f"unix:{sock}", FAST_RETRY) as channel:
-            grpc.channel_ready_future(channel).result(timeout=15)
+            grpc.channel_ready_future(channel).result(timeout=HANG_GUARD)
             stub = handler_pb2_grpc.HandleServiceStub(channel)
 
             def call(rpc: str, request: Any) -> list[tuple[str, str]]:
-                answers = getattr(stub, rpc)(request, timeout=30)
+                answers = getattr(stub, rpc)(request, timeout=HANG_GUARD)
                 return [(handler_pb2.HandleResponse.Status.Name(a.status), a.log) for a in answers]
 
             yield call
     finally:
         proc.terminate()
-        if proc.wait(timeout=15) not in (0, -15):
+        if proc.wait(timeout=HANG_GUARD) not in (0, -15):
             pytest.fail(f"tfhook serve exited with {proc.returncode}:\n{log.read_text()}")
 
 

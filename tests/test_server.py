@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 from helpers import (
+    HANG_GUARD,
     SERVICE,
     abstract_name,
     env_with,
@@ -122,7 +123,7 @@ def test_reflection_v1(shared) -> None:
         response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
     )
     [response] = list(call(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                           timeout=10))
+                           timeout=HANG_GUARD))
     names = {s.name for s in response.list_services_response.service}
     assert SERVICE in names
 
@@ -195,7 +196,7 @@ def test_malformed_request_bytes_then_a_good_call(shared) -> None:
                                       request_serializer=None, response_deserializer=None)
     for garbage in (b"\xff\xff\xff\xff", b"\x0a\x80", b"\x22\x05abc"):
         with pytest.raises(grpc.RpcError) as info:
-            list(raw(garbage, timeout=10))
+            list(raw(garbage, timeout=HANG_GUARD))
         # tfhook's own decoder answers, never grpcio's UNKNOWN with an exception text.
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert info.value.details() == "request is not a valid PostHandleRequest message"
@@ -225,7 +226,7 @@ done
 echo together
 """)
     served = serve("--executable-path", str(hook))
-    calls = [served.stub.PostHandle(pb.PostHandleRequest(), timeout=90) for _ in range(2)]
+    calls = [served.stub.PostHandle(pb.PostHandleRequest(), timeout=HANG_GUARD) for _ in range(2)]
     assert [[r.log for r in call] for call in calls] == [["together\n"], ["together\n"]]
 
 
@@ -238,7 +239,7 @@ def test_metrics_exporter(tmp_path, serve, hook) -> None:
     assert served.call("Handle", pb.HandleRequest()) == []
 
     def scrape() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=HANG_GUARD) as response:
             return response.read().decode()
 
     text = wait_for(scrape, what="the metrics endpoint")

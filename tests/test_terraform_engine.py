@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import alive, wait_for
+from helpers import HANG_GUARD, alive, wait_for
 from structlog.testing import capture_logs
 
 from tfhook import _embedded
@@ -167,7 +167,7 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
             return batch, queued
 
         runner.flight.submit = recording  # type: ignore[method-assign]
-        async with asyncio.timeout(30):  # a bound against a hang, not a speed check
+        async with asyncio.timeout(HANG_GUARD):  # a bound against a hang, not a speed check
             while len(submitted) < 4:
                 await asyncio.sleep(0.01)
         await runner.close()
@@ -200,8 +200,8 @@ def test_sigterm_during_start_up_stops_the_terraform_child(tmp_path: Path) -> No
         wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), what="init")
         init_pid = int(pid_file.read_text())
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=15)
-        wait_for(lambda: not alive(init_pid), timeout=5, what="the init child to be gone")
+        server.wait(timeout=HANG_GUARD)
+        wait_for(lambda: not alive(init_pid), what="the init child to be gone")
         assert not (tmp_path / "s.sock").exists()
     finally:
         if server.poll() is None:
@@ -219,7 +219,7 @@ def test_an_engine_that_cannot_start_is_one_line_at_start(tmp_path: Path) -> Non
     result = subprocess.run(
         [sys.executable, "-m", "tfhook", "serve", "--tf-dir", str(tf_dir), "--terraform",
          str(engine_script), "--addr", f"unix:{tmp_path}/s.sock"],
-        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("tfhook: error: ") and "could not start" in line

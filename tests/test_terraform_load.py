@@ -12,6 +12,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from helpers import HANG_GUARD
 from terraform_helpers import (
     Recorder,
     TfServer,
@@ -48,8 +49,8 @@ def test_twenty_concurrent_events_share_two_runs(demo: Path, tmp_path: Path, clo
     simulate(demo, 400)
 
     calls = [server.stream("PostHandle", updated(scaling_job_id=f"job-{n}")) for n in range(20)]
-    cloud.requests.get(timeout=30)  # run 1 is reading the cloud
-    wait_for(lambda: sum("ACCEPTED" in c.statuses() for c in calls) == 19, timeout=20,
+    cloud.requests.get(timeout=HANG_GUARD)  # run 1 is reading the cloud
+    wait_for(lambda: sum("ACCEPTED" in c.statuses() for c in calls) == 19,
              what="19 calls queued behind the first run")
     cloud.open()
     answers = [call.result() for call in calls]
@@ -81,7 +82,7 @@ def _hold_lock(tf_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
         stderr=subprocess.DEVNULL,
     )
     info_file = tf_dir / ".terraform.tfstate.lock.info"
-    wait_for(info_file.exists, timeout=30, what="the other apply to take the lock")
+    wait_for(info_file.exists, what="the other apply to take the lock")
     info = wait_for(lambda: _json_or_none(info_file), what="lock info")
     return holder, info
 
@@ -111,7 +112,7 @@ def test_lock_held_by_another_process_fails_with_aborted(demo: Path, cloud, serv
         assert holder.poll() is None  # it failed while the lock was still held
     finally:
         cloud.open()
-        assert holder.wait(30) == 0
+        assert holder.wait(HANG_GUARD) == 0
 
 
 def test_lock_held_by_another_process_is_waited_for(demo: Path, cloud, serve) -> None:
@@ -128,7 +129,7 @@ def test_lock_held_by_another_process_is_waited_for(demo: Path, cloud, serve) ->
         assert holder.poll() is None
     finally:
         cloud.open()
-    assert holder.wait(30) == 0
+    assert holder.wait(HANG_GUARD) == 0
     answers = call.result()
     assert answers[-1][0] == "DONE", answers
     assert elb_plan(demo) == 400
@@ -231,7 +232,7 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
     assert warned is not None and "level=warn " in warned, server.log()
     assert "Error: Invalid expression (broken.tf:2)\\n  Expected the start of an " in warned
     # The first retry (about 2 s later) still fails and doubles the delay ...
-    failed = wait_for(lambda: _log_line(server, "background refresh retry failed"), timeout=10,
+    failed = wait_for(lambda: _log_line(server, "background refresh retry failed"),
                       what="the first background retry")
     assert "next_in=2-4s" in failed  # the next one 2 to 4 s later (jitter)
     # ... and logs its whole error, not just the first line.
@@ -241,7 +242,7 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
     simulate(demo, 400)
     (demo / "broken.tf").unlink()
     succeeded = wait_for(lambda: _log_line(server, "background refresh retry succeeded"),
-                         timeout=15, what="the second background retry")
+                         what="the second background retry")
     assert elb_plan(demo) == 400
     recovered = _log_line(server, "background run done")
     assert recovered is not None and 'trigger="retry after failure"' in recovered
@@ -272,8 +273,8 @@ def test_on_failure_fail_is_the_default(demo: Path, serve) -> None:
 def test_refresh_on_start(demo: Path, serve) -> None:
     simulate(demo, 400)
     server = serve(demo, "--refresh-on-start")
-    wait_for(lambda: elb_plan(demo) == 400, timeout=15, what="the start-up refresh")
-    done = wait_for(lambda: _log_line(server, "background run done"), timeout=5,
+    wait_for(lambda: elb_plan(demo) == 400, what="the start-up refresh")
+    done = wait_for(lambda: _log_line(server, "background run done"),
                     what="the start-up refresh in the log")
     assert "level=info" in done and 'trigger="refresh on start"' in done
     assert "refreshed 2: data.terraform_remote_state.cloud, terraform_data.elb" in done
@@ -290,8 +291,8 @@ def test_no_refresh_on_start_by_default(demo: Path, serve) -> None:
 def test_reconcile_every_refreshes_without_events(demo: Path, serve) -> None:
     server = serve(demo, "--reconcile-every", "2s")
     simulate(demo, 400)
-    wait_for(lambda: elb_plan(demo) == 400, timeout=15, what="a reconcile refresh")
+    wait_for(lambda: elb_plan(demo) == 400, what="a reconcile refresh")
     assert "reconcile: no event for a while" in server.log()
-    done = wait_for(lambda: _log_line(server, "background run done"), timeout=5,
+    done = wait_for(lambda: _log_line(server, "background run done"),
                     what="the reconcile refresh in the log")
     assert 'trigger=reconcile' in done and "elb_plan: 100 → 400" in done

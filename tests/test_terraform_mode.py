@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from helpers import HANG_GUARD
 from terraform_helpers import (
     ELB_ID,
     Recorder,
@@ -376,24 +377,25 @@ def test_sensitive_outputs_are_hidden_and_not_reported_unchanged(tmp_path: Path,
 
 def terraform_stuck(cloud: SlowCloud, tf_dir: Path) -> list[int]:
     """Wait until Terraform is stuck reading the slow cloud; its processes in tf_dir."""
-    cloud.requests.get(timeout=30)
+    cloud.requests.get(timeout=HANG_GUARD)
     stuck: list[int] = wait_for(lambda: list(processes_in(tf_dir)), what="Terraform in the directory")
     return stuck
 
 
 def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve, cloud) -> None:
     tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
-    server = serve(tf_dir, "--timeout", "2s", "--kill-after", "2s")
+    # Long enough for Terraform to reach the slow cloud on a busy machine before it runs out.
+    server = serve(tf_dir, "--timeout", "10s", "--kill-after", "2s")
     call = server.stream("PostHandle", updated())
 
     stuck = terraform_stuck(cloud, tf_dir)
     assert set(stuck) & set(server.children()), (stuck, server.children())
 
     with pytest.raises(grpc.RpcError) as caught:
-        call.result(timeout=60)  # a bound against a hang; the server's own timeout answers
+        call.result(timeout=HANG_GUARD)  # a bound against a hang; the server's own timeout answers
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "timed out after 2s" in caught.value.details()
-    wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
+    assert "timed out after 10s" in caught.value.details()
+    wait_for(lambda: not list(processes_in(tf_dir)),
              what="no Terraform process left in the directory")
     assert server.children() == [], server.children()
     assert server.proc.poll() is None  # the server itself lives on
@@ -407,10 +409,10 @@ def test_a_call_that_goes_away_stops_its_run(tmp_path: Path, serve, cloud) -> No
 
     call.cancel()  # the Core gave up on this call: nobody waits for the run any more
 
-    wait_for(lambda: not list(processes_in(tf_dir)), timeout=10,
+    wait_for(lambda: not list(processes_in(tf_dir)),
              what="the abandoned run to be stopped")
     # A child that exited is listed until the server has reaped it (a moment under load).
-    wait_for(lambda: server.children() == [], timeout=10, what="the stopped run reaped")
+    wait_for(lambda: server.children() == [], what="the stopped run reaped")
     cloud.open()  # the next call runs normally: no lock was left behind
     assert server.call("PostHandle", updated())[-1][0] == "DONE"
 
@@ -423,6 +425,6 @@ def test_sigterm_during_a_run_stops_terraform(tmp_path: Path, serve, cloud) -> N
 
     server.proc.send_signal(signal.SIGTERM)
 
-    assert server.proc.wait(20) == 0, server.log()
-    assert call.finished.wait(10) and call.error is not None
+    assert server.proc.wait(HANG_GUARD) == 0, server.log()
+    assert call.finished.wait(HANG_GUARD) and call.error is not None
     assert not list(processes_in(tf_dir))

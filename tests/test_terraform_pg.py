@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import tfhook_command
+from helpers import HANG_GUARD, tfhook_command
 from pg_helpers import Postgres, why_not
 from terraform_helpers import (
     ROOT,
@@ -157,7 +157,7 @@ def test_a_lock_held_by_another_session_is_named_as_such(shared: Shared, instanc
     try:
         error = server.call_error("PostHandle", updated())
     finally:
-        holder.communicate(timeout=30)  # closing the session releases its locks
+        holder.communicate(timeout=HANG_GUARD)  # closing the session releases its locks
     assert error.code() == grpc.StatusCode.ABORTED
     details = error.details()
     assert details.startswith("terraform state is locked by another client "
@@ -184,7 +184,7 @@ def test_targeted_refresh_and_coalescing_with_a_pg_state(shared: Shared, tf_serv
                  what="7 calls queued behind the first run")
         assert not any(c.finished.is_set() for c in calls)  # still waiting for the lock
     finally:
-        holder.communicate(timeout=30)
+        holder.communicate(timeout=HANG_GUARD)
     answers = [call.result(timeout=120) for call in calls]
     assert all(a[-1][0] == "DONE" for a in answers), answers
     done = {a[-1][1] for a in answers}

@@ -6,18 +6,47 @@ choosing and starting the engine needs (no typer, gRPC or logging). (#9)
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TextIO
 
 
 def main() -> None:
     """`tfhook ...`: dispatch before the command line library is imported."""
-    if sys.argv[1:2] == ["terraform"]:
-        raise SystemExit(_terraform(sys.argv[2:]))
-    _import_without("ssl", "asyncio")  # first: structlog imports asyncio
-    _import_without("rich", "structlog")
-    from tfhook.cli import main as cli_main
+    try:
+        if sys.argv[1:2] == ["terraform"]:
+            raise SystemExit(_terraform(sys.argv[2:]))
+        _import_without("ssl", "asyncio")  # first: structlog imports asyncio
+        _import_without("rich", "structlog")
+        from tfhook.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    finally:
+        _flush_or_discard(sys.stdout)
+        _flush_or_discard(sys.stderr)
+
+
+def _flush_or_discard(stream: TextIO | None) -> None:
+    """Flush a standard stream now; if its reader is gone, point its fd at /dev/null.
+
+    Python flushes stdout and stderr once more as it exits, and a failure there turns the
+    exit status into 120. A closed log pipe or journal stream loses lines (logs.py lets it)
+    but must not change how tfhook exits: this is the fix CPython's docs give for SIGPIPE.
+    """
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except ValueError:  # closed: Python's last flush skips it too
+        return
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+            stream.flush()  # what is still buffered goes to /dev/null, not to the exit status
+        except (OSError, ValueError):
+            return
 
 
 def _terraform(args: list[str]) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 from faultlab import ACCEPTED, DONE, Lab, good_call
-from helpers import CHANNEL_OPTIONS, children, process_state, wait_for
+from helpers import CHANNEL_OPTIONS, HANG_GUARD, children, process_state, wait_for
 
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
@@ -73,18 +73,18 @@ def run(lab: Lab, *, calls: int, concurrency: int, sample_at: int) -> Report:
     good_call(served)
     # A warm-up first: what the server opens once (its history's WAL files...) is not a leak.
     asyncio.run(_drive(served.target, Report(concurrency * 2, concurrency), pid, 0))
-    wait_for(lambda: not children(pid), 30, "the warm-up hooks to be reaped")
+    wait_for(lambda: not children(pid), HANG_GUARD, "the warm-up hooks to be reaped")
     report = Report(calls, concurrency, fds_before=fds(pid))
     before = open_fds(pid)
     started = time.monotonic()
     asyncio.run(_drive(served.target, report, pid, sample_at))
     report.seconds = time.monotonic() - started
-    wait_for(lambda: not children(pid), 30, "the hooks to be reaped")
+    wait_for(lambda: not children(pid), HANG_GUARD, "the hooks to be reaped")
     report.zombies = zombies(pid)
     report.rss_end = rss(pid)
     # Descriptors settle once the last pipes are closed.
     try:
-        wait_for(lambda: fds(pid) <= report.fds_before, 30, "descriptors to settle")
+        wait_for(lambda: fds(pid) <= report.fds_before, HANG_GUARD, "descriptors to settle")
     except AssertionError:
         extra = Counter(open_fds(pid)) - Counter(before)
         report.errors.append(f"descriptors left open: {sorted(extra.elements())}")

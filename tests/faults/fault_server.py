@@ -23,7 +23,7 @@ from faultlab import (
     stop,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from helpers import free_port, run_tfhook, wait_for
+from helpers import HANG_GUARD, free_port, run_tfhook, wait_for
 
 from tfhook.v1 import handler_pb2 as pb
 
@@ -56,7 +56,7 @@ def bad_bytes(lab: Lab) -> str:
     raw = served.channel.unary_stream("/autoscaler.HandleService/PostHandle")
     for garbage in (b"\xff\xff\xff\xff", b"\x0a\x80", b"\x22\x05abc"):
         try:
-            list(raw(garbage, timeout=10))
+            list(raw(garbage, timeout=HANG_GUARD))
             raise AssertionError("garbage was accepted")
         except grpc.RpcError as error:
             assert error.code() is grpc.StatusCode.INVALID_ARGUMENT

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from helpers import Served, alive, start_server, wait_for, write_script
+from helpers import HANG_GUARD, Served, alive, start_server, wait_for, write_script
 
 from tfhook.v1 import handler_pb2 as pb
 
@@ -92,10 +92,10 @@ def read_pids(path: Path, count: int) -> list[int]:
     def ready() -> list[int] | None:
         found = path.read_text().split() if path.exists() else []
         return [int(p) for p in found] if len(found) >= count else None
-    return list(wait_for(ready, 30, f"{count} pids in {path}"))
+    return list(wait_for(ready, HANG_GUARD, f"{count} pids in {path}"))
 
 
-def all_dead(pids: list[int], timeout: float = 30.0) -> str:
+def all_dead(pids: list[int], timeout: float = HANG_GUARD) -> str:
     wait_for(lambda: not any(alive(pid) for pid in pids), timeout, f"{pids} to be gone")
     return f"{len(pids)} processes gone"
 
