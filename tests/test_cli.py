@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_exit_2_and_never_serves(workdir, served, case: st
 
 def test_flags_become_settings(workdir, served) -> None:
     result = invoke("--executable-path", "hook", "--handler-type", "handle",
-                    "--addr", "unix-abstract:x", "--timeout", "1m30s", "--kill-after", "500ms",
+                    "--addr", "unix:x.sock", "--timeout", "1m30s", "--kill-after", "500ms",
                     "--grace", "2s", "--socket-mode", "0660", "--config", "good.yaml",
                     "--log-format", "json", "--log-level", "debug")
     assert result.exit_code == 0, result.output
@@ -120,7 +120,7 @@ def test_flags_become_settings(workdir, served) -> None:
     assert hook.match == Match(phase=frozenset({Phase.HANDLE}))
     assert (hook.timeout, hook.kill_after) == (90.0, 0.5)
     assert settings.announce_unmatched is False  # other phases: the reference's empty stream
-    assert settings.addr == "unix-abstract:x"
+    assert settings.addr == "unix:x.sock"
     assert settings.grace == 2.0
     assert settings.socket_mode == 0o660
     assert settings.exporter == Exporter(enabled=True, address=":9100")

@@ -77,7 +77,8 @@ def serve(
                                          )] = "15m",
     kill_after: Annotated[str, typer.Option(help="SIGKILL this long after the stop signal.")] = "10s",
     grace: Annotated[str, typer.Option(help="On shutdown, let calls finish for this long.")] = "30s",
-    socket_mode: Annotated[str, typer.Option(help="Unix socket file mode (octal).")] = "0600",
+    socket_mode: Annotated[str | None, typer.Option(
+        help="Unix socket file mode (octal; default 0600); not for unix-abstract:.")] = None,
     terraform: Annotated[str, typer.Option(
         help="Terraform engine: auto, embedded or a path to terraform/tofu.")] = "auto",
     on_result: Annotated[list[str] | None, typer.Option(
@@ -142,7 +143,7 @@ def serve(
             limits=limits,
             announce_unmatched=announce,
             grace=config.parse_duration(grace, name="--grace"),
-            socket_mode=_flag("--socket-mode", lambda: config.parse_socket_mode(socket_mode)),
+            socket_mode=_flag("--socket-mode", lambda: config.socket_mode(addr, socket_mode)),
             log_format=log_format,
             log_level=log_level,
             exporter=(_flag("--config", lambda: config.load_handler_config(config_file))
