@@ -119,6 +119,8 @@ def serve(
                             "redacted or none ('-'); stdin has it all.")] = "full",
     max_concurrency: Annotated[str | None, typer.Option(
         help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
+    max_connection_idle: Annotated[str, typer.Option(
+        help="Close a client connection with no call for this long (0: never).")] = "5m",
 ) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
@@ -153,6 +155,8 @@ def serve(
             history_requests=history_requests,
             max_concurrency=(config.default_concurrency() if max_concurrency is None else _flag(
                 "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
+            max_connection_idle=config.parse_duration(max_connection_idle,
+                                                      name="--max-connection-idle"),
         )
 
     settings = guard(build)

@@ -131,6 +131,7 @@ class Settings:
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
+    max_connection_idle: float = 300.0  # 0: idle connections are never closed
 
     @property
     def kill_after(self) -> float:
