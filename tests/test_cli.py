@@ -91,6 +91,12 @@ CASES = {
                                        "--payload-argv: only for --executable-path"),
     "max concurrency zero": (["--executable-path", "hook", "--max-concurrency", "0"],
                              "--max-concurrency: must be a whole number of at least 1 (got '0')"),
+    "conversion memory garbage": (["--executable-path", "hook", "--max-conversion-memory", "lots"],
+                                  "--max-conversion-memory: invalid size 'lots' (write it like "
+                                  "64MiB or 1GiB)"),
+    "conversion memory too small": (
+        ["--executable-path", "hook", "--max-conversion-memory", "512KiB"],
+        "--max-conversion-memory: must be at least 1MiB (got '512KiB')"),
     "max concurrency garbage": (["--executable-path", "hook", "--max-concurrency", "lots"],
                                 "--max-concurrency: must be a whole number"),
 }

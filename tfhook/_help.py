@@ -21,6 +21,7 @@ METAVARS = {
     "reconcile_every": "DURATION", "directory": "DIR", "kind": "KIND", "name": "NAME",
     "tfhook_path": "PATH", "routes_file": "FILE", "state_dir": "DIR", "history_keep": "AGE",
     "payload_argv": "MODE", "max_concurrency": "N", "max_connection_idle": "DURATION",
+    "max_conversion_memory": "SIZE",
     "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
     "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
     "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",

@@ -121,6 +121,9 @@ def serve(
         help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
     max_connection_idle: Annotated[str, typer.Option(
         help="Close a client connection with no call for this long (0: never).")] = "5m",
+    max_conversion_memory: Annotated[str, typer.Option(
+        help="Memory requests in conversion may take at once; a larger one is refused.")
+    ] = "64MiB",
 ) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
@@ -157,6 +160,8 @@ def serve(
                 "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
             max_connection_idle=config.parse_duration(max_connection_idle,
                                                       name="--max-connection-idle"),
+            max_conversion_memory=_flag("--max-conversion-memory",
+                                        lambda: config.parse_size(max_conversion_memory)),
         )
 
     settings = guard(build)

@@ -78,6 +78,21 @@ def socket_mode(addr: str, text: str | None) -> int:
     return mode
 
 
+_SIZE = re.compile(r"(\d+)\s*(KiB|MiB|GiB)")
+_SIZE_UNITS = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as 512KiB, 64MiB or 1GiB (at least 1 MiB)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise UserError(f"invalid size {text!r} (write it like 64MiB or 1GiB)")
+    size = int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if size < 1024**2:
+        raise UserError(f"must be at least 1MiB (got {text!r})")
+    return size
+
+
 def parse_socket_mode(text: str) -> int:
     """An octal file mode such as 0600 or 660."""
     try:
@@ -132,6 +147,7 @@ class Settings:
     history_requests: bool = False
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
+    max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
 
     @property
     def kill_after(self) -> float:

@@ -12,6 +12,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from tfhook import __version__, _reflection, _rlimit, address, table
+from tfhook._intake import Intake
 from tfhook._listen import Listener
 from tfhook.config import Settings
 from tfhook.history import History
@@ -56,7 +57,7 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
-        self.service = HandleService(self.pipeline)
+        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
         self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None
         if settings.state_dir is not None and settings.history_keep > 0:
