@@ -91,6 +91,8 @@ CASES = {
                                        "--payload-argv: only for --executable-path"),
     "max concurrency zero": (["--executable-path", "hook", "--max-concurrency", "0"],
                              "--max-concurrency: must be a whole number of at least 1 (got '0')"),
+    "connection idle garbage": (["--executable-path", "hook", "--max-connection-idle", "soon"],
+                                "--max-connection-idle: invalid duration 'soon'"),
     "conversion memory garbage": (["--executable-path", "hook", "--max-conversion-memory", "lots"],
                                   "--max-conversion-memory: invalid size 'lots' (write it like "
                                   "64MiB or 1GiB)"),
