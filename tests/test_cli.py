@@ -91,6 +91,14 @@ CASES = {
                                        "--payload-argv: only for --executable-path"),
     "max concurrency zero": (["--executable-path", "hook", "--max-concurrency", "0"],
                              "--max-concurrency: must be a whole number of at least 1 (got '0')"),
+    "connection idle garbage": (["--executable-path", "hook", "--max-connection-idle", "soon"],
+                                "--max-connection-idle: invalid duration 'soon'"),
+    "conversion memory garbage": (["--executable-path", "hook", "--max-conversion-memory", "lots"],
+                                  "--max-conversion-memory: invalid size 'lots' (write it like "
+                                  "64MiB or 1GiB)"),
+    "conversion memory too small": (
+        ["--executable-path", "hook", "--max-conversion-memory", "512KiB"],
+        "--max-conversion-memory: must be at least 1MiB (got '512KiB')"),
     "max concurrency garbage": (["--executable-path", "hook", "--max-concurrency", "lots"],
                                 "--max-concurrency: must be a whole number"),
 }
@@ -110,7 +118,7 @@ def test_bad_input_is_one_line_exit_2_and_never_serves(workdir, served, case: st
 
 def test_flags_become_settings(workdir, served) -> None:
     result = invoke("--executable-path", "hook", "--handler-type", "handle",
-                    "--addr", "unix-abstract:x", "--timeout", "1m30s", "--kill-after", "500ms",
+                    "--addr", "unix:x.sock", "--timeout", "1m30s", "--kill-after", "500ms",
                     "--grace", "2s", "--socket-mode", "0660", "--config", "good.yaml",
                     "--log-format", "json", "--log-level", "debug")
     assert result.exit_code == 0, result.output
@@ -120,7 +128,7 @@ def test_flags_become_settings(workdir, served) -> None:
     assert hook.match == Match(phase=frozenset({Phase.HANDLE}))
     assert (hook.timeout, hook.kill_after) == (90.0, 0.5)
     assert settings.announce_unmatched is False  # other phases: the reference's empty stream
-    assert settings.addr == "unix-abstract:x"
+    assert settings.addr == "unix:x.sock"
     assert settings.grace == 2.0
     assert settings.socket_mode == 0o660
     assert settings.exporter == Exporter(enabled=True, address=":9100")

@@ -137,7 +137,8 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
                                  "--state-dir", "--history-keep", "--history-requests",
-                                 "--max-concurrency", "--help"]
+                                 "--max-concurrency", "--max-connection-idle",
+                                 "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
 
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import grpc
+import pytest
 from helpers import HANG_GUARD, wait_for, write_script
 
 from tfhook.v1 import handler_pb2 as pb
@@ -37,7 +38,7 @@ def large_request() -> pb.PostHandleRequest:
 
 def test_a_large_request_does_not_delay_a_small_call(tmp_path: Path, serve) -> None:
     hook = write_script(tmp_path / "hook", ORDER_HOOK)
-    server = serve("--executable-path", str(hook), "--log-level", "debug")  # `call started`
+    server = serve("--executable-path", str(hook), "--log-level", "debug")  # `converting request`
     large = large_request()
     assert 240_000 < len(go_json(large)) < 260_000
     small = pb.PostHandleRequest(source="small", resource_name="web", result=2)
@@ -52,13 +53,54 @@ def test_a_large_request_does_not_delay_a_small_call(tmp_path: Path, serve) -> N
                 finished.append(answers[-1].log.strip())
 
             first = asyncio.ensure_future(call(large))
-            # The small call is sent once the large one is being handled (its Go JSON is
-            # built after this line is logged), so it arrives while that conversion runs.
-            await asyncio.to_thread(wait_for, lambda: "call started" in server.log(),
-                                    HANG_GUARD, "the large call to start")
+            # The small call is sent once the large one is being converted (weighed, parsed
+            # and its Go JSON built after this line is logged), so it arrives meanwhile.
+            await asyncio.to_thread(wait_for, lambda: "converting request" in server.log(),
+                                    60, "the large call's conversion to start")
             await asyncio.gather(first, call(small))
         return finished
 
     finished = asyncio.run(calls())
     assert finished == ["small", "large"]
     assert (tmp_path / "order").read_text().split() == ["small", "large"]
+
+
+def packed_zeros(disks: int) -> pb.PostHandleRequest:
+    """Nothing but empty disks: 3 bytes each on the wire, ~260 bytes each converted."""
+    request = pb.PostHandleRequest(result=2)
+    for _ in range(disks):
+        request.current.server_group_instance.disks.add()
+    return request
+
+
+def refused(server, request: pb.PostHandleRequest) -> str:
+    with pytest.raises(grpc.RpcError) as info:
+        server.call("PostHandle", request, timeout=60)
+    assert info.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    return info.value.details()
+
+
+def test_a_request_too_costly_to_convert_is_refused_then_calls_go_on(tmp_path, serve) -> None:
+    hook = write_script(tmp_path / "hook", "wc -c | tr -d ' '\n")
+    server = serve("--executable-path", str(hook), "--payload-argv", "none")
+    request = packed_zeros(1_290_000)  # 3.7 MiB
+    size = request.ByteSize()
+    assert refused(server, request) == (
+        f"request of {size} bytes would take more than 64 MiB to convert, the most requests "
+        "in conversion may take (--max-conversion-memory): it holds too many fields")
+    assert "bad request" in server.log() and "RESOURCE_EXHAUSTED" in server.log()
+    # Loses nothing: a request as large made of one long string is converted whole.
+    large = pb.PostHandleRequest(result=2)
+    large.current.server_group_instance.cloud_config = "x" * (3 * 1024 * 1024)
+    answers = server.call("PostHandle", large, timeout=60)
+    assert [a.log.strip() for a in answers] == [str(len(go_json(large)))]
+
+
+def test_max_conversion_memory_sets_the_budget(tmp_path, serve) -> None:
+    hook = write_script(tmp_path / "hook", "wc -c | tr -d ' '\n")
+    request = large_request()  # 83,000 empty disks: about 24 MiB once converted
+    small = serve("--executable-path", str(hook), "--max-conversion-memory", "16MiB")
+    assert "more than 16 MiB to convert" in refused(small, request)
+    default = serve("--executable-path", str(hook), "--payload-argv", "none")
+    answers = default.call("PostHandle", request, timeout=60)
+    assert [a.log.strip() for a in answers] == [str(len(go_json(request)))]

@@ -190,6 +190,27 @@ def test_socket_mode(tmp_path, serve, hook, flags, mode: int) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
+def test_an_abstract_socket_is_served_with_a_warning(tmp_path, serve, hook) -> None:
+    # No file, so no mode: any user of the machine can connect; say so at start.
+    addr = f"unix-abstract:{abstract_name()}"
+    served = serve("--executable-path", str(hook), addr=addr)
+    assert_answers(served)
+    warnings = [line for line in served.log().splitlines() if "level=warn " in line]
+    assert len(warnings) == 1, served.log()
+    assert "listening on an abstract socket: it has no file mode" in warnings[0]
+    quiet = serve("--executable-path", str(hook), addr=f"unix:{tmp_path / 'q.sock'}")
+    assert "abstract socket" not in quiet.log()
+
+
+def test_socket_mode_on_an_abstract_socket_is_refused(tmp_path, hook) -> None:
+    addr = f"unix-abstract:{abstract_name()}"
+    result = run_tfhook(["serve", "--executable-path", str(hook), "--addr", addr,
+                         "--socket-mode", "0600"], cwd=tmp_path)
+    assert one_line_error(result) == (
+        f"tfhook: error: --socket-mode: an abstract socket ({addr}) has no file, so no mode "
+        "can restrict who connects: listen on unix:PATH to use --socket-mode")
+
+
 def test_malformed_request_bytes_then_a_good_call(shared) -> None:
     served = shared
     raw = served.channel.unary_stream("/autoscaler.HandleService/PostHandle",

@@ -35,6 +35,12 @@ class Address:
         return self.target
 
 
+def abstract(address: Address) -> bool:
+    """Whether the address is an abstract unix socket: it has no file, so no file mode
+    guards it, and any user on this machine (in its network namespace) can connect."""
+    return address.target.startswith("unix-abstract:")
+
+
 def exposed(address: Address) -> bool:
     """Whether a TCP address can be reached from other machines (not loopback)."""
     if address.host is None:

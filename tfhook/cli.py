@@ -77,7 +77,8 @@ def serve(
                                          )] = "15m",
     kill_after: Annotated[str, typer.Option(help="SIGKILL this long after the stop signal.")] = "10s",
     grace: Annotated[str, typer.Option(help="On shutdown, let calls finish for this long.")] = "30s",
-    socket_mode: Annotated[str, typer.Option(help="Unix socket file mode (octal).")] = "0600",
+    socket_mode: Annotated[str | None, typer.Option(
+        help="Unix socket file mode (octal; default 0600); not for unix-abstract:.")] = None,
     terraform: Annotated[str, typer.Option(
         help="Terraform engine: auto, embedded or a path to terraform/tofu.")] = "auto",
     on_result: Annotated[list[str] | None, typer.Option(
@@ -122,6 +123,11 @@ def serve(
         "stdin has it all.")] = "redacted",
     max_concurrency: Annotated[str | None, typer.Option(
         help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
+    max_connection_idle: Annotated[str, typer.Option(
+        help="Close a client connection with no call for this long (0: never).")] = "5m",
+    max_conversion_memory: Annotated[str, typer.Option(
+        help="Memory requests in conversion may take at once; a larger one is refused.")
+    ] = "64MiB",
 ) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook import _flags, logs, server
@@ -146,7 +152,7 @@ def serve(
             limits=limits,
             announce_unmatched=announce,
             grace=config.parse_duration(grace, name="--grace"),
-            socket_mode=_flag("--socket-mode", lambda: config.parse_socket_mode(socket_mode)),
+            socket_mode=_flag("--socket-mode", lambda: config.socket_mode(addr, socket_mode)),
             log_format=log_format,
             log_level=log_level,
             exporter=(_flag("--config", lambda: config.load_handler_config(config_file))
@@ -156,6 +162,10 @@ def serve(
             history_requests=history_requests,
             max_concurrency=(config.default_concurrency() if max_concurrency is None else _flag(
                 "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
+            max_connection_idle=config.parse_duration(max_connection_idle,
+                                                      name="--max-connection-idle"),
+            max_conversion_memory=_flag("--max-conversion-memory",
+                                        lambda: config.parse_size(max_conversion_memory)),
         )
 
     settings = guard(build)

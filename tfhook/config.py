@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfhook import address
 from tfhook._env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.errors import UserError
 from tfhook.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
+DEFAULT_SOCKET_MODE = 0o600
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 ELF_MAGIC = b"\x7fELF"
@@ -60,6 +62,37 @@ def positive_duration(text: str, *, name: str) -> float:
     return seconds
 
 
+def socket_mode(addr: str, text: str | None) -> int:
+    """--socket-mode for `addr`: 0600 when not given; refused for an abstract socket, which
+    has no file a mode could guard (ignoring it would promise a protection that is not there)."""
+    if text is None:
+        return DEFAULT_SOCKET_MODE
+    mode = parse_socket_mode(text)
+    try:
+        parsed = address.parse(addr)
+    except UserError:
+        return mode  # --addr's own error is reported by the server, under its own name
+    if address.abstract(parsed):
+        raise UserError(f"an abstract socket ({addr}) has no file, so no mode can restrict who "
+                        "connects: listen on unix:PATH to use --socket-mode")
+    return mode
+
+
+_SIZE = re.compile(r"(\d+)\s*(KiB|MiB|GiB)")
+_SIZE_UNITS = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as 512KiB, 64MiB or 1GiB (at least 1 MiB)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise UserError(f"invalid size {text!r} (write it like 64MiB or 1GiB)")
+    size = int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if size < 1024**2:
+        raise UserError(f"must be at least 1MiB (got {text!r})")
+    return size
+
+
 def parse_socket_mode(text: str) -> int:
     """An octal file mode such as 0600 or 660."""
     try:
@@ -103,7 +136,7 @@ class Settings:
     limits: Limits = field(default_factory=lambda: Limits())
     announce_unmatched: bool = True
     grace: float = 30.0
-    socket_mode: int = 0o600
+    socket_mode: int = DEFAULT_SOCKET_MODE
     log_format: str = "logfmt"
     log_level: str = "info"
     exporter: Exporter = field(default_factory=Exporter)
@@ -113,6 +146,8 @@ class Settings:
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
+    max_connection_idle: float = 300.0  # 0: idle connections are never closed
+    max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
 
     @property
     def kill_after(self) -> float:

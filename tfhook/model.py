@@ -66,6 +66,7 @@ class GoJson:
         if self._data is None:
             assert self._build is not None
             self._data = self._build()
+            self._build = None  # it holds the parsed request: let it go
         return self._data
 
     async def get_async(self) -> bytes:

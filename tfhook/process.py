@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import structlog
 
-from tfhook import _watchdog_client, logs
+from tfhook import _rlimit, _watchdog_client, logs
 from tfhook._pipes import Pipes
 from tfhook._process_spec import Exit, Spec
 from tfhook.errors import ActionFailed, ActionTimeout
@@ -49,9 +49,11 @@ class Child:
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
+            # The child gets the open files limit tfhook was started with (see _rlimit).
             proc = subprocess.Popen(
-                spec.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=dict(spec.env) if spec.env is not None else None,
+                _rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=dict(spec.env) if spec.env is not None else None,
                 cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:

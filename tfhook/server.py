@@ -11,7 +11,8 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from tfhook import __version__, _reflection, address, table
+from tfhook import __version__, _reflection, _rlimit, address, table
+from tfhook._intake import Intake
 from tfhook._listen import Listener
 from tfhook.config import Settings
 from tfhook.history import History
@@ -58,7 +59,7 @@ class Server:
         self._forced = False  # a second signal: stop at once
         self._shared: Shared = {}
         self.pipeline = Pipeline(table.Table((), {}), ())
-        self.service = HandleService(self.pipeline)
+        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
         self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None
         if settings.state_dir is not None and settings.history_keep > 0:
@@ -72,6 +73,7 @@ class Server:
         # while, and a SIGTERM then must stop that child, not leave it behind.
         with self._signals():
             try:
+                open_files = _rlimit.raise_open_files()
                 sinks, self.pipeline.observer = build_sinks(self.settings, self._history)
                 self.pipeline.sinks = tuple(sinks)
                 self._shared[OBSERVER] = self.pipeline.observer
@@ -81,7 +83,8 @@ class Server:
                 await self._start()
                 log.info("serving", addr=self.settings.addr, version=__version__,
                          **_describe(self.settings, self.pipeline.table),
-                         history=str(self._history.path) if self._history else "off")
+                         history=str(self._history.path) if self._history else "off",
+                         open_files=open_files, max_connection_idle=_idle(self.settings))
                 await self._stop.wait()
                 await self._shutdown()
             finally:
@@ -114,8 +117,14 @@ class Server:
         self._stop.set()
 
     async def _start(self) -> None:
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0),
-                                          ("grpc.max_receive_message_length", RECEIVE_LIMIT)])
+        options: list[tuple[str, int]] = [("grpc.so_reuseport", 0),
+                                          ("grpc.max_receive_message_length", RECEIVE_LIMIT)]
+        if self.settings.max_connection_idle > 0:
+            # Each connection holds a descriptor: one no call uses is closed (a GOAWAY, which
+            # a client's channel answers by reconnecting when it next calls).
+            idle_ms = max(int(self.settings.max_connection_idle * 1000), 1)
+            options.append(("grpc.max_connection_idle_ms", idle_ms))
+        server = grpc.aio.server(options=options)
         add_to_server(self.service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         _reflection.enable(
@@ -128,6 +137,10 @@ class Server:
         if address.exposed(self.listener.address):
             log.warning("listening beyond this machine: nothing authenticates callers, and "
                         "anyone who reaches this port runs the hooks; prefer a unix socket "
+                        "(see Security in the README)", addr=self.settings.addr)
+        if address.abstract(self.listener.address):
+            log.warning("listening on an abstract socket: it has no file mode, so any user on "
+                        "this machine can connect and run the hooks; prefer unix:PATH "
                         "(see Security in the README)", addr=self.settings.addr)
 
     async def _shutdown(self) -> None:
@@ -180,6 +193,12 @@ class Server:
             return
         self.stop()
         log.info("signal received", signal=name)
+
+
+def _idle(settings: Settings) -> str:
+    """The start-up line's max_connection_idle: how long an unused connection is kept."""
+    seconds = settings.max_connection_idle
+    return "never closed" if seconds <= 0 else f"{seconds:g}s"
 
 
 def _describe(settings: Settings, served: table.Table) -> dict[str, str]:

@@ -11,6 +11,7 @@ import grpc
 import structlog
 
 from tfhook import wire
+from tfhook._intake import Intake
 from tfhook.errors import TfhookError
 from tfhook.model import Phase
 from tfhook.pipeline import Pipeline
@@ -24,8 +25,9 @@ SERVICE = handler_pb2.DESCRIPTOR.services_by_name["HandleService"].full_name
 class HandleService(handler_pb2_grpc.HandleServiceServicer):
     """autoscaler.HandleService on top of the pipeline."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, intake: Intake | None = None) -> None:
         self._pipeline = pipeline
+        self._intake = intake or Intake()
         self._started: dict[asyncio.Task[Any], float] = {}
         self.stopping = ""  # why calls are cut short: the end of --grace, a second signal
         self.cut_short = 0  # how many were
@@ -43,31 +45,33 @@ class HandleService(handler_pb2_grpc.HandleServiceServicer):
         return len(self._started)
 
     async def PreHandle(
-        self, request: handler_pb2.HandleRequest, context: Context
+        self, request: wire.Encoded | wire.BadRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.PRE_HANDLE):
             yield response
 
     async def Handle(
-        self, request: handler_pb2.HandleRequest, context: Context
+        self, request: wire.Encoded | wire.BadRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.HANDLE):
             yield response
 
     async def PostHandle(
-        self, request: handler_pb2.PostHandleRequest, context: Context
+        self, request: wire.Encoded | wire.BadRequest, context: Context
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
         async for response in self._serve(request, context, Phase.POST_HANDLE):
             yield response
 
     async def _serve(
-        self, request: wire.Request | wire.BadRequest, context: Context, phase: Phase
+        self, request: wire.Encoded | wire.BadRequest, context: Context, phase: Phase
     ) -> AsyncIterator[handler_pb2.HandleResponse]:
-        if isinstance(request, wire.BadRequest):
-            log.warning("bad request", rpc=phase.rpc, code=request.code.name,
-                        problem=request.message)
-            await context.abort(request.code, request.message)
-        event = wire.event_from_proto(request, phase)
+        event = (request if isinstance(request, wire.BadRequest)
+                 else await self._intake.event(request, phase))
+        if isinstance(event, wire.BadRequest):
+            log.warning("bad request", rpc=phase.rpc, code=event.code.name,
+                        problem=event.message)
+            await context.abort(event.code, event.message)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._started[task] = time.monotonic()

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
 
-from tfhook import _gojson
+from tfhook import _gojson, _wirecost
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
 from tfhook.model import Event, GoJson, Phase, ResourceIds, Update
 from tfhook.v1 import handler_pb2
@@ -21,6 +20,41 @@ MAX_REQUEST = 4 * 1024 * 1024
 RECEIVE_LIMIT = 4 * MAX_REQUEST
 
 
+class Encoded:
+    """A request as it came (its bytes), parsed only once its conversion may start."""
+
+    __slots__ = ("_data", "cls", "size")
+
+    def __init__(self, data: bytes, cls: type[Request]) -> None:
+        self._data: bytes | None = data
+        self.cls = cls
+        self.size = len(data)
+
+    def cost(self, most: int) -> int:
+        """Bytes its conversion may take at the peak (a figure above `most`: more than that).
+
+        Raises:
+            _wirecost.Malformed: the bytes are not a message.
+        """
+        assert self._data is not None
+        return _wirecost.estimate(self._data, self.cls.DESCRIPTOR, most)
+
+    def let_go(self) -> None:
+        """Drop the bytes (a refused request: the call still holds this object a while)."""
+        self._data = None
+
+    def parse(self) -> Request:
+        """The message; the bytes are let go (raises DecodeError for bad bytes)."""
+        data, self._data = self._data, None
+        assert data is not None
+        return self.cls.FromString(data)
+
+    def bad(self) -> BadRequest:
+        """What answers bytes that are not a message of its type."""
+        return BadRequest(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"request is not a valid {self.cls.DESCRIPTOR.name} message")
+
+
 @dataclass(frozen=True, slots=True)
 class BadRequest:
     """What stands in for a request that could not be decoded: the status to answer."""
@@ -29,20 +63,17 @@ class BadRequest:
     message: str
 
 
-def decoder(cls: type[Request]) -> Callable[[bytes], Request | BadRequest]:
+def decoder(cls: type[Request]) -> Callable[[bytes], Encoded | BadRequest]:
     """A request deserializer that never raises (gRPC would answer UNKNOWN with the
-    exception's text and log nothing): a bad or oversize message becomes a BadRequest."""
+    exception's text and log nothing): an oversize message becomes a BadRequest. It does
+    not parse: what parsing costs is weighed first (see tfhook._intake)."""
 
-    def decode(data: bytes) -> Request | BadRequest:
+    def decode(data: bytes) -> Encoded | BadRequest:
         if len(data) > MAX_REQUEST:
             return BadRequest(grpc.StatusCode.RESOURCE_EXHAUSTED,
                               f"request of {len(data)} bytes is larger than the "
                               f"{MAX_REQUEST} bytes accepted")
-        try:
-            return cls.FromString(data)
-        except DecodeError:
-            return BadRequest(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"request is not a valid {cls.DESCRIPTOR.name} message")
+        return Encoded(data, cls)
 
     return decode
 

@@ -18,6 +18,7 @@ sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
 import fault_hooks  # noqa: E402
 import fault_load  # noqa: E402
+import fault_memory  # noqa: E402
 import fault_server  # noqa: E402
 from faultlab import Lab  # noqa: E402
 
@@ -71,7 +72,7 @@ def table(rows: list[tuple[str, bool, str]]) -> str:
 
 def main() -> int:
     rows: list[tuple[str, bool, str]] = []
-    for case in [*fault_hooks.CASES, *fault_server.CASES]:
+    for case in [*fault_hooks.CASES, *fault_server.CASES, *fault_memory.CASES]:
         attempt(case.name, case.check, rows)
     attempt("load", load, rows)
     print(table(rows))

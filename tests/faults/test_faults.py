@@ -8,11 +8,12 @@ from pathlib import Path
 
 import fault_hooks
 import fault_load
+import fault_memory
 import fault_server
 import pytest
 from faultlab import Case, Lab, lab_in
 
-CASES = [*fault_hooks.CASES, *fault_server.CASES]
+CASES = [*fault_hooks.CASES, *fault_server.CASES, *fault_memory.CASES]
 
 
 @pytest.fixture

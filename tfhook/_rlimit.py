@@ -1,0 +1,73 @@
+"""Open files: tfhook raises its soft limit to the hard one at start, as Go programs do,
+and gives every child the soft limit it was started with, as Go does.
+
+A server holds a descriptor per connection: at the usual soft limit of 1,024, a thousand idle
+connections left no descriptor for a hook's pipes, and then none for accepting. Children get
+the original limit back because programs that use select() break above 1,024 descriptors.
+
+The child sets it with /bin/sh's `ulimit` just before it execs the program, not with a
+`preexec_fn`: that forks the whole gRPC process, whose fork handlers then run in the child
+and abort it now and then (measured: 7 of 150 spawns).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+from collections.abc import Sequence
+
+import structlog
+
+log = structlog.get_logger("tfhook.server")
+SHELL = "/bin/sh"
+_SET_AND_EXEC = 'ulimit -S -n "$0" && exec "$@"'
+# The soft limit tfhook was started with, once it has raised its own; None until then (or
+# when nothing was raised: children then inherit ours unchanged, and start directly).
+_original_soft: int | None = None
+
+
+def raise_open_files() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit now in force."""
+    global _original_soft
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard or hard == resource.RLIM_INFINITY or not os.access(SHELL, os.X_OK):
+        return soft  # (no shell: children could not get the original back, so keep it)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (OSError, ValueError) as exc:  # a hard limit the kernel will not grant (nr_open)
+        log.warning("cannot raise the open files limit", soft=soft, hard=hard, error=str(exc))
+        return soft
+    _original_soft = soft
+    return hard
+
+
+def child_argv(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> list[str]:
+    """The argv that runs `argv` with the original soft limit; an OSError says, as starting
+    it directly would, why it cannot start (the shell would only exit 127)."""
+    if _original_soft is None:
+        return list(argv)
+    _check_exec(argv[0], cwd)
+    return [SHELL, "-c", _SET_AND_EXEC, str(_original_soft), *argv]
+
+
+def _check_exec(program: str, cwd: str | os.PathLike[str] | None) -> None:
+    """Raise the OSError exec would for `program` (a path; a bare name is left to the shell)."""
+    if cwd is not None and not os.path.isdir(cwd):
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), str(cwd))
+    if "/" not in program:
+        return
+    path = os.path.join(cwd, program) if cwd is not None else program
+    if not os.path.exists(path):
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), program)
+    with open(path, "rb") as file:
+        first = file.readline(512)
+    if first.startswith(b"#!"):
+        words = first[2:].strip().split()
+        if not words or not os.access(words[0], os.X_OK):
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    elif not first.startswith(b"\x7fELF"):
+        # exec refuses it; the shell would run it as a script instead.
+        raise OSError(errno.ENOEXEC, os.strerror(errno.ENOEXEC), program)
