@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from helpers import HANG_GUARD, wait_for, write_script
+from helpers import wait_for, write_script
 
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
