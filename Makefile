@@ -60,7 +60,7 @@ golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the 
 	  echo "tests/golden/vectors.jsonl is identical to $(UPSTREAM_GOLDEN)"; fi
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
-	$(BIN)/python -m tfhook._protos
+	$(BIN)/python -m tfhook.server.protos
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check tfhook tests bench examples/simcloud

@@ -23,7 +23,7 @@ from bench.common import (
     timed,
     write_hook,
 )
-from tfhook import _gojson
+from tfhook.server import gojson
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
 
@@ -37,7 +37,7 @@ NEW_CONNECTION_AT = 16  # calls/s also measured with a new connection per call
 def run(workdir: Path) -> dict[str, Any]:
     hook = write_hook(workdir / "cat-hook")
     message = request()
-    body = _gojson.dumps(message)
+    body = gojson.dumps(message)
     server = Served(["--executable-path", str(hook)], workdir)
     try:
         idle_rss = rss_mib(server.pid)

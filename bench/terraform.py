@@ -23,7 +23,7 @@ BURST = 20
 BURST_ROUNDS = 1 if QUICK else 2
 RESOURCES = 100 if QUICK else 1000
 GUARD_RESOURCES = 200
-EMBEDDED = [sys.executable, "-m", "tfhook._embedded"]
+EMBEDDED = [sys.executable, "-m", "tfhook.terraform.embedded"]
 APPLY = ["apply", "-refresh-only", "-auto-approve", "-input=false"]
 ENV = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
 # Whether the module reads something that changes before every round (terraform_remote_state

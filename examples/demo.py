@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tfhook import client
+from tfhook.ops import client
 
 HERE = Path(__file__).resolve().parent
 # `make simcloud` installs it there; TFHOOK_SIMCLOUD_DIR names another directory.

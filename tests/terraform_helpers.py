@@ -216,7 +216,7 @@ class Recorder:
             f'r="{records}/$$"\n'
             'env > "$r.env"\n'
             'printf "%s\\n" "$@" > "$r.argv"\n'
-            f'exec "{sys.executable}" -m tfhook._embedded "$@"\n',
+            f'exec "{sys.executable}" -m tfhook.terraform.embedded "$@"\n',
             encoding="utf-8",
         )
         path.chmod(0o755)

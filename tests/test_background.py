@@ -7,13 +7,13 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from tfhook.config import Settings
-from tfhook.hooks import Hook, TerraformAction
-from tfhook.logs import LogSink
-from tfhook.model import Action, Outcome, Update
-from tfhook.pipeline import Pipeline
+from tfhook.config.settings import Settings
+from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.model import Action, Outcome, Update
+from tfhook.core.pipeline import Pipeline
+from tfhook.core.table import Table
+from tfhook.observe.logs import LogSink
 from tfhook.runners.terraform import TerraformRunner
-from tfhook.table import Table
 
 
 class Recorder:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tfhook.flight import Batch, Flight
-from tfhook.model import Status, Update
+from tfhook.core.flight import Batch, Flight
+from tfhook.core.model import Status, Update
 from tfhook.terraform import background
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tfhook.budget import Budget
+from tfhook.server.budget import Budget
 
 
 async def _hold(budget: Budget, name: str, cost: int, log: list[str],

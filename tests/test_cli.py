@@ -13,10 +13,13 @@ import pytest
 from helpers import run_tfhook, write_script
 from typer.testing import CliRunner
 
-from tfhook import cli, config, logs, server
-from tfhook.config import Exporter, Settings
-from tfhook.hooks import ExecutableAction, Match
-from tfhook.model import Phase
+from tfhook.cli import app as cli
+from tfhook.config import settings as config
+from tfhook.config.settings import Exporter, Settings
+from tfhook.core.hooks import ExecutableAction, Match
+from tfhook.core.model import Phase
+from tfhook.observe import logs
+from tfhook.server import lifecycle as server
 
 
 @pytest.fixture

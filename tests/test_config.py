@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import write_script
 
-from tfhook import config
+from tfhook.config import settings as config
 from tfhook.errors import UserError
 
 

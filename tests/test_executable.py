@@ -10,11 +10,11 @@ import grpc
 import pytest
 from helpers import HANDLER_TYPE, RECORDER, run_tfhook, vector_request, write_script
 
-from tfhook import redact
-from tfhook.model import Phase
+from tfhook.core.model import Phase
+from tfhook.observe import redact
 from tfhook.runners.executable import ARGV_LIMIT, hook_environment, request_argument
+from tfhook.server.wire import event_from_proto, go_json
 from tfhook.v1 import handler_pb2 as pb
-from tfhook.wire import event_from_proto, go_json
 
 DONE = pb.HandleResponse.DONE
 

@@ -1,4 +1,4 @@
-"""tfhook.flight: single flight with coalescing (pure asyncio, no Terraform)."""
+"""tfhook.core.flight: single flight with coalescing (pure asyncio, no Terraform)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from helpers import HANG_GUARD
 from structlog.testing import capture_logs
 
+from tfhook.core.flight import Batch, Flight
+from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.flight import Batch, Flight
-from tfhook.model import Status, Update
 
 
 class Work:

@@ -9,9 +9,9 @@ import pytest
 from google.protobuf import unknown_fields
 from helpers import vector_request
 
-from tfhook import _gojson
+from tfhook.server import gojson
+from tfhook.server.wire import go_json
 from tfhook.v1 import handler_pb2 as pb
-from tfhook.wire import go_json
 
 SGI = pb.ServerGroupInstance
 
@@ -246,10 +246,10 @@ def test_output_is_utf8_bytes_without_trailing_newline() -> None:
 
 
 def test_go_name() -> None:
-    assert _gojson.go_name("load_balancer") == "LoadBalancer"
-    assert _gojson.go_name("server_group_instance") == "ServerGroupInstance"
-    assert _gojson.go_name("elb") == "Elb"
-    assert _gojson.go_name("resource") == "Resource"
+    assert gojson.go_name("load_balancer") == "LoadBalancer"
+    assert gojson.go_name("server_group_instance") == "ServerGroupInstance"
+    assert gojson.go_name("elb") == "Elb"
+    assert gojson.go_name("resource") == "Resource"
 
 
 def test_very_large_message_converts_correctly_and_fast() -> None:

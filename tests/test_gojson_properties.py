@@ -11,8 +11,8 @@ from google.protobuf import message_factory  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tfhook.server.wire import go_json  # noqa: E402
 from tfhook.v1 import handler_pb2 as pb  # noqa: E402
-from tfhook.wire import go_json  # noqa: E402
 
 # Go field names of the oneof members, written from the contract (not computed).
 GO_VARIANT = {"server": "Server", "server_group_instance": "ServerGroupInstance", "elb": "Elb",

@@ -18,8 +18,8 @@ from helpers import tfhook_command, write_script
 from typer.testing import CliRunner
 
 import tfhook
-from tfhook import _help
-from tfhook.cli import app
+from tfhook.cli import helptext
+from tfhook.cli.app import app
 
 TYPE_NAME = re.compile(r"<[A-Za-z_][\w\[\], |]*>")  # typer's <str>, <bool>, <list[Path]>
 
@@ -51,7 +51,7 @@ def test_version_names_the_terraform_found_on_path(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     terraform = write_script(bin_dir / "terraform",
-                             f'exec {sys.executable} -m tfhook._embedded "$@"\n')
+                             f'exec {sys.executable} -m tfhook.terraform.embedded "$@"\n')
     embedded = version_lines(tmp_path)[3].split()[1]
     assert version_lines(bin_dir)[3] == (
         f"Terraform {embedded} ({terraform}; what --terraform auto runs)")
@@ -127,10 +127,10 @@ def _panels(text: str) -> dict[str, list[str]]:
 def test_serve_help_groups_the_options_of_each_mode() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "120"})
     panels = _panels(result.output)
-    assert list(panels) == ["Options", _help.GENERIC, _help.TERRAFORM, _help.ROUTES]
-    assert panels[_help.ROUTES] == ["--routes"]
-    assert panels[_help.GENERIC] == ["--executable-path", "--handler-type", "--payload-argv"]
-    assert panels[_help.TERRAFORM] == [
+    assert list(panels) == ["Options", helptext.GENERIC, helptext.TERRAFORM, helptext.ROUTES]
+    assert panels[helptext.ROUTES] == ["--routes"]
+    assert panels[helptext.GENERIC] == ["--executable-path", "--handler-type", "--payload-argv"]
+    assert panels[helptext.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
         "--reconcile-every", "--max-state-removals", "--no-check-revert"]

@@ -12,7 +12,7 @@ import pytest
 import structlog
 from helpers import HANG_GUARD
 
-from tfhook import config
+from tfhook.config import settings as config
 from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, recorder, store
 from tfhook.history.recorder import _Job
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_gojson_properties import TEXT, messages  # noqa: E402
 
+from tfhook.server.wire import go_json  # noqa: E402
 from tfhook.v1 import handler_pb2 as pb  # noqa: E402
-from tfhook.wire import go_json  # noqa: E402
 
 DONE = pb.HandleResponse.DONE
 # The hook records argv[1], stdin and the two variables that come from the request.

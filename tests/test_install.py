@@ -25,7 +25,7 @@ import pytest
 from helpers import HANG_GUARD, ROOT, ServerProcess, launch, load_vectors, vector_request
 from packaging.requirements import Requirement
 
-from tfhook import scaffold
+from tfhook.scaffold import render as scaffold
 from tfhook.v1 import handler_pb2 as pb
 
 pytestmark = pytest.mark.install

@@ -9,9 +9,9 @@ import grpc
 import pytest
 from helpers import wait_for, write_script
 
+from tfhook.server.wire import go_json
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
-from tfhook.wire import go_json
 
 # Each hook run notes which call it serves: the large request's argv[1] is "-".
 ORDER_HOOK = """\

@@ -1,4 +1,4 @@
-"""Logging (tfhook/logs.py): what is logged, and that logging can never break serving."""
+"""Logging (tfhook/observe/logs.py): what is logged, and that logging can never break serving."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from helpers import HANG_GUARD, tfhook_command, wait_for, write_script
 from structlog.testing import capture_logs
 
-from tfhook import client
-from tfhook.logs import LogSink
-from tfhook.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
-from tfhook.observe import Observer
+from tfhook.core.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
+from tfhook.observe.logs import LogSink
+from tfhook.observe.observer import Observer
+from tfhook.ops import client
 
 
 def _event(**fields: object) -> Event:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tfhook.metrics import METRICS, MetricsSink
+from tfhook.observe.metrics import METRICS, MetricsSink
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "examples" / "grafana" / "tfhook-dashboard.json"
@@ -42,7 +42,7 @@ def declared(series: str) -> tuple[str, tuple[str, ...]]:
             base = series.removesuffix(suffix)
             if base != series and METRICS.get(base, ("",))[0] == kind:
                 return base, (*METRICS[base][1], *(("le",) if suffix == "_bucket" else ()))
-    raise AssertionError(f"{series} is not a metric tfhook declares in tfhook.metrics.METRICS")
+    raise AssertionError(f"{series} is not a metric tfhook declares in tfhook.observe.metrics.METRICS")
 
 
 @pytest.mark.parametrize("query", dashboard_queries() + rule_queries())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
+from tfhook.core.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
 from tfhook.history import History, query
-from tfhook.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
-from tfhook.observe import OUTPUT_MAX, Observer
+from tfhook.observe.observer import OUTPUT_MAX, Observer
 
 REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
            b'{"ServerGroupInstance":{"edit_parameter":{"password":"Secret-Pw-77"}}}}}')
@@ -89,7 +89,7 @@ def test_requests_are_left_out_unless_kept(tmp_path: Path) -> None:
 
 
 def test_a_run_is_recorded_and_counted(tmp_path: Path) -> None:
-    from tfhook.metrics import MetricsSink
+    from tfhook.observe.metrics import MetricsSink
 
     history, metrics = History(tmp_path, keep=10**9), MetricsSink()
     observer = Observer(history, metrics)

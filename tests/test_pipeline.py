@@ -9,12 +9,12 @@ import pytest
 from helpers import HANG_GUARD
 from structlog.testing import capture_logs
 
+from tfhook.core.hooks import ExecutableAction, Hook, Match
+from tfhook.core.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Status, Update
+from tfhook.core.pipeline import Pipeline
+from tfhook.core.table import Table
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
-from tfhook.hooks import ExecutableAction, Hook, Match
-from tfhook.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Status, Update
-from tfhook.observe import Observer as BaseObserver
-from tfhook.pipeline import Pipeline
-from tfhook.table import Table
+from tfhook.observe.observer import Observer as BaseObserver
 
 
 def event(phase: Phase) -> Event:

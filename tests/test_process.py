@@ -18,8 +18,8 @@ import pytest
 from helpers import HANG_GUARD, Served, alive, children, kill_if_alive, wait_for, write_script
 from structlog.testing import capture_logs
 
-from tfhook import process
 from tfhook.errors import ActionFailed, ActionTimeout
+from tfhook.process import spawn as process
 from tfhook.v1 import handler_pb2 as pb
 
 DONE = pb.HandleResponse.DONE

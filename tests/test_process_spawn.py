@@ -8,8 +8,8 @@ import os
 import pytest
 from helpers import alive, wait_for
 
-from tfhook import process
 from tfhook.errors import ActionTimeout
+from tfhook.process import spawn as process
 
 
 def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:

@@ -97,9 +97,9 @@ def _message(name: str):
 
 def test_generated_code_matches_proto(tmp_path: Path) -> None:
     try:
-        from tfhook import _protos
+        from tfhook.server import protos as _protos
     except ImportError as exc:  # pragma: no cover - _protos itself imports nothing optional
-        pytest.fail(f"tfhook._protos missing: {exc}")
+        pytest.fail(f"tfhook.server.protos missing: {exc}")
     pytest.importorskip("grpc_tools", reason="grpcio-tools (a dev dependency) is not installed; "
                         "cannot regenerate tfhook/v1 to compare")
     generated = _protos.generate(tmp_path)

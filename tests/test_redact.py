@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfhook import redact
-from tfhook.redact import MARKER, SECRET_KEYS
+from tfhook.observe import redact
+from tfhook.observe.redact import MARKER, SECRET_KEYS
+from tfhook.server.wire import go_json
 from tfhook.v1 import handler_pb2 as pb
-from tfhook.wire import go_json
 
 # The golden vectors (a copy of the reference's, kept in the project).
 GOLDEN = Path(__file__).parent / "golden" / "vectors.jsonl"

@@ -12,9 +12,9 @@ import pytest
 from helpers import run_tfhook, write_script
 from terraform_helpers import tf_env, write_module
 
-from tfhook import routes
-from tfhook.hooks import CHANGED, ExecutableAction, TerraformAction
-from tfhook.model import Phase
+from tfhook.config import routes
+from tfhook.core.hooks import CHANGED, ExecutableAction, TerraformAction
+from tfhook.core.model import Phase
 
 GOOD = """\
 routes:

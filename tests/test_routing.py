@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tfhook.hooks import AFTER_CHANGE, ExecutableAction, Hook, Match, TerraformAction
-from tfhook.model import Event, GoJson, Phase, ResourceIds
-from tfhook.routing import miss, route
+from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, Match, TerraformAction
+from tfhook.core.model import Event, GoJson, Phase, ResourceIds
+from tfhook.core.routing import miss, route
 
 SCRIPT = ExecutableAction(Path("/bin/true"))
 

@@ -20,10 +20,11 @@ import yaml
 from helpers import HANG_GUARD, ROOT, load_vectors, vector_request, wait_for, write_script
 from typer.testing import CliRunner
 
-from tfhook import config, scaffold
 from tfhook import hook as hooklib
-from tfhook.cli import app
+from tfhook.cli.app import app
+from tfhook.config import settings as config
 from tfhook.errors import UserError
+from tfhook.scaffold import render as scaffold
 from tfhook.v1 import handler_pb2, handler_pb2_grpc
 
 DEMO = ROOT / "examples" / "terraform" / "demo"

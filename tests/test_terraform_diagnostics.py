@@ -10,7 +10,7 @@ import grpc
 from terraform_helpers import updated
 
 from tfhook.errors import LockHeld
-from tfhook.process import Exit
+from tfhook.process.spawn import Exit
 from tfhook.terraform.diagnostics import failure, lock_problem
 from tfhook.terraform.events import Report
 

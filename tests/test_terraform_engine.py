@@ -15,16 +15,16 @@ import pytest
 from helpers import HANG_GUARD, alive, wait_for
 from structlog.testing import capture_logs
 
-from tfhook import _embedded
-from tfhook.config import Settings
+from tfhook.config.settings import Settings
+from tfhook.core.flight import Batch
+from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.pipeline import Pipeline
+from tfhook.core.table import Table
 from tfhook.errors import UserError
-from tfhook.flight import Batch
-from tfhook.hooks import Hook, TerraformAction
-from tfhook.pipeline import Pipeline
 from tfhook.runners.terraform import TerraformRunner
-from tfhook.table import Table
 from tfhook.terraform import background as tf_background
 from tfhook.terraform import directory as tf_directory
+from tfhook.terraform import embedded as _embedded
 from tfhook.terraform import engine
 
 MODULE = 'resource "terraform_data" "x" {\n  input = "a"\n}\n'
@@ -39,7 +39,7 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         f"if [ \"$1\" = version ]; then echo '{report}'; exit 0; fi\n"
-        f'exec "{sys.executable}" -m tfhook._embedded "$@"\n'
+        f'exec "{sys.executable}" -m tfhook.terraform.embedded "$@"\n'
     )
     script.chmod(0o755)
     return script

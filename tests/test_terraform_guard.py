@@ -183,11 +183,11 @@ def _another_run_before(tmp_path: Path, when: str, value: str) -> tuple[Path, Pa
 case "$1 $* " in {when})
   if [ ! -f {other} ]; then
     touch {other}
-    "{sys.executable}" -m tfhook._embedded apply -refresh-only -auto-approve -input=false \\
+    "{sys.executable}" -m tfhook.terraform.embedded apply -refresh-only -auto-approve -input=false \\
       -var=v={value} > /dev/null
   fi;;
 esac
-exec "{sys.executable}" -m tfhook._embedded "$@"
+exec "{sys.executable}" -m tfhook.terraform.embedded "$@"
 """)
     return tf_dir, engine, other
 
@@ -224,7 +224,7 @@ def _recording_engine(tmp_path: Path) -> tuple[Path, Path]:
 for arg in "$@"; do
   case "$arg" in -*) ;; *) echo "$arg" >> {commands}; break;; esac
 done
-exec "{sys.executable}" -m tfhook._embedded "$@"
+exec "{sys.executable}" -m tfhook.terraform.embedded "$@"
 """)
     return engine, commands
 

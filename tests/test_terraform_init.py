@@ -12,7 +12,7 @@ from pathlib import Path
 from helpers import launch, tfhook_command, write_script
 from terraform_helpers import TfServer, serve_command, tf_env, write_module
 
-from tfhook.hooks import Hook, TerraformAction
+from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.terraform.directory import Directory
 
 REGISTRY_MODULE = {"main.tf": 'terraform {\n  required_providers {\n    sakuracloud = {\n'
@@ -51,7 +51,7 @@ def _recording_engine(where: Path, marks: Path) -> Path:
     running long enough for another to overlap it, were they not serialised."""
     return write_script(where / "engine", f"""
 if [ "$1" = init ]; then echo "start $(basename "$PWD")" >> {marks}; sleep 0.5; fi
-"{sys.executable}" -m tfhook._embedded "$@"; code=$?
+"{sys.executable}" -m tfhook.terraform.embedded "$@"; code=$?
 if [ "$1" = init ]; then echo "end $(basename "$PWD")" >> {marks}; fi
 exit $code
 """)

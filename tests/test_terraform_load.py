@@ -76,7 +76,7 @@ def _hold_lock(tf_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """A real Terraform apply in the directory, stuck reading the slow cloud: it holds the
     state lock until the cloud opens. Returns it and its lock info."""
     holder = subprocess.Popen(
-        [sys.executable, "-m", "tfhook._embedded", "apply", "-refresh-only", "-auto-approve",
+        [sys.executable, "-m", "tfhook.terraform.embedded", "apply", "-refresh-only", "-auto-approve",
          "-input=false", "-no-color"],
         cwd=tf_dir, env=tf_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

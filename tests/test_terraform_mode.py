@@ -28,7 +28,7 @@ from terraform_helpers import (
     write_module,
 )
 
-from tfhook.hooks import TerraformAction
+from tfhook.core.hooks import TerraformAction
 from tfhook.terraform import engine
 from tfhook.terraform.refresh import Target
 

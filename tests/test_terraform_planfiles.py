@@ -44,7 +44,7 @@ for arg in "$@"; do
   case "$arg" in -out=*) dir=$(dirname "${{arg#-out=}}"); stat -c '%a %n' "$dir" >> {seen};;
   esac
 done
-exec "{sys.executable}" -m tfhook._embedded "$@"
+exec "{sys.executable}" -m tfhook.terraform.embedded "$@"
 """)
     tf_dir = write_module(tmp_path / "mod", {"main.tf": 'output "a" {\n  value = 1\n}\n'})
     stale = Path(os.environ.get("TMPDIR", "/tmp")) / f"tfhook-plan-{_gone_pid()}-stale"
@@ -77,7 +77,7 @@ for arg in "$@"; do
     stat -c '%a' "$f" "$(dirname "$f")" | tr '\\n' ' ' >> {seen}/modes; echo "$f" >> {seen}/modes;;
   esac
 done
-exec "{sys.executable}" -m tfhook._embedded "$@"
+exec "{sys.executable}" -m tfhook.terraform.embedded "$@"
 """)
     seen.mkdir()
     tf_dir = write_module(tmp_path / "mod", {"main.tf": (

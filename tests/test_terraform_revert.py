@@ -8,8 +8,8 @@ from __future__ import annotations
 from simcloud_helpers import ELB_ID, SimCloud, main_tf
 from terraform_helpers import updated
 
-from tfhook.metrics import METRICS, MetricsSink
-from tfhook.model import Action, Status, Update
+from tfhook.core.model import Action, Status, Update
+from tfhook.observe.metrics import METRICS, MetricsSink
 
 HINT = "on the next apply; add it to lifecycle.ignore_changes or change the configuration"
 

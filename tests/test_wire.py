@@ -7,10 +7,10 @@ import pytest
 from google.protobuf import json_format
 from helpers import vector_request
 
-from tfhook import wire
+from tfhook.core.hooks import RESOURCE_TYPES
+from tfhook.core.model import Phase, ResourceIds, Status, Update
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError, UserError
-from tfhook.hooks import RESOURCE_TYPES
-from tfhook.model import Phase, ResourceIds, Status, Update
+from tfhook.server import wire
 from tfhook.v1 import handler_pb2 as pb
 
 
@@ -121,7 +121,7 @@ def test_a_large_request_is_built_in_a_worker_thread() -> None:
     import asyncio
     import threading
 
-    from tfhook.model import OFF_LOOP_BYTES, GoJson
+    from tfhook.core.model import OFF_LOOP_BYTES, GoJson
 
     threads: list[str] = []
 

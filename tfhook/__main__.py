@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tfhook._entry import main
+from tfhook.cli.entry import main
 
 main()

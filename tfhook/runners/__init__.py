@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from tfhook.config import Settings
+from tfhook.config.settings import Settings
+from tfhook.core.hooks import Hook
+from tfhook.core.model import Action, Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.hooks import Hook
-from tfhook.model import Action, Status, Update
 
 # Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
 # every observer sees it: (hook name, runner, reason) -> whether it succeeded.

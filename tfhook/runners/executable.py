@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from tfhook import _gojson, process, redact
-from tfhook.config import Settings
+from tfhook.config.settings import Settings
+from tfhook.core.hooks import ExecutableAction, Hook
+from tfhook.core.model import Action, Event, Phase, Result, Status, Update
+from tfhook.core.slots import Slots
 from tfhook.errors import ActionFailed
 from tfhook.hook import Instruction, name_of
-from tfhook.hooks import ExecutableAction, Hook
-from tfhook.model import Action, Event, Phase, Result, Status, Update
+from tfhook.observe import redact
+from tfhook.process import spawn as process
 from tfhook.runners import Background, Shared
-from tfhook.slots import Slots
+from tfhook.server import gojson
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
@@ -37,7 +39,7 @@ def request_argument(request_json: bytes, payload_argv: str = "redacted") -> str
         return STDIN_MARK
     if payload_argv == "redacted":
         # Go's escapes: with no secret in it, the redacted request is the request byte-exact.
-        text = _gojson.go_escaped(redact.redact_json(request_json))
+        text = gojson.go_escaped(redact.redact_json(request_json))
         return STDIN_MARK if len(text.encode("utf-8")) > ARGV_LIMIT else text
     return request_json.decode("utf-8")
 

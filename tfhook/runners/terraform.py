@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from tfhook.config import Settings
+from tfhook.config.settings import Settings
+from tfhook.core.flight import Flight
+from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.model import Action, Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.flight import Flight
-from tfhook.hooks import Hook, TerraformAction
-from tfhook.model import Action, Status, Update
 from tfhook.runners import OBSERVER, Background, Shared
 from tfhook.terraform.directory import Directory
 

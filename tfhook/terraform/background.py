@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from tfhook.flight import Flight
+from tfhook.core.flight import Flight
 
 log = structlog.get_logger("tfhook.terraform")
 RETRY_FIRST, RETRY_MAX = 2.0, 300.0

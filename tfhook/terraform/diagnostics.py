@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfhook import process
 from tfhook.errors import ActionFailed, LockHeld
+from tfhook.process import spawn as process
 from tfhook.terraform.events import LOCK_SUMMARY, Diagnostic, Report
 
 _LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):[ \t]*(.*)$", re.M)

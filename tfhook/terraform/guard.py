@@ -11,9 +11,9 @@ from typing import Any
 
 import structlog
 
+from tfhook.core.flight import Batch
+from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.flight import Batch
-from tfhook.model import Status, Update
 from tfhook.terraform import planfiles, plans
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream

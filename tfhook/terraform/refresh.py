@@ -11,10 +11,10 @@ from pathlib import Path
 
 from python_terraform import IsFlagged, Terraform
 
-from tfhook import process
+from tfhook.core.hooks import TerraformAction
+from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.hooks import TerraformAction
-from tfhook.model import Status, Update
+from tfhook.process import spawn as process
 from tfhook.terraform import diagnostics, planfiles
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tfhook import process
 from tfhook.errors import UserError
+from tfhook.process import spawn as process
 from tfhook.terraform.events import Diagnostic, Report
 from tfhook.terraform.planfiles import VARIABLES
 

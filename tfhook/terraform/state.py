@@ -9,7 +9,7 @@ from typing import Any
 
 from python_terraform import Tfstate
 
-from tfhook import process
+from tfhook.process import spawn as process
 
 State = dict[str, Any]
 

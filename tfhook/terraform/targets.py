@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tfhook.model import Event, Result
+from tfhook.core.model import Event, Result
 from tfhook.terraform import state
 
 # Terraform's warnings on every targeted run; the DONE summary has its own caveat note.

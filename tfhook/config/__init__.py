@@ -1,0 +1,1 @@
+"""What tfhook is told: settings, the serve flags and the routes file, checked."""

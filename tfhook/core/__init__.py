@@ -1,0 +1,1 @@
+"""The model and the path of a call: routing, fan-out, single flight, slots."""

@@ -1,0 +1,200 @@
+"""The one path every call takes: route an Event to its hooks, run them, tell the sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from tfhook.core import fanout
+from tfhook.core.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Sink, Status, Update
+from tfhook.core.routing import route
+from tfhook.core.table import Table
+from tfhook.errors import TfhookError
+from tfhook.observe.observer import Observer
+from tfhook.runners import Runner
+
+log = structlog.get_logger("tfhook.pipeline")
+
+
+class Pipeline:
+    """Routes events, executes actions through their runners, reports every step to the sinks."""
+
+    def __init__(self, table: Table, sinks: Sequence[Sink] = (),
+                 observer: Observer | None = None) -> None:
+        self.table = table
+        self.sinks = tuple(sinks)
+        self.observer = observer or Observer()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def plan(self, event: Event) -> list[Action]:
+        """The actions for an event under the hooks in force (see `routing.route`)."""
+        return route(event, self.table.hooks, announce_unmatched=self.table.announce_unmatched)
+
+    async def handle(self, event: Event) -> AsyncIterator[Update]:
+        """Answer one call: run every route it matches, on the table in force when it came.
+
+        Args:
+            event: the decoded call.
+
+        Yields:
+            The Updates to send, in order; errors propagate after the sinks saw them.
+        """
+        table = self.table
+        call = asyncio.current_task()
+        if call is not None:
+            table.calls.add(call)
+        try:
+            actions = route(event, table.hooks, announce_unmatched=table.announce_unmatched)
+            routes = tuple(str(action.hook) for action in actions if action.hook is not None)
+            record = self.observer.new_call(event, routes)
+            last: Update | None = None
+            error: BaseException | None = None
+            try:
+                await self.observer.written(record)  # its row is on disk before anything runs
+                async for update in self._call(actions, table):
+                    last = update
+                    self.observer.call_update(record, update)
+                    yield update
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                served = [b.run_id for a in actions for b in a.served if b.run_id is not None]
+                await self._after_call(self.observer.call_finished(record, last, error, served),
+                                       error)
+        finally:
+            table.calls.discard(call)
+
+    async def _after_call(self, done: Coroutine[Any, Any, None],
+                          error: BaseException | None) -> None:
+        """Record a call's end. Answered: after the Core has its status (the log line and
+        the row's end cost 0.1 ms); closed unawaited (GeneratorExit): no await is allowed.
+        Otherwise before the error goes out."""
+        if error is not None and not isinstance(error, GeneratorExit):
+            await _shielded(done)
+            return
+        task = asyncio.ensure_future(done)
+        self._closing.add(task)
+        task.add_done_callback(_after_call_done)
+        task.add_done_callback(self._closing.discard)
+
+    def _call(self, actions: list[Action], table: Table) -> AsyncIterator[Update]:
+        if len(actions) == 1:  # exactly what that hook alone answers
+            return self.execute(actions[0], table.runners)
+        parallel = {hook.name for hook in table.hooks if hook.parallel}
+        return fanout.run(actions, parallel, lambda action: self.execute(action, table.runners))
+
+    async def execute(self, action: Action, runners: Mapping[str, Runner]
+                      ) -> AsyncIterator[Update]:
+        """Run one action, yielding its Updates; errors propagate after the sinks saw them.
+
+        Args:
+            action: one route's action (or a skip).
+            runners: the runners by hook name.
+
+        Yields:
+            The Updates to send, in order.
+        """
+        started = time.monotonic()
+        self._tell(lambda sink: sink.started(action))
+        last: Update | None = None
+        error: BaseException | None = None
+        try:
+            async for update in self._updates(action, runners):
+                last = update
+                self._tell(lambda sink, u=update: sink.update(action, u))  # type: ignore[misc]
+                yield update
+        except BaseException as exc:  # also bugs: the sinks must not count them as success
+            error = exc
+            raise
+        finally:
+            outcome = Outcome(
+                event=action.event, action=action,
+                final=last.status if last is not None and error is None else None,
+                error=None if error is None else (str(error) or "cancelled"),
+                error_kind=None if error is None else type(error).__name__,
+                duration=time.monotonic() - started,
+                log=last.log if last is not None and error is None else "",
+            )
+            self._tell(lambda sink: sink.finished(outcome))
+
+    async def background(self, hook: str, runner: Runner, reason: str) -> bool:
+        """A run the server asks for itself (start-up refresh, reconcile, retry), through
+        the same path as calls so that every observer sees it.
+
+        Args:
+            hook: the hook it runs for.
+            runner: that hook's runner.
+            reason: why it runs (the observers' `trigger`).
+
+        Returns:
+            Whether the run succeeded.
+        """
+        event = Event(phase=Phase.POST_HANDLE, source="tfhook", resource_name="",
+                      scaling_job_id="", instruction=0, result=0, resource_ids=ResourceIds(),
+                      request_json=GoJson(b""), background=reason)
+        try:
+            async for _ in self.execute(Action(event, hook), {hook: runner}):
+                pass
+        except TfhookError:
+            return False
+        return True
+
+    async def wait_idle(self, tables: Sequence[Table], timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for calls still running or unwinding.
+
+        A call cancelled at shutdown is still stopping its process group (stop signal,
+        kill_after, SIGKILL); the event loop must not end under it.
+
+        Args:
+            tables: the tables whose calls to wait for.
+            timeout: the longest wait in seconds.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:  # a call that ends meanwhile leaves its end to record (_closing)
+            calls = {c for table in tables for c in table.calls} | self._closing
+            calls = {c for c in calls if not c.done()}
+            if not calls or loop.time() >= deadline:
+                return
+            await asyncio.wait(calls, timeout=deadline - loop.time())
+
+    async def _updates(self, action: Action, runners: Mapping[str, Runner]
+                       ) -> AsyncIterator[Update]:
+        if action.hook is None:
+            if action.announce:
+                yield Update(Status.IGNORED, action.reason)
+            return
+        async for update in runners[action.hook].run(action):
+            yield update
+
+    def _tell(self, call: Callable[[Sink], None]) -> None:
+        # Observers never change what the Core is answered: their errors are logged only.
+        for sink in self.sinks:
+            try:
+                call(sink)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    log.exception("sink failed", sink=type(sink).__name__)
+
+
+def _after_call_done(task: asyncio.Task[None]) -> None:
+    # Observers never change what the Core is answered; their errors are logged, not lost.
+    if not task.cancelled() and task.exception() is not None:
+        with contextlib.suppress(Exception):
+            log.error("recording a call's end failed", error=repr(task.exception()))
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Finish recording a call even when the call is being cancelled (server stop)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise

@@ -1,0 +1,1 @@
+"""What tfhook tells: logs, metrics, the observer and redaction."""

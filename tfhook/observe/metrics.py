@@ -1,0 +1,184 @@
+"""Prometheus metrics: a sink that counts calls and times them, and the exporter endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from tfhook.core.model import Action, Outcome, Update, outcome_name
+from tfhook.errors import UserError
+
+if TYPE_CHECKING:
+    from tfhook.observe.observer import Run
+
+# Every metric tfhook exports, as Prometheus names it (counters end in _total), with its
+# type and labels. The dashboards and alert rules in examples/ may only query these
+# (a test checks), so renaming one here shows every query that must follow.
+# trigger: event, start, reconcile, retry. route: the route's name (the mode today).
+METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tfhook_calls_total": ("counter", ("phase", "route", "outcome")),
+    "tfhook_call_duration_seconds": ("histogram", ("phase", "route")),
+    "tfhook_calls_in_flight": ("gauge", ("phase",)),
+    "tfhook_runs_total": ("counter", ("route", "trigger", "outcome")),
+    "tfhook_run_duration_seconds": ("histogram", ("route", "trigger")),
+    "tfhook_runs_in_flight": ("gauge", ("route",)),
+    "tfhook_events_coalesced_total": ("counter", ("route",)),
+    "tfhook_lock_waits_total": ("counter", ("route",)),
+    "tfhook_lock_failures_total": ("counter", ("route",)),
+    "tfhook_resources_refreshed_total": ("counter", ("route",)),
+    "tfhook_resources_drifted_total": ("counter", ("route",)),
+    "tfhook_outputs_changed_total": ("counter", ("route",)),
+    "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
+    "tfhook_retry_pending": ("gauge", ("route",)),
+    "tfhook_history_write_failures_total": ("counter", ()),
+    "tfhook_revert_warnings_total": ("counter", ("route",)),
+}
+HISTORY_FAILURES = "tfhook_history_write_failures_total"
+_HELP = {
+    "tfhook_calls_total": "Calls by phase, route and outcome (one per route that a call ran)",
+    "tfhook_call_duration_seconds": "Duration of the routes that ran for calls",
+    "tfhook_calls_in_flight": "Calls being answered now",
+    "tfhook_runs_total": "Terraform runs by route, trigger and outcome",
+    "tfhook_run_duration_seconds": "Duration of Terraform runs",
+    "tfhook_runs_in_flight": "Terraform runs going on now",
+    "tfhook_events_coalesced_total": "Events served by a run another event asked for",
+    "tfhook_lock_waits_total": "Calls that waited for the run in progress on their directory",
+    "tfhook_lock_failures_total": "Runs that failed because the state lock was held",
+    "tfhook_resources_refreshed_total": "Resources refreshed by runs",
+    "tfhook_resources_drifted_total": "Resources found drifted by runs",
+    "tfhook_outputs_changed_total": "Outputs changed by runs",
+    "tfhook_last_success_timestamp_seconds": "When a run last succeeded (Unix time)",
+    "tfhook_retry_pending": "1 while a background retry after a failed run is pending",
+    "tfhook_revert_warnings_total": "Changes the next terraform apply would make back, as "
+                                    "reported in a refresh's DONE (per call answered)",
+}
+# Call and run durations: from a quick hook to a 30-minute Terraform refresh.
+DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
+
+
+class MetricsSink:
+    """Every metric in METRICS: calls (as a sink, per route), runs and retries (told by the
+    observer)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        made = {name: _make(name, kind, labels, self.registry)
+                for name, (kind, labels) in METRICS.items() if name != HISTORY_FAILURES}
+        self.calls, self.duration = made["tfhook_calls_total"], made["tfhook_call_duration_seconds"]
+        self.calls_in_flight = made["tfhook_calls_in_flight"]
+        self.runs, self.run_duration = made["tfhook_runs_total"], made["tfhook_run_duration_seconds"]
+        self.runs_in_flight = made["tfhook_runs_in_flight"]
+        self.coalesced = made["tfhook_events_coalesced_total"]
+        self.lock_waits = made["tfhook_lock_waits_total"]
+        self.lock_failures = made["tfhook_lock_failures_total"]
+        self.refreshed = made["tfhook_resources_refreshed_total"]
+        self.drifted = made["tfhook_resources_drifted_total"]
+        self.outputs_changed = made["tfhook_outputs_changed_total"]
+        self.last_success = made["tfhook_last_success_timestamp_seconds"]
+        self.pending = made["tfhook_retry_pending"]
+        self.reverts = made["tfhook_revert_warnings_total"]
+
+    def started(self, action: Action) -> None:
+        return None
+
+    def update(self, action: Action, update: Update) -> None:
+        if update.queued and action.hook is not None:
+            # Queued behind the run in progress on its directory: it waits for that run.
+            self.lock_waits.labels(route=action.hook).inc()
+        if update.reverts and action.hook is not None:
+            self.reverts.labels(route=action.hook).inc(update.reverts)
+
+    def finished(self, outcome: Outcome) -> None:
+        if outcome.event.background:
+            return  # a run, counted as one (run_finished)
+        phase = outcome.event.phase.value
+        route = outcome.action.hook or ""
+        if outcome.action.hook is None:
+            label = "ignored"  # answered IGNORED, or nothing at all (the reference's way)
+        else:
+            label = outcome_name(outcome.final, outcome.error_kind if outcome.error else None)
+        self.calls.labels(phase=phase, route=route, outcome=label).inc()
+        if outcome.action.hook is not None:
+            self.duration.labels(phase=phase, route=route).observe(outcome.duration)
+
+    def call_in_flight(self, phase: str, change: int) -> None:
+        self.calls_in_flight.labels(phase=phase).inc(change)
+
+    def run_in_flight(self, route: str, change: int) -> None:
+        self.runs_in_flight.labels(route=route).inc(change)
+
+    def run_finished(self, run: Run, duration: float, *, coalesced: int) -> None:
+        """Count one run: its outcome, duration, what it found, and the events it shared."""
+        route = run.route
+        self.run_in_flight(route, -1)
+        self.runs.labels(route=route, trigger=run.trigger, outcome=run.outcome).inc()
+        self.run_duration.labels(route=route, trigger=run.trigger).observe(duration)
+        self.coalesced.labels(route=route).inc(coalesced)
+        self.lock_failures.labels(route=route).inc(int(run.lock_failed))
+        self.refreshed.labels(route=route).inc(len(run.refreshed))
+        self.drifted.labels(route=route).inc(len(run.drifted))
+        self.outputs_changed.labels(route=route).inc(len(run.outputs_changed))
+        if run.outcome == "done":
+            self.last_success.labels(route=route).set_to_current_time()
+
+    def retry_pending(self, route: str, pending: bool) -> None:
+        self.pending.labels(route=route).set(int(pending))
+
+    def know(self, routes: Iterable[str], phases: Iterable[str]) -> None:
+        """Show every per-route series at zero from the start, so that alerts see them."""
+        for route in routes:
+            for gauge in (self.runs_in_flight, self.pending):
+                gauge.labels(route=route)
+            for counter in (self.coalesced, self.lock_waits, self.lock_failures,
+                            self.refreshed, self.drifted, self.outputs_changed, self.reverts):
+                counter.labels(route=route)
+            # Failures from zero too: increase() reads a series born at 1 as no change, so
+            # the first failure would pass the alerts by.
+            for phase in phases:
+                self.calls.labels(phase=phase, route=route, outcome="failed")
+            for trigger in ("event", "start", "reconcile", "retry"):
+                self.runs.labels(route=route, trigger=trigger, outcome="failed")
+        for phase in phases:
+            self.calls_in_flight.labels(phase=phase)
+
+
+def _make(name: str, kind: str, labels: tuple[str, ...], registry: CollectorRegistry) -> Any:
+    text = _HELP[name]
+    if kind == "counter":
+        return Counter(name.removesuffix("_total"), text, labels, registry=registry)
+    if kind == "histogram":
+        return Histogram(name, text, labels, registry=registry, buckets=DURATION_BUCKETS)
+    return Gauge(name, text, labels, registry=registry)
+
+
+class _Count(Collector):
+    """A counter read when scraped (a number another part of tfhook keeps)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._family = (name, documentation)
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(*self._family, value=self._read())
+
+
+def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
+    """Export how many history writes failed (`read` returns the count)."""
+    sink.registry.register(_Count(HISTORY_FAILURES.removesuffix("_total"),
+                                  "History writes that failed (calls are answered as usual)", read))
+
+
+def serve_exporter(address: str, sink: MetricsSink) -> None:
+    """Serve /metrics at an address like `:8081` or `127.0.0.1:9100`."""
+    host, _, port = address.rpartition(":")
+    try:
+        start_http_server(int(port), addr=host or "0.0.0.0", registry=sink.registry)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"exporter_config.address {address!r}: {exc}") from None
+    structlog.get_logger("tfhook.metrics").info(
+        "metrics exporter listening", address=f"http://{host or '0.0.0.0'}:{port}/metrics")

@@ -1,0 +1,1 @@
+"""Operator tools: send, check, replay and explain a request."""

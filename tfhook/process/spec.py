@@ -1,0 +1,67 @@
+"""What the process door (tfhook.process.spawn) takes and gives: how to run a child, how it ended."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How to run one child.
+
+    Attributes:
+        argv: program and arguments (no shell).
+        name: how messages name the program.
+        stdin: bytes written to standard input, which is then closed.
+        env: the whole environment; None inherits ours.
+        cwd: working directory.
+        timeout: seconds before the stop ladder starts.
+        kill_after: seconds between the stop signal and SIGKILL.
+        stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
+        read_every: read stdout at most this often (seconds; 0: as it comes). Progress
+            that trickles in line by line costs a wake-up per line otherwise.
+        if_killed: what the warning adds when the child had to be killed (SIGKILL): what
+            a kill may leave behind (Terraform: its state lock).
+    """
+
+    argv: Sequence[str]
+    name: str
+    stdin: bytes = b""
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    timeout: float = 900.0
+    kill_after: float = 10.0
+    stop_signal: int = signal.SIGTERM
+    read_every: float = 0.0
+    if_killed: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """How a child ended."""
+
+    returncode: int
+    stderr: bytes
+
+    def describe(self) -> str:
+        """Go's wording: `exit status 3` or `signal: killed`."""
+        if self.returncode < 0:
+            name = signal.strsignal(-self.returncode) or f"signal {-self.returncode}"
+            return f"signal: {name.lower()}"
+        return f"exit status {self.returncode}"
+
+    def stderr_tail(self, lines: int = 10, limit: int = 2048) -> str:
+        """The last lines of standard error, as text of at most `limit` UTF-8 bytes.
+
+        The tail goes into a gRPC status message, which travels as a header: clients
+        refuse headers over 8-16 KiB, so one long line must not make it that large.
+        """
+        text = self.stderr.decode("utf-8", "replace").rstrip()
+        tail = "\n".join(text.splitlines()[-lines:])
+        data = tail.encode("utf-8")
+        if len(data) > limit:
+            tail = "…" + data[-limit:].decode("utf-8", "ignore")
+        return tail

@@ -1,0 +1,1 @@
+"""`tfhook init`: templates rendered into a hook and its wiring."""

@@ -1,0 +1,1 @@
+"""The gRPC edge: listen, serve, convert requests and answers, reload."""

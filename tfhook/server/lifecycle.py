@@ -1,0 +1,229 @@
+"""Server lifecycle: build the gRPC server, bind, serve until a signal, stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from tfhook import __version__
+from tfhook.config.settings import Settings
+from tfhook.core import table
+from tfhook.core.model import Phase, Sink
+from tfhook.core.pipeline import Pipeline
+from tfhook.history import History
+from tfhook.observe.logs import LogSink
+from tfhook.observe.observer import Observer
+from tfhook.process import rlimit
+from tfhook.runners import OBSERVER, Shared
+from tfhook.server import address, reflection
+from tfhook.server.intake import Intake
+from tfhook.server.listen import Listener
+from tfhook.server.reload import Reloader
+from tfhook.server.service import SERVICE, HandleService, add_to_server
+from tfhook.server.wire import RECEIVE_LIMIT
+
+log = structlog.get_logger("tfhook.server")
+FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
+
+
+def build_sinks(settings: Settings, history: History | None = None) -> tuple[list[Sink], Observer]:
+    """The observers every call is reported to, and the one that records calls and runs."""
+    sinks: list[Sink] = [LogSink()]
+    metrics = None
+    if settings.exporter.enabled:
+        # Imported only when asked for: prometheus_client slows every start-up (#9).
+        from tfhook.observe.metrics import MetricsSink, count_history_failures, serve_exporter
+
+        metrics = MetricsSink()
+        metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
+        if history is not None:
+            count_history_failures(metrics, lambda: history.failures)
+        serve_exporter(settings.exporter.address, metrics)
+        sinks.append(metrics)
+    return sinks, Observer(history, metrics)
+
+
+class Server:
+    """One tfhook server: pipeline, gRPC server, health, signals."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.listener = Listener(settings.addr, settings.socket_mode)
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self._stop = asyncio.Event()
+        self._grpc: grpc.aio.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._forced = False  # a second signal: stop at once
+        self._shared: Shared = {}
+        self.pipeline = Pipeline(table.Table((), {}), ())
+        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
+        self.reloader = Reloader(settings, self.pipeline, self._shared)
+        self._history: History | None = None
+        if settings.state_dir is not None and settings.history_keep > 0:
+            self._history = History(settings.state_dir, keep=settings.history_keep,
+                                    requests=settings.history_requests)
+
+    async def run(self) -> None:
+        """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
+        self._task = asyncio.current_task()
+        # Signals are ours from the start: start-up may run Terraform (init, checks) for a
+        # while, and a SIGTERM then must stop that child, not leave it behind.
+        with self._signals():
+            try:
+                open_files = rlimit.raise_open_files()
+                sinks, self.pipeline.observer = build_sinks(self.settings, self._history)
+                self.pipeline.sinks = tuple(sinks)
+                self._shared[OBSERVER] = self.pipeline.observer
+                # Fail fast (a bad Terraform directory…) before binding.
+                self.pipeline.table = await table.open_table(
+                    self.settings, self.settings.hooks, self._shared, self.pipeline.background)
+                await self._start()
+                log.info("serving", addr=self.settings.addr, version=__version__,
+                         **_describe(self.settings, self.pipeline.table),
+                         history=str(self._history.path) if self._history else "off",
+                         open_files=open_files, max_connection_idle=_idle(self.settings))
+                await self._stop.wait()
+                await self._shutdown()
+            finally:
+                if self._grpc is not None:
+                    # Calls a second signal cut short unwind first and record why, for up to
+                    # FORCED_WAIT: gRPC's stop cancels them again, without saying why, and
+                    # what is left then is killed at once.
+                    await self._idle(FORCED_WAIT if self._forced else None)
+                    await asyncio.shield(self._grpc.stop(0))
+                await self.reloader.close()
+                self.listener.remove()
+                # Calls record how they ended before the history closes.
+                await self._idle(FORCED_WAIT if self._forced else None)
+                if self._history is not None:
+                    await asyncio.to_thread(self._history.close)
+                if self._grpc is not None:  # a start-up failure is its one error line
+                    log.info("stopped", calls_cut_short=self.cut_short)
+
+    async def _idle(self, limit: float | None = None) -> None:
+        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1
+                                      if limit is None else limit)
+
+    @property
+    def cut_short(self) -> int:
+        """How many calls were cut short at the end of --grace (answered UNAVAILABLE)."""
+        return self.service.cut_short
+
+    def stop(self) -> None:
+        """Ask the server to stop (what SIGTERM does)."""
+        self._stop.set()
+
+    async def _start(self) -> None:
+        options: list[tuple[str, int]] = [("grpc.so_reuseport", 0),
+                                          ("grpc.max_receive_message_length", RECEIVE_LIMIT)]
+        if self.settings.max_connection_idle > 0:
+            # Each connection holds a descriptor: one no call uses is closed (a GOAWAY, which
+            # a client's channel answers by reconnecting when it next calls).
+            idle_ms = max(int(self.settings.max_connection_idle * 1000), 1)
+            options.append(("grpc.max_connection_idle_ms", idle_ms))
+        server = grpc.aio.server(options=options)
+        add_to_server(self.service, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable(
+            server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
+        self.listener.bind(server)
+        await server.start()
+        self._grpc = server
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        if address.exposed(self.listener.address):
+            log.warning("listening beyond this machine: nothing authenticates callers, and "
+                        "anyone who reaches this port runs the hooks; prefer a unix socket "
+                        "(see Security in the README)", addr=self.settings.addr)
+        if address.abstract(self.listener.address):
+            log.warning("listening on an abstract socket: it has no file mode, so any user on "
+                        "this machine can connect and run the hooks; prefer unix:PATH "
+                        "(see Security in the README)", addr=self.settings.addr)
+
+    async def _shutdown(self) -> None:
+        log.info("stopping", grace=self.settings.grace)
+        await self.health.enter_graceful_shutdown()
+        if self._grpc is None:
+            return
+        # gRPC refuses new calls from now on; those in progress get --grace to finish. Then
+        # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
+        # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
+        stopping = asyncio.ensure_future(
+            self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+        calls = {call for t in self.reloader.tables() for call in t.calls}
+        if calls:
+            await asyncio.wait(calls, timeout=self.settings.grace)
+        self.service.cut()
+        await self._idle()
+        await self._grpc.stop(0)
+        await stopping
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
+        try:
+            yield
+        finally:
+            for sig in (*signals, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+    def _on_hangup(self) -> None:
+        if self._grpc is None or self._stop.is_set():
+            log.info("SIGHUP ignored: not serving", signal="SIGHUP")
+            return
+        self.reloader.request()
+
+    def _on_signal(self, sig: int) -> None:
+        # Act first, log after: nothing may keep a signal from stopping the server.
+        name = signal.Signals(sig).name
+        if self._task is not None and (self._stop.is_set() or self._grpc is None):
+            # A second signal, or one during start-up: nothing to drain, stop now. The calls
+            # are ended first, each saying that the server cut it short (not its client).
+            self.service.cut(f"stopped at once by a second {name}")
+            self._forced = True
+            self._task.cancel()
+            log.warning("stopping now", signal=name)
+            return
+        self.stop()
+        log.info("signal received", signal=name)
+
+
+def _idle(settings: Settings) -> str:
+    """The start-up line's max_connection_idle: how long an unused connection is kept."""
+    seconds = settings.max_connection_idle
+    return "never closed" if seconds <= 0 else f"{seconds:g}s"
+
+
+def _describe(settings: Settings, served: table.Table) -> dict[str, str]:
+    """The start-up line's mode or routes, Terraform directories and engines."""
+    hooks = settings.hooks
+    kinds = sorted({hook.kind for hook in hooks})
+    directories = {str(getattr(hook.action, "dir", "")): hook.name for hook in hooks
+                   if hook.kind == "terraform"}
+    engines = {runner.directory.target.engine.describe()
+               for runner in served.runners.values() if hasattr(runner, "directory")}
+    found = {"mode": kinds[0] if len(kinds) == 1 else "routes",
+             "routes": ",".join(hook.name for hook in hooks)}
+    full = [hook.name for hook in hooks if getattr(hook.action, "payload_argv", "") == "full"]
+    if full:  # argv[1] is the whole request: any local user reads its secrets in `ps`
+        found["payload_argv_full"] = ",".join(full)
+    if directories:
+        found["dirs"] = ",".join(directories)
+        found["engine"] = ",".join(sorted(engines))
+    return found
+
+
+def run(settings: Settings) -> None:
+    """Serve until stopped. A second signal during shutdown ends it at once."""
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(Server(settings).run())
