@@ -62,9 +62,10 @@ golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook.server.protos
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 	$(BIN)/ruff check tfhook tests bench examples/simcloud
 	$(BIN)/mypy tfhook
+	$(BIN)/lint-imports --no-cache
 
 # The tests run as in a user's shell, whatever the developer's sets: unbuffered output hides
 # failures of Python's last flush at exit (a closed log pipe), and bytecode is written.

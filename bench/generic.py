@@ -23,7 +23,7 @@ from bench.common import (
     timed,
     write_hook,
 )
-from tfhook.server import gojson
+from tfhook.core import gojson
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc
 

@@ -1,4 +1,4 @@
-"""Listen addresses (tfhook/server/address.py)."""
+"""Listen addresses (tfhook/config/address.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tfhook.config import address
 from tfhook.errors import UserError
-from tfhook.server import address
 
 
 @pytest.mark.parametrize(

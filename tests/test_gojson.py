@@ -9,7 +9,7 @@ import pytest
 from google.protobuf import unknown_fields
 from helpers import vector_request
 
-from tfhook.server import gojson
+from tfhook.core import gojson
 from tfhook.server.wire import go_json
 from tfhook.v1 import handler_pb2 as pb
 

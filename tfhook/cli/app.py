@@ -11,7 +11,7 @@ import typer
 try:  # typer vendors click from 0.2x on; older typer uses click itself
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover
-    from click import UsageError  # type: ignore[no-redef,import-not-found,unused-ignore]
+    from click import UsageError  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
 
 from tfhook.cli import helptext, operate
 from tfhook.cli import routes as _routes_cli

@@ -159,9 +159,9 @@ def send(
     timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
 ) -> None:
     """Send one event as the Core does: health check, then the call; print what streams back."""
+    from tfhook.config import address
     from tfhook.ops import parse as request
     from tfhook.ops import send as sending
-    from tfhook.server import address
 
     def prepare() -> tuple[str, Phase, Any]:
         target = address.parse(addr).dial_target()
@@ -223,8 +223,8 @@ def check(
     timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
 ) -> None:
     """Health-check a handler as the Core does at start (exit 0 when SERVING, else 2)."""
+    from tfhook.config import address
     from tfhook.ops import send as sending
-    from tfhook.server import address
 
     def probe() -> str:
         target = address.parse(addr).dial_target()

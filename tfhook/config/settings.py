@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfhook.config import address
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 from tfhook.errors import UserError
-from tfhook.server import address
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 DEFAULT_SOCKET_MODE = 0o600

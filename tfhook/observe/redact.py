@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from tfhook.server import gojson
+from tfhook.core import gojson
 
 MARKER = "[redacted]"
 # Keys whose whole value is secret. edit_parameter holds password, ssh_keys and

@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 
 from tfhook.config.settings import Settings
+from tfhook.core import gojson
 from tfhook.core.hooks import ExecutableAction, Hook
 from tfhook.core.model import Action, Event, Phase, Result, Status, Update
 from tfhook.core.slots import Slots
@@ -14,7 +15,6 @@ from tfhook.hook import Instruction, name_of
 from tfhook.observe import redact
 from tfhook.process import spawn as process
 from tfhook.runners import Background, Shared
-from tfhook.server import gojson
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071

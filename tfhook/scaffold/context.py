@@ -8,21 +8,34 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tfhook import __version__
+from tfhook.config import address
 from tfhook.config.settings import Settings, environment
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
-from tfhook.server import address
-
-if TYPE_CHECKING:
-    from tfhook.scaffold.render import Options
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
 _STOP_MARGIN = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What `tfhook init` was asked for, before validation."""
+
+    directory: Path
+    kind: str
+    handler_type: str = Phase.POST_HANDLE.value
+    tf_dir: Path | None = None
+    name: str = "tfhook"
+    addr: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    tfhook_path: Path | None = None  # what the unit runs; default: the tfhook on PATH
+
 
 
 @dataclass(frozen=True, slots=True)

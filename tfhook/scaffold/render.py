@@ -15,31 +15,15 @@ from typing import Any
 import jinja2
 
 from tfhook import __version__
-from tfhook.scaffold import context as _scaffold_context
-from tfhook.scaffold.context import HANDLERS_FILE, KINDS, Kind
+from tfhook.scaffold import context as inputs
+from tfhook.scaffold.context import HANDLERS_FILE, KINDS, Kind, Options
 
 __all__ = ["KINDS", "File", "Kind", "Options", "Plan", "describe_kinds", "init_project",
            "jinja_env", "render", "summary", "templates_root", "write"]
-from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
 HELPER_FILE = "tfhook_hook.py"
 _UNQUOTED = re.compile(r"[A-Za-z0-9_@+=:,./-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """What `tfhook init` was asked for, before validation."""
-
-    directory: Path
-    kind: str
-    handler_type: str = Phase.POST_HANDLE.value
-    tf_dir: Path | None = None
-    name: str = "tfhook"
-    addr: str | None = None
-    force: bool = False
-    dry_run: bool = False
-    tfhook_path: Path | None = None  # what the unit runs; default: the tfhook on PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +62,9 @@ def init_project(options: Options) -> Plan:
             directory or file that cannot be written.
     """
     kind = _kind(options.kind)
-    context = _scaffold_context.context(options, kind)
+    context = inputs.context(options, kind)
     files = render(kind, context)
-    warnings = _scaffold_context.warnings(context)
+    warnings = inputs.warnings(context)
     if options.dry_run:
         warnings += _dry_run_warnings(files, force=options.force)
     else:

@@ -12,6 +12,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from tfhook import __version__
+from tfhook.config import address
 from tfhook.config.settings import Settings
 from tfhook.core import table
 from tfhook.core.model import Phase, Sink
@@ -21,7 +22,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.observe.observer import Observer
 from tfhook.process import rlimit
 from tfhook.runners import OBSERVER, Shared
-from tfhook.server import address, reflection
+from tfhook.server import reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader

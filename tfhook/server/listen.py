@@ -14,8 +14,8 @@ from typing import Any
 import grpc
 import structlog
 
+from tfhook.config import address
 from tfhook.errors import UserError
-from tfhook.server import address
 
 log = structlog.get_logger("tfhook.server")
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import grpc
 
+from tfhook.core import gojson
 from tfhook.core.model import Event, GoJson, Phase, ResourceIds, Update
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
-from tfhook.server import gojson, wirecost
+from tfhook.server import wirecost
 from tfhook.v1 import handler_pb2
 
 Request = handler_pb2.HandleRequest | handler_pb2.PostHandleRequest
