@@ -129,7 +129,7 @@ def _all_children(pid: int) -> list[int]:
 
 def _is_watchdog(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().endswith(b"/tfhook/_watchdog.py\0")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().endswith(b"/tfhook/process/watchdog.py\0")
     except (FileNotFoundError, ProcessLookupError):
         return False
 

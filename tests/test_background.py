@@ -9,28 +9,31 @@ from structlog.testing import capture_logs
 
 from tfhook.config.settings import Settings
 from tfhook.core.hooks import Hook, TerraformAction
-from tfhook.core.model import Action, Outcome, Update
+from tfhook.core.model import Action, Outcome
+from tfhook.core.observer import Observer, Observers, Run
 from tfhook.core.pipeline import Pipeline
 from tfhook.core.table import Table
 from tfhook.observe.logs import LogSink
+from tfhook.runners import Context
 from tfhook.runners.terraform import TerraformRunner
 
 
-class Recorder:
+class Recorder(Observer):
     def __init__(self) -> None:
         self.actions: list[Action] = []
         self.outcomes: list[Outcome] = []
+        self.runs: list[Run] = []
         self.done = asyncio.Event()
 
-    def started(self, action: Action) -> None:
+    def route_start(self, action: Action) -> None:
         self.actions.append(action)
 
-    def update(self, action: Action, update: Update) -> None:
-        return None
-
-    def finished(self, outcome: Outcome) -> None:
+    def route_end(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
         self.done.set()
+
+    def run_end(self, run: Run) -> None:
+        self.runs.append(run)
 
 
 def test_a_start_up_refresh_is_observed_like_a_call(tmp_path: Path) -> None:
@@ -41,9 +44,11 @@ def test_a_start_up_refresh_is_observed_like_a_call(tmp_path: Path) -> None:
 
     async def scenario() -> Recorder:
         sink = Recorder()
-        runner = TerraformRunner(hook, Settings(), {})
-        pipeline = Pipeline(Table((hook,), {hook.name: runner}), [sink, LogSink()])
-        await runner.start(pipeline.background)
+        observer = Observers([sink, LogSink()])
+        pipeline = Pipeline(Table((), {}), observer)
+        runner = TerraformRunner(hook, Context(Settings(), observer, pipeline.background))
+        pipeline.table = Table((hook,), {hook.name: runner})
+        await runner.start()
         await asyncio.wait_for(sink.done.wait(), 60)
         await runner.close()
         return sink
@@ -51,9 +56,15 @@ def test_a_start_up_refresh_is_observed_like_a_call(tmp_path: Path) -> None:
     with capture_logs() as logs:
         sink = asyncio.run(scenario())
     [action] = sink.actions
-    assert (action.hook, action.event.background) == ("state", "refresh on start")
+    assert (action.hook, action.trigger) == ("state", "refresh on start")  # a reason, no event
     [outcome] = sink.outcomes
     assert outcome.error is None and outcome.final is not None and outcome.final.name == "DONE"
     assert "answer: (new) → 42" in outcome.log
-    [done] = [e for e in logs if e["event"] == "background run done"]
-    assert done["trigger"] == "refresh on start" and done["hook"] == "state"
+    [run] = sink.runs
+    assert (run.route, run.triggers, run.outcome, run.events) == ("state", ("start",), "done", 0)
+    # Its end is one log line, the run's.
+    assert [e["event"] for e in logs if e["log_level"] != "debug"] == [
+        "terraform engine", "background run started", "run done"]
+    [done] = [e for e in logs if e["event"] == "run done"]
+    assert (done["triggers"], done["route"], done["outputs_changed"]) == (
+        "start", "state", "answer: (new) → 42")

@@ -235,24 +235,28 @@ def test_close_cancels_the_running_and_the_queued_run() -> None:
     run(body)
 
 
-def test_a_background_run_logs_what_it_did_or_its_whole_error() -> None:
+def test_a_background_run_keeps_what_it_did_or_its_whole_error_and_logs_nothing() -> None:
+    # Its end is logged once, by the work's observer (`run done`, `run failed`: test_background,
+    # test_observe_calls); the flight keeps the answer and the error, whole.
     async def body() -> None:
         work = Work()
         work.release.set()
         work.fail_with[2] = ActionFailed("terraform refresh failed\nError: Invalid expression "
                                          "(broken.tf:2)\n  Expected an expression.")
         flight = Flight(work)
+        batches = []
         with capture_logs() as logs:
             for trigger in ("refresh on start", "retry after failure"):
                 batch, _ = flight.submit(trigger, background=True)
                 assert batch.task is not None
                 await batch.task
-        done, failed = logs
-        assert done == {"event": "background run done", "log_level": "info",
-                        "trigger": "refresh on start", "result": "run 1 served 1"}
-        assert failed == {"event": "background run failed", "log_level": "warning",
-                          "trigger": "retry after failure",
-                          "error": str(work.fail_with[2])}
+                batches.append(batch)
+        assert logs == []
+        done, failed = batches
+        assert (done.triggers, done.final, done.error) == (
+            ["refresh on start"], Update(Status.DONE, "run 1 served 1"), None)
+        assert (failed.triggers, failed.final, failed.error) == (
+            ["retry after failure"], None, work.fail_with[2])
 
     run(body)
 

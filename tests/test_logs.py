@@ -14,8 +14,8 @@ from helpers import HANG_GUARD, tfhook_command, wait_for, write_script
 from structlog.testing import capture_logs
 
 from tfhook.core.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
+from tfhook.core.observer import Call, call_end
 from tfhook.observe.logs import LogSink
-from tfhook.observe.observer import Observer
 from tfhook.ops import client
 
 
@@ -105,12 +105,13 @@ def test_request_bodies_and_huge_fields_stay_out_of_the_log() -> None:
     action = Action(event, "executable")
 
     async def call() -> None:
-        observer = Observer()
-        record = await observer.call_started(event, ("executable",))
-        await observer.call_finished(record, Update(Status.DONE, "ok"), None, [])
+        call = Call(event, ("executable",))
+        await sink.call_start(call)
+        await sink.call_end(call, call_end(call, Update(Status.DONE, "ok"), None, []))
 
+    sink = LogSink()
     with capture_logs() as logs:
-        LogSink().started(action)
+        sink.route_start(action)
         asyncio.run(call())
     assert [entry["event"] for entry in logs] == ["call started", "call finished"]
     for entry in logs:

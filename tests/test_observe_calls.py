@@ -1,4 +1,4 @@
-"""How the observer records calls in the history (observe.Observer, a real database)."""
+"""How the observers record calls and runs: the history (a real database), metrics, logs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from tfhook.core.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
+from tfhook.core.observer import Call, Observers, Run, call_end
 from tfhook.history import History, query
-from tfhook.observe.observer import OUTPUT_MAX, Observer
+from tfhook.observe.logs import LogSink
+from tfhook.observe.record import OUTPUT_MAX, HistorySink
 
 REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
            b'{"ServerGroupInstance":{"edit_parameter":{"password":"Secret-Pw-77"}}}}}')
@@ -25,15 +27,17 @@ def event(phase: Phase = Phase.POST_HANDLE, **fields) -> Event:
 def play(tmp_path: Path, action: Action, updates: list[Update], error: BaseException | None = None,
          requests: bool = True) -> dict:
     history = History(tmp_path, keep=10**9, requests=requests)
-    observer = Observer(history)
+    observer = Observers([LogSink(), HistorySink(history)])
     routes = () if action.hook is None else (action.hook,)
 
     async def call() -> None:
-        record = await observer.call_started(action.event, routes)
+        record = Call(action.event, routes)
+        await observer.call_start(record)
         for update in updates:
+            record.coalesced |= update.queued  # as the pipeline does
             observer.call_update(record, update)
-        await observer.call_finished(record, None if error else (updates[-1] if updates else None),
-                                     error, [7] if routes else [])
+        final = None if error else (updates[-1] if updates else None)
+        await observer.call_end(record, call_end(record, final, error, [7] if routes else []))
 
     with capture_logs():
         asyncio.run(call())
@@ -92,17 +96,21 @@ def test_a_run_is_recorded_and_counted(tmp_path: Path) -> None:
     from tfhook.observe.metrics import MetricsSink
 
     history, metrics = History(tmp_path, keep=10**9), MetricsSink()
-    observer = Observer(history, metrics)
+    observer = Observers([LogSink(), metrics, HistorySink(history)])
 
     async def runs() -> None:
-        locked = await observer.run_started("web", "/infra/web", ("event", "retry"))
+        locked = Run("web", "/infra/web", ("event", "retry"))
+        await observer.run_start(locked)
         assert locked.id == 1 and locked.trigger == "event"
         locked.outcome, locked.error, locked.lock_failed = "failed", "lock held by x", True
-        observer.run_finished(locked, events=3)
-        good = await observer.run_started("web", "/infra/web", ("reconcile",))
+        locked.stop(events=3)
+        observer.run_end(locked)
+        good = Run("web", "/infra/web", ("reconcile",))
+        await observer.run_start(good)
         good.outcome, good.drifted = "done", ("terraform_data.elb (update)",)
         good.refreshed = ("terraform_data.elb", "data.x")
-        observer.run_finished(good, events=0)
+        good.stop(events=0)
+        observer.run_end(good)
 
     with capture_logs() as logs:
         asyncio.run(runs())

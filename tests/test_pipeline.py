@@ -1,4 +1,4 @@
-"""The pipeline: route, execute through runners, tell the sinks; several routes combined."""
+"""The pipeline: route, execute through runners, tell the observer; several routes combined."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from structlog.testing import capture_logs
 
 from tfhook.core.hooks import ExecutableAction, Hook, Match
 from tfhook.core.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Status, Update
+from tfhook.core.observer import Call, CallEnd, Observer, Observers
 from tfhook.core.pipeline import Pipeline
 from tfhook.core.table import Table
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld
-from tfhook.observe.observer import Observer as BaseObserver
 
 
 def event(phase: Phase) -> Event:
@@ -27,11 +27,11 @@ def hook(name: str, phase: Phase | None = Phase.HANDLE, parallel: bool = False) 
     return Hook(name, ExecutableAction(Path("/bin/true")), match, parallel=parallel)
 
 
-def pipeline(runners: dict[str, object], sinks=(), announce: bool = False,
+def pipeline(runners: dict[str, object], observers=(), announce: bool = False,
              parallel: frozenset[str] = frozenset()) -> Pipeline:
     hooks = tuple(hook(name, None if len(runners) > 1 else Phase.HANDLE, name in parallel)
                   for name in runners)
-    return Pipeline(Table(hooks, runners, announce), sinks)  # type: ignore[arg-type]
+    return Pipeline(Table(hooks, runners, announce), Observers(observers))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("phase", list(Phase))
@@ -44,26 +44,50 @@ def test_plan_runs_only_the_configured_phase(phase: Phase) -> None:
         assert action.announce is False  # the reference answers with an empty stream
 
 
-class Recorder:
+class Recorder(Observer):
     def __init__(self) -> None:
         self.seen: list[object] = []
         self.outcomes: list[Outcome] = []
 
-    def started(self, action: Action) -> None:
+    async def call_start(self, call: Call) -> None:
+        self.seen.append("call")
+
+    def call_update(self, call: Call, update: Update) -> None:
+        self.seen.append(f"answered {update.status.name}")
+
+    async def call_end(self, call: Call, end: CallEnd) -> None:
+        self.seen.append(f"call {end.outcome}")
+
+    def route_start(self, action: Action) -> None:
         self.seen.append("started")
 
-    def update(self, action: Action, update: Update) -> None:
+    def route_update(self, action: Action, update: Update) -> None:
         self.seen.append(update.status)
 
-    def finished(self, outcome: Outcome) -> None:
+    def route_end(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
 
 
-class Broken:
-    def started(self, action: Action) -> None:
-        raise RuntimeError("sink bug")
+class Broken(Observer):
+    """Fails at every step: the call is answered all the same."""
 
-    update = finished = started  # type: ignore[assignment]
+    async def call_start(self, call: Call) -> None:
+        raise RuntimeError("observer bug")
+
+    def route_start(self, action: Action) -> None:
+        raise RuntimeError("observer bug")
+
+    def call_update(self, call: Call, update: Update) -> None:
+        raise RuntimeError("observer bug")
+
+    def route_update(self, action: Action, update: Update) -> None:
+        raise RuntimeError("observer bug")
+
+    def route_end(self, outcome: Outcome) -> None:
+        raise RuntimeError("observer bug")
+
+    async def call_end(self, call: Call, end: CallEnd) -> None:
+        raise RuntimeError("observer bug")
 
 
 class Runner:
@@ -93,8 +117,12 @@ def handle(pipeline: Pipeline, phase: Phase = Phase.HANDLE) -> list[Update]:
 def test_execute_yields_updates_and_reports_success() -> None:
     sink = Recorder()
     served = pipeline({"executable": Runner()}, [Broken(), sink])
-    assert [u.status for u in handle(served)] == [Status.RUNNING, Status.DONE]
-    assert sink.seen == ["started", Status.RUNNING, Status.DONE]
+    with capture_logs() as logs:
+        assert [u.status for u in handle(served)] == [Status.RUNNING, Status.DONE]
+    # In order: the call, its route's start and updates, what the Core was answered.
+    assert sink.seen == ["call", "started", Status.RUNNING, "answered RUNNING", Status.DONE,
+                         "answered DONE", "call done"]
+    assert [e["event"] for e in logs] == ["observer failed"] * 8  # each step, logged only
     [outcome] = sink.outcomes
     assert (outcome.final, outcome.error, outcome.error_kind) == (Status.DONE, None, None)
 
@@ -211,13 +239,13 @@ async def _collect(served: Pipeline, e: Event) -> list[Update]:
 def test_an_answered_calls_end_is_recorded_after_it_and_a_failure_there_is_logged() -> None:
     order: list[str] = []
 
-    class Observer(BaseObserver):
-        async def call_finished(self, *args: object) -> None:
+    class Ending(Observer):
+        async def call_end(self, call: Call, end: CallEnd) -> None:
             order.append("end recorded")
             raise RuntimeError("observer bug")
 
     served = Pipeline(Table((hook("executable"),), {"executable": Runner()}, False),
-                      observer=Observer())  # type: ignore[arg-type]
+                      observer=Ending())  # type: ignore[arg-type]
 
     async def main() -> None:
         async for update in served.handle(event(Phase.HANDLE)):

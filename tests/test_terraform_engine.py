@@ -21,6 +21,7 @@ from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.pipeline import Pipeline
 from tfhook.core.table import Table
 from tfhook.errors import UserError
+from tfhook.runners import Context
 from tfhook.runners.terraform import TerraformRunner
 from tfhook.terraform import background as tf_background
 from tfhook.terraform import directory as tf_directory
@@ -47,9 +48,10 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
 
 async def started(hook: Hook, settings: Settings) -> TerraformRunner:
     """A started runner whose background runs go through a real pipeline."""
-    runner = TerraformRunner(hook, settings, {})
-    pipeline = Pipeline(Table((hook,), {hook.name: runner}))
-    await runner.start(pipeline.background)
+    pipeline = Pipeline(Table((), {}))
+    runner = TerraformRunner(hook, Context(settings, background=pipeline.background))
+    pipeline.table = Table((hook,), {hook.name: runner})
+    await runner.start()
     return runner
 
 

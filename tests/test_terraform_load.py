@@ -236,7 +236,8 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
                       what="the first background retry")
     assert "next_in=2-4s" in failed  # the next one 2 to 4 s later (jitter)
     # ... and logs its whole error, not just the first line.
-    retried = _log_line(server, "background run failed")
+    retried = next((line for line in server.log().splitlines()
+                    if 'event="run failed"' in line and "triggers=retry" in line), None)
     assert retried is not None and "Invalid expression (broken.tf:2)" in retried, server.log()
     # ... then the directory is fixed and the cloud changed: the next retry picks it up.
     simulate(demo, 400)
@@ -244,9 +245,9 @@ def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serv
     succeeded = wait_for(lambda: _log_line(server, "background refresh retry succeeded"),
                          what="the second background retry")
     assert elb_plan(demo) == 400
-    recovered = _log_line(server, "background run done")
-    assert recovered is not None and 'trigger="retry after failure"' in recovered
-    assert "outputs changed 1: elb_plan: 100 → 400" in recovered, recovered
+    [recovered] = [line for line in server.log().splitlines()
+                   if "event=\"run done\"" in line and "triggers=retry" in line]
+    assert 'outputs_changed="elb_plan: 100 → 400"' in recovered, recovered
     # In this order: the call answered, a retry failed, one succeeded.
     lines = server.log().splitlines()
     order = [lines.index(line) for line in (_log_line(server, "call finished"), failed, succeeded)]
@@ -274,11 +275,12 @@ def test_refresh_on_start(demo: Path, serve) -> None:
     simulate(demo, 400)
     server = serve(demo, "--refresh-on-start")
     wait_for(lambda: elb_plan(demo) == 400, what="the start-up refresh")
-    done = wait_for(lambda: _log_line(server, "background run done"),
+    done = wait_for(lambda: _log_line(server, "run done"),
                     what="the start-up refresh in the log")
-    assert "level=info" in done and 'trigger="refresh on start"' in done
-    assert "refreshed 2: data.terraform_remote_state.cloud, terraform_data.elb" in done
-    assert "outputs changed 1: elb_plan: 100 → 400" in done
+    assert "level=info" in done and "triggers=start" in done and "events=0" in done
+    assert "refreshed=2" in done  # data.terraform_remote_state.cloud, terraform_data.elb
+    assert 'outputs_changed="elb_plan: 100 → 400"' in done
+    assert "background run done" not in server.log()  # one line for a run's end
 
 
 def test_no_refresh_on_start_by_default(demo: Path, serve) -> None:
@@ -293,6 +295,6 @@ def test_reconcile_every_refreshes_without_events(demo: Path, serve) -> None:
     simulate(demo, 400)
     wait_for(lambda: elb_plan(demo) == 400, what="a reconcile refresh")
     assert "reconcile: no event for a while" in server.log()
-    done = wait_for(lambda: _log_line(server, "background run done"),
+    done = wait_for(lambda: _log_line(server, "run done"),
                     what="the reconcile refresh in the log")
-    assert 'trigger=reconcile' in done and "elb_plan: 100 → 400" in done
+    assert 'triggers=reconcile' in done and "elb_plan: 100 → 400" in done

@@ -53,8 +53,8 @@ def test_no_check_revert_turns_it_off(make_simcloud, tf_serve) -> None:
 def test_the_metric_counts_each_change() -> None:
     assert METRICS["tfhook_revert_warnings_total"] == ("counter", ("route",))
     sink = MetricsSink()
-    action = Action(event=None, hook="elb")  # type: ignore[arg-type]
-    sink.update(action, Update(Status.RUNNING, "..."))
-    sink.update(action, Update(Status.DONE, "...", reverts=2))
+    action = Action("a test", hook="elb")
+    sink.route_update(action, Update(Status.RUNNING, "..."))
+    sink.route_update(action, Update(Status.DONE, "...", reverts=2))
     value = sink.registry.get_sample_value("tfhook_revert_warnings_total", {"route": "elb"})
     assert value == 2.0

@@ -8,12 +8,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-import structlog
-
 from tfhook.core.model import Update
 from tfhook.errors import ActionFailed
 
-log = structlog.get_logger("tfhook.flight")
 Work = Callable[["Batch"], Awaitable[Update]]
 
 
@@ -149,17 +146,11 @@ class Flight:
             return
         batch.delivered = True
         batch.finished.set()
-        # Callers' runs are reported by the calls themselves; a run nobody waits for
-        # because its callers left is not a background run.
-        unreported = batch.background and not batch.subscribers
+        # Every run's end is logged once, by the work's observer (`run done`, `run failed`).
         if isinstance(final, BaseException):
             batch.error = final
-            if unreported:
-                log.warning("background run failed", trigger=_reasons(batch), error=str(final))
         else:
             batch.final = final
-            if unreported:
-                log.info("background run done", trigger=_reasons(batch), result=final.log)
         for queue in batch.subscribers:
             queue.put_nowait(final)
             queue.put_nowait(None)
@@ -184,7 +175,3 @@ class Flight:
             current.task.cancel()
             await asyncio.wait({current.task})  # not `await task`: our own cancel must show
 
-
-def _reasons(batch: Batch) -> str:
-    """Why the server asked for a run: its text triggers (callers' triggers stay private)."""
-    return ", ".join(t for t in batch.triggers if isinstance(t, str))

@@ -6,7 +6,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
 from tfhook.hook import Instruction, Result, _code, name_of
 
-__all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Result", "Sink",
-           "Status", "Update"]
+__all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Result", "Status",
+           "Trigger", "Update"]
 
 
 class Phase(enum.Enum):
@@ -105,8 +105,6 @@ class Event:
     first use.
     `resource_ids` are the cloud ids the request carries (the resource's own, its parent's);
     `resource_type` is the request's resource variant (`elb`, `server`...; "" when none).
-    `background` is why the server itself asked for a run (start-up refresh, reconcile,
-    retry); it is "" for the Core's calls.
     Never log `request_json`: it can hold passwords and SSH keys.
     """
 
@@ -119,13 +117,10 @@ class Event:
     resource_ids: ResourceIds
     request_json: GoJson
     resource_type: str = ""
-    background: str = ""
     received_at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, object]:
         """Fields that are safe to log (no request body; long names cut short)."""
-        if self.background:
-            return {"trigger": self.background}
         return {
             "phase": self.phase.value,
             "source": _short(self.source),
@@ -145,21 +140,38 @@ def _short(text: str, most: int = 120) -> str:
     return text if len(text) <= most else f"{text[:most]}…({len(text)} characters)"
 
 
+# What a run is for: a call from the Core (its Event), or the reason the server itself
+# asked for it (`refresh on start`, `reconcile`, `retry after failure`).
+Trigger = Event | str
+
+
+def describe(trigger: Trigger) -> dict[str, object]:
+    """A trigger's fields that are safe to log."""
+    return trigger.describe() if isinstance(trigger, Event) else {"trigger": trigger}
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
-    """What the pipeline decided to do with an event.
+    """What the pipeline decided to do with a trigger.
 
     `hook` names the hook (route) that runs; None means run nothing. A skipped event
     is answered with one IGNORED carrying `reason` when `announce` is true, or
     with an empty stream (the reference's behaviour) when it is false.
     """
 
-    event: Event
+    trigger: Trigger
     hook: str | None
     reason: str = ""
     announce: bool = True
     # The runs that served this action (`flight.Batch`es), for the history's run ids.
     served: list[Any] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def event(self) -> Event:
+        """The call this action answers (a runner of calls only: never a background run)."""
+        if not isinstance(self.trigger, Event):
+            raise TypeError(f"a background run ({self.trigger}) has no event")
+        return self.trigger
 
 
 # How an error ends a call, as history, logs and metrics name it (anything else: failed).
@@ -190,22 +202,11 @@ class Update:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a call ended, for observers."""
+    """How one route's action ended, for observers."""
 
-    event: Event
     action: Action
     final: Status | None
     error: str | None
     error_kind: str | None
     duration: float
     log: str = ""  # the final update's log
-
-
-class Sink(Protocol):
-    """An observer of calls (logs, metrics, history). Never changes the answer."""
-
-    def started(self, action: Action) -> None: ...
-
-    def update(self, action: Action, update: Update) -> None: ...
-
-    def finished(self, outcome: Outcome) -> None: ...

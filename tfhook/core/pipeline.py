@@ -1,34 +1,32 @@
-"""The one path every call takes: route an Event to its hooks, run them, tell the sinks."""
+"""The one path every call takes: route an Event to its hooks, run them, tell the observer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any
 
 import structlog
 
 from tfhook.core import fanout
-from tfhook.core.model import Action, Event, GoJson, Outcome, Phase, ResourceIds, Sink, Status, Update
+from tfhook.core.model import Action, Event, Outcome, Status, Update
+from tfhook.core.observer import Call, Observer, Observers, call_end
 from tfhook.core.routing import route
-from tfhook.core.table import Table
+from tfhook.core.table import Runner, Table
 from tfhook.errors import TfhookError
-from tfhook.observe.observer import Observer
-from tfhook.runners import Runner
 
 log = structlog.get_logger("tfhook.pipeline")
 
 
 class Pipeline:
-    """Routes events, executes actions through their runners, reports every step to the sinks."""
+    """Routes events, executes actions through their runners, reports every step to the
+    observer (the server's `Observers`: logs, metrics, history)."""
 
-    def __init__(self, table: Table, sinks: Sequence[Sink] = (),
-                 observer: Observer | None = None) -> None:
+    def __init__(self, table: Table, observer: Observer | None = None) -> None:
         self.table = table
-        self.sinks = tuple(sinks)
-        self.observer = observer or Observer()
+        self.observer: Observer = observer if observer is not None else Observers()
         self._closing: set[asyncio.Task[None]] = set()
 
     def plan(self, event: Event) -> list[Action]:
@@ -42,33 +40,34 @@ class Pipeline:
             event: the decoded call.
 
         Yields:
-            The Updates to send, in order; errors propagate after the sinks saw them.
+            The Updates to send, in order; errors propagate after the observer saw them.
         """
         table = self.table
-        call = asyncio.current_task()
-        if call is not None:
-            table.calls.add(call)
+        task = asyncio.current_task()
+        if task is not None:
+            table.calls.add(task)
         try:
             actions = route(event, table.hooks, announce_unmatched=table.announce_unmatched)
             routes = tuple(str(action.hook) for action in actions if action.hook is not None)
-            record = self.observer.new_call(event, routes)
+            call = Call(event, routes)
             last: Update | None = None
             error: BaseException | None = None
             try:
-                await self.observer.written(record)  # its row is on disk before anything runs
+                await self.observer.call_start(call)  # its row is on disk before anything runs
                 async for update in self._call(actions, table):
                     last = update
-                    self.observer.call_update(record, update)
+                    call.coalesced |= update.queued  # it shares the next run
+                    self.observer.call_update(call, update)
                     yield update
             except BaseException as exc:
                 error = exc
                 raise
             finally:
                 served = [b.run_id for a in actions for b in a.served if b.run_id is not None]
-                await self._after_call(self.observer.call_finished(record, last, error, served),
-                                       error)
+                end = call_end(call, last, error, served)
+                await self._after_call(self.observer.call_end(call, end), error)
         finally:
-            table.calls.discard(call)
+            table.calls.discard(task)
 
     async def _after_call(self, done: Coroutine[Any, Any, None],
                           error: BaseException | None) -> None:
@@ -91,7 +90,7 @@ class Pipeline:
 
     async def execute(self, action: Action, runners: Mapping[str, Runner]
                       ) -> AsyncIterator[Update]:
-        """Run one action, yielding its Updates; errors propagate after the sinks saw them.
+        """Run one action, yielding its Updates; errors propagate after the observer saw them.
 
         Args:
             action: one route's action (or a skip).
@@ -101,31 +100,33 @@ class Pipeline:
             The Updates to send, in order.
         """
         started = time.monotonic()
-        self._tell(lambda sink: sink.started(action))
+        observer = self.observer
+        observer.route_start(action)
         last: Update | None = None
         error: BaseException | None = None
         try:
             async for update in self._updates(action, runners):
                 last = update
-                self._tell(lambda sink, u=update: sink.update(action, u))  # type: ignore[misc]
+                observer.route_update(action, update)
                 yield update
-        except BaseException as exc:  # also bugs: the sinks must not count them as success
+        except BaseException as exc:  # also bugs: observers must not count them as success
             error = exc
             raise
         finally:
             outcome = Outcome(
-                event=action.event, action=action,
+                action=action,
                 final=last.status if last is not None and error is None else None,
                 error=None if error is None else (str(error) or "cancelled"),
                 error_kind=None if error is None else type(error).__name__,
                 duration=time.monotonic() - started,
                 log=last.log if last is not None and error is None else "",
             )
-            self._tell(lambda sink: sink.finished(outcome))
+            observer.route_end(outcome)
 
     async def background(self, hook: str, runner: Runner, reason: str) -> bool:
         """A run the server asks for itself (start-up refresh, reconcile, retry), through
-        the same path as calls so that every observer sees it.
+        the same path as calls so that every observer sees it. Its trigger is the reason,
+        not an event: no call asked for it.
 
         Args:
             hook: the hook it runs for.
@@ -135,11 +136,8 @@ class Pipeline:
         Returns:
             Whether the run succeeded.
         """
-        event = Event(phase=Phase.POST_HANDLE, source="tfhook", resource_name="",
-                      scaling_job_id="", instruction=0, result=0, resource_ids=ResourceIds(),
-                      request_json=GoJson(b""), background=reason)
         try:
-            async for _ in self.execute(Action(event, hook), {hook: runner}):
+            async for _ in self.execute(Action(reason, hook), {hook: runner}):
                 pass
         except TfhookError:
             return False
@@ -172,15 +170,6 @@ class Pipeline:
             return
         async for update in runners[action.hook].run(action):
             yield update
-
-    def _tell(self, call: Callable[[Sink], None]) -> None:
-        # Observers never change what the Core is answered: their errors are logged only.
-        for sink in self.sinks:
-            try:
-                call(sink)
-            except Exception:
-                with contextlib.suppress(Exception):
-                    log.exception("sink failed", sink=type(sink).__name__)
 
 
 def _after_call_done(task: asyncio.Task[None]) -> None:

@@ -1,15 +1,26 @@
-"""The hooks in force and their runners: made, started, swapped on reload and closed."""
+"""The hooks in force and their runners: swapped whole on reload, closed when retired."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from tfhook.config.settings import Settings
 from tfhook.core.hooks import Hook
-from tfhook.runners import RUNNERS, Background, Runner, Shared
+from tfhook.core.model import Action, Update
+
+
+class Runner(Protocol):
+    """Runs one hook's actions; yields progress, ends with a DONE, or raises a TfhookError."""
+
+    def run(self, action: Action) -> AsyncIterator[Update]: ...
+
+    async def start(self) -> None:
+        """Called once before the runner serves (checks, start-up refresh)."""
+
+    async def close(self) -> None:
+        """Called once when the runner is no longer used (server stop, reload)."""
 
 
 @dataclass(eq=False)
@@ -26,31 +37,6 @@ class Table:
         """Wait until no call runs on this table."""
         while self.calls:
             await asyncio.wait(set(self.calls))
-
-
-async def open_table(settings: Settings, hooks: tuple[Hook, ...], shared: Shared,
-                     background: Background) -> Table:
-    """Make a runner per hook and start each (start-up checks); on failure close them all.
-
-    Args:
-        settings: the server's settings.
-        hooks: the hooks, in file order.
-        shared: state runners share across tables (one Terraform directory per directory).
-        background: how runners ask for background runs through the pipeline.
-
-    Returns:
-        The started table.
-    """
-    runners: dict[str, Runner] = {}
-    try:  # a runner made is a user of a shared directory: close it again on any failure
-        for hook in hooks:
-            runners[hook.name] = RUNNERS[hook.kind](hook, settings, shared)
-        for runner in runners.values():
-            await runner.start(background)
-    except BaseException:
-        await close(Table(hooks, runners))
-        raise
-    return Table(hooks, runners, settings.announce_unmatched)
 
 
 async def close(table: Table) -> None:

@@ -1,7 +1,8 @@
-"""Logging set-up (structlog, logfmt or JSON) and the sink that logs every call."""
+"""Logging set-up (structlog, logfmt or JSON) and the observer that logs calls and runs."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -10,12 +11,16 @@ from typing import TextIO, cast
 
 import structlog
 
-from tfhook.core.model import Action, Outcome, Update
+from tfhook.core.model import Action, Event, Phase, Update, describe
+from tfhook.core.observer import Call, CallEnd, Observer, Run
+from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.observe import redact
 
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
           "debug": logging.DEBUG}
 DEBUG, INFO = logging.DEBUG, logging.INFO
 FORMATS = ("logfmt", "json")
+ERROR_LOG_MAX = 4000  # characters of a failure's reason in its log line
 # The configured level; until configure() runs everything is shown (structlog's default).
 _level = logging.NOTSET
 # Control characters (C0 but newline, which both renderers escape; DEL; C1) and the Unicode
@@ -98,38 +103,77 @@ class _Stderr:
             sys.stderr.flush()
 
 
-class LogSink:
-    """Logs each call's start (debug: the observer's `call finished` line says it all at info)
-    and each background run. Only Event.describe() fields: no request body."""
+class LogSink(Observer):
+    """One line per call (`call finished`, `call failed`) and per run (`run done`, `run
+    failed`); at debug, each route's start and updates. Only Event.describe() fields and
+    scrubbed reasons: no request body."""
 
     def __init__(self) -> None:
         # Bound once: a lazy proxy would bind a new logger on every line.
         self._log = structlog.get_logger("tfhook.calls").bind()
+        self._runs = structlog.get_logger("tfhook.runs").bind()
 
-    def started(self, action: Action) -> None:
-        if action.event.background:
+    def route_start(self, action: Action) -> None:
+        if not isinstance(action.trigger, Event):
             if enabled(INFO):
                 self._log.info("background run started", hook=action.hook,
-                               **action.event.describe())
+                               **describe(action.trigger))
         elif not enabled(DEBUG):
             return
         elif action.hook is None:
-            self._log.debug("call skipped", reason=action.reason, **action.event.describe())
+            self._log.debug("call skipped", reason=action.reason, **describe(action.trigger))
         else:
-            self._log.debug("call started", hook=action.hook, **action.event.describe())
+            self._log.debug("call started", hook=action.hook, **describe(action.trigger))
 
-    def update(self, action: Action, update: Update) -> None:
+    def route_update(self, action: Action, update: Update) -> None:
         if enabled(DEBUG):
-            self._log.debug("update", status=update.status.name, **action.event.describe())
+            self._log.debug("update", status=update.status.name, **describe(action.trigger))
 
-    def finished(self, outcome: Outcome) -> None:
-        # A call's outcome is one line from the observer (observe.py); a background run's
-        # result is logged here: Terraform's summary, no request, nothing secret.
-        if not outcome.event.background:
-            return
-        fields = {**outcome.event.describe(), "hook": outcome.action.hook,
-                  "duration": round(outcome.duration, 3)}
-        if outcome.error is not None:
-            self._log.error("background run failed", error=outcome.error, **fields)
+    async def call_end(self, call: Call, end: CallEnd) -> None:
+        reason = end.reason
+        if reason is not None:
+            if call.secrets is None:
+                call.secrets = await _secrets(call.event)
+            reason = redact.scrub(reason, call.secrets)
+        fields = _call_fields(call, end)
+        if reason is not None:
+            self._log.error("call failed", error=reason[-ERROR_LOG_MAX:], **fields)
+        elif end.final is not None and end.final.warned:
+            self._log.warning("call finished", status=end.final.status.name, **fields)
+        else:
+            self._log.info("call finished",
+                           status=end.final.status.name if end.final else "EMPTY", **fields)
+
+    def run_end(self, run: Run) -> None:
+        fields: dict[str, object] = {
+            "route": run.route, "dir": run.directory, "triggers": ",".join(run.triggers),
+            "events": run.events, "duration": round(run.duration, 3),
+        }
+        if run.id is not None:
+            fields["run"] = run.id
+        if run.outcome != "done":
+            self._runs.error("run failed", outcome=run.outcome, error=run.error, **fields)
         elif enabled(INFO):
-            self._log.info("background run done", result=outcome.log, **fields)
+            self._runs.info("run done", refreshed=len(run.refreshed),
+                            drifted=", ".join(run.drifted),
+                            outputs_changed="; ".join(run.outputs_changed), **fields)
+
+
+def _call_fields(call: Call, end: CallEnd) -> dict[str, object]:
+    event = call.event
+    post = event.phase is Phase.POST_HANDLE
+    safe = event.describe()  # long names cut short
+    return {
+        "routes": ",".join(call.routes) or "-", "phase": event.phase.value,
+        "resource": " ".join(str(p) for p in (safe["type"], safe["resource"]) if p) or "-",
+        "job": safe["job"],
+        ("result" if post else "instruction"): name_of(
+            _code(Result, event.result) if post else _code(Instruction, event.instruction)),
+        "decision": end.decision if end.run_id is None else f"{end.decision} (run {end.run_id})",
+        "outcome": end.outcome, "duration": round(end.duration, 3),
+    }
+
+
+async def _secrets(event: Event) -> list[str]:
+    data = await event.request_json.get_async()
+    return await asyncio.to_thread(redact.request_secrets, data)

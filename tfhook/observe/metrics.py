@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from tfhook.core.model import Action, Outcome, Update, outcome_name
+from tfhook.core.model import Action, Event, Outcome, Update, outcome_name
+from tfhook.core.observer import Call, CallEnd, Observer, Run
 from tfhook.errors import UserError
-
-if TYPE_CHECKING:
-    from tfhook.observe.observer import Run
 
 # Every metric tfhook exports, as Prometheus names it (counters end in _total), with its
 # type and labels. The dashboards and alert rules in examples/ may only query these
@@ -61,9 +59,8 @@ _HELP = {
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
 
 
-class MetricsSink:
-    """Every metric in METRICS: calls (as a sink, per route), runs and retries (told by the
-    observer)."""
+class MetricsSink(Observer):
+    """Every metric in METRICS: calls (per route), runs and retries."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -83,20 +80,24 @@ class MetricsSink:
         self.pending = made["tfhook_retry_pending"]
         self.reverts = made["tfhook_revert_warnings_total"]
 
-    def started(self, action: Action) -> None:
-        return None
+    async def call_start(self, call: Call) -> None:
+        self.calls_in_flight.labels(phase=call.event.phase.value).inc()
 
-    def update(self, action: Action, update: Update) -> None:
+    async def call_end(self, call: Call, end: CallEnd) -> None:
+        self.calls_in_flight.labels(phase=call.event.phase.value).dec()
+
+    def route_update(self, action: Action, update: Update) -> None:
         if update.queued and action.hook is not None:
             # Queued behind the run in progress on its directory: it waits for that run.
             self.lock_waits.labels(route=action.hook).inc()
         if update.reverts and action.hook is not None:
             self.reverts.labels(route=action.hook).inc(update.reverts)
 
-    def finished(self, outcome: Outcome) -> None:
-        if outcome.event.background:
-            return  # a run, counted as one (run_finished)
-        phase = outcome.event.phase.value
+    def route_end(self, outcome: Outcome) -> None:
+        trigger = outcome.action.trigger
+        if not isinstance(trigger, Event):
+            return  # a background run, counted as a run (run_end)
+        phase = trigger.phase.value
         route = outcome.action.hook or ""
         if outcome.action.hook is None:
             label = "ignored"  # answered IGNORED, or nothing at all (the reference's way)
@@ -106,19 +107,16 @@ class MetricsSink:
         if outcome.action.hook is not None:
             self.duration.labels(phase=phase, route=route).observe(outcome.duration)
 
-    def call_in_flight(self, phase: str, change: int) -> None:
-        self.calls_in_flight.labels(phase=phase).inc(change)
+    async def run_start(self, run: Run) -> None:
+        self.runs_in_flight.labels(route=run.route).inc()
 
-    def run_in_flight(self, route: str, change: int) -> None:
-        self.runs_in_flight.labels(route=route).inc(change)
-
-    def run_finished(self, run: Run, duration: float, *, coalesced: int) -> None:
+    def run_end(self, run: Run) -> None:
         """Count one run: its outcome, duration, what it found, and the events it shared."""
         route = run.route
-        self.run_in_flight(route, -1)
+        self.runs_in_flight.labels(route=route).dec()
         self.runs.labels(route=route, trigger=run.trigger, outcome=run.outcome).inc()
-        self.run_duration.labels(route=route, trigger=run.trigger).observe(duration)
-        self.coalesced.labels(route=route).inc(coalesced)
+        self.run_duration.labels(route=route, trigger=run.trigger).observe(run.duration)
+        self.coalesced.labels(route=route).inc(max(run.events - 1, 0))
         self.lock_failures.labels(route=route).inc(int(run.lock_failed))
         self.refreshed.labels(route=route).inc(len(run.refreshed))
         self.drifted.labels(route=route).inc(len(run.drifted))

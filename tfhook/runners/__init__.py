@@ -1,82 +1,90 @@
 """Runners turn an Action into Updates; each is small and hands its child to process.py.
 
-One runner per hook, made by the factory its action kind names in RUNNERS. Runners that
-must share state (one single flight per Terraform directory) find it in `shared`, a cache
-that lives as long as the server, across reloads.
+One runner per hook, made by the factory its action kind names in RUNNERS, given the
+server's `Context`: what runners share for as long as the server runs, across reloads (the
+executables' bound, one Terraform directory per directory, the observer runs report to).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
-
-import structlog
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tfhook.config.settings import Settings
 from tfhook.core.hooks import Hook
-from tfhook.core.model import Action, Status, Update
-from tfhook.errors import ActionFailed
+from tfhook.core.observer import Observer, Observers
+from tfhook.core.slots import Slots
+from tfhook.core.table import Runner, Table, close
+
+if TYPE_CHECKING:
+    from tfhook.terraform.directory import Directory
 
 # Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
 # every observer sees it: (hook name, runner, reason) -> whether it succeeded.
-Background = Callable[[str, "Runner", str], Awaitable[bool]]
-Shared = dict[Any, Any]
-OBSERVER = "observer"  # the key of the server's `observe.Observer` in `Shared` (runs report to it)
+Background = Callable[[str, Runner, str], Awaitable[bool]]
 
 
-class Runner(Protocol):
-    """Runs one hook's actions; yields progress, ends with a DONE, or raises a TfhookError."""
-
-    def run(self, action: Action) -> AsyncIterator[Update]: ...
-
-    async def start(self, background: Background) -> None:
-        """Called once before the runner serves (checks, start-up refresh)."""
-
-    async def close(self) -> None:
-        """Called once when the runner is no longer used (server stop, reload)."""
+async def _no_background(hook: str, runner: Runner, reason: str) -> bool:
+    raise AssertionError(f"a background run ({reason}) with no pipeline to run it")
 
 
-def _executable(hook: Hook, settings: Settings, shared: Shared) -> Runner:
+@dataclass(eq=False)
+class Context:
+    """What every runner is made with, shared by all of them for the server's life."""
+
+    settings: Settings
+    observer: Observer = field(default_factory=Observers)
+    background: Background = _no_background  # the pipeline's `background`
+    # Terraform directories by (action, timeout, kill_after): hooks on one directory share it.
+    directories: dict[tuple[object, ...], Directory] = field(default_factory=dict)
+    slots: Slots = field(init=False)  # one bound for every executable hook (--max-concurrency)
+
+    def __post_init__(self) -> None:
+        self.slots = Slots(self.settings.max_concurrency)
+
+
+def _executable(hook: Hook, context: Context) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
-    runner = ExecutableRunner(hook, settings, shared)
-    return Warned(runner, hook) if hook.on_failure == "warn" else runner
+    return _warned(ExecutableRunner(hook, context), hook)
 
 
-class Warned:
-    """A hook with `on_failure: warn`: a failure answers DONE saying so, so the Core does
-    not fail the scaling job. (Terraform hooks do this themselves, and retry.)"""
-
-    def __init__(self, inner: Runner, hook: Hook) -> None:
-        self.inner = inner
-        self.hook = hook
-
-    async def start(self, background: Background) -> None:
-        await self.inner.start(background)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    async def run(self, action: Action) -> AsyncIterator[Update]:
-        try:
-            async for update in self.inner.run(action):
-                yield update
-        except ActionFailed as exc:
-            structlog.get_logger("tfhook.runners").warning(
-                "hook failed; the call answers DONE (on_failure warn)", hook=self.hook.name,
-                error=str(exc))
-            yield Update(Status.DONE, warned=True, log=f"FAILED (on_failure warn; the scaling job is not "
-                         f"failed): {exc}")
-
-
-def _terraform(hook: Hook, settings: Settings, shared: Shared) -> Runner:
+def _terraform(hook: Hook, context: Context) -> Runner:
     from tfhook.runners.terraform import TerraformRunner
 
-    return TerraformRunner(hook, settings, shared)
+    return _warned(TerraformRunner(hook, context), hook)
 
 
-RUNNERS: dict[str, Callable[[Hook, Settings, Shared], Runner]] = {
+def _warned(runner: Runner, hook: Hook) -> Runner:
+    from tfhook.runners.warn import Warned
+
+    return Warned(runner, hook) if hook.on_failure == "warn" else runner  # type: ignore[arg-type]
+
+
+RUNNERS: dict[str, Callable[[Hook, Context], Runner]] = {
     "executable": _executable,
     "terraform": _terraform,
 }
 
+
+async def open_table(context: Context, hooks: tuple[Hook, ...]) -> Table:
+    """Make a runner per hook and start each (start-up checks); on failure close them all.
+
+    Args:
+        context: what the runners share (settings, observer, directories).
+        hooks: the hooks, in file order.
+
+    Returns:
+        The started table.
+    """
+    runners: dict[str, Runner] = {}
+    try:  # a runner made is a user of a shared directory: close it again on any failure
+        for hook in hooks:
+            runners[hook.name] = RUNNERS[hook.kind](hook, context)
+        for runner in runners.values():
+            await runner.start()
+    except BaseException:
+        await close(Table(hooks, runners))
+        raise
+    return Table(hooks, runners, context.settings.announce_unmatched)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from tfhook.config.settings import Settings
 from tfhook.core import gojson
 from tfhook.core.hooks import ExecutableAction, Hook
 from tfhook.core.model import Action, Event, Phase, Result, Status, Update
-from tfhook.core.slots import Slots
 from tfhook.errors import ActionFailed
 from tfhook.hook import Instruction, name_of
 from tfhook.observe import redact
 from tfhook.process import spawn as process
-from tfhook.runners import Background, Shared
+from tfhook.runners import Context
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
@@ -76,23 +74,26 @@ def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
 class ExecutableRunner:
     """Runs one hook's executable with the request as argv[1] and on stdin, no shell."""
 
-    def __init__(self, hook: Hook, settings: Settings, shared: Shared) -> None:
+    what, shown = "hook", ""  # how a warned failure is named (runners.warn)
+
+    def __init__(self, hook: Hook, context: Context) -> None:
         assert isinstance(hook.action, ExecutableAction)
         self.hook = hook
         self.action: ExecutableAction = hook.action
-        self.settings = settings
+        self.settings = context.settings
         self.path = str(hook.action.path)
         # One bound for every executable hook, kept across reloads (--max-concurrency).
         # Terraform runs need none: they are one at a time per directory already.
-        if Slots not in shared:
-            shared[Slots] = Slots(settings.max_concurrency)
-        self.slots: Slots = shared[Slots]
+        self.slots = context.slots
 
-    async def start(self, background: Background) -> None:
+    async def start(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+    def warned(self) -> str:
+        return ""
 
     async def run(self, action: Action) -> AsyncIterator[Update]:
         if self.slots.full():

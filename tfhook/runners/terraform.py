@@ -4,34 +4,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import structlog
-
-from tfhook.config.settings import Settings
 from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
-from tfhook.core.model import Action, Status, Update
-from tfhook.errors import ActionFailed
-from tfhook.runners import OBSERVER, Background, Shared
+from tfhook.core.model import Action, Event, Status, Update
+from tfhook.runners import Context
 from tfhook.terraform.directory import Directory
-
-log = structlog.get_logger("tfhook.terraform")
 
 
 class TerraformRunner:
     """One hook on a Terraform directory; hooks on the same directory share its Directory."""
 
-    def __init__(self, hook: Hook, settings: Settings, shared: Shared) -> None:
+    what, shown = "terraform refresh", "terraform refresh "  # a warned failure (runners.warn)
+
+    def __init__(self, hook: Hook, context: Context) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.hook = hook
+        self.context = context
         # Hooks on one directory agree on its options (the routes file is checked for it).
-        key = ("terraform", hook.action, hook.timeout, hook.kill_after)
-        directory = shared.get(key)
+        key = (hook.action, hook.timeout, hook.kill_after)
+        directory = context.directories.get(key)
         if directory is None or directory.closed:
-            directory = shared[key] = Directory(hook, dict(settings.env),
-                                                shared.get(OBSERVER))
+            directory = context.directories[key] = Directory(
+                hook, dict(context.settings.env), context.observer)
         self.directory: Directory = directory
         directory.users += 1
-        self._background: Background | None = None
         self._closed = False
 
     @property
@@ -39,13 +35,11 @@ class TerraformRunner:
         """The directory's single flight (shared with every hook on the directory)."""
         return self.directory.flight
 
-    async def start(self, background: Background) -> None:
-        self._background = background
+    async def start(self) -> None:
         await self.directory.start(self._request)
 
     async def _request(self, reason: str) -> bool:
-        assert self._background is not None
-        return await self._background(self.hook.name, self, reason)
+        return await self.context.background(self.hook.name, self, reason)
 
     async def close(self) -> None:
         if self._closed:
@@ -55,19 +49,15 @@ class TerraformRunner:
         if self.directory.users <= 0:
             await self.directory.close()
 
+    def warned(self) -> str | None:
+        """A failed refresh answered DONE: retry it in the background."""
+        if self.directory.closed:
+            return None
+        self.directory.schedule_retry()
+        return ", retrying in background"
+
     async def run(self, action: Action) -> AsyncIterator[Update]:
-        event = action.event
-        trigger: object = event.background or event
-        try:
-            async for item in self.directory.flight.join(
-                    trigger, background=bool(event.background), served=action.served):
-                yield Update(Status.ACCEPTED, item, queued=True) if isinstance(item, str) \
-                    else item
-        except ActionFailed as exc:
-            if event.background or self.hook.on_failure != "warn" or self.directory.closed:
-                raise
-            log.warning("terraform refresh failed; the call answers DONE (on_failure warn)",
-                        hook=self.hook.name, error=str(exc))
-            self.directory.schedule_retry()
-            yield Update(Status.DONE, warned=True, log=f"terraform refresh FAILED (on_failure warn; the "
-                         f"scaling job is not failed, retrying in background): {exc}")
+        background = not isinstance(action.trigger, Event)
+        async for item in self.directory.flight.join(
+                action.trigger, background=background, served=action.served):
+            yield Update(Status.ACCEPTED, item, queued=True) if isinstance(item, str) else item

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -15,13 +16,13 @@ from tfhook import __version__
 from tfhook.config import address
 from tfhook.config.settings import Settings
 from tfhook.core import table
-from tfhook.core.model import Phase, Sink
+from tfhook.core.model import Phase
+from tfhook.core.observer import Observer, Observers
 from tfhook.core.pipeline import Pipeline
 from tfhook.history import History
 from tfhook.observe.logs import LogSink
-from tfhook.observe.observer import Observer
 from tfhook.process import rlimit
-from tfhook.runners import OBSERVER, Shared
+from tfhook.runners import Context, open_table
 from tfhook.server import reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
@@ -29,25 +30,34 @@ from tfhook.server.reload import Reloader
 from tfhook.server.service import SERVICE, HandleService, add_to_server
 from tfhook.server.wire import RECEIVE_LIMIT
 
+if TYPE_CHECKING:
+    from tfhook.observe.metrics import MetricsSink
+
 log = structlog.get_logger("tfhook.server")
 FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
-def build_sinks(settings: Settings, history: History | None = None) -> tuple[list[Sink], Observer]:
-    """The observers every call is reported to, and the one that records calls and runs."""
-    sinks: list[Sink] = [LogSink()]
+def build_observer(settings: Settings, history: History | None = None
+                   ) -> tuple[Observers, MetricsSink | None]:
+    """Every observer of calls and runs, behind one: the log, the metrics (when exported;
+    `serve_exporter` serves them), the history (when kept); and the metrics. The history
+    goes last: it is the one that waits (for its rows on disk)."""
+    observers: list[Observer] = [LogSink()]
     metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
-        from tfhook.observe.metrics import MetricsSink, count_history_failures, serve_exporter
+        from tfhook.observe.metrics import MetricsSink, count_history_failures
 
         metrics = MetricsSink()
         metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
         if history is not None:
             count_history_failures(metrics, lambda: history.failures)
-        serve_exporter(settings.exporter.address, metrics)
-        sinks.append(metrics)
-    return sinks, Observer(history, metrics)
+        observers.append(metrics)
+    if history is not None:
+        from tfhook.observe.record import HistorySink
+
+        observers.append(HistorySink(history))
+    return Observers(observers), metrics
 
 
 class Server:
@@ -61,14 +71,15 @@ class Server:
         self._grpc: grpc.aio.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
-        self._shared: Shared = {}
-        self.pipeline = Pipeline(table.Table((), {}), ())
-        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
-        self.reloader = Reloader(settings, self.pipeline, self._shared)
         self._history: History | None = None
         if settings.state_dir is not None and settings.history_keep > 0:
             self._history = History(settings.state_dir, keep=settings.history_keep,
                                     requests=settings.history_requests)
+        self.observer, self._metrics = build_observer(settings, self._history)
+        self.pipeline = Pipeline(table.Table((), {}), self.observer)
+        self.context = Context(settings, self.observer, self.pipeline.background)
+        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
+        self.reloader = Reloader(settings, self.pipeline, self.context)
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -78,15 +89,12 @@ class Server:
         with self._signals():
             try:
                 open_files = rlimit.raise_open_files()
-                sinks, self.pipeline.observer = build_sinks(self.settings, self._history)
-                self.pipeline.sinks = tuple(sinks)
-                self._shared[OBSERVER] = self.pipeline.observer
+                self._serve_metrics()
                 # Fail fast (a bad Terraform directory…) before binding.
-                self.pipeline.table = await table.open_table(
-                    self.settings, self.settings.hooks, self._shared, self.pipeline.background)
+                self.pipeline.table = await open_table(self.context, self.settings.hooks)
                 await self._start()
                 log.info("serving", addr=self.settings.addr, version=__version__,
-                         **_describe(self.settings, self.pipeline.table),
+                         **_describe(self.settings, self.context),
                          history=str(self._history.path) if self._history else "off",
                          open_files=open_files, max_connection_idle=_idle(self.settings))
                 await self._stop.wait()
@@ -106,6 +114,12 @@ class Server:
                     await asyncio.to_thread(self._history.close)
                 if self._grpc is not None:  # a start-up failure is its one error line
                     log.info("stopped", calls_cut_short=self.cut_short)
+
+    def _serve_metrics(self) -> None:
+        if self._metrics is not None:
+            from tfhook.observe.metrics import serve_exporter
+
+            serve_exporter(self.settings.exporter.address, self._metrics)
 
     async def _idle(self, limit: float | None = None) -> None:
         await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1
@@ -205,14 +219,14 @@ def _idle(settings: Settings) -> str:
     return "never closed" if seconds <= 0 else f"{seconds:g}s"
 
 
-def _describe(settings: Settings, served: table.Table) -> dict[str, str]:
+def _describe(settings: Settings, context: Context) -> dict[str, str]:
     """The start-up line's mode or routes, Terraform directories and engines."""
     hooks = settings.hooks
     kinds = sorted({hook.kind for hook in hooks})
     directories = {str(getattr(hook.action, "dir", "")): hook.name for hook in hooks
                    if hook.kind == "terraform"}
-    engines = {runner.directory.target.engine.describe()
-               for runner in served.runners.values() if hasattr(runner, "directory")}
+    engines = {directory.target.engine.describe()
+               for directory in context.directories.values() if not directory.closed}
     found = {"mode": kinds[0] if len(kinds) == 1 else "routes",
              "routes": ",".join(hook.name for hook in hooks)}
     full = [hook.name for hook in hooks if getattr(hook.action, "payload_argv", "") == "full"]

@@ -16,7 +16,7 @@ from tfhook.core import table
 from tfhook.core.hooks import DEFAULT_KILL_AFTER
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
-from tfhook.runners import Shared
+from tfhook.runners import Context, open_table
 
 log = structlog.get_logger("tfhook.reload")
 
@@ -24,10 +24,10 @@ log = structlog.get_logger("tfhook.reload")
 class Reloader:
     """Swaps the pipeline's table when the routes file changes; closes the tables it owns."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, shared: Shared) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline, context: Context) -> None:
         self.settings = settings
         self.pipeline = pipeline
-        self.shared = shared
+        self.context = context
         self._lock = asyncio.Lock()
         self._retiring: set[table.Table] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -43,8 +43,7 @@ class Reloader:
         async with self._lock:  # one reload at a time, in the order they were asked for
             try:
                 hooks = routes.load(path, self.settings.limits)
-                new = await table.open_table(self.settings, hooks, self.shared,
-                                             self.pipeline.background)
+                new = await open_table(self.context, hooks)
             except TfhookError as exc:
                 problems = [line for line in str(exc).splitlines() if line.strip()]
                 log.error("routes file not reloaded; the old routes stay", file=str(path),

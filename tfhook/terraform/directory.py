@@ -17,8 +17,8 @@ import structlog
 from tfhook.core.flight import Batch, Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Event, Status, Update
+from tfhook.core.observer import Observer, Observers, Run, trigger_kinds
 from tfhook.errors import LockHeld, TfhookError, UserError
-from tfhook.observe.observer import Observer, Run, trigger_kinds
 from tfhook.process import spawn as process
 from tfhook.terraform import background, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
@@ -35,7 +35,7 @@ class Directory:
         self.action: TerraformAction = hook.action
         self.label = hook.label
         self.route = hook.name  # runs are counted under the first route on the directory
-        self.observer = observer or Observer()
+        self.observer: Observer = observer or Observers()
         # No checkpoint (version check over the network) on every run, unless asked for.
         env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
@@ -138,8 +138,8 @@ class Directory:
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
-        run = await self.observer.run_started(self.route, str(self.action.dir),
-                                              trigger_kinds(batch.triggers))
+        run = Run(self.route, str(self.action.dir), trigger_kinds(batch.triggers))
+        await self.observer.run_start(run)
         batch.run_id = run.id
         try:
             update = await self._refresh(batch, run)
@@ -154,11 +154,11 @@ class Directory:
             # Also when the run failed before Terraform started (a state pull that timed
             # out): reconcile waits from here, it must not fire again at once.
             self._last_run = time.monotonic()
-            self.observer.run_finished(run, sum(
-                isinstance(t, Event) and not t.background for t in batch.triggers))
+            run.stop(sum(isinstance(t, Event) for t in batch.triggers))
+            self.observer.run_end(run)
 
     async def _refresh(self, batch: Batch, run: Run) -> Update:
-        events = [t for t in batch.triggers if isinstance(t, Event) and not t.background]
+        events = [t for t in batch.triggers if isinstance(t, Event)]
         notes = [f"serving {len(batch.triggers)} request(s)"] if len(batch.triggers) > 1 else []
         chosen: list[str] = []
         if self.action.target_from_event and events and not batch.background:
