@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tfhook.core.hooks import TerraformAction
-from tfhook.terraform import engine
+from tfhook.terraform import commands, engine
+from tfhook.terraform.commands import Apply, Plan
 from tfhook.terraform.refresh import Target
+from tfhook.terraform.startup import NOTHING
 
 VARS = Path("/p/variables.tfvars.json")
 
@@ -43,3 +47,78 @@ def test_revert_plan_argv() -> None:
     assert target.revert_argv(["x.a"], Path("/p/revert.tfplan"), VARS) == [
         "plan", "-refresh=false", "-out=/p/revert.tfplan", "-lock-timeout=7s",
         "-target=x.a", "-input=false", "-json", "-var-file=/a.tfvars", f"-var-file={VARS}"]
+
+
+def test_start_up_check_plan_argv() -> None:
+    target = _target(var_files=(Path("/a.tfvars"),))
+    assert target.check_argv(VARS) == [
+        "plan", "-refresh=false", "-lock=false", f"-target={NOTHING}", "-input=false", "-json",
+        "-var-file=/a.tfvars", f"-var-file={VARS}"]
+    assert _target().check_argv() == [
+        "plan", "-refresh=false", "-lock=false", f"-target={NOTHING}", "-input=false", "-json"]
+
+
+def test_plan_defaults() -> None:
+    assert commands.plan(Plan()) == ["plan", "-input=false", "-json"]
+
+
+def test_plan_every_option() -> None:
+    options = Plan(refresh_only=True, refresh=False, lock=False, out=Path("whale"),
+                   lock_timeout=22, targets=["zaphod", "beeblebrox"],
+                   var_files=[Path("trillian"), Path("/marvin.json")])
+    assert commands.plan(options) == [
+        "plan", "-refresh-only", "-refresh=false", "-lock=false", "-out=whale",
+        "-lock-timeout=22s", "-target=zaphod", "-target=beeblebrox", "-input=false", "-json",
+        "-var-file=trillian", "-var-file=/marvin.json"]
+
+
+def test_plan_a_person_runs_to_see_whether_the_lock_is_held() -> None:
+    assert commands.plan(Plan(lock_timeout=0, automation=False)) == ["plan", "-lock-timeout=0s"]
+
+
+def test_apply() -> None:
+    assert commands.apply(Apply(Path("/p/x.tfplan"), lock_timeout=0.5)) == [
+        "apply", "-input=false", "-json", "-lock-timeout=500ms", "/p/x.tfplan"]
+    assert commands.apply(Apply()) == ["apply", "-input=false", "-json"]
+    assert commands.apply(Apply(automation=False)) == ["apply"]
+
+
+def test_show_state_init_version_force_unlock() -> None:
+    assert commands.show(Path("/p/x.tfplan")) == ["show", "-json", "-no-color", "/p/x.tfplan"]
+    assert commands.state_pull() == ["state", "pull"]
+    assert commands.state_rm('a.b["c"]') == ["state", "rm", 'a.b["c"]']
+    assert commands.init() == ["init", "-input=false", "-no-color"]
+    assert commands.init(automation=False) == ["init"]
+    assert commands.version() == ["version", "-json"]
+    assert commands.force_unlock("9f3c-11") == ["force-unlock", "9f3c-11"]
+
+
+@pytest.mark.parametrize(("seconds", "flag"), [
+    (60.0, "60s"), (7.0, "7s"), (0.25, "250ms"), (0, "0s"), (1.5, "1500ms"),
+    (1_080_000.0, "1080000s")])
+def test_durations_are_ones_terraform_accepts(seconds: float, flag: str) -> None:
+    assert commands.duration(seconds) == flag
+
+
+def test_environment_is_automation_without_checkpoint_unless_asked() -> None:
+    assert commands.environment({"PATH": "/bin", "TF_INPUT": "1", "TF_IN_AUTOMATION": ""}) == {
+        "CHECKPOINT_DISABLE": "1", "PATH": "/bin", "TF_INPUT": "0", "TF_IN_AUTOMATION": "1"}
+    assert commands.environment({"CHECKPOINT_DISABLE": ""})["CHECKPOINT_DISABLE"] == ""
+
+
+def test_command_lines_told_to_a_person() -> None:
+    where = Path("/srv/infra")
+    assert commands.for_person(where, commands.force_unlock("ID")) == (
+        "tfhook terraform -chdir=/srv/infra force-unlock ID")
+    assert commands.for_person(where, commands.plan(Plan(lock_timeout=0, automation=False))) \
+        == "tfhook terraform -chdir=/srv/infra plan -lock-timeout=0s"
+    assert commands.for_person(where, commands.init(automation=False)) == (
+        "tfhook terraform -chdir=/srv/infra init")
+
+
+def test_the_kill_message_names_the_commands_that_check_and_release_the_lock() -> None:
+    assert _target().spec(["plan"], "terraform plan").if_killed == (
+        "a Terraform killed this way may leave its state lock held: check with `tfhook "
+        "terraform -chdir=/tf plan -lock-timeout=0s` (it fails at once, with the lock's ID, "
+        "while the lock is held) and release it with `tfhook terraform -chdir=/tf force-unlock "
+        "ID` once no Terraform runs on that state")

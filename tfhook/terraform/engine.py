@@ -55,8 +55,9 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
     import json
 
     from tfhook.process import spawn as process
+    from tfhook.terraform import commands
 
-    spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
+    spec = process.Spec(argv=[*engine.argv, *commands.version()], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
     output, _ = await process.capture(spec)
     try:
