@@ -3,12 +3,20 @@ in tfexec/plan_test.go): each test asserts the exact argv after the engine, orde
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from helpers import HANG_GUARD
+from terraform_helpers import tf_env
+from typer.testing import CliRunner
 
+from tfhook.cli import app as cli
+from tfhook.cli import terraform as terraform_cli
 from tfhook.core.hooks import TerraformAction
-from tfhook.terraform import commands, engine
+from tfhook.terraform import commands, engine, locate
 from tfhook.terraform.commands import Apply, Plan
 from tfhook.terraform.refresh import Target
 from tfhook.terraform.startup import NOTHING
@@ -122,3 +130,49 @@ def test_the_kill_message_names_the_commands_that_check_and_release_the_lock() -
         "terraform -chdir=/tf plan -lock-timeout=0s` (it fails at once, with the lock's ID, "
         "while the lock is held) and release it with `tfhook terraform -chdir=/tf force-unlock "
         "ID` once no Terraform runs on that state")
+
+
+# -- `tfhook terraform ARGS`: one implementation, from the light console entry ---------------
+
+def _imports_of_tfhook_terraform(tmp_path: Path, *args: str) -> tuple[set[str], str]:
+    """The modules `tfhook terraform ARGS` imported (as the console script runs it), and
+    its stderr without the import lines."""
+    script = "import sys; from tfhook.cli.entry import main; sys.argv[0] = 'tfhook'; main()"
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", script, "terraform", *args], cwd=tmp_path,
+        env=tf_env(TFHOOK_TERRAFORM="bogus"), capture_output=True, text=True,
+        stdin=subprocess.DEVNULL, timeout=HANG_GUARD, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+    return imported, "\n".join(line for line in lines if not line.startswith("import time:"))
+
+
+def test_the_console_entry_runs_terraform_without_loading_anything_heavy(tmp_path: Path) -> None:
+    imported, stderr = _imports_of_tfhook_terraform(tmp_path, "version")
+    assert stderr == ("tfhook: error: TFHOOK_TERRAFORM: 'bogus' is not an executable "
+                      "(use auto, embedded or a path)")
+    assert "tfhook.terraform.locate" in imported  # the report saw the engine being chosen
+    heavy = {"typer", "click", "grpc", "structlog", "asyncio", "typing", "shutil", "ctypes",
+             "tfhook.cli.app", "tfhook.terraform.engine"}
+    assert sorted(imported & heavy) == []
+
+
+def test_the_typer_command_only_delegates(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(terraform_cli, "main", lambda args: seen.append(args) or 7)
+    result = CliRunner().invoke(cli.app, ["terraform", "-chdir=x", "plan", "-lock=false"])
+    assert (result.exit_code, seen) == (7, [["-chdir=x", "plan", "-lock=false"]])
+
+
+def test_auto_finds_terraform_then_tofu_on_the_path_it_is_given(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for where, name in ((first, "tofu"), (second, "terraform"), (second, "tofu")):
+        where.mkdir(exist_ok=True)
+        (where / name).write_text("#!/bin/sh\n")
+        (where / name).chmod(0o755)
+    (first / "terraform").mkdir()  # a directory is not an executable
+    search = f"{first}{os.pathsep}{second}"
+    assert locate.find("auto", {"PATH": search}) == (str(second / "terraform"), "terraform")
+    assert locate.which("tofu", search) == str(first / "tofu")
+    assert locate.which("tofu", "") is None
