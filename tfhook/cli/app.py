@@ -188,11 +188,10 @@ def terraform(ctx: typer.Context) -> None:
 
     Choose the engine with TFHOOK_TERRAFORM=auto|embedded|PATH.
     """
-    from tfhook.terraform import engine
+    # Listed here for --help; the console entry runs cli/terraform.py before typer loads.
+    from tfhook.cli import terraform as _terraform
 
-    env = config.environment()
-    raise typer.Exit(guard(lambda: engine.cli(env.get("TFHOOK_TERRAFORM", "auto"),
-                                              list(ctx.args), env)))
+    raise typer.Exit(_terraform.main(list(ctx.args)))
 
 
 @app.command(cls=helptext.Command)

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+
+from tfhook.cli import terraform
+
+TYPE_CHECKING = False  # typing costs `tfhook terraform` more than the rest of its start-up
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def main() -> None:
     """`tfhook ...`: dispatch before the command line library is imported."""
     try:
         if sys.argv[1:2] == ["terraform"]:
-            raise SystemExit(_terraform(sys.argv[2:]))
+            raise SystemExit(terraform.main(sys.argv[2:]))
         _import_without("ssl", "asyncio")  # first: structlog imports asyncio
         _import_without("rich", "structlog")
         from tfhook.cli.app import main as cli_main
@@ -47,20 +52,6 @@ def _flush_or_discard(stream: TextIO | None) -> None:
             stream.flush()  # what is still buffered goes to /dev/null, not to the exit status
         except (OSError, ValueError):
             return
-
-
-def _terraform(args: list[str]) -> int:
-    from tfhook.config.env import environment
-    from tfhook.errors import TfhookError
-    from tfhook.terraform import engine
-
-    env = environment()
-    try:
-        return engine.cli(env.get("TFHOOK_TERRAFORM", "auto"), args, env)
-    except TfhookError as exc:  # the same one line as every other command's errors
-        text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        sys.stderr.write(f"tfhook: error: {text}\n")
-        return 2
 
 
 def _import_without(unused: str, module: str) -> None:

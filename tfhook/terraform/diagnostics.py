@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tfhook.errors import ActionFailed, LockHeld
 from tfhook.process import spawn as process
+from tfhook.terraform import commands
 from tfhook.terraform.events import LOCK_SUMMARY, Diagnostic, Report
 
 _LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):[ \t]*(.*)$", re.M)
@@ -79,8 +80,9 @@ def lock_text(problem: LockProblem, where: Path, waited: str) -> str:
                 f"{waited}. The backend does not say who holds it (the lock info Terraform "
                 "printed is this run's own request).")
     if problem.lock_id:
-        release = (f"To release it: tfhook terraform -chdir={where} force-unlock "
-                   f"{problem.lock_id}\n{_WARNING}")
+        release = (f"To release it: "
+                   f"{commands.for_person(where, commands.force_unlock(problem.lock_id))}\n"
+                   f"{_WARNING}")
     elif any(marker in problem.message.lower() for marker in _PG):
         release = ("A pg lock belongs to the holder's database session: it is released when "
                    "that Terraform ends or its session is closed (pg_locks, locktype "

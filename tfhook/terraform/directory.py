@@ -20,7 +20,7 @@ from tfhook.core.model import Event, Status, Update
 from tfhook.core.observer import Observer, Observers, Run, trigger_kinds
 from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.process import spawn as process
-from tfhook.terraform import background, guard, planfiles, refresh, startup, state, summary, targets
+from tfhook.terraform import background, commands, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
 from tfhook.terraform.events import Report
 
@@ -36,8 +36,7 @@ class Directory:
         self.label = hook.label
         self.route = hook.name  # runs are counted under the first route on the directory
         self.observer: Observer = observer or Observers()
-        # No checkpoint (version check over the network) on every run, unless asked for.
-        env = {"CHECKPOINT_DISABLE": "1", **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
                                      self.label("lock_timeout"), self.label("max_state_removals"))
@@ -164,7 +163,7 @@ class Directory:
         if self.action.target_from_event and events and not batch.background:
             before = state.read_local(self.action.dir)
             if before is None:  # a configured backend
-                before = await state.pull(self.target.spec(["state", "pull"],
+                before = await state.pull(self.target.spec(commands.state_pull(),
                                                            "terraform state pull"))
             chosen, note = targets.targets(events, before)
             notes.append(note)
@@ -179,7 +178,7 @@ class Directory:
     # -- set-up --------------------------------------------------------------------
 
     async def _init(self) -> None:
-        spec = self.target.spec(["init", "-input=false", "-no-color"], "terraform init")
+        spec = self.target.spec(commands.init(), "terraform init")
         # One init at a time across routes: Terraform's plugin cache is not safe for
         # concurrent inits (#12).
         async with _init_lock():
@@ -201,8 +200,7 @@ class Directory:
     async def _check_plan(self) -> None:
         """A plan of nothing with our variables: configuration, variables and backend."""
         with planfiles.directory() as tmp:
-            args = self.target.command("plan", self.target.variables(tmp),
-                                       **startup.PLAN_OPTIONS)
+            args = self.target.check_argv(self.target.variables(tmp))
             output, exit_ = await process.capture(self.target.spec(args, "terraform plan"))
         report = Report()
         for line in output.splitlines():

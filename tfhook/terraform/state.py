@@ -7,8 +7,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from python_terraform import Tfstate
-
 from tfhook.process import spawn as process
 
 State = dict[str, Any]
@@ -20,12 +18,10 @@ def read_local(tf_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        loaded = Tfstate.load_file(str(path))
-    except (OSError, ValueError, TypeError):  # TypeError: JSON that is not an object
+        data = parse(path.read_bytes())
+    except OSError:
         return None
-    # Tfstate keeps the document as its attributes (it assigns __dict__).
-    data = {key: value for key, value in vars(loaded).items() if key != "tfstate_file"}
-    return data if "version" in data else None
+    return data if data is not None and "version" in data else None
 
 
 def parse(text: bytes) -> dict[str, Any] | None:
