@@ -33,9 +33,11 @@ def routes_check(
 
     logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
     from tfhook.config import routes  # only here and in serve: it loads the Terraform checks
+    from tfhook.terraform import probes
 
-    hooks = guard(lambda: routes.load(file))
-    problems = asyncio.run(directory.check_all(hooks, config.environment()))
+    env = config.environment()
+    hooks = guard(lambda: routes.load(file, probes=probes.probes(env)))
+    problems = asyncio.run(directory.check_all(hooks, env))
     if problems:
         fail("\n".join(problems))
     count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"
@@ -59,8 +61,9 @@ def routes_explain(
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
         from tfhook.config import routes
+        from tfhook.terraform import probes
 
-        hooks = routes.load(file)
+        hooks = routes.load(file, probes=probes.probes(config.environment()))
         event = explain.event_from_json(*explain.read(from_json), chosen)
         return explain.explain(event, hooks)
 

