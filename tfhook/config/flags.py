@@ -120,6 +120,10 @@ def route(values: Mapping[str, Any], given: list[Option], terraform_mode: bool
         value = (not value if option.negate else str(value) if isinstance(value, Path)
                  else [str(one) for one in value] if isinstance(value, list) else value)
         (item[option.section] if option.section else item)[option.given_key] = value
-    item["match"]["phase"] = ([phase.value for phase in AFTER_CHANGE.phase] if terraform_mode
-                              else values["handler_type"])
+    if not terraform_mode:
+        item["match"]["phase"] = values["handler_type"]
+        return item
+    # Terraform mode refreshes after PostHandle: after a change, or the --on-result results.
+    item["match"]["phase"] = [phase.value for phase in AFTER_CHANGE.phase]
+    item["match"].setdefault("result", sorted(AFTER_CHANGE.result))
     return item
