@@ -18,8 +18,8 @@ from helpers import tfhook_command, write_script
 from typer.testing import CliRunner
 
 import tfhook
-from tfhook.config import options
 from tfhook.cli.app import app
+from tfhook.config import options
 
 TYPE_NAME = re.compile(r"<[A-Za-z_][\w\[\], |]*>")  # typer's <str>, <bool>, <list[Path]>
 

@@ -10,10 +10,9 @@ import typer
 from tfhook.cli import helptext
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
-from tfhook.core.model import Phase
+from tfhook.core import names
 from tfhook.errors import UserError
 
-PHASES = {phase.value: phase for phase in Phase}
 routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.",
                          cls=helptext.Group)
 
@@ -57,9 +56,9 @@ def routes_explain(
     from tfhook.ops import explain
 
     def run() -> str:
-        chosen = None if phase is None else PHASES.get(phase)
+        chosen = None if phase is None else names.parse_phase(phase)
         if phase is not None and chosen is None:
-            raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
+            raise UserError(f"--phase: {phase!r} is not {names.phase_choices()}")
         from tfhook.config import routes
         from tfhook.terraform import probes
 
