@@ -150,3 +150,10 @@ def test_one_name_for_phases_results_and_instructions() -> None:
     assert names.parse_phase("post-handle") is Phase.POST_HANDLE
     assert names.parse_phase("PostHandle") is None
     assert names.parse_code(Result, 9, any_number=True) == 9
+
+
+def test_the_reference_page_is_the_table_s() -> None:
+    page = Path(__file__).parent.parent / "docs" / "options.md"
+    assert page.read_text(encoding="utf-8") == options.reference(), "run make options-doc"
+    assert "| `lock_timeout` | `--lock-timeout` | `terraform.lock_timeout` | flag and route |" \
+        in page.read_text(encoding="utf-8")

@@ -172,3 +172,23 @@ def given(values: Mapping[str, Any]) -> list[Option]:
     """The flags whose value differs from their default, in table order."""
     return [option for option in FLAGS
             if values.get(option.key, option.default) not in (option.default, [])]
+
+
+def reference() -> str:
+    """docs/options.md: every option, from this table (`make options-doc` writes it)."""
+    lines = ["# Options", "", "Written from `tfhook/config/options.py` by `make options-doc`; "
+             "a test fails when it differs.", "",
+             "| key | flag | routes file | where | default | value | what |",
+             "|---|---|---|---|---|---|---|"]
+    for option in OPTIONS:
+        flag = f"`{option.cli}`" if option.cli else ""
+        route = f"`{option.route}`" if option.route else ""
+        default = "" if option.default in (None, False) else f"`{option.default}`"
+        text = option.help.replace("|", "\\|")
+        lines.append(f"| `{option.key}` | {flag} | {route} | {option.scope} | {default} | "
+                     f"{option.metavar} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
