@@ -2,7 +2,7 @@
 --tf-dir) as one route, checked by the same code as a routes file's routes.
 
 The simplest case of the routes file: what the flags name here, a route names in its keys,
-and messages name the flag (`--lock-timeout: ...`) where a file's name its field.
+and messages name the flag (`--timeout: ...`) where a file's name its field.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SELECTORS = ("executable_path", "tf_dir", "routes_file")  # which mode serve run
 
 
 def flag(field: str) -> str:
-    """The flag that sets a route's field: `terraform.lock_timeout` → `--lock-timeout`."""
+    """The flag that sets a route's field: `terraform.dir` → `--tf-dir`."""
     for option in options.FLAGS:
         if field == option.route:
             return option.cli

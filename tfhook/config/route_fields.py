@@ -29,7 +29,7 @@ MATCH_KEYS = tuple(option.given_key for option in options.in_section("match"))
 
 class Where:
     """One route: names its fields in messages and collects its problems. This one is a
-    routes file's route: `tfhook.yaml: routes[2] (elb): terraform.lock_timeout`."""
+    routes file's route: `tfhook.yaml: routes[2] (elb): terraform.dir`."""
 
     def __init__(self, file: str, index: int, item: Any, problems: list[str]) -> None:
         name = item.get("name") if isinstance(item, dict) else None
@@ -38,7 +38,7 @@ class Where:
         self._before = len(problems)
 
     def name(self, field: str) -> str:
-        """How messages name `field` (`terraform.lock_timeout`), with where it is."""
+        """How messages name `field` (`terraform.dir`), with where it is."""
         return f"{self.prefix}: {field}" if field else self.prefix
 
     def short(self, field: str) -> str:
