@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 SIMCLOUD := .venv-simcloud
 SIMCLOUD_STAMP := $(SIMCLOUD)/.installed
 
-.PHONY: help venv simcloud golden protos lint test demo clean tools bench stress
+.PHONY: help venv simcloud golden protos options-doc lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the 
 
 protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 	$(BIN)/python -m tfhook.server.protos
+
+options-doc: $(STAMP) ## rewrite docs/options.md from the option table
+	$(BIN)/python -m tfhook.config.options > docs/options.md
 
 lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 	$(BIN)/ruff check tfhook tests bench examples/simcloud

@@ -18,8 +18,8 @@ from helpers import tfhook_command, write_script
 from typer.testing import CliRunner
 
 import tfhook
-from tfhook.cli import helptext
 from tfhook.cli.app import app
+from tfhook.config import options
 
 TYPE_NAME = re.compile(r"<[A-Za-z_][\w\[\], |]*>")  # typer's <str>, <bool>, <list[Path]>
 
@@ -127,10 +127,10 @@ def _panels(text: str) -> dict[str, list[str]]:
 def test_serve_help_groups_the_options_of_each_mode() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "120"})
     panels = _panels(result.output)
-    assert list(panels) == ["Options", helptext.GENERIC, helptext.TERRAFORM, helptext.ROUTES]
-    assert panels[helptext.ROUTES] == ["--routes"]
-    assert panels[helptext.GENERIC] == ["--executable-path", "--handler-type", "--payload-argv"]
-    assert panels[helptext.TERRAFORM] == [
+    assert list(panels) == ["Options", options.GENERIC, options.TERRAFORM, options.ROUTES]
+    assert panels[options.ROUTES] == ["--routes"]
+    assert panels[options.GENERIC] == ["--executable-path", "--handler-type", "--payload-argv"]
+    assert panels[options.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
         "--reconcile-every", "--max-state-removals", "--no-check-revert"]

@@ -155,7 +155,8 @@ BAD_INPUT = [
     (["post-handle", "--from-json", "broken.json"], "broken.json: not valid JSON"),
     (["post-handle", "--from-json", "list.json"], "list.json: expected a JSON object, got list"),
     (["handle", "--from-json", "post.json"], "post.json: not a Handle request"),
-    (["post-handle", "--result", "bogus"], "--result: 'bogus' is not one of unknown, created"),
+    (["post-handle", "--result", "bogus"], "--result: 'bogus' is not one of created, updated, deleted, "
+                                              "no-change, unknown"),
     (["post-handle", "--instruction", "update"], "--instruction: only for pre-handle and handle"),
     (["handle", "--resource-type", "vm"], "--resource-type: 'vm' is not one of server"),
     (["post-handle", "--resource-id", "1"], "--resource-id: say the resource's type too"),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ from terraform_helpers import tf_env, write_module
 from tfhook.config import routes
 from tfhook.core.hooks import CHANGED, ExecutableAction, TerraformAction
 from tfhook.core.model import Phase
+from tfhook.terraform.probes import probes
+
+
+def load(path: Path):
+    """The routes file checked as serve and `routes check` check it (Terraform probes too)."""
+    return routes.load(path, probes=probes(dict(os.environ)))
 
 GOOD = """\
 routes:
@@ -50,7 +57,7 @@ def site(tmp_path: Path) -> Path:
 
 
 def test_a_good_file_becomes_hooks_with_paths_from_its_directory(site: Path) -> None:
-    elb, web, notify = routes.load(site / "tfhook.yaml")
+    elb, web, notify = load(site / "tfhook.yaml")
     assert [h.name for h in (elb, web, notify)] == ["elb-state", "web-state", "notify"]
     assert elb.action == TerraformAction(dir=site / "infra" / "elb", target_from_event=True)
     assert elb.on_failure == "warn"
@@ -149,7 +156,7 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
 def test_each_mistake_is_named(site: Path, text: str, problem: str) -> None:
     (site / "tfhook.yaml").write_text(text)
     with pytest.raises(routes.RoutesError) as info:
-        routes.load(site / "tfhook.yaml")
+        load(site / "tfhook.yaml")
     [found] = info.value.problems
     assert found.replace(str(site / "tfhook.yaml"), "tfhook.yaml").startswith(problem), found
 
@@ -161,7 +168,7 @@ def test_every_field_of_every_route_is_checked_whatever_else_is_wrong(site: Path
         " parallel: maybe, timeout: 2 minutes}\n"
         "  - {name: b, terraform: [infra/elb], match: {result: changed, colour: red}}\n")
     with pytest.raises(routes.RoutesError) as info:
-        routes.load(site / "tfhook.yaml")
+        load(site / "tfhook.yaml")
     found = [p.replace(str(site / "tfhook.yaml"), "tfhook.yaml") for p in info.value.problems]
     expected = [
         "routes[0] (a): exectuable: unknown key",
@@ -200,7 +207,7 @@ def test_closed_bracket_globs_are_kept(site: Path) -> None:
     (site / "tfhook.yaml").write_text(
         f"routes:\n  - {{name: a, match: {{resource_name: {json.dumps(globs)}}}, "
         "executable: {path: hooks/notify.sh}}\n")
-    [hook] = routes.load(site / "tfhook.yaml")
+    [hook] = load(site / "tfhook.yaml")
     assert hook.match.resource_name == tuple(globs)
 
 

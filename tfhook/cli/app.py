@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ from tfhook.cli import helptext, operate
 from tfhook.cli import routes as _routes_cli
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
-from tfhook.errors import UserError
+from tfhook.config.options import FLAGS, Option
 
 app = typer.Typer(
     cls=helptext.Group,
@@ -25,7 +25,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="A drop-in autoscaler handler that lets Terraform follow the autoscaler.",
 )
-T = TypeVar("T")
 
 
 def _version(value: bool) -> None:
@@ -48,134 +47,30 @@ def _root(
     """A drop-in autoscaler handler that lets Terraform follow the autoscaler."""
 
 
-def _flag(flag: str, call: Callable[[], T]) -> T:
-    """Name the flag in a user error from config (which knows no flag names)."""
-    try:
-        return call()
-    except UserError as exc:
-        raise UserError(f"{flag}: {exc}") from None
-
-
-def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
-    if value not in choices:
-        raise UserError(f"{flag}: {value!r} is not one of {', '.join(choices)}")
-    return value
-
-
-@app.command(cls=helptext.Command)
-def serve(
-    executable_path: Annotated[str | None, typer.Option(
-        help="Hook executable (generic mode); relative paths start from the working directory."
-    )] = None,
-    handler_type: Annotated[str, typer.Option(
-        help="Phase the executable handles: pre-handle, handle or post-handle.")] = "post-handle",
-    tf_dir: Annotated[Path | None, typer.Option(help="Terraform directory (Terraform mode).")] = None,
-    addr: Annotated[str, typer.Option(help="unix:PATH, unix:///ABS, unix-abstract:NAME or HOST:PORT."
-                                      )] = config.DEFAULT_ADDR,
-    config_file: Annotated[Path | None, typer.Option(
-        "--config", help="Handler config YAML (exporter_config only).")] = None,
-    log_format: Annotated[str, typer.Option(help="logfmt or json.")] = "logfmt",
-    log_level: Annotated[str, typer.Option(help="error, warn, info or debug.")] = "info",
-    timeout: Annotated[str, typer.Option(help="Stop a run after this long (500ms, 30s, 15m, 1h)."
-                                         )] = "15m",
-    kill_after: Annotated[str, typer.Option(help="SIGKILL this long after the stop signal.")] = "10s",
-    grace: Annotated[str, typer.Option(help="On shutdown, let calls finish for this long.")] = "30s",
-    socket_mode: Annotated[str | None, typer.Option(
-        help="Unix socket file mode (octal; default 0600); not for unix-abstract:.")] = None,
-    terraform: Annotated[str, typer.Option(
-        help="Terraform engine: auto, embedded or a path to terraform/tofu.")] = "auto",
-    on_result: Annotated[list[str] | None, typer.Option(
-        help="PostHandle result that triggers a refresh (repeatable): created, updated, "
-        "deleted, no-change, unknown.")] = None,
-    var_file: Annotated[list[Path] | None, typer.Option(help="Passed to Terraform (repeatable).")
-                        ] = None,
-    var: Annotated[list[str] | None, typer.Option(
-        help="KEY=VALUE for Terraform (repeatable). Terraform gets it in a private file, but "
-        "tfhook's own command line shows it to every local user: put secrets in --var-file "
-        "or a routes file's var.")] = None,
-    init: Annotated[bool, typer.Option("--init", help="Run terraform init at start.")] = False,
-    lock_timeout: Annotated[str, typer.Option(help="Wait this long for the state lock.")] = "60s",
-    target_from_event: Annotated[bool, typer.Option(
-        "--target-from-event", help="Refresh only state resources whose id the event carries.")
-    ] = False,
-    on_failure: Annotated[str, typer.Option(
-        help="fail: a failed refresh fails the call; warn: answer DONE and retry in background.")
-    ] = "fail",
-    refresh_on_start: Annotated[bool, typer.Option(
-        "--refresh-on-start", help="Refresh once when the server starts.")] = False,
-    reconcile_every: Annotated[str | None, typer.Option(
-        help="Refresh this often when no event came (e.g. 30m).")] = None,
-    max_state_removals: Annotated[int, typer.Option(
-        help="Objects a refresh may remove from the state beyond those DELETED events name "
-        "(more: the refresh is refused and changes nothing).")] = 0,
-    no_check_revert: Annotated[bool, typer.Option(
-        "--no-check-revert",
-        help="Do not warn when the next apply would change back what a refresh recorded.")
-    ] = False,
-    routes_file: Annotated[Path | None, typer.Option(
-        "--routes", help="Routes file: several hooks, each with its match (SIGHUP reloads it)."
-    )] = None,
-    state_dir: Annotated[Path | None, typer.Option(
-        help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")] = None,
-    history_keep: Annotated[str, typer.Option(help="Keep history this long (0: keep none).")] = "30d",
-    history_requests: Annotated[bool, typer.Option(
-        "--history-requests", help="Keep each request in the history (redacted).")] = False,
-    payload_argv: Annotated[str, typer.Option(
-        help="The hook's argv[1]: redacted (the request without its secrets), none ('-') or "
-        "full (the whole request, as the reference: local users see its secrets in ps); "
-        "stdin has it all.")] = "redacted",
-    max_concurrency: Annotated[str | None, typer.Option(
-        help="Hooks running at once; more calls wait (default: 4 per CPU).")] = None,
-    max_connection_idle: Annotated[str, typer.Option(
-        help="Close a client connection with no call for this long (0: never).")] = "5m",
-    max_conversion_memory: Annotated[str, typer.Option(
-        help="Memory requests in conversion may take at once; a larger one is refused.")
-    ] = "64MiB",
-) -> None:
+def serve(**values: Any) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
-    from tfhook.config import flags as _flags
+    from tfhook.config import flags
     from tfhook.observe import logs
     from tfhook.server import lifecycle as server
+    from tfhook.terraform import probes
 
-    flags = _flags.HookFlags(
-        executable_path, handler_type, tf_dir, routes_file, terraform, on_result or [],
-        var_file or [], var or [], init, lock_timeout, target_from_event, on_failure,
-        refresh_on_start, reconcile_every, payload_argv=payload_argv,
-        max_state_removals=max_state_removals, check_revert=not no_check_revert)
-
-    def build() -> config.Settings:
-        _choice("--log-format", log_format, logs.FORMATS)
-        _choice("--log-level", log_level, list(logs.LEVELS))
-        limits = config.Limits(
-            timeout=config.positive_duration(timeout, name="--timeout"),
-            kill_after=config.parse_duration(kill_after, name="--kill-after"))
-        found, announce = _flags.hooks(flags, limits)
-        return config.Settings(
-            addr=addr,
-            hooks=found,
-            routes_file=None if routes_file is None else routes_file.absolute(),
-            limits=limits,
-            announce_unmatched=announce,
-            grace=config.parse_duration(grace, name="--grace"),
-            socket_mode=_flag("--socket-mode", lambda: config.socket_mode(addr, socket_mode)),
-            log_format=log_format,
-            log_level=log_level,
-            exporter=(_flag("--config", lambda: config.load_handler_config(config_file))
-                      if config_file else config.Exporter()),
-            state_dir=(state_dir or config.state_dir()).absolute(),
-            history_keep=config.parse_age(history_keep, name="--history-keep"),
-            history_requests=history_requests,
-            max_concurrency=(config.default_concurrency() if max_concurrency is None else _flag(
-                "--max-concurrency", lambda: config.parse_concurrency(max_concurrency))),
-            max_connection_idle=config.parse_duration(max_connection_idle,
-                                                      name="--max-connection-idle"),
-            max_conversion_memory=_flag("--max-conversion-memory",
-                                        lambda: config.parse_size(max_conversion_memory)),
-        )
-
-    settings = guard(build)
+    settings = guard(lambda: flags.settings(values, probes.probes(config.environment())))
     logs.configure(settings.log_format, settings.log_level)
     guard(lambda: server.run(settings))
+
+
+def _parameter(option: Option) -> inspect.Parameter:
+    """One serve flag, as typer reads it from a signature."""
+    declared = typer.Option(option.cli, help=option.help, metavar=option.metavar or None,
+                            rich_help_panel=option.mode or None)
+    return inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=option.default,
+                             annotation=Annotated[option.type, declared])
+
+
+# serve's flags are the option table's (config/options.py): declared there, once.
+serve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [_parameter(option) for option in FLAGS])
+app.command(cls=helptext.Command)(serve)
 
 
 @app.command(

@@ -12,6 +12,7 @@ import typer
 
 from tfhook.cli import helptext
 from tfhook.config import settings as config
+from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
@@ -205,10 +206,10 @@ def _request(phase: str | None, from_json: str | None, replay: int | None,
 
 
 def _phase(text: str) -> Phase:
-    try:
-        return Phase(text)
-    except ValueError:
-        raise UserError(f"{text!r} is not one of pre-handle, handle, post-handle") from None
+    phase = names.parse_phase(text)
+    if phase is None:
+        raise UserError(f"{text!r} is not {names.phase_choices()}")
+    return phase
 
 
 def _read(path: str) -> str:

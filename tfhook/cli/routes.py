@@ -10,10 +10,9 @@ import typer
 from tfhook.cli import helptext
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
-from tfhook.core.model import Phase
+from tfhook.core import names
 from tfhook.errors import UserError
 
-PHASES = {phase.value: phase for phase in Phase}
 routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.",
                          cls=helptext.Group)
 
@@ -33,9 +32,11 @@ def routes_check(
 
     logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
     from tfhook.config import routes  # only here and in serve: it loads the Terraform checks
+    from tfhook.terraform import probes
 
-    hooks = guard(lambda: routes.load(file))
-    problems = asyncio.run(directory.check_all(hooks, config.environment()))
+    env = config.environment()
+    hooks = guard(lambda: routes.load(file, probes=probes.probes(env)))
+    problems = asyncio.run(directory.check_all(hooks, env))
     if problems:
         fail("\n".join(problems))
     count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"
@@ -55,12 +56,13 @@ def routes_explain(
     from tfhook.ops import explain
 
     def run() -> str:
-        chosen = None if phase is None else PHASES.get(phase)
+        chosen = None if phase is None else names.parse_phase(phase)
         if phase is not None and chosen is None:
-            raise UserError(f"--phase: {phase!r} is not one of {', '.join(PHASES)}")
+            raise UserError(f"--phase: {phase!r} is not {names.phase_choices()}")
         from tfhook.config import routes
+        from tfhook.terraform import probes
 
-        hooks = routes.load(file)
+        hooks = routes.load(file, probes=probes.probes(config.environment()))
         event = explain.event_from_json(*explain.read(from_json), chosen)
         return explain.explain(event, hooks)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from tfhook.config import route_fields as fields
 from tfhook.config.settings import Limits, yaml_problem
+from tfhook.config.values import Context, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 from tfhook.errors import RoutesError  # RoutesError: also routes.RoutesError
 
@@ -18,12 +19,15 @@ TOP_KEYS = {"routes"}
 ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", *fields.LIMIT_KEYS}
 
 
-def load(path: Path, limits: Limits | None = None) -> tuple[Hook, ...]:
+def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
+         ) -> tuple[Hook, ...]:
     """Read and check a routes file.
 
     Args:
         path: the file; relative paths inside it start from its directory.
         limits: timeout and kill_after for routes that give none.
+        probes: the Terraform checks (directory, engine) from the layer that serves; none:
+            Terraform directories and engines are not looked at.
 
     Returns:
         The hooks, in file order.
@@ -34,11 +38,12 @@ def load(path: Path, limits: Limits | None = None) -> tuple[Hook, ...]:
     problems: list[str] = []
     data = _read(path, problems)
     hooks: list[Hook] = []
+    at = Context(path.parent, probes or Probes())
     if data is not None:
         names: dict[str, int] = {}
         for index, item in enumerate(data):
             where = fields.Where(str(path), index, item, problems)
-            hook = _route(where, path.parent, item, limits or Limits())
+            hook = route(where, at, item, limits or Limits())
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and names.setdefault(name, index) != index:
                 where.problem("name", f"{name!r} is also routes[{names[name]}]'s name")
@@ -73,20 +78,20 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
     return routes
 
 
-def _route(where: fields.Where, base: Path, item: Any, defaults: Limits) -> Hook | None:
-    """One route's hook; every field is checked, whatever else is wrong with the route."""
+def route(where: fields.Where, at: Context, item: Any, defaults: Limits) -> Hook | None:
+    """One route's hook; every field is checked, whatever else is wrong with the route.
+    serve's flags come here too, as one route (`flags.route`)."""
     if not isinstance(item, dict):
         where.problem("", "must be a mapping (name, match, executable or terraform...)")
         return None
     where.unknown(item, ROUTE_KEYS, "")
-    name = fields.name(where, item.get("name"))
-    match = fields.match(where, item.get("match", {}))
-    parallel = where.boolean(item, "parallel", "parallel")
+    name = fields.name(where, at, item.get("name"))
+    match = fields.match(where, at, item.get("match", {}))
+    parallel = fields.boolean(where, at, item, "parallel")
     kind, section = _action_section(where, item)
-    limits = fields.limits(where, item, section, kind or "executable", defaults)
+    limits = fields.limits(where, at, item, section, kind or "executable", defaults)
     action: ExecutableAction | TerraformAction | None = (
-        None if kind is None else fields.executable(where, base, section)
-        if kind == "executable" else fields.terraform(where, base, section))
+        None if kind is None else fields.action(where, at, kind, section))
     if action is None or match is None or name is None or where.failed:
         return None
     if isinstance(action, TerraformAction) and not match.phase and not match.result:

@@ -29,8 +29,9 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "tfhook"
 
 
-def parse_duration(text: str, *, name: str = "duration") -> float:
-    # `name` is how the caller names the value in messages (a flag, a routes file field).
+def parse_duration(text: str, *, name: str = "") -> float:
+    # `name` is how the caller names the value in messages (a flag, a routes file field);
+    # without one the message is the problem alone, for a caller that names it itself.
     """Seconds from a Go-style duration: `500ms`, `30s`, `15m`, `1h`, `1m30s`, or `0`."""
     text = text.strip()
     if text == "0":
@@ -42,11 +43,15 @@ def parse_duration(text: str, *, name: str = "duration") -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or not text:
-        raise UserError(f"{name}: invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
+        raise UserError(f"{_named(name)}invalid duration {text!r} (write it like 500ms, 30s, 15m or 1h)")
     return total
 
 
-def parse_age(text: str, *, name: str) -> float:
+def _named(name: str) -> str:
+    return f"{name}: " if name else ""
+
+
+def parse_age(text: str, *, name: str = "") -> float:
     """Seconds from a duration or a number of days (`30d`), for history ages."""
     days = text.strip().removesuffix("d")
     if days != text.strip() and re.fullmatch(r"\d+(?:\.\d+)?", days):
@@ -54,11 +59,11 @@ def parse_age(text: str, *, name: str) -> float:
     return parse_duration(text, name=name)
 
 
-def positive_duration(text: str, *, name: str) -> float:
+def positive_duration(text: str, *, name: str = "") -> float:
     """A duration that must be more than zero (a zero timeout would fail every call)."""
     seconds = parse_duration(text, name=name)
     if seconds <= 0:
-        raise UserError(f"{name}: must be more than 0 (got {text!r})")
+        raise UserError(f"{_named(name)}must be more than 0 (got {text!r})")
     return seconds
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
+from tfhook.core import names
 from tfhook.core.hooks import Hook, Match
 from tfhook.core.model import Action, Event, Phase, Result
 from tfhook.hook import Instruction
@@ -51,12 +52,7 @@ def miss(event: Event, match: Match) -> str | None:
     return None
 
 
-def code_name(enum: type[Result] | type[Instruction], value: int) -> str:
-    """`updated` for 2 as a result, `no-change` for 4; the number itself when undeclared."""
-    try:
-        return enum(value).name.lower().replace("_", "-")
-    except ValueError:
-        return str(value)
+code_name = names.code_name  # routes explain and tests name codes through here
 
 
 def _globbed(text: str, patterns: Sequence[str]) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
@@ -148,10 +149,7 @@ def _parent(resource: Any, fields: Fields) -> None:
 
 
 def _code(enum_type: type[Result] | type[Instruction], text: str, flag: str) -> int:
-    key = text.strip().upper().replace("-", "_")
-    if key.isdigit():
-        return int(key)
-    if key not in enum_type.__members__:
-        names = ", ".join(name.lower().replace("_", "-") for name in enum_type.__members__)
-        raise UserError(f"{flag}: {text!r} is not one of {names}")
-    return int(enum_type[key])
+    code = names.parse_code(enum_type, text, any_number=True)  # send may send any number
+    if code is None:
+        raise UserError(f"{flag}: {text!r} is not {names.code_choices(enum_type)}")
+    return code

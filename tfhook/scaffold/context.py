@@ -13,6 +13,7 @@ from typing import Any
 from tfhook import __version__
 from tfhook.config import address
 from tfhook.config.settings import Settings, environment
+from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
@@ -138,13 +139,13 @@ def _seconds(seconds: float) -> str:
 
 
 def _phase(value: str, kind: Kind) -> Phase:
-    phases = {phase.value: phase for phase in Phase}
-    if value not in phases:
-        raise UserError(f"--handler-type: {value!r} is not one of {', '.join(phases)}")
-    if phases[value] not in kind.phases:
+    phase = names.parse_phase(value)
+    if phase is None:
+        raise UserError(f"--handler-type: {value!r} is not {names.phase_choices()}")
+    if phase not in kind.phases:
         allowed = ", ".join(phase.value for phase in kind.phases)
         raise UserError(f"--handler-type: --kind {kind.name} works only as {allowed}")
-    return phases[value]
+    return phase
 
 
 def _name(name: str) -> str:

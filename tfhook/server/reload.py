@@ -17,6 +17,7 @@ from tfhook.core.hooks import DEFAULT_KILL_AFTER
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
 from tfhook.runners import Context, open_table
+from tfhook.terraform.probes import probes
 
 log = structlog.get_logger("tfhook.reload")
 
@@ -42,7 +43,7 @@ class Reloader:
     async def _reload(self, path: Path) -> None:
         async with self._lock:  # one reload at a time, in the order they were asked for
             try:
-                hooks = routes.load(path, self.settings.limits)
+                hooks = routes.load(path, self.settings.limits, probes(self.settings.env))
                 new = await open_table(self.context, hooks)
             except TfhookError as exc:
                 problems = [line for line in str(exc).splitlines() if line.strip()]

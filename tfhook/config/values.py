@@ -1,0 +1,215 @@
+"""The rules option values are checked by, for flags and routes files alike.
+
+Each rule takes the value as given (a flag's text, a YAML value) and the `Context` it came
+with, and returns it parsed or raises UserError with the problem alone: the caller says
+where the value came from (`--kill-after: ...`, `tfhook.yaml: routes[2] (elb):
+kill_after: ...`). A rule that finds several problems raises RoutesError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfhook.config import settings
+from tfhook.core import names
+from tfhook.core.hooks import RESOURCE_TYPES
+from tfhook.errors import RoutesError, UserError
+
+
+def _no_problem(_: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Probes:
+    """Checks the layers above lend the config (it may not import them): what keeps a
+    Terraform directory from working, and what is wrong with an engine choice."""
+
+    directory: Callable[[Path], str | None] = _no_problem
+    engine: Callable[[str], str | None] = _no_problem
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a value is checked against: the directory relative paths start from (a routes
+    file's, or the working directory for flags) and the probes."""
+
+    base: Path = field(default_factory=Path.cwd)
+    probes: Probes = Probes()
+
+
+Rule = Callable[[Any, Context], Any]
+GLOB = "a shell glob with every [ closed by ] (for a literal [, write [[])"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def text(value: Any, at: Context) -> Any:
+    return value
+
+
+def duration(value: Any, at: Context) -> float:
+    return settings.parse_duration(str(value))
+
+
+def positive_duration(value: Any, at: Context) -> float:
+    return settings.positive_duration(str(value))
+
+
+def optional_duration(value: Any, at: Context) -> float | None:
+    return None if value is None else positive_duration(value, at)
+
+
+def boolean(value: Any, at: Context) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"must be true or false, not {value!r}")
+    return value
+
+
+def count(value: Any, at: Context) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"must be a whole number, 0 or more (got {value!r})")
+    return value
+
+
+def choice(*choices: str) -> Rule:
+    """One of `choices`, as given."""
+    def rule(value: Any, at: Context) -> str:
+        if value not in choices:
+            raise UserError(f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+    return rule
+
+
+def name(value: Any, at: Context) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise UserError("required: 1-64 letters, digits, '.', '_' or '-' (it labels the "
+                        "route's progress and errors)")
+    return value
+
+
+def required_path(what: str, problem: Callable[[Context], Callable[[Path], str | None]]
+                  ) -> Rule:
+    """A required path (relative: to the context's base), checked by `problem`."""
+    def rule(value: Any, at: Context) -> Path:
+        if not isinstance(value, str) or not value:
+            raise UserError(f"required: {what}")
+        resolved = (at.base / value).absolute()
+        found = problem(at)(resolved)
+        if found:
+            raise UserError(found)
+        return resolved
+    return rule
+
+
+def engine(value: Any, at: Context) -> str:
+    if not isinstance(value, str) or not value:
+        raise UserError("must be auto, embedded or a path")
+    chosen = value if value in ("auto", "embedded") or "/" not in value else str(at.base / value)
+    problem = at.probes.engine(chosen)
+    if problem:
+        raise UserError(problem)
+    return chosen
+
+
+def strings(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in items):
+        raise UserError("must be a string or a list of strings")
+    return items
+
+
+def var_files(value: Any, at: Context) -> tuple[Path, ...]:
+    files = tuple((at.base / item).absolute() for item in strings(value))
+    _all_of([f"{path} is not a readable file" for path in files if not path.is_file()])
+    return files
+
+
+def variables(value: Any, at: Context) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, dict):
+        return tuple((str(key), str(item)) for key, item in value.items())
+    pairs = [item.partition("=") for item in strings(value)]
+    _all_of([f"{key + sep + rest!r} must be KEY=VALUE" for key, sep, rest in pairs
+             if not sep or not key])
+    return tuple((key, rest) for key, _, rest in pairs)
+
+
+def _all_of(problems: list[str]) -> None:
+    if problems:
+        raise RoutesError(problems)
+
+
+def each(parse: Callable[[Any], Any], allowed: str) -> Rule:
+    """A match key: one value or a list, each parsed by `parse` (None: not allowed)."""
+    def rule(value: Any, at: Context) -> list[Any]:
+        raw = value if isinstance(value, list) else [value]
+        problems = [] if raw else ["an empty list matches nothing; leave the key out"]
+        found = [parse(item) if isinstance(item, (str, int)) and not isinstance(item, bool)
+                 else None for item in raw]
+        problems += [f"{item!r} is not {allowed}" for item, got in zip(raw, found, strict=True)
+                     if got is None]
+        _all_of(problems)
+        return found
+    return rule
+
+
+def glob(item: Any) -> str | None:
+    """The pattern, or None when it is not a string or leaves a `[` unclosed (fnmatch would
+    quietly take that `[` literally: `[abc` would match only the name `[abc`)."""
+    if not isinstance(item, str):
+        return None
+    at = item.find("[")
+    while at != -1:
+        end = at + 1
+        end += item.startswith("!", end)
+        end += item.startswith("]", end)  # a `]` first in the set is a member
+        close = item.find("]", end)
+        if close == -1:
+            return None
+        at = item.find("[", close + 1)
+    return item
+
+
+phases = each(names.parse_phase, names.phase_choices())
+results = each(lambda item: names.parse_code(names.Result, item),
+               names.code_choices(names.Result))
+instructions = each(lambda item: names.parse_code(names.Instruction, item),
+                    names.code_choices(names.Instruction))
+resource_types = each({t: t for t in RESOURCE_TYPES}.get, "one of " + ", ".join(RESOURCE_TYPES))
+globs = each(glob, GLOB)
+
+
+# Server-only options: their value is the flag's text, or None when not given.
+def path(value: Any, at: Context) -> Path | None:
+    return None if value is None else Path(value).absolute()
+
+
+def state_dir(value: Any, at: Context) -> Path:
+    return (Path(value) if value is not None else settings.state_dir()).absolute()
+
+
+def age(value: Any, at: Context) -> float:
+    return settings.parse_age(str(value))
+
+
+def socket_mode(value: Any, at: Context) -> int:
+    return settings.DEFAULT_SOCKET_MODE if value is None else settings.parse_socket_mode(value)
+
+
+def handler_config(value: Any, at: Context) -> settings.Exporter:
+    return settings.Exporter() if value is None else settings.load_handler_config(Path(value))
+
+
+def concurrency(value: Any, at: Context) -> int:
+    return settings.default_concurrency() if value is None else settings.parse_concurrency(value)
+
+
+def size(value: Any, at: Context) -> int:
+    return settings.parse_size(str(value))
+
+
+def executable(path: Path) -> str | None:
+    return settings.executable_problem(path)
