@@ -112,6 +112,17 @@ def children(pid: int) -> list[int]:
     return [child for child in _all_children(pid) if not _is_watchdog(child)]
 
 
+def wait_watched(server: Served, pid: int) -> None:
+    """Wait until a server (at --log-level debug) has told its watchdog of the child `pid`.
+
+    A child runs from the moment it is exec'd; tfhook tells the watchdog of its group right
+    after (microseconds on a calm machine). A test that SIGKILLs tfhook as soon as a hook has
+    started could land in between on a busy one, and then test that window, not the watchdog.
+    """
+    wait_for(lambda: "child started" in server.log() and f" pid={pid}" in server.log(),
+             what=f"tfhook to tell its watchdog of child {pid}")
+
+
 def watchdog(pid: int) -> int | None:
     """The watchdog a tfhook server started with its first child, if any."""
     return next((child for child in _all_children(pid) if _is_watchdog(child)), None)

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import HANG_GUARD, alive, free_port, kill_if_alive, tfhook_command, wait_for, write_script
+from helpers import (
+    HANG_GUARD,
+    alive,
+    free_port,
+    kill_if_alive,
+    tfhook_command,
+    wait_for,
+    wait_watched,
+    write_script,
+)
 from terraform_helpers import elb_plan, simulate, updated
 
 BROKEN = 'resource "terraform_data" "broken" {\n  input = \n}\n'
@@ -234,14 +243,15 @@ time.sleep(120)
 def test_sigkill_leaves_the_row_the_hook_saw_before_it_started(serve, tmp_path: Path) -> None:
     state = tmp_path / "state"
     hook = write_script(tmp_path / "hook", CHECKS_ITS_ROW, shebang=f"#!{sys.executable}")
-    server = serve("--executable-path", str(hook), "--state-dir", str(state),
-                   env={**os.environ, "STATE": str(state)})
+    server = serve("--executable-path", str(hook), "--state-dir", str(state), "--log-level",
+                   "debug", env={**os.environ, "STATE": str(state)})
     sender = subprocess.Popen(tfhook_command("send", "post-handle", "--addr", server.target,
                                              "--job-id", "killed"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen_file = tmp_path / "seen.json"
     seen = wait_for(lambda: seen_file.exists() and seen_file.read_text() and
                     json.loads(seen_file.read_text()), what="the hook's check")
+    wait_watched(server, seen["pid"])
     try:
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait(HANG_GUARD)

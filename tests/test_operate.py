@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import HANG_GUARD, Served, alive, kill_if_alive, tfhook_command, wait_for, write_script
+from helpers import (
+    HANG_GUARD,
+    Served,
+    alive,
+    kill_if_alive,
+    tfhook_command,
+    wait_for,
+    wait_watched,
+    write_script,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "vectors.jsonl"
 ECHO = "cat\n"  # answers with the request it got (secrets included)
@@ -239,7 +248,7 @@ SLEEPER = 'echo $$ > "$(dirname "$0")/hook.pid"\nexec sleep 60\n'
 
 
 def test_a_killed_server_leaves_an_unfinished_row(serve, tmp_path: Path, state: Path) -> None:
-    served = start(serve, tmp_path, state, SLEEPER)
+    served = start(serve, tmp_path, state, SLEEPER, "--log-level", "debug")
     sender = subprocess.Popen(tfhook_command("send", "post-handle", "--addr", served.target,
                                              "--job-id", "cut-short"),
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -247,6 +256,7 @@ def test_a_killed_server_leaves_an_unfinished_row(serve, tmp_path: Path, state: 
     pid_file = tmp_path / "hook.pid"
     wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the hook")
     hook_pid = int(pid_file.read_text())
+    wait_watched(served, hook_pid)
     try:
         wait_for(lambda: recorded(state), what="the call's row")  # written before the hook ran
         served.proc.send_signal(signal.SIGKILL)

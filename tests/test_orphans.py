@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from helpers import HANG_GUARD, alive, children, wait_for, watchdog, write_script
+from helpers import HANG_GUARD, alive, children, wait_for, wait_watched, watchdog, write_script
 from terraform_helpers import (
     SlowCloud,
     processes_in,
@@ -199,11 +199,12 @@ trap 'echo "TERM $$" >> {marks}; exit 0' TERM
 echo "start $$" >> {marks}
 while :; do sleep 0.1; done
 """)
-    server = serve("--executable-path", str(hook))
+    server = serve("--executable-path", str(hook), "--log-level", "debug")
     call = threading.Thread(target=lambda: _call_quietly(server), daemon=True)
     call.start()
     wait_for(lambda: marks.exists() and "start" in marks.read_text(), what="the hook to start")
     pid = int(marks.read_text().split()[1])
+    wait_watched(server, pid)
 
     server.proc.kill()
     server.proc.wait(HANG_GUARD)
@@ -223,10 +224,11 @@ sh -c 'trap "echo job-TERM >> {marks}" TERM; echo "job $$" >> {marks}
 echo "start $$" >> {marks}
 while :; do sleep 0.1; done
 """)
-    server = serve("--executable-path", str(hook), "--kill-after", "1s")
+    server = serve("--executable-path", str(hook), "--kill-after", "1s", "--log-level", "debug")
     call = threading.Thread(target=lambda: _call_quietly(server), daemon=True)
     call.start()
     started = wait_for(lambda: _marked(marks, "job", "start"), what="the hook and its job")
+    wait_watched(server, started["start"])
     guard = watchdog(server.proc.pid)
     assert guard is not None
 

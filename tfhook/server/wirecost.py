@@ -34,6 +34,9 @@ def estimate(data: bytes, descriptor: Any, most: int) -> int:
         Malformed: the bytes end inside a field or hold an invalid wire type.
     """
     fixed = PER_WIRE_BYTE * len(data)
+    bound = fixed + PER_FIELD * len(data)  # at most one field per byte
+    if bound <= most // 64:  # a small request: its bound is nothing to the budget, and
+        return bound  # cheaper than the walk (25 µs for 67 bytes); parsing checks its bytes
     items = _count(memoryview(data), _plan(descriptor), max((most - fixed) // PER_FIELD, 0))
     return fixed + items * PER_FIELD
 
