@@ -119,7 +119,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
 def test_the_wheel_holds_the_templates_and_the_hook_helper(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as archive:
         names = set(archive.namelist())
-    sources = {f"tfhook/_templates/{p.relative_to(ROOT / 'templates')}"
+    sources = {f"tfhook/scaffold/templates/{p.relative_to(ROOT / 'templates')}"
                for p in (ROOT / "templates").rglob("*.j2")}
     assert sources and sources <= names
     assert {"tfhook/hook.py", "tfhook/v1/handler_pb2.py", "tfhook/v1/handler.binpb"} <= names
@@ -127,13 +127,14 @@ def test_the_wheel_holds_the_templates_and_the_hook_helper(installed: Installed)
 
 
 def test_installed_tfhook_is_its_own(installed: Installed, tmp_path: Path) -> None:
-    code = ("import sys, tfhook; from tfhook import scaffold; "
+    code = ("import sys, tfhook; from tfhook.scaffold import render as scaffold; "
             "print(tfhook.__file__); print(scaffold.templates_root()); print(*sys.path, sep='\\n')")
     ran = subprocess.run([str(installed.venv / "bin" / "python"), "-c", code], cwd=tmp_path,
                          env=installed.env(), capture_output=True, text=True, check=True)
     module, templates, *path = ran.stdout.splitlines()
     assert Path(module).is_relative_to(installed.venv)
-    assert Path(templates).is_relative_to(installed.venv) and Path(templates).name == "_templates"
+    assert Path(templates).is_relative_to(installed.venv)
+    assert Path(templates).parts[-2:] == ("scaffold", "templates")
     assert not [entry for entry in path if entry and Path(entry).is_relative_to(ROOT)]
 
 

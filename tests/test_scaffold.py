@@ -315,9 +315,9 @@ def test_templates_render_strictly() -> None:
 
 def test_templates_are_found_through_the_package_in_a_checkout() -> None:
     # The editable install finds them where a wheel has them (tests/test_install.py): as
-    # tfhook/_templates, here a symlink to the top-level templates/.
+    # tfhook/scaffold/templates, here a symlink to the top-level templates/.
     root = scaffold.templates_root()
-    assert root == ROOT / "tfhook" / "_templates"
+    assert root == ROOT / "tfhook" / "scaffold" / "templates"
     assert root.resolve() == (ROOT / "templates").resolve()
     assert sorted(p.name for p in root.iterdir()) == ["common", "python", "shell", "terraform",
                                                       "terraform-refresh"]
