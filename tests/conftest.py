@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import simcloud_helpers
-import terraform_helpers
-from helpers import Served, load_vectors, start_server
-from terraform_helpers import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
+from support import simcloud as simcloud_helpers
+from support import terraform as terraform_helpers
+from support.servers import Served, load_vectors, start_server
+from support.terraform import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ def tf_serve(tmp_path: Path) -> Iterator[Callable[..., TfServer]]:
         server.close()
 
 
-# -- the simulated cloud (tests/simcloud_helpers.py says what it is) ------------------------
+# -- the simulated cloud (tests/support/simcloud.py says what it is) ------------------------
 
 
 @pytest.fixture(scope="session")

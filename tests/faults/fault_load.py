@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 from faultlab import ACCEPTED, DONE, Lab, good_call
-from helpers import CHANNEL_OPTIONS, HANG_GUARD, children, process_state, wait_for
+from support.servers import CHANNEL_OPTIONS, HANG_GUARD, children, process_state, wait_for
 
 from tfhook.v1 import handler_pb2 as pb
 from tfhook.v1 import handler_pb2_grpc

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 from faultlab import Case, Lab, good_call
-from helpers import wait_for
+from support.servers import wait_for
 
 from tfhook.v1 import handler_pb2 as pb
 

@@ -23,7 +23,7 @@ from faultlab import (
     stop,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from helpers import HANG_GUARD, free_port, run_tfhook, wait_for
+from support.servers import HANG_GUARD, free_port, run_tfhook, wait_for
 
 from tfhook.v1 import handler_pb2 as pb
 

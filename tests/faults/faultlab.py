@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from helpers import HANG_GUARD, Served, alive, start_server, wait_for, write_script
+from support.servers import HANG_GUARD, Served, alive, start_server, wait_for, write_script
 
 from tfhook.v1 import handler_pb2 as pb
 

@@ -1,0 +1,43 @@
+"""`make demo`'s script, examples/demo.py, run whole: with the simcloud provider (a real drift)
+and without it (the built-in module, offline)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.servers import ROOT
+from support.simcloud import provider_dir
+from support.terraform import tf_env
+
+
+def run_demo(tmp_path: Path, **env: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], cwd=tmp_path,
+                          env=tf_env(**env), text=True,
+                          capture_output=True, timeout=110, stdin=subprocess.DEVNULL, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_demo_shows_a_real_drift_and_the_revert_to_come(tmp_path: Path) -> None:
+    where = provider_dir()
+    if where is None:
+        pytest.skip("the simcloud provider is not installed: run `make simcloud`")
+    out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(where))
+
+    assert "the simulated cloud's provider" in out
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in out
+    assert "outputs changed 1: elb_plan: 100 → 400" in out
+    assert "~ plan    = 400 -> 100" in out  # the pinned plan: the next apply reverts it
+    assert "not installed" not in out
+
+
+def test_the_demo_falls_back_to_the_built_in_module(tmp_path: Path) -> None:
+    out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(tmp_path / "nowhere"))
+
+    assert "the simulated cloud's provider is not installed" in out
+    assert "drifted: none" in out
+    assert "outputs changed 1: elb_plan: 100 → 400" in out
+    assert "simcloud" not in out.split("showing the built-in module")[1]

@@ -1,0 +1,353 @@
+"""Supervision: timeouts, process-group kills, cancellation, output draining.
+
+The first half drives process.Child directly with real children; the second half goes
+through a live server, as the Core would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from structlog.testing import capture_logs
+from support.servers import HANG_GUARD, Served, alive, children, kill_if_alive, wait_for, write_script
+
+from tfhook.errors import ActionFailed, ActionTimeout
+from tfhook.process import spawn as process
+from tfhook.v1 import handler_pb2 as pb
+
+DONE = pb.HandleResponse.DONE
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def collect(spec: process.Spec) -> tuple[bytes, process.Exit]:
+    out = bytearray()
+    async with process.Child(spec) as child:
+        async for chunk in child.chunks():
+            out += chunk
+        exit_ = await child.wait()
+    return bytes(out), exit_
+
+
+def sh(script: str, **kwargs) -> process.Spec:
+    return process.Spec(argv=["/bin/sh", "-c", script], name="test-child", **kwargs)
+
+
+def read_pids(path: Path, count: int) -> list[int]:
+    def ready():
+        try:
+            pids = [int(p) for p in path.read_text().split()]
+        except FileNotFoundError:
+            return None
+        return pids if len(pids) >= count else None
+
+    return wait_for(ready, what=f"{count} pids in {path}")
+
+
+def wait_dead(pids: Iterable[int], timeout: float = HANG_GUARD) -> None:
+    for pid in pids:
+        wait_for(lambda pid=pid: not alive(pid), timeout=timeout, what=f"pid {pid} to die")
+
+
+# --- process.Child, directly -------------------------------------------------------------
+
+
+def test_stdin_is_delivered_and_closed() -> None:
+    out, exit_ = run(collect(sh("cat; echo; echo done", stdin=b'{"a":1}')))
+    assert out == b'{"a":1}\ndone\n'
+    assert exit_.returncode == 0
+
+
+def test_large_output_streams_without_waiting_for_exit(tmp_path: Path) -> None:
+    # Regression: the reader used to wait for the child's exit before each chunk, so a
+    # child blocked on a full pipe hit the timeout. The child marks the end of its output:
+    # the first chunk must arrive before that mark exists (5 MB cannot fit in a pipe).
+    mark = tmp_path / "wrote-everything"
+
+    async def main() -> tuple[int, bool, process.Exit]:
+        size, first_before_mark = 0, None
+        async with process.Child(sh(f"head -c 5000000 /dev/zero; touch {mark}", timeout=60)) as child:
+            async for chunk in child.chunks():
+                if first_before_mark is None:
+                    first_before_mark = not mark.exists()
+                size += len(chunk)
+            return size, bool(first_before_mark), await child.wait()
+
+    size, first_before_mark, exit_ = run(main())
+    assert (size, exit_.returncode) == (5000000, 0)
+    assert first_before_mark and mark.exists()
+
+
+def test_lines_splits_output() -> None:
+    async def main():
+        async with process.Child(sh("printf 'a\\nb\\n\\nc'")) as child:
+            lines = [line async for line in child.lines()]
+            await child.wait()
+        return lines
+
+    assert run(main()) == [b"a", b"b", b"", b"c"]
+
+
+def test_large_stdin_that_is_never_read() -> None:
+    out, exit_ = run(collect(sh("echo skipped", stdin=b"x" * 1_000_000)))
+    assert (out, exit_.returncode) == (b"skipped\n", 0)
+
+
+def test_exit_status_and_stderr() -> None:
+    _, exit_ = run(collect(sh("echo one >&2; echo two >&2; exit 7")))
+    assert exit_.returncode == 7
+    assert exit_.describe() == "exit status 7"
+    assert exit_.stderr_tail() == "one\ntwo"
+    assert exit_.stderr_tail(lines=1) == "two"
+
+
+def test_stderr_tail_is_bounded() -> None:
+    exit_ = process.Exit(1, b"x" * 100000 + "\nlast é".encode())
+    tail = exit_.stderr_tail()
+    assert tail.startswith("…x") and tail.endswith("x\nlast é")
+    assert len(tail.encode()) == 2048 + len("…".encode())
+    long_line = process.Exit(1, ("é" * 100000).encode())
+    assert len(long_line.stderr_tail().encode()) <= 2048 + len("…".encode())
+    assert long_line.stderr_tail().endswith("é" * 100)
+    assert process.Exit(1, b"bad \xff byte\n").stderr_tail() == "bad \ufffd byte"
+
+
+@pytest.mark.parametrize(("returncode", "text"), [
+    (0, "exit status 0"), (3, "exit status 3"), (255, "exit status 255"),
+    (-signal.SIGKILL, "signal: killed"), (-signal.SIGTERM, "signal: terminated"),
+    (-signal.SIGINT, "signal: interrupt"), (-signal.SIGHUP, "signal: hangup"),
+    (-signal.SIGSEGV, "signal: segmentation fault"), (-signal.SIGPIPE, "signal: broken pipe"),
+    (-signal.SIGUSR1, "signal: user defined signal 1"), (-signal.SIGABRT, "signal: aborted"),
+])
+def test_exit_describe_uses_go_wording(returncode: int, text: str) -> None:
+    assert process.Exit(returncode, b"").describe() == text
+
+
+def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
+    spec = process.Spec(argv=[str(tmp_path / "missing")], name="missing-hook")
+    with pytest.raises(ActionFailed, match='command "missing-hook" could not start'):
+        run(collect(spec))
+
+
+def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It exits at once, well within its 3 s timeout (however busy the machine); its background
+    # child keeps stdout open, so the drain window (4 s here) runs past the deadline. The
+    # hook still finished in time.
+    monkeypatch.setattr(process, "DRAIN_AFTER_EXIT", 4.0)
+    spec = process.Spec(argv=["sh", "-c", "sleep 60 & echo hi"], name="hook",
+                        timeout=3, kill_after=1)
+    output, exit_ = run(collect(spec))
+    assert (output, exit_.returncode) == (b"hi\n", 0)
+
+
+def test_a_background_child_holding_stdout_gets_its_stop_signal_first(tmp_path: Path) -> None:
+    log = tmp_path / "bg.log"
+    child = (f"trap 'echo got-TERM >> {log}; sleep 0.3; echo cleaned-up >> {log}; exit 0' TERM;"
+             " while :; do sleep 0.05; done")
+    spec = process.Spec(argv=["sh", "-c", f"sh -c \"{child}\" & echo hi"], name="hook",
+                        timeout=30, kill_after=5)
+    output, exit_ = run(collect(spec))
+    assert (output, exit_.returncode) == (b"hi\n", 0)
+    wait_for(lambda: log.exists() and "cleaned-up" in log.read_text(),
+             what="the background child to clean up after SIGTERM")
+    assert log.read_text().split() == ["got-TERM", "cleaned-up"]
+
+
+def test_a_missing_interpreter_is_named(tmp_path: Path) -> None:
+    # The check at start catches this; here the interpreter went away after start.
+    script = write_script(tmp_path / "hook", "echo hi\n", shebang="#!/nowhere/interp")
+    spec = process.Spec(argv=[str(script)], name=str(script))
+    with pytest.raises(ActionFailed, match="its #! interpreter was not found"):
+        run(collect(spec))
+
+
+def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> None:
+    pids, log = tmp_path / "pids", tmp_path / "signals"
+    # The shell notes SIGTERM and carries on; its sleeper ignores it: only SIGKILL ends them.
+    script = (f"trap 'echo TERM >> {log}' TERM; (trap '' TERM; exec sleep 60) & "
+              f"echo $! > {pids}; echo $$ >> {pids}; while :; do wait; done")
+    # 2 s: the trap is set by then, however busy the machine.
+    with pytest.raises(ActionTimeout, match=r"timed out after 2s.*SIGTERM.*SIGKILL after 300ms"):
+        run(collect(sh(script, timeout=2, kill_after=0.3)))
+    wait_dead(read_pids(pids, 2))
+    assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
+
+
+def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path) -> None:
+    # A child that ignores its stop signal is killed; the warning says so and adds the
+    # spec's note (for Terraform: its state lock may be left held).
+    pids = tmp_path / "pids"
+    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=2,
+              kill_after=0.2, if_killed="a lock may be left")  # 2 s: time to set the trap
+    with capture_logs() as logs, pytest.raises(ActionTimeout):
+        run(collect(spec))
+    wait_dead(read_pids(pids, 1))
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert (warning["child"], warning["signal"], warning["note"]) == (
+        "test-child", "SIGTERM", "a lock may be left")
+    assert warning["event"] == "did not stop after its stop signal; killing it (SIGKILL)"
+
+
+def test_a_child_that_stops_in_time_is_not_reported_killed() -> None:
+    with capture_logs() as logs, pytest.raises(ActionTimeout):
+        run(collect(sh("sleep 30", timeout=0.3, kill_after=5)))
+    assert [e for e in logs if e["log_level"] == "warning"] == []
+
+
+def test_cancellation_stops_the_group(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+
+    async def main():
+        task = asyncio.ensure_future(collect(sh(f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait")))
+        while not (pids.exists() and len(pids.read_text().split()) == 2):
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(main())
+    wait_dead(read_pids(pids, 2))
+
+
+def test_background_child_holding_stdout_is_stopped_after_the_drain_window(tmp_path) -> None:
+    pid_file = tmp_path / "bg"
+    # The sleeper would hold stdout for 10 minutes: the bound below only stops a hang.
+    out, exit_ = run(asyncio.wait_for(collect(sh(f"sleep 600 & echo $! > {pid_file}; echo hi")), HANG_GUARD))
+    assert (out, exit_.returncode) == (b"hi\n", 0)
+    [pid] = read_pids(pid_file, 1)
+    wait_for(lambda: not alive(pid), what="the background sleeper to die")
+
+
+def test_background_child_with_redirected_output_is_left_alone(tmp_path) -> None:
+    # Daemonising hooks are allowed (the reference does not kill them either).
+    pid_file = tmp_path / "bg"
+    out, exit_ = run(collect(sh(f"sleep 30 >/dev/null 2>&1 & echo $! > {pid_file}; echo hi")))
+    assert (out, exit_.returncode) == (b"hi\n", 0)
+    [pid] = read_pids(pid_file, 1)
+    try:
+        assert alive(pid)
+    finally:
+        kill_if_alive(pid)
+
+
+def test_human_durations() -> None:
+    assert [process._human(s) for s in (0.25, 1, 1.5, 30, 90, 900, 3600, 5400, 7200)] == [
+        "250ms", "1s", "1.5s", "30s", "90s", "15m", "1h", "90m", "2h"]
+
+
+# --- through a live server -----------------------------------------------------------------
+
+
+def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook", f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}\n"
+                                           "trap '' TERM\nwait\n")
+    server = serve("--executable-path", str(hook), "--timeout", "1s", "--kill-after", "1s")
+    with pytest.raises(grpc.RpcError) as info:
+        server.call("PostHandle", pb.PostHandleRequest(), timeout=HANG_GUARD)
+    # The server's own timeout answered (the client's deadline is only a bound).
+    assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "timed out after 1s" in info.value.details()
+    assert str(hook) in info.value.details()
+    sleeper, shell = read_pids(pids, 2)
+    wait_dead((sleeper, shell))
+    # The server reaped its child: no zombies left behind, and it still serves.
+    assert not [pid for pid in children(server.proc.pid) if not alive(pid)]
+    assert shell not in children(server.proc.pid)
+    write_script(hook, "echo fine\n")
+    assert [r.log for r in server.call("PostHandle", pb.PostHandleRequest())] == ["fine\n"]
+
+
+@pytest.mark.parametrize("how", ["cancel", "close-channel", "client-deadline"])
+def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> None:
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook))
+    channel = grpc.insecure_channel(server.target)
+    try:
+        stub_call = channel.unary_stream(
+            "/autoscaler.HandleService/PostHandle",
+            request_serializer=pb.PostHandleRequest.SerializeToString,
+            response_deserializer=pb.HandleResponse.FromString,
+        )
+        # The client deadline must pass while the hook runs (it sleeps 60 s), however late a
+        # busy machine starts it.
+        call = stub_call(pb.PostHandleRequest(),
+                         timeout=10 if how == "client-deadline" else HANG_GUARD)
+        pid_list = read_pids(pids, 2)
+        if how == "cancel":
+            call.cancel()
+        elif how == "close-channel":
+            channel.close()
+        else:
+            with pytest.raises(grpc.RpcError) as info:
+                list(call)
+            assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    finally:
+        channel.close()
+    for pid in pid_list:
+        wait_for(lambda pid=pid: not alive(pid), what=f"pid {pid} to die ({how})")
+    wait_for(lambda: pid_list[1] not in children(server.proc.pid), what="the hook to be reaped")
+    assert server.proc.poll() is None
+
+
+def test_background_child_holding_stdout_does_not_hold_the_call(tmp_path, serve) -> None:
+    # The sleeper holds stdout for 10 minutes; a call it held would hit the client's
+    # deadline (a bound, not a speed check) and fail instead of answering DONE.
+    hook = write_script(tmp_path / "hook", "sleep 600 &\necho hi\nexit 0\n")
+    server = serve("--executable-path", str(hook), "--timeout", "30m")
+    responses = server.call("PostHandle", pb.PostHandleRequest(), timeout=HANG_GUARD)
+    assert [(r.status, r.log) for r in responses] == [(DONE, "hi\n")]
+
+
+def hook_call_in_flight(tmp_path: Path, serve: Callable[..., Served], trap: str, *flags: str
+                        ) -> tuple[Served, Any, list[int]]:
+    """A server whose hook (`trap` first) starts a sleeper and waits for it; a PostHandle
+    in flight to it, and the pids of the sleeper and the hook's shell."""
+    pids = tmp_path / "pids"
+    hook = write_script(tmp_path / "hook",
+                        f"{trap}\nsleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait\n")
+    server = serve("--executable-path", str(hook), *flags)
+    call = server.stub.PostHandle(pb.PostHandleRequest(), timeout=HANG_GUARD)
+    return server, call, read_pids(pids, 2)
+
+
+@pytest.mark.parametrize("trap", ["", "trap '' TERM"])
+def test_sigterm_during_a_call_stops_the_hook_and_the_server(tmp_path, serve, trap) -> None:
+    # After the grace period the call is cancelled and the group gets the stop signal, then
+    # SIGKILL after --kill-after; the server must not exit before that ladder is done.
+    server, call, pid_list = hook_call_in_flight(tmp_path, serve, trap,
+                                                 "--grace", "500ms", "--kill-after", "1s")
+    assert server.stop() == 0
+    with pytest.raises(grpc.RpcError):
+        list(call)
+    wait_dead(pid_list)
+    assert "Traceback" not in server.log()
+
+
+def test_second_signal_forces_exit_and_still_kills_the_hook(tmp_path, serve) -> None:
+    server, call, pid_list = hook_call_in_flight(tmp_path, serve, "trap '' TERM",
+                                                 "--grace", "60s", "--kill-after", "60s")
+    server.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "event=stopping" in server.log(), what="the server to start stopping")
+    assert server.proc.poll() is None  # waiting for the call (grace 60s)
+    assert server.stop() == 0  # the second signal; 60 s of grace and kill-after not waited for
+    with pytest.raises(grpc.RpcError):
+        list(call)
+    wait_dead(pid_list)
+    assert not (tmp_path / "s0.sock").exists()
+
+
+if sys.platform != "linux":  # pragma: no cover
+    pytestmark = pytest.mark.skip(reason="process groups and /proc checks need Linux")

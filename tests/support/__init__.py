@@ -1,0 +1,1 @@
+"""What the tests share: real servers, Terraform directories, the simulated cloud, PostgreSQL."""
