@@ -153,7 +153,7 @@ def test_one_name_for_phases_results_and_instructions() -> None:
 
 
 def test_the_reference_page_is_the_table_s() -> None:
-    page = Path(__file__).parent.parent / "docs" / "options.md"
+    page = Path(__file__).resolve().parents[2] / "docs" / "options.md"
     assert page.read_text(encoding="utf-8") == options.reference(), "run make options-doc"
     assert "| `lock_timeout` | `--lock-timeout` | `terraform.lock_timeout` | flag and route |" \
         in page.read_text(encoding="utf-8")
