@@ -66,7 +66,7 @@ def test_a_good_file_becomes_hooks_with_paths_from_its_directory(site: Path) -> 
     assert elb.match.resource_type == {"elb"} and elb.match.resource_name == ("elb-*",)
     assert isinstance(web.action, TerraformAction)
     assert (web.action.lock_timeout, web.action.reconcile_every) == (120.0, 1800.0)
-    assert web.action.variables == (("region", "is1a"),)
+    assert web.action.variables == (("region", '"is1a"'),)
     assert web.action.var_files == (site / "web.tfvars",)
     assert notify.action == ExecutableAction(site / "hooks" / "notify.sh", payload_argv="none")
     assert notify.match.result == {1, 2, 4} and notify.match.source == ("graf*",)

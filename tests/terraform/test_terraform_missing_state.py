@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.simcloud import SimCloud, main_tf
-from support.terraform import updated, wait_for, write_module
+from support.terraform import init_and_apply, read_state, updated, wait_for, write_module
 
 from tfhook.terraform import plans
 
@@ -114,3 +114,72 @@ def test_what_the_configuration_declares() -> None:
                                                                 "module.net.c.three"]
     assert plans.missing_state({"configuration": configuration}).endswith(
         "declares 3: a.one, a.some, module.net.c.three")
+
+
+COUNTED = """variable "n" {
+  type    = number
+  default = 0
+}
+
+resource "terraform_data" "x" {
+  count = var.n
+  input = "kept"
+}
+"""
+
+
+def test_an_applied_state_whose_only_resource_has_no_instance_is_refreshed(
+        tmp_path: Path, tf_serve) -> None:
+    # `count = var.n` (0): applied, the state has a serial, a lineage and no resources.
+    tf_dir = write_module(tmp_path / "m", {"main.tf": COUNTED})
+    init_and_apply(tf_dir)
+    before = (tf_dir / "terraform.tfstate").read_bytes()
+    assert read_state(tf_dir)["serial"] == 1 and read_state(tf_dir)["resources"] == []
+    server = tf_serve(tf_dir)
+
+    replies = [server.call("PostHandle", updated())[-1] for _ in range(2)]
+
+    assert [status for status, _ in replies] == ["DONE", "DONE"], replies
+    assert all("refreshed: none" in text.splitlines() for _, text in replies), replies
+    assert (tf_dir / "terraform.tfstate").read_bytes() == before
+
+
+def test_a_counted_resource_with_instances_still_needs_its_state(tmp_path: Path,
+                                                                 tf_serve) -> None:
+    # The same module given n = 2 declares two instances: a state cut to nothing is refused.
+    tf_dir = write_module(tmp_path / "m", {"main.tf": COUNTED,
+                                           "n.auto.tfvars": "n = 2\n"})
+    init_and_apply(tf_dir)
+    (tf_dir / "terraform.tfstate").write_bytes(b"")
+    server = tf_serve(tf_dir)
+
+    error = server.call_error("PostHandle", updated())
+
+    assert "the state it read holds no managed resources, yet the configuration declares " \
+           "1: terraform_data.x. Nothing was changed." in error.details(), error.details()
+    assert (tf_dir / "terraform.tfstate").read_bytes() == b""
+
+
+def test_variables_of_no_instance_leave_resources_out() -> None:
+    def resource(address: str, key: str, ref: str) -> dict[str, object]:
+        return {"address": address, "mode": "managed", key: {"references": [ref]}}
+
+    configuration = {"root_module": {
+        "resources": [resource("a.counted", "count_expression", "var.n"),
+                      resource("a.each", "for_each_expression", "var.s"),
+                      resource("a.many", "count_expression", "var.m"),
+                      resource("a.unknown", "count_expression", "var.u"),
+                      resource("a.local", "count_expression", "local.n")],
+        "module_calls": {
+            "off": {"expressions": {"k": {"constant_value": 0}},
+                    "module": {"resources": [resource("c.one", "count_expression", "var.k")],
+                               "variables": {"k": {"default": 5}}}},
+            "default": {"module": {"resources": [resource("c.two", "count_expression",
+                                                          "var.k")],
+                                   "variables": {"k": {"default": 5}}}},
+            "none": {"count_expression": {"references": ["var.n"]},
+                     "module": {"resources": [{"address": "c.three", "mode": "managed"}]}}}}}
+    variables = {"n": {"value": 0}, "s": {"value": []}, "m": {"value": 3}}
+
+    assert plans.declared({"configuration": configuration, "variables": variables}) == [
+        "a.local", "a.many", "a.unknown", "module.default.c.two"]

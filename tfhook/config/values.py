@@ -8,6 +8,8 @@ kill_after: ...`). A rule that finds several problems raises RoutesError.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,12 +131,42 @@ def var_files(value: Any, at: Context) -> tuple[Path, ...]:
 
 
 def variables(value: Any, at: Context) -> tuple[tuple[str, str], ...]:
+    """(name, the value as JSON text) for Terraform's variables file: a routes file's map
+    keeps each YAML value's type (`true`, `3`, `[a, b]`, `{k: v}`); `KEY=VALUE` (a flag, or
+    a list in a routes file) is a string, as `-var` gives it."""
     if isinstance(value, dict):
-        return tuple((str(key), str(item)) for key, item in value.items())
+        _all_of([f"{key}: {problem}" for key, item in value.items()
+                 for problem in [_json_problem(item)] if problem])
+        return tuple((str(key), json.dumps(item, ensure_ascii=False, allow_nan=False))
+                     for key, item in value.items())
     pairs = [item.partition("=") for item in strings(value)]
     _all_of([f"{key + sep + rest!r} must be KEY=VALUE" for key, sep, rest in pairs
              if not sep or not key])
-    return tuple((key, rest) for key, _, rest in pairs)
+    return tuple((key, json.dumps(rest, ensure_ascii=False)) for key, _, rest in pairs)
+
+
+def _json_problem(value: Any) -> str:
+    """Why a YAML value cannot be a Terraform variable's value in JSON, or ""."""
+    if value is None:
+        # Terraform would set the variable to null, not to its default: `key:` with the
+        # value forgotten is the likelier meaning.
+        return "null (no value): give one, or leave the key out for the default"
+    return _nested_problem(value)
+
+
+def _nested_problem(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a number Terraform takes"
+    if isinstance(value, list):
+        return next(filter(None, map(_nested_problem, value)), "")
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return f"{value!r}: map keys must be strings (quote them)"
+        return next(filter(None, map(_nested_problem, value.values())), "")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return ""
+    return f"{value!r} is a YAML {type(value).__name__}, not a string, number, bool, " \
+        "list or map (quote it)"
 
 
 def _all_of(problems: list[str]) -> None:

@@ -51,7 +51,7 @@ class TerraformAction:
     dir: Path
     engine: str = "auto"  # auto | embedded | a path to a terraform/tofu binary
     var_files: tuple[Path, ...] = ()
-    variables: tuple[tuple[str, str], ...] = ()
+    variables: tuple[tuple[str, str], ...] = ()  # (name, its value as JSON text)
     init: bool = False
     lock_timeout: float = 60.0
     target_from_event: bool = False

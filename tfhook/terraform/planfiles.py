@@ -33,19 +33,20 @@ def write_variables(where: Path, variables: Sequence[tuple[str, str]]) -> Path |
 
     Terraform takes `-var=K=V` on its command line, where every local user reads it (`ps`);
     a file keeps the value private, and `-var-file` in the same place keeps its precedence
-    (the environment would rank below `*.auto.tfvars`). Each value is a JSON string, taken
-    literally (no `${}` template), as `-var` gives a string, number or bool variable.
+    (the environment would rank below `*.auto.tfvars`). Each value is JSON, taken literally
+    (no `${}` template): a `--var` string, or a routes file's value with its type.
 
     Args:
         where: the plan directory (0700), removed with the file when the plan is done.
-        variables: (name, value) pairs; a later value for a name wins, as with `-var`.
+        variables: (name, value as JSON text) pairs; a later value for a name wins, as with
+            `-var`.
 
     Returns:
         The file's path, or None when there are no variables.
     """
     if not variables:
         return None
-    values = dict(variables)
+    values = {name: json.loads(value) for name, value in variables}
     path = where / VARIABLES
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:

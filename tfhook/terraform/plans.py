@@ -100,26 +100,65 @@ def missing_state(plan: State) -> str:
 
 def declared(plan: State) -> list[str]:
     """The managed resources the configuration declares (root module and module calls),
-    leaving out those whose count or for_each is a constant zero or empty."""
-    return sorted(_declared(plan.get("configuration", {}).get("root_module", {}), ""))
+    leaving out those (and the module calls) whose count or for_each is a constant zero or
+    empty, or exactly one variable whose value in this plan is zero or empty."""
+    root = plan.get("configuration", {}).get("root_module", {})
+    values = {name: v["value"] for name, v in (plan.get("variables") or {}).items()
+              if isinstance(v, dict) and "value" in v}
+    return sorted(_declared(root, "", values))
 
 
-def _declared(module: dict[str, Any], prefix: str) -> Iterator[str]:
+def _declared(module: dict[str, Any], prefix: str, values: dict[str, Any]) -> Iterator[str]:
+    """`values`: the module's variables whose value the plan shows (the root module's
+    values; a module call's constant arguments and the defaults it leaves alone)."""
     for resource in module.get("resources", []):
-        if resource.get("mode") == "managed" and not _never(resource):
+        if resource.get("mode") == "managed" and not _never(resource, values):
             yield prefix + str(resource.get("address", "?"))
     for name, call in (module.get("module_calls") or {}).items():
-        yield from _declared(call.get("module") or {}, f"{prefix}module.{name}.")
+        if not _never(call, values):
+            child = call.get("module") or {}
+            yield from _declared(child, f"{prefix}module.{name}.", _arguments(call, child))
 
 
-def _never(resource: dict[str, Any]) -> bool:
-    """`count = 0` or `for_each = {}` written as constants: the resource has no instance."""
+def _arguments(call: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """A module call's variables whose values are constants: its arguments, or the
+    defaults of the variables it does not set."""
+    found = {}
+    arguments = call.get("expressions") or {}
+    for name, variable in (child.get("variables") or {}).items():
+        given = arguments.get(name)
+        if isinstance(given, dict) and "constant_value" in given:
+            found[name] = given["constant_value"]
+        elif given is None and isinstance(variable, dict) and "default" in variable:
+            found[name] = variable["default"]
+    return found
+
+
+def _never(resource: dict[str, Any], values: dict[str, Any]) -> bool:
+    """The resource (or module call) has no instance: its `count` or `for_each` is a
+    constant zero or empty, or is one variable that is zero or empty here.
+
+    The plan names what an expression refers to, not the expression: `count = var.n + 1`
+    refers to ["var.n"] too. Terraform's JSON gives nothing better short of parsing the
+    configuration; `count = var.n` and `for_each = var.set` are the common forms.
+    """
     for key in ("count_expression", "for_each_expression"):
         expression = resource.get(key)
-        if isinstance(expression, dict) and "constant_value" in expression \
-                and not expression["constant_value"]:
-            return True
+        if not isinstance(expression, dict):
+            continue
+        if "constant_value" in expression:
+            return not expression["constant_value"]
+        references = expression.get("references")
+        if isinstance(references, list) and len(references) == 1 \
+                and str(references[0]).startswith("var."):
+            name = str(references[0]).removeprefix("var.")
+            return name in values and _empty(values[name])
     return False
+
+
+def _empty(value: Any) -> bool:
+    """A count of 0 or an empty for_each (list, set or map); null is unset, not empty."""
+    return (value == 0 and not isinstance(value, bool)) or value in ([], {})
 
 
 def _had_resources(plan: State) -> bool:
