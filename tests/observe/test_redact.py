@@ -107,3 +107,17 @@ def test_request_secrets_decodes_only_json_that_names_a_secret_key() -> None:
         "#cloud-config x"]
     assert redact.request_secrets(b'{"password":') == []  # not JSON: nothing to find
     assert redact.request_secrets(b"") == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ret-4821 then more", f"{MARKER} then more"),  # began in the password
+    ('4821\\"x', f"{MARKER}x"),  # in its JSON-escaped form (`Secret-4821\"`)
+    ("1 then", f"{MARKER} then"),  # one character of it is still part of it
+    ("no secret here", "no secret here"),
+    ("My-Secret-4821 whole", f"{MARKER} whole"),
+])
+def test_a_text_cut_at_its_start_loses_the_end_of_a_secret(text: str, expected: str) -> None:
+    secrets = ["My-Secret-4821", 'My-Secret-4821"']
+    assert redact.scrub(text, secrets, cut=True) == expected
+    if expected != text and not text.startswith("My-"):
+        assert redact.scrub(text, secrets) == text  # uncut: the start is the text's own

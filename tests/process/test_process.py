@@ -121,6 +121,22 @@ def test_stderr_tail_is_bounded() -> None:
     assert process.Exit(1, b"bad \xff byte\n").stderr_tail() == "bad \ufffd byte"
 
 
+def test_stderr_is_scrubbed_before_it_is_cut() -> None:
+    secret = "Qz7-Secret-Pass-4821"
+    exit_ = process.Exit(3, f"PW={secret}".encode() + b"x" * 2040)
+    assert exit_.stderr_tail(scrub=lambda text: text.replace(secret, "[redacted]")) == (
+        "…edacted]" + "x" * 2040)
+    assert exit_.stderr_tail().startswith("…ass-4821x")  # what scrubbing after the cut saw
+
+
+def test_a_long_stderr_keeps_its_end_and_says_its_start_was_cut() -> None:
+    _, small = run(collect(sh("echo one >&2; exit 1")))
+    _, large = run(collect(sh("head -c 300000 /dev/zero | tr '\\0' y >&2; echo end >&2; exit 1")))
+    assert (small.stderr, small.stderr_cut) == (b"one\n", False)
+    assert large.stderr_cut and large.stderr.endswith(b"yyend\n")
+    assert 64 * 1024 <= len(large.stderr) <= 128 * 1024
+
+
 @pytest.mark.parametrize(("returncode", "text"), [
     (0, "exit status 0"), (3, "exit status 3"), (255, "exit status 255"),
     (-signal.SIGKILL, "signal: killed"), (-signal.SIGTERM, "signal: terminated"),

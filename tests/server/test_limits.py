@@ -4,9 +4,12 @@ and connections no call uses (closed after --max-connection-idle)."""
 from __future__ import annotations
 
 import functools
+import json
+import os
 import resource
 import socket
 import struct
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,11 +38,12 @@ def limited(tmp_path: Path) -> Iterator[list[Served]]:
         served.close()
 
 
-def serve_limited(started: list[Served], tmp_path: Path, *args: str) -> Served:
+def serve_limited(started: list[Served], tmp_path: Path, *args: str,
+                  soft: int = SOFT, env: dict[str, str] | None = None) -> Served:
     sock = tmp_path / f"l{len(started)}.sock"
-    limit = functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (SOFT, HARD))
+    limit = functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, HARD))
     served = launch(Served, tfhook_command("serve", *args, "--addr", f"unix:{sock}"),
-                    cwd=tmp_path, target=f"unix:{sock}", env=None, timeout=60.0,
+                    cwd=tmp_path, target=f"unix:{sock}", env=env, timeout=60.0,
                     preexec_fn=limit)
     started.append(served)
     return served
@@ -61,6 +65,36 @@ def test_tfhook_raises_its_limit_and_children_get_the_original(tmp_path, limited
     assert f"open_files={HARD} " in served.log()
     answers = served.call("PostHandle", pb.PostHandleRequest(result=2), timeout=60)
     assert [(a.status, a.log) for a in answers] == [(DONE, f"{SOFT} {HARD}\n")]
+
+
+# A hook that answers with its whole environment and its open files limit (Python, not
+# /bin/sh: dash itself drops the names that are not shell identifiers).
+ENV_HOOK = """\
+import json, os, resource, sys
+sys.stdin.read()
+print(json.dumps([dict(os.environ), resource.getrlimit(resource.RLIMIT_NOFILE)]))
+"""
+
+
+def test_children_get_the_environment_exactly_under_the_original_limit(
+        tmp_path, limited) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "OLDPWD"}
+    env.update({"TF_VAR_my-token": "xyz", "a.b": "dotted", "9lives": "digit first",
+                "TF_VAR_multi": "line one\nline two\n", "TF_VAR_plain": "abc"})
+    hook = write_script(tmp_path / "hook", ENV_HOOK, shebang=f"#!{sys.executable}")
+    seen = []
+    for soft in (SOFT, HARD):  # raised (children get SOFT back), then nothing to raise
+        served = serve_limited(limited, tmp_path, "--executable-path", str(hook),
+                               soft=soft, env=env)
+        answers = served.call("PostHandle", pb.PostHandleRequest(result=2), timeout=60)
+        assert [a.status for a in answers] == [DONE]
+        seen.append(json.loads(answers[0].log))
+    (raised_env, raised_limit), (direct_env, direct_limit) = seen
+    assert (raised_limit, direct_limit) == ([SOFT, HARD], [HARD, HARD])
+    assert raised_env == direct_env
+    assert "OLDPWD" not in raised_env
+    assert {key: raised_env[key] for key in ("TF_VAR_my-token", "a.b", "9lives", "TF_VAR_multi")
+            } == {key: env[key] for key in ("TF_VAR_my-token", "a.b", "9lives", "TF_VAR_multi")}
 
 
 def idle_connection(path: Path) -> tuple[socket.socket, bytes]:
@@ -138,7 +172,7 @@ def test_an_idle_connection_is_closed_after_the_bound(tmp_path, limited) -> None
 ])
 def test_a_hook_that_cannot_start_says_why_under_the_original_limit(
         tmp_path, limited, script: str, reason: str) -> None:
-    # Children start through /bin/sh to get the original limit back: exec's reasons are kept.
+    # Children start through prlimit to get the original limit back: exec's reasons are kept.
     hook = tmp_path / "hook"
     hook.write_text("#!/bin/sh\necho fine\n")
     hook.chmod(0o755)

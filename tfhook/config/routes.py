@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from tfhook.config import route_fields as fields
-from tfhook.config.settings import Limits, yaml_problem
+from tfhook.config import yamlfile
+from tfhook.config.settings import Limits
 from tfhook.config.values import Context, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
-from tfhook.errors import RoutesError  # RoutesError: also routes.RoutesError
+from tfhook.errors import RoutesError, UserError  # RoutesError: also routes.RoutesError
 
 TOP_KEYS = {"routes"}
 ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", *fields.LIMIT_KEYS}
@@ -56,15 +57,10 @@ def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
 
 
 def _read(path: Path, problems: list[str]) -> list[Any] | None:
-    import yaml  # only with --routes: it is a noticeable part of start-up (#9)
-
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        problems.append(f"{path}: cannot read: {exc.strerror or exc}")
-        return None
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        problems.append(yaml_problem(path, exc))
+        data: Any = yamlfile.read(path)
+    except UserError as exc:
+        problems.append(str(exc))
         return None
     if not isinstance(data, dict):
         problems.append(f"{path}: must be a mapping with a `routes:` list")

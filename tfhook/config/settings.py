@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import address
+from tfhook.config import address, yamlfile
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 from tfhook.errors import UserError
@@ -223,14 +223,7 @@ def interpreter_problem(script: Path) -> str | None:
 
 def load_handler_config(path: Path) -> Exporter:
     """Read the reference handler's YAML config: only `exporter_config` is allowed."""
-    import yaml  # only with --config: it is a noticeable part of start-up (#9)
-
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        raise UserError(yaml_problem(path, exc)) from None
+    data: Any = yamlfile.read(path)  # (UserError: one line saying why)
     if data is None:
         return Exporter()
     _only_keys(data, {"exporter_config"}, f"{path}")
@@ -256,18 +249,3 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
             f"{where}: unknown key {', '.join(unknown)} "
             f"(allowed: {', '.join(sorted(allowed))})"
         )
-
-
-def yaml_problem(path: Path, exc: Exception) -> str:
-    """`file.yaml:3:5: not valid YAML: what PyYAML found there (and what it was parsing)`."""
-    import yaml
-
-    if isinstance(exc, RecursionError):  # PyYAML composes nested nodes recursively
-        return f"{path}: not valid YAML: nested too deeply (lists or mappings inside each other)"
-
-    mark = getattr(exc, "problem_mark", None)
-    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        context = f" ({exc.context})" if exc.context else ""
-        return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {exc.problem}{context}"
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"{path}: not valid YAML: {first}"

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tfhook import controls
 from tfhook.errors import UserError
 from tfhook.history import identity
 from tfhook.history.recorder import DB_NAME
@@ -20,6 +21,8 @@ SUMMARY_MAX = 80
 _COLUMNS = ("ID", "TIME", "ROUTE", "RESOURCE", "RESULT", "OUTCOME", "DURATION", "SUMMARY")
 _RUN_COLUMNS = ("ID", "STARTED", "ROUTE", "TRIGGERS", "OUTCOME", "DURATION", "SUMMARY")
 _JSON_LISTS = ("routes", "triggers", "refreshed", "drifted", "outputs_changed")
+# What `show` lays out over several lines; every other value is one line.
+_MULTILINE = ("output", "error", "request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,9 @@ def table(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _grid(lines: list[tuple[str, ...]]) -> str:
+    # A caller's strings (job id, resource name, source...) are shown, never obeyed: an
+    # escape sequence or a newline in one must not recolour the terminal or fake a row.
+    lines = [tuple(controls.escape(cell) for cell in line) for line in lines]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
@@ -195,6 +201,10 @@ def details(row: dict[str, Any]) -> str:
         elif key == "request" and value:
             value = json.dumps(json.loads(value), indent=2, ensure_ascii=False)
         text = "-" if value is None or value == "" else str(value)
+        if key in _MULTILINE:  # lines of their own; CRLF is a line end, not a control
+            text = controls.escape(text.replace("\r\n", "\n"), newlines=False)
+        else:  # as in _grid
+            text = controls.escape(text)
         if "\n" in text:
             text = "\n" + "".join(f"    {line}\n" for line in text.splitlines()).rstrip("\n")
         out.append(f"{key}: {text}\n")

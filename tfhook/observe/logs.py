@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import sys
 from typing import TextIO, cast
 
 import structlog
 
+from tfhook import controls
 from tfhook.core.model import Action, Event, Phase, Update, describe
 from tfhook.core.observer import Call, CallEnd, Observer, Run
 from tfhook.hook import Instruction, Result, _code, name_of
@@ -23,9 +23,6 @@ FORMATS = ("logfmt", "json")
 ERROR_LOG_MAX = 4000  # characters of a failure's reason in its log line
 # The configured level; until configure() runs everything is shown (structlog's default).
 _level = logging.NOTSET
-# Control characters (C0 but newline, which both renderers escape; DEL; C1) and the Unicode
-# line separators: a request's value must not colour a terminal or forge a log line.
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def enabled(level: int) -> bool:
@@ -72,8 +69,8 @@ def _escape_controls(logger: object, method: str, event: structlog.typing.EventD
 
 
 def _escaped(value: object) -> object:
-    if isinstance(value, str):
-        return _CONTROLS.sub(_escape, value)
+    if isinstance(value, str):  # (newlines: both renderers escape them)
+        return controls.escape(value, newlines=False)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (list, tuple)):
@@ -81,11 +78,6 @@ def _escaped(value: object) -> object:
     if isinstance(value, dict):
         return {_escaped(key): _escaped(item) for key, item in value.items()}
     return _escaped(str(value))  # what the renderer would show, made safe
-
-
-def _escape(found: re.Match[str]) -> str:
-    code = ord(found.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 class _Stderr:

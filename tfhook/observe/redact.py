@@ -85,16 +85,41 @@ def _collect(value: Any, secret: bool, found: list[str]) -> None:
         found.extend(line for line in value.splitlines() if line.strip())
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
+def scrub(text: str, secrets: Iterable[str], *, cut: bool = False) -> str:
     """Replace each secret in free text (a hook's output) by MARKER.
 
     Both the raw value and its JSON-escaped forms are replaced: a hook that prints
     the request it received shows the password escaped as Go or Python writes it.
+
+    Args:
+        text: the text.
+        secrets: what `secret_values` found.
+        cut: the text is the end of a longer one, so it may begin with the end of a secret:
+            that end is replaced too.
+
+    Returns:
+        The text without the secrets.
     """
+    secrets = list(secrets)
     for secret in secrets:
         for form in _forms(secret):
             text = text.replace(form, MARKER)
+    if cut and text:
+        size = max((_end_at_start(text, form) for secret in secrets for form in _forms(secret)),
+                   default=0)
+        if size:
+            text = MARKER + text[size:]
     return text
+
+
+def _end_at_start(text: str, form: str) -> int:
+    """The length of the longest end of `form` (not all of it) that `text` begins with."""
+    start = form.find(text[0], 1)
+    while start != -1:
+        if text.startswith(form[start:]):
+            return len(form) - start
+        start = form.find(text[0], start + 1)
+    return 0
 
 
 def _forms(secret: str) -> list[str]:

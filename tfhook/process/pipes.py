@@ -33,6 +33,7 @@ class Pipes:
         self.out: collections.deque[bytes] = collections.deque()
         self.buffered = 0
         self.stderr = bytearray()
+        self.stderr_cut = False  # its start was dropped (more than _STDERR_KEEP came)
         self.exited: asyncio.Future[int] = loop.create_future()
         self.stdout_closed: asyncio.Future[None] = loop.create_future()
         self.stderr_closed: asyncio.Future[None] = loop.create_future()
@@ -80,6 +81,7 @@ class Pipes:
             self.stderr += data
             if len(self.stderr) > 2 * _STDERR_KEEP:
                 del self.stderr[:-_STDERR_KEEP]
+                self.stderr_cut = True
         self._wake()
 
     def _write(self) -> None:

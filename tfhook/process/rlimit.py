@@ -5,9 +5,11 @@ A server holds a descriptor per connection: at the usual soft limit of 1,024, a 
 connections left no descriptor for a hook's pipes, and then none for accepting. Children get
 the original limit back because programs that use select() break above 1,024 descriptors.
 
-The child sets it with /bin/sh's `ulimit` just before it execs the program, not with a
+The child sets it with util-linux's `prlimit` just before it execs the program, not with a
 `preexec_fn`: that forks the whole gRPC process, whose fork handlers then run in the child
-and abort it now and then (measured: 7 of 150 spawns).
+and abort it now and then (measured: 7 of 150 spawns). prlimit passes the environment on
+byte-exact; /bin/sh (dash), the fallback where prlimit is missing, drops variables whose
+names are not shell identifiers (`TF_VAR_my-token`) and adds OLDPWD.
 """
 
 from __future__ import annotations
@@ -20,39 +22,56 @@ from collections.abc import Sequence
 import structlog
 
 log = structlog.get_logger("tfhook.server")
+# Where Debian (util-linux, an essential package) and others install prlimit: a fixed
+# list, not PATH, so what runs before every child does not depend on tfhook's environment.
+PRLIMIT = ("/usr/bin/prlimit", "/bin/prlimit")
 SHELL = "/bin/sh"
 _SET_AND_EXEC = 'ulimit -S -n "$0" && exec "$@"'
-# The soft limit tfhook was started with, once it has raised its own; None until then (or
-# when nothing was raised: children then inherit ours unchanged, and start directly).
-_original_soft: int | None = None
+# What goes before a child's argv to give it the soft limit tfhook was started with, once
+# tfhook has raised its own; None until then (or when nothing was raised: children then
+# inherit ours unchanged, and start directly).
+_prefix: list[str] | None = None
 
 
 def raise_open_files() -> int:
     """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit now in force."""
-    global _original_soft
+    global _prefix
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == hard or hard == resource.RLIM_INFINITY or not os.access(SHELL, os.X_OK):
-        return soft  # (no shell: children could not get the original back, so keep it)
+    prefix = launcher(soft)
+    if soft == hard or hard == resource.RLIM_INFINITY or prefix is None:
+        return soft  # (no launcher: children could not get the original back, so keep it)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     except (OSError, ValueError) as exc:  # a hard limit the kernel will not grant (nr_open)
         log.warning("cannot raise the open files limit", soft=soft, hard=hard, error=str(exc))
         return soft
-    _original_soft = soft
+    _prefix = prefix
     return hard
+
+
+def launcher(soft: int) -> list[str] | None:
+    """The argv prefix that sets the soft limit to `soft` and execs the rest: prlimit (it
+    sets only the soft limit and keeps the environment as it is), else /bin/sh, else None."""
+    for path in PRLIMIT:
+        if os.access(path, os.X_OK):
+            return [path, f"--nofile={soft}:", "--"]
+    if os.access(SHELL, os.X_OK):
+        return [SHELL, "-c", _SET_AND_EXEC, str(soft)]
+    return None
 
 
 def child_argv(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> list[str]:
     """The argv that runs `argv` with the original soft limit; an OSError says, as starting
-    it directly would, why it cannot start (the shell would only exit 127)."""
-    if _original_soft is None:
+    it directly would, why it cannot start (the launcher would only exit 127)."""
+    if _prefix is None:
         return list(argv)
     _check_exec(argv[0], cwd)
-    return [SHELL, "-c", _SET_AND_EXEC, str(_original_soft), *argv]
+    return [*_prefix, *argv]
 
 
 def _check_exec(program: str, cwd: str | os.PathLike[str] | None) -> None:
-    """Raise the OSError exec would for `program` (a path; a bare name is left to the shell)."""
+    """Raise the OSError exec would for `program` (a path; a bare name is left to the
+    launcher, which searches PATH as exec would)."""
     if cwd is not None and not os.path.isdir(cwd):
         raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), str(cwd))
     if "/" not in program:
@@ -69,5 +88,5 @@ def _check_exec(program: str, cwd: str | os.PathLike[str] | None) -> None:
         if not words or not os.access(words[0], os.X_OK):
             raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), program)
     elif not first.startswith(b"\x7fELF"):
-        # exec refuses it; the shell would run it as a script instead.
+        # exec refuses it; the shell (and execvp in prlimit) would run it as a script instead.
         raise OSError(errno.ENOEXEC, os.strerror(errno.ENOEXEC), program)

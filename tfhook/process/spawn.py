@@ -130,7 +130,7 @@ class Child:
         if not pipes.stderr_closed.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pipes.stderr_closed), DRAIN_AFTER_EXIT)
-        return Exit(pipes.exited.result(), bytes(pipes.stderr))
+        return Exit(pipes.exited.result(), bytes(pipes.stderr), pipes.stderr_cut)
 
     def _not_started(self, reason: str, not_found: bool) -> ActionFailed:
         """The error of a child that could not start, saying why in the user's terms."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +41,18 @@ class Spec:
 
 @dataclass(frozen=True, slots=True)
 class Exit:
-    """How a child ended."""
+    """How a child ended.
+
+    Attributes:
+        returncode: the exit status, or minus the signal that ended it.
+        stderr: standard error, its end when there was much (see stderr_cut).
+        stderr_cut: whether the start of standard error was dropped, so `stderr` may begin
+            in the middle of a line, and of a secret.
+    """
 
     returncode: int
     stderr: bytes
+    stderr_cut: bool = False
 
     def describe(self) -> str:
         """Go's wording: `exit status 3` or `signal: killed`."""
@@ -53,13 +61,17 @@ class Exit:
             return f"signal: {name.lower()}"
         return f"exit status {self.returncode}"
 
-    def stderr_tail(self, lines: int = 10, limit: int = 2048) -> str:
+    def stderr_tail(self, lines: int = 10, limit: int = 2048,
+                    scrub: Callable[[str], str] | None = None) -> str:
         """The last lines of standard error, as text of at most `limit` UTF-8 bytes.
 
         The tail goes into a gRPC status message, which travels as a header: clients
         refuse headers over 8-16 KiB, so one long line must not make it that large.
+        `scrub` (secrets out) sees the whole of standard error before it is cut: a secret
+        cut in two by the limit would not be recognised any more.
         """
-        text = self.stderr.decode("utf-8", "replace").rstrip()
+        text = self.stderr.decode("utf-8", "replace")
+        text = (scrub(text) if scrub is not None else text).rstrip()
         tail = "\n".join(text.splitlines()[-lines:])
         data = tail.encode("utf-8")
         if len(data) > limit:

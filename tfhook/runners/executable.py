@@ -124,8 +124,11 @@ class ExecutableRunner:
             exit_ = await child.wait()
         if exit_.returncode != 0:
             message = f'command "{self.path}" returned non zero status: {exit_.describe()}'
-            # The Core logs this message: scrub it as logs and history are scrubbed.
-            tail = redact.scrub(exit_.stderr_tail(), redact.request_secrets(request))
+            # The Core logs this message: scrub it as logs and history are scrubbed, before
+            # it is cut (a secret cut in two is not recognised).
+            secrets = redact.request_secrets(request)
+            tail = exit_.stderr_tail(scrub=lambda text: redact.scrub(
+                text, secrets, cut=exit_.stderr_cut))
             raise ActionFailed(f"{message}\nstderr:\n{tail}" if tail else message)
         text = output.decode("utf-8", "replace")
         if len(text.encode("utf-8")) > settings.max_log_bytes:
