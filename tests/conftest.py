@@ -18,10 +18,16 @@ from support.terraform import SlowCloud, TfServer, copy_demo, elb_plan, init_and
 
 @pytest.fixture(autouse=True)
 def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point $HOME at a temp dir (as pre-commit's conftest does); subprocesses inherit it."""
+    """Point $HOME and $TMPDIR at temp dirs (as pre-commit's conftest does for $HOME);
+    subprocesses inherit them."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    # Each test's servers keep their plan files in a $TMPDIR of their own: a server sweeps the
+    # plan directories killed tfhooks left, and must not sweep (and log) another test's.
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
 
 
 @pytest.fixture(scope="session")
