@@ -12,7 +12,8 @@ import pytest
 from support.servers import write_script
 
 from tfhook.cli.app import serve
-from tfhook.config import flags, options, routes
+from tfhook.config import flags, options
+from tfhook.config import routes_file as routes
 from tfhook.config.settings import Limits
 from tfhook.core import names
 from tfhook.core.hooks import CHANGED, TerraformAction
@@ -88,9 +89,8 @@ def test_one_checker_names_the_flag_or_the_route_field(tmp_path: Path, flag_args
     with pytest.raises(RoutesError) as by_file:
         from_file(tmp_path / "r.yaml", "routes:\n  - name: elb\n    terraform: {dir: infra, "
                   f"{value}}}\n")
-    key = field.removeprefix("--").replace("-", "_")
-    section = "" if key == "on_failure" else "terraform."
-    assert by_file.value.problems == [f"{tmp_path / 'r.yaml'}: routes[0] (elb): {section}{key}: "
+    key = field.removeprefix("--").replace("-", "_")  # written in the terraform section
+    assert by_file.value.problems == [f"{tmp_path / 'r.yaml'}: routes[0] (elb): terraform.{key}: "
                                       f"{problem}"]
 
 

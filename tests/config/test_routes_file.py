@@ -13,7 +13,7 @@ import pytest
 from support.servers import run_tfhook, write_script
 from support.terraform import tf_env, write_module
 
-from tfhook.config import routes
+from tfhook.config import routes_file as routes
 from tfhook.core.hooks import CHANGED, ExecutableAction, TerraformAction
 from tfhook.core.model import Phase
 from tfhook.terraform.probes import probes
@@ -152,6 +152,13 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "redacted, none"),
     ("routes:\n  - {name: a, terraform: {dir: infra/elb, var: [novalue]}}\n",
      "tfhook.yaml: routes[0] (a): terraform.var: 'novalue' must be KEY=VALUE"),
+    # A limit is named where it was written: in the action's section, or on the route.
+    ("routes:\n  - {name: a, terraform: {dir: infra/elb, timeout: 0s}}\n",
+     "tfhook.yaml: routes[0] (a): terraform.timeout: must be more than 0"),
+    ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, on_failure: never}}\n",
+     "tfhook.yaml: routes[0] (a): executable.on_failure: 'never' is not one of fail, warn"),
+    ("routes:\n  - {name: a, kill_after: soon, executable: {path: hooks/notify.sh}}\n",
+     "tfhook.yaml: routes[0] (a): kill_after: invalid duration 'soon'"),
 ])
 def test_each_mistake_is_named(site: Path, text: str, problem: str) -> None:
     (site / "tfhook.yaml").write_text(text)

@@ -225,7 +225,7 @@ def test_failed_routes_are_all_named_with_the_first_failures_class() -> None:
 
 def test_no_route_matching_is_one_ignored_naming_each_route() -> None:
     hooks = (hook("a", Phase.PRE_HANDLE), hook("b", Phase.HANDLE))
-    served = Pipeline(Table(hooks, {}, True))
+    served = Pipeline(Table(hooks, {}, True), Observers())
     updates = asyncio.run(_collect(served, event(Phase.POST_HANDLE)))
     assert [(u.status, u.log) for u in updates] == [(
         Status.IGNORED, "PostHandle: no route matches (a: phase post-handle is not pre-handle; "

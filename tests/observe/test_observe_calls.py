@@ -10,8 +10,8 @@ from structlog.testing import capture_logs
 from tfhook.core.model import Action, Event, GoJson, Phase, ResourceIds, Status, Update
 from tfhook.core.observer import Call, Observers, Run, call_end
 from tfhook.history import History, query
+from tfhook.observe.history_sink import OUTPUT_MAX, HistorySink
 from tfhook.observe.logs import LogSink
-from tfhook.observe.record import OUTPUT_MAX, HistorySink
 
 REQUEST = (b'{"resource_name":"web","scaling_job_id":"job-9","result":3,"current":{"Resource":'
            b'{"ServerGroupInstance":{"edit_parameter":{"password":"Secret-Pw-77"}}}}}')

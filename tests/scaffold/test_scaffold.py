@@ -314,7 +314,7 @@ def test_templates_render_strictly() -> None:
 
 
 def test_templates_are_found_through_the_package_in_a_checkout() -> None:
-    # The editable install finds them where a wheel has them (tests/test_install.py): as
+    # The editable install finds them where a wheel has them (tests/cli/test_install.py): as
     # tfhook/scaffold/templates, here a symlink to the top-level templates/.
     root = scaffold.templates_root()
     assert root == ROOT / "tfhook" / "scaffold" / "templates"

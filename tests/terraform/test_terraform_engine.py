@@ -18,6 +18,7 @@ from support.servers import HANG_GUARD, alive, wait_for
 from tfhook.config.settings import Settings
 from tfhook.core.flight import Batch
 from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.observer import Observers
 from tfhook.core.pipeline import Pipeline
 from tfhook.core.table import Table
 from tfhook.errors import UserError
@@ -48,7 +49,7 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
 
 async def started(hook: Hook, settings: Settings) -> TerraformRunner:
     """A started runner whose background runs go through a real pipeline."""
-    pipeline = Pipeline(Table((), {}))
+    pipeline = Pipeline(Table((), {}), Observers())
     runner = TerraformRunner(hook, Context(settings, background=pipeline.background))
     pipeline.table = Table((hook,), {hook.name: runner})
     await runner.start()

@@ -31,7 +31,7 @@ def routes_check(
     from tfhook.terraform import directory
 
     logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
-    from tfhook.config import routes  # only here and in serve: it loads the Terraform checks
+    from tfhook.config import routes_file as routes  # only here and in serve: it loads the Terraform checks
     from tfhook.terraform import probes
 
     env = config.environment()
@@ -59,7 +59,7 @@ def routes_explain(
         chosen = None if phase is None else names.parse_phase(phase)
         if phase is not None and chosen is None:
             raise UserError(f"--phase: {phase!r} is not {names.phase_choices()}")
-        from tfhook.config import routes
+        from tfhook.config import routes_file as routes
         from tfhook.terraform import probes
 
         hooks = routes.load(file, probes=probes.probes(config.environment()))

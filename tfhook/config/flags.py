@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import options, routes
+from tfhook.config import options
 from tfhook.config import route_fields as fields
+from tfhook.config import routes_file as routes
 from tfhook.config import settings as config
 from tfhook.config.options import GENERIC, TERRAFORM, Option
 from tfhook.config.values import Context, Probes

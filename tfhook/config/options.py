@@ -183,7 +183,7 @@ def reference() -> str:
     for option in OPTIONS:
         flag = f"`{option.cli}`" if option.cli else ""
         route = f"`{option.route}`" if option.route else ""
-        default = "" if option.default in (None, False) else f"`{option.default}`"
+        default = "" if option.default is None or option.default is False else f"`{option.default}`"
         text = option.help.replace("|", "\\|")
         lines.append(f"| `{option.key}` | {flag} | {route} | {option.scope} | {default} | "
                      f"{option.metavar} | {text} |")

@@ -100,9 +100,10 @@ def limits(where: Where, at: Context, route: dict[Any, Any], section: dict[Any, 
     for key in LIMIT_KEYS:
         if key in route and key in section:
             where.problem(f"{kind}.{key}", f"also given as the route's {key}: give it once")
-        elif key in route or key in section:
+        elif key in route or key in section:  # named where it was written
+            field = key if key in route else f"{kind}.{key}"
             checked = value(where, at, options.BY_KEY[key],
-                            (route if key in route else section)[key])
+                            (route if key in route else section)[key], field)
             found[key] = found[key] if checked is None else checked
     return found
 

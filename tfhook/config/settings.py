@@ -127,7 +127,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything `serve` needs: the hooks and the server-wide settings; made once in cli.py.
+    """Everything `serve` needs: the hooks and the server-wide settings; made once in cli/app.py.
 
     `routes_file` is where the hooks came from (re-read on SIGHUP), None when they came
     from the command line; `limits` are the timeout and kill_after of its routes that set

@@ -12,7 +12,7 @@ import structlog
 
 from tfhook.core import fanout
 from tfhook.core.model import Action, Event, Outcome, Status, Update
-from tfhook.core.observer import Call, Observer, Observers, call_end
+from tfhook.core.observer import Call, Observer, call_end
 from tfhook.core.routing import route
 from tfhook.core.table import Runner, Table
 from tfhook.errors import TfhookError
@@ -24,9 +24,9 @@ class Pipeline:
     """Routes events, executes actions through their runners, reports every step to the
     observer (the server's `Observers`: logs, metrics, history)."""
 
-    def __init__(self, table: Table, observer: Observer | None = None) -> None:
-        self.table = table
-        self.observer: Observer = observer if observer is not None else Observers()
+    def __init__(self, table: Table, observer: Observer) -> None:
+        self.table = table  # the hooks in force: swapped whole at start and on reload
+        self.observer = observer
         self._closing: set[asyncio.Task[None]] = set()
 
     def plan(self, event: Event) -> list[Action]:

@@ -1,4 +1,5 @@
-"""Runners turn an Action into Updates; each is small and hands its child to process.py.
+"""Runners turn an Action into Updates; each is small and hands its child to the process
+layer (tfhook.process).
 
 One runner per hook, made by the factory its action kind names in RUNNERS, given the
 server's `Context`: what runners share for as long as the server runs, across reloads (the

@@ -54,7 +54,7 @@ def build_observer(settings: Settings, history: History | None = None
             count_history_failures(metrics, lambda: history.failures)
         observers.append(metrics)
     if history is not None:
-        from tfhook.observe.record import HistorySink
+        from tfhook.observe.history_sink import HistorySink
 
         observers.append(HistorySink(history))
     return Observers(observers), metrics

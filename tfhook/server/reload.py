@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from tfhook.config import routes
+from tfhook.config import routes_file as routes
 from tfhook.config.settings import Settings
 from tfhook.core import table
 from tfhook.core.hooks import DEFAULT_KILL_AFTER

@@ -2,7 +2,7 @@
 
 One function per command, as hashicorp/terraform-exec has them (`buildPlanArgs` in
 tfexec/plan.go): it takes the command's options and returns the arguments that follow the
-engine (terraform, tofu or the embedded one). tests/test_terraform_commands.py asserts each
+engine (terraform, tofu or the embedded one). tests/terraform/test_terraform_commands.py asserts each
 argv, order included, without running Terraform.
 """
 
