@@ -124,7 +124,7 @@ def init(
 
 # `routes check|explain` and the operator commands (history, send, check) live in their own modules.
 app.add_typer(_routes_cli.routes_app, name="routes")
-operate.register(app, guard)
+operate.register(app)
 
 
 def main() -> None:

@@ -6,18 +6,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from tfhook.cli import helptext
+from tfhook.cli.exits import guard
 from tfhook.config import settings as config
 from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
-T = TypeVar("T")
-Guard = Callable[[Callable[[], T]], T]
 StateDir = Annotated[Path | None, typer.Option(
     help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
@@ -32,20 +31,11 @@ history_app = typer.Typer(help="What tfhook ran: recorded calls and runs.", add_
                           cls=helptext.Group)
 
 
-def register(app: typer.Typer, guard: Guard[Any]) -> None:
-    """Add `history`, `send` and `check` to `app`; `guard` maps user errors to exit code 2."""
-    global _guard
-    _guard = guard
+def register(app: typer.Typer) -> None:
+    """Add `history`, `send` and `check` to `app`."""
     app.add_typer(history_app, name="history")
     app.command(cls=helptext.Command)(send)
     app.command(cls=helptext.Command)(check)
-
-
-def _unguarded(call: Callable[[], T]) -> T:
-    return call()
-
-
-_guard: Guard[Any] = _unguarded  # register() installs the command line's error wrapper
 
 
 def _state(state_dir: Path | None) -> Path:
@@ -105,7 +95,7 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
         with query.reading(_state(state_dir)) as conn:
             return select(conn, query.Filters(since=cutoff, **filters))
 
-    found = _guard(rows)
+    found = guard(rows)
     typer.echo(query.as_json(found) if as_json else table(found), nl=False)
 
 
@@ -127,7 +117,7 @@ def show(
             raise UserError(f"no {kind} {number} in the history")
         return found
 
-    row = _guard(lookup)
+    row = guard(lookup)
     typer.echo(query.as_json(row) if as_json else query.details(row), nl=False)
 
 
@@ -174,7 +164,7 @@ def send(
         sending.check(target, wait)
         return target, chosen, message
 
-    target, chosen, message = _guard(prepare)
+    target, chosen, message = guard(prepare)
     code = sending.send(target, chosen, message, _echo, lambda text: typer.echo(text, err=True))
     raise typer.Exit(code)
 
@@ -231,5 +221,5 @@ def check(
         target = address.parse(addr).dial_target()
         return f"{target}: {sending.check(target, config.positive_duration(timeout, name='--timeout'))}"
 
-    typer.echo(_guard(probe))
+    typer.echo(guard(probe))
 
