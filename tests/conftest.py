@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,21 @@ from support.terraform import SlowCloud, TfServer, copy_demo, elb_plan, init_and
 
 
 @pytest.fixture(autouse=True)
-def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                 ) -> Iterator[None]:
     """Point $HOME and $TMPDIR at temp dirs (as pre-commit's conftest does for $HOME);
     subprocesses inherit them."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     # Each test's servers keep their plan files in a $TMPDIR of their own: a server sweeps the
-    # plan directories killed tfhooks left, and must not sweep (and log) another test's.
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    # plan directories killed tfhooks left, and must not sweep (and log) another test's. It is
+    # short, under /tmp: sockets made in it (the demo's, a provider's plugin socket) must fit
+    # the 107 bytes a socket path may have.
+    tmp = Path(tempfile.mkdtemp(prefix="tfh-", dir="/tmp"))
     monkeypatch.setenv("TMPDIR", str(tmp))
+    yield
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

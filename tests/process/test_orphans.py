@@ -101,7 +101,8 @@ def test_sigkill_stops_terraform_and_releases_the_http_lock(
     tf_dir = write_module(tmp_path / "remote", {"backend.tf": http_state.backend(),
                                                 "main.tf": cloud.tf()})
     tfhook_terraform(f"-chdir={tf_dir}", "init", "-input=false", "-no-color", cwd=tmp_path)
-    plans = tmp_path / "tmp"  # the test's $TMPDIR: the killed server's plan file stays here
+    plans = tmp_path / "tmp"  # the killed server's plan file stays here, not in /tmp
+    plans.mkdir()
     server = tf_serve(tf_dir, env=tf_env(TMPDIR=str(plans)))
     server.stream("PostHandle", updated())
     cloud.requests.get(timeout=HANG_GUARD)  # the refresh holds the lock, reading the slow cloud
