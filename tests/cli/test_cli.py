@@ -88,6 +88,13 @@ CASES = {
                                      "--lock-timeout: only for Terraform mode"),
     "handler type in terraform mode": (["--tf-dir", "dir", "--handler-type", "handle"],
                                        "--handler-type: only for --executable-path"),
+    # A flag of the other mode is refused even at its default value: it was meant for something.
+    "lock timeout at its default in generic mode": (
+        ["--executable-path", "hook", "--lock-timeout", "60s"],
+        "--lock-timeout: only for Terraform mode"),
+    "handler type at its default with routes": (
+        ["--routes", "routes.yaml", "--handler-type", "post-handle"],
+        "--handler-type: with --routes, set it in the routes file"),
     "payload argv value": (["--executable-path", "hook", "--payload-argv", "hidden"],
                            "--payload-argv: 'hidden' is not one of full, redacted, none"),
     "payload argv in terraform mode": (["--tf-dir", "dir", "--payload-argv", "none"],

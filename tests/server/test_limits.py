@@ -3,7 +3,6 @@ and connections no call uses (closed after --max-connection-idle)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import resource
@@ -41,10 +40,11 @@ def limited(tmp_path: Path) -> Iterator[list[Served]]:
 def serve_limited(started: list[Served], tmp_path: Path, *args: str,
                   soft: int = SOFT, env: dict[str, str] | None = None) -> Served:
     sock = tmp_path / f"l{len(started)}.sock"
-    limit = functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, HARD))
-    served = launch(Served, tfhook_command("serve", *args, "--addr", f"unix:{sock}"),
-                    cwd=tmp_path, target=f"unix:{sock}", env=env, timeout=60.0,
-                    preexec_fn=limit)
+    # Set by util-linux's prlimit, not a preexec_fn: this test process uses gRPC, whose fork
+    # handlers abort a child forked for a preexec_fn now and then (SIGABRT, "epoll_wait error").
+    limit = ["prlimit", f"--nofile={soft}:{HARD}", "--"]
+    served = launch(Served, [*limit, *tfhook_command("serve", *args, "--addr", f"unix:{sock}")],
+                    cwd=tmp_path, target=f"unix:{sock}", env=env, timeout=60.0)
     started.append(served)
     return served
 

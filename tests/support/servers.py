@@ -243,11 +243,9 @@ def launch(
     env: dict[str, str] | None,
     timeout: float,
     sock: Path | None = None,
-    preexec_fn: Callable[[], None] | None = None,
 ) -> S:
     """Run a `tfhook serve` command (output to a log file in cwd), dial `target` and wait
-    until health says SERVING (`sock`: only try once this socket file exists; `preexec_fn`:
-    run in the server process before exec, to set its limits)."""
+    until health says SERVING (`sock`: only try once this socket file exists)."""
     log_path = cwd / f"server-{uuid.uuid4().hex[:8]}.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
@@ -257,7 +255,6 @@ def launch(
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=preexec_fn,
         )
     channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
     server = cls(proc, target, log_path, channel)

@@ -47,16 +47,24 @@ def _root(
     """A drop-in autoscaler handler that lets Terraform follow the autoscaler."""
 
 
-def serve(**values: Any) -> None:
+def serve(ctx: typer.Context, **values: Any) -> None:
     """Serve the autoscaler handler API (a routes file, a generic executable or Terraform)."""
     from tfhook.config import flags
     from tfhook.observe import logs
     from tfhook.server import lifecycle as server
     from tfhook.terraform import probes
 
-    settings = guard(lambda: flags.settings(values, probes.probes(config.environment())))
+    # The flags the command line named, even at their default value (--lock-timeout 60s).
+    explicit = {key for key in values if _named(ctx, key)}
+    settings = guard(lambda: flags.settings(values, probes.probes(config.environment()),
+                                            explicit))
     logs.configure(settings.log_format, settings.log_level)
     guard(lambda: server.run(settings))
+
+
+def _named(ctx: typer.Context, key: str) -> bool:
+    source = ctx.get_parameter_source(key)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _parameter(option: Option) -> inspect.Parameter:
@@ -69,7 +77,8 @@ def _parameter(option: Option) -> inspect.Parameter:
 
 # serve's flags are the option table's (config/options.py): declared there, once.
 serve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [_parameter(option) for option in FLAGS])
+    [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+     *(_parameter(option) for option in FLAGS)])
 app.command(cls=helptext.Command)(serve)
 
 

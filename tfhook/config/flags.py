@@ -7,7 +7,7 @@ and messages name the flag (`--timeout: ...`) where a file's name its field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ class Flags(fields.Where):
         self.problems.append(f"{flag(field)}: {message}" if field else message)
 
 
-def settings(values: Mapping[str, Any], probes: Probes) -> config.Settings:
+def settings(values: Mapping[str, Any], probes: Probes,
+             explicit: Collection[str] | None = None) -> config.Settings:
     """The Settings serve's flags say (`values`: every flag, by key, as typer parsed it)."""
     server = {option.key: checked(option, values[option.key]) for option in options.FLAGS
               if option.scope == "server only" or option.key in ("timeout", "kill_after")}
@@ -58,7 +59,7 @@ def settings(values: Mapping[str, Any], probes: Probes) -> config.Settings:
     if values["socket_mode"] is not None:
         checked(options.BY_KEY["socket_mode"], None,
                 lambda: config.socket_mode(values["addr"], values["socket_mode"]))
-    found, announce = hooks(values, limits, probes)
+    found, announce = hooks(values, limits, probes, explicit)
     return config.Settings(**{options.BY_KEY[key].into or key: value
                               for key, value in server.items()},
                            hooks=found, limits=limits, announce_unmatched=announce)
@@ -72,14 +73,16 @@ def checked(option: Option, value: Any, check: Any = None) -> Any:
         raise UserError(f"{option.cli}: {exc}") from None
 
 
-def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes
-          ) -> tuple[tuple[Hook, ...], bool]:
+def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes,
+          explicit: Collection[str] | None = None) -> tuple[tuple[Hook, ...], bool]:
     """The hooks, and whether an event none takes is announced (IGNORED); `limits` are
-    --timeout and --kill-after (with --routes: for the routes that set none)."""
+    --timeout and --kill-after (with --routes: for the routes that set none); `explicit`
+    the flags the command line named (a flag of the other mode is refused even at its
+    default value)."""
     if [values[key] for key in SELECTORS].count(None) != 2:
         raise UserError("give exactly one of --executable-path (generic), --tf-dir "
                         "(Terraform) or --routes FILE (several hooks)")
-    given = [option for option in options.given(values)
+    given = [option for option in options.given(values, explicit)
              if option.mode in (GENERIC, TERRAFORM) and option.key not in SELECTORS]
     if values["routes_file"] is not None:
         if given:

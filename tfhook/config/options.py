@@ -8,7 +8,7 @@ all made from this table: a new option is one more row here, never a field besid
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,8 +168,11 @@ def in_section(section: str) -> tuple[Option, ...]:
     return tuple(option for option in OPTIONS if option.route and option.section == section)
 
 
-def given(values: Mapping[str, Any]) -> list[Option]:
-    """The flags whose value differs from their default, in table order."""
+def given(values: Mapping[str, Any], explicit: Collection[str] | None = None) -> list[Option]:
+    """The flags given, in table order: those in `explicit` (the keys the command line
+    named, whatever their value); without it, those whose value differs from the default."""
+    if explicit is not None:
+        return [option for option in FLAGS if option.key in explicit]
     return [option for option in FLAGS
             if values.get(option.key, option.default) not in (option.default, [])]
 
