@@ -29,13 +29,39 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def collect(spec: process.Spec) -> tuple[bytes, process.Exit]:
+async def collect(spec: process.Spec, jump: Callable[[process.Child], bool] | None = None,
+                  ) -> tuple[bytes, process.Exit]:
+    """Run a child to its end. With `jump`: the loop's clock jumps a minute once
+    `jump(child)` holds, so a deadline passes when the test says, not when a busy machine
+    happens to get there (a fake clock, as the jitter tests have)."""
     out = bytearray()
     async with process.Child(spec) as child:
-        async for chunk in child.chunks():
-            out += chunk
-        exit_ = await child.wait()
+        ticking = _clock_jumps_once(lambda: jump(child)) if jump else None
+        try:
+            async for chunk in child.chunks():
+                out += chunk
+            exit_ = await child.wait()
+        finally:
+            if ticking is not None:
+                ticking.cancel()
     return bytes(out), exit_
+
+
+def _clock_jumps_once(ready: Callable[[], bool], by: float = 61.0) -> asyncio.Task[None]:
+    loop = asyncio.get_running_loop()
+    real, skew = loop.time, [0.0]
+    loop.time = lambda: real() + skew[0]  # type: ignore[method-assign]
+
+    async def tick() -> None:
+        while not ready():
+            await asyncio.sleep(0.02)
+        skew[0] = by
+
+    return asyncio.ensure_future(tick())
+
+
+def _exited(child: process.Child) -> bool:
+    return child._pipes is not None and child._pipes.exited.done()
 
 
 def sh(script: str, **kwargs) -> process.Spec:
@@ -156,13 +182,13 @@ def test_cannot_start_is_action_failed(tmp_path: Path) -> None:
 
 def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # It exits at once, well within its 3 s timeout (however busy the machine); its background
-    # child keeps stdout open, so the drain window (4 s here) runs past the deadline. The
-    # hook still finished in time.
+    # It exits within its timeout; its background child keeps stdout open. Once its exit is
+    # seen the clock jumps past the deadline, so the drain window (4 s here) runs past it.
+    # The hook still finished in time.
     monkeypatch.setattr(process, "DRAIN_AFTER_EXIT", 4.0)
-    spec = process.Spec(argv=["sh", "-c", "sleep 60 & echo hi"], name="hook",
-                        timeout=3, kill_after=1)
-    output, exit_ = run(collect(spec))
+    spec = process.Spec(argv=["sh", "-c", "sleep 90 & echo hi"], name="hook",
+                        timeout=60, kill_after=1)
+    output, exit_ = run(collect(spec, jump=_exited))
     assert (output, exit_.returncode) == (b"hi\n", 0)
 
 
@@ -192,9 +218,9 @@ def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> Non
     # The shell notes SIGTERM and carries on; its sleeper ignores it: only SIGKILL ends them.
     script = (f"trap 'echo TERM >> {log}' TERM; (trap '' TERM; exec sleep 60) & "
               f"echo $! > {pids}; echo $$ >> {pids}; while :; do wait; done")
-    # 2 s: the trap is set by then, however busy the machine.
-    with pytest.raises(ActionTimeout, match=r"timed out after 2s.*SIGTERM.*SIGKILL after 300ms"):
-        run(collect(sh(script, timeout=2, kill_after=0.3)))
+    # The deadline passes (the clock jumps) once the pids are written: the trap is set by then.
+    with pytest.raises(ActionTimeout, match=r"timed out after 1m.*SIGTERM.*SIGKILL after 300ms"):
+        run(collect(sh(script, timeout=60, kill_after=0.3), jump=lambda _: pids.exists()))
     wait_dead(read_pids(pids, 2))
     assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
 
@@ -203,10 +229,10 @@ def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path
     # A child that ignores its stop signal is killed; the warning says so and adds the
     # spec's note (for Terraform: its state lock may be left held).
     pids = tmp_path / "pids"
-    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=2,
-              kill_after=0.2, if_killed="a lock may be left")  # 2 s: time to set the trap
-    with capture_logs() as logs, pytest.raises(ActionTimeout):
-        run(collect(spec))
+    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=60,
+              kill_after=0.2, if_killed="a lock may be left")
+    with capture_logs() as logs, pytest.raises(ActionTimeout):  # the trap is set: time is up
+        run(collect(spec, jump=lambda _: pids.exists()))
     wait_dead(read_pids(pids, 1))
     [warning] = [e for e in logs if e["log_level"] == "warning"]
     assert (warning["child"], warning["signal"], warning["note"]) == (
@@ -216,7 +242,8 @@ def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path
 
 def test_a_child_that_stops_in_time_is_not_reported_killed() -> None:
     with capture_logs() as logs, pytest.raises(ActionTimeout):
-        run(collect(sh("sleep 30", timeout=0.3, kill_after=5)))
+        # The timeout is what is under test; kill_after is a hang guard: it stops on SIGTERM.
+        run(collect(sh("sleep 30", timeout=0.3, kill_after=HANG_GUARD)))
     assert [e for e in logs if e["log_level"] == "warning"] == []
 
 

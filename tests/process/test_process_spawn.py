@@ -30,7 +30,7 @@ def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:
 def test_output_that_never_pauses_still_times_out() -> None:
     async def main() -> int:
         spec = process.Spec(argv=["/bin/sh", "-c", "echo $$; exec yes"], name="yes",
-                            timeout=0.5, kill_after=0.5)
+                            timeout=0.5, kill_after=60)  # the timeout is under test
         pid = 0
         async with process.Child(spec) as child:
             async for chunk in child.chunks():
