@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from tfhook.core import fanout
+from tfhook.core.awaiting import to_the_end
 from tfhook.core.model import Action, Event, Outcome, Status, Update
 from tfhook.core.observer import Call, Observer, call_end
 from tfhook.core.routing import route
@@ -75,7 +76,7 @@ class Pipeline:
         the row's end cost 0.1 ms); closed unawaited (GeneratorExit): no await is allowed.
         Otherwise before the error goes out."""
         if error is not None and not isinstance(error, GeneratorExit):
-            await _shielded(done)
+            await to_the_end(done)  # recorded even when the call is being cancelled
             return
         task = asyncio.ensure_future(done)
         self._closing.add(task)
@@ -179,11 +180,3 @@ def _after_call_done(task: asyncio.Task[None]) -> None:
             log.error("recording a call's end failed", error=repr(task.exception()))
 
 
-async def _shielded(work: Coroutine[Any, Any, None]) -> None:
-    """Finish recording a call even when the call is being cancelled (server stop)."""
-    task = asyncio.ensure_future(work)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait({task})
-        raise

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import structlog
 
+from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
 from tfhook.process import orphans, rlimit
@@ -85,14 +86,7 @@ class Child:
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
         finish.add_done_callback(lambda _: orphans.ended(self._ticket))
-        cancelled = False
-        while not finish.done():
-            try:
-                await asyncio.shield(finish)
-            except asyncio.CancelledError:
-                cancelled = True
-        if cancelled:
-            raise asyncio.CancelledError
+        await to_the_end(finish)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""

@@ -14,6 +14,7 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 
+from tfhook.core.awaiting import to_the_end
 from tfhook.core.model import OFF_LOOP_BYTES, Event, Phase
 from tfhook.observe import logs
 from tfhook.server import wire
@@ -84,16 +85,7 @@ def _convert(encoded: wire.Encoded, phase: Phase) -> Event:
 async def _finish(work: Callable[[], T]) -> T:
     """Run `work` in a thread; a cancelled caller still waits for it (the budget it holds
     must cover the memory the work uses), then is cancelled."""
-    running = asyncio.ensure_future(asyncio.to_thread(work))
-    cancelled = False
-    while not running.done():
-        try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return running.result()
+    return await to_the_end(asyncio.to_thread(work))
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
