@@ -12,6 +12,7 @@ import re
 # C0 controls, DEL, C1 controls and the Unicode line and paragraph separators.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_C0_AND_DEL = re.compile("[\x00-\x1f\x7f]")
 
 
 def escape(text: str, *, newlines: bool = True) -> str:
@@ -26,6 +27,12 @@ def escape(text: str, *, newlines: bool = True) -> str:
     """
     pattern = _CONTROLS if newlines else _CONTROLS_BUT_NEWLINE
     return pattern.sub(_escape, text)
+
+
+def escape_c0(text: str) -> str:
+    """`text` with C0 controls and DEL as `\\xNN`, other characters as they are: what an
+    environment value may carry (it cannot hold a NUL at all)."""
+    return _C0_AND_DEL.sub(_escape, text)
 
 
 def _escape(found: re.Match[str]) -> str:

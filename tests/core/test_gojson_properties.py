@@ -7,9 +7,9 @@ import json
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis (a dev dependency) is missing")
-from google.protobuf import message_factory  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from support.requests import CHARS, TEXT, messages  # noqa: E402
 
 from tfhook.server.wire import go_json  # noqa: E402
 from tfhook.v1 import handler_pb2 as pb  # noqa: E402
@@ -19,15 +19,6 @@ GO_VARIANT = {"server": "Server", "server_group_instance": "ServerGroupInstance"
               "gslb": "Gslb", "dns": "Dns", "router": "Router", "load_balancer": "LoadBalancer"}
 _SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
           "\t": "\\t"}
-# Any Unicode scalar value (protobuf strings cannot hold surrogates), with the characters
-# Go treats specially drawn often. Built by hand: st.characters() builds a slow charmap.
-CHARS = st.one_of(
-    st.sampled_from('"\\\b\f\n\r\t<>&\u2028\u2029/\x7f\ufeff\x00\x1f'),
-    st.integers(0, 0x7F).map(chr),
-    st.integers(0x80, 0xD7FF).map(chr),
-    st.integers(0xE000, 0x10FFFF).map(chr),
-)
-TEXT = st.lists(CHARS, max_size=12).map("".join)
 # No example database: tests must not write outside tmp_path.
 FAST = settings(max_examples=60, deadline=None, database=None)
 
@@ -57,44 +48,6 @@ def test_any_string_is_quoted_like_go(text: str) -> None:
 def test_repeated_strings_keep_every_element(items: list[str]) -> None:
     expected = '{"dns_servers":[' + ",".join(go_quote(item) for item in items) + "]}"
     assert go_json(pb.DNS(dns_servers=items)) == expected.encode("utf-8")
-
-
-def _scalar(field):
-    if field.type == field.TYPE_STRING:
-        return TEXT
-    if field.type == field.TYPE_BOOL:
-        return st.booleans()
-    if field.type == field.TYPE_ENUM:
-        return st.integers(-(2**31), 2**31 - 1)
-    return st.integers(0, 2**32 - 1)  # uint32
-
-
-@st.composite
-def messages(draw, descriptor, depth=0):
-    """Any message of a type, built from its descriptor; oneofs and nesting included."""
-    message = message_factory.GetMessageClass(descriptor)()
-    for oneof in descriptor.oneofs:
-        choices = [None, *oneof.fields] if depth < 3 else [None]
-        member = draw(st.sampled_from(choices))
-        if member is not None:
-            getattr(message, member.name).CopyFrom(draw(messages(member.message_type, depth + 1)))
-    for field in descriptor.fields:
-        if field.containing_oneof is not None or not draw(st.booleans()):
-            continue
-        if field.message_type is not None:
-            if depth >= 3:
-                continue
-            inner = messages(field.message_type, depth + 1)
-            if field.is_repeated:
-                for item in draw(st.lists(inner, max_size=2)):
-                    getattr(message, field.name).add().CopyFrom(item)
-            else:
-                getattr(message, field.name).CopyFrom(draw(inner))
-        elif field.is_repeated:
-            getattr(message, field.name).extend(draw(st.lists(_scalar(field), max_size=3)))
-        else:
-            setattr(message, field.name, draw(_scalar(field)))
-    return message
 
 
 def oracle(message):

@@ -13,8 +13,8 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis (a dev dependency) is missing")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from support.requests import TEXT, messages  # noqa: E402
 from support.servers import write_script  # noqa: E402
-from test_gojson_properties import TEXT, messages  # noqa: E402
 
 from tfhook.server.wire import go_json  # noqa: E402
 from tfhook.v1 import handler_pb2 as pb  # noqa: E402

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
+from tfhook import controls
 from tfhook.core import gojson
 from tfhook.core.hooks import ExecutableAction, Hook
 from tfhook.core.model import Action, Event, Phase, Result, Status, Update
@@ -19,8 +19,6 @@ ARGV_LIMIT = 131071
 # What argv[1] holds when the request is too large for it: the usual "read stdin" mark.
 STDIN_MARK = "-"
 ENV_VALUE_LIMIT = 4096  # characters of a name passed in the environment
-# What an environment value cannot hold (NUL) or should not (other C0 controls, DEL).
-_ENV_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 def request_argument(request_json: bytes, payload_argv: str = "redacted") -> str:
@@ -63,8 +61,7 @@ def env_value(text: str) -> str:
     """A request's string as an environment value: cut at ENV_VALUE_LIMIT characters (Linux
     refuses one variable over 128 KiB; stdin has it whole), control characters and DEL
     written as `\\xNN` (a NUL cannot be in the environment at all)."""
-    return _ENV_CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}",
-                             text[:ENV_VALUE_LIMIT])
+    return controls.escape_c0(text[:ENV_VALUE_LIMIT])
 
 
 def _enum(cls: type[Result] | type[Instruction], code: int) -> int:
