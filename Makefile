@@ -73,10 +73,10 @@ $(VENV)/.docs-installed: $(STAMP)
 	@touch $@
 
 docs: $(VENV)/.docs-installed reference ## build the documentation site into site/ (mkdocs --strict: a broken link fails)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 docs-serve: $(VENV)/.docs-installed reference ## serve the documentation site on http://127.0.0.1:8000
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 	$(BIN)/ruff check tfhook tests bench examples/simcloud
