@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 SIMCLOUD := .venv-simcloud
 SIMCLOUD_STAMP := $(SIMCLOUD)/.installed
 
-.PHONY: help venv simcloud golden protos options-doc lint test demo clean tools bench stress
+.PHONY: help venv simcloud golden protos options-doc reference docs docs-serve lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,19 @@ protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
 options-doc: $(STAMP) ## rewrite docs/options.md from the option table
 	$(BIN)/python -m tfhook.config.options > docs/options.md
 
+reference: $(STAMP) ## rewrite the generated reference pages (docs/reference/) from the code
+	$(BIN)/python -m tfhook.docs docs
+
+$(VENV)/.docs-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	@touch $@
+
+docs: $(VENV)/.docs-installed reference ## build the documentation site into site/ (mkdocs --strict: a broken link fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(VENV)/.docs-installed reference ## serve the documentation site on http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 	$(BIN)/ruff check tfhook tests bench examples/simcloud
 	$(BIN)/mypy tfhook
@@ -101,4 +114,4 @@ stress: $(STAMP) ## every fault case, then 5,000 calls at concurrency 32; prints
 	$(BIN)/python tests/faults/stress.py
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) $(SIMCLOUD) .pytest_cache .mypy_cache .ruff_cache build dist bench/.bin
+	rm -rf $(VENV) $(SIMCLOUD) site .pytest_cache .mypy_cache .ruff_cache build dist bench/.bin
