@@ -133,10 +133,12 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
     assert panels[options.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
-        "--reconcile-every", "--max-state-removals", "--no-check-revert"]
+        "--reconcile-every", "--max-state-removals", "--no-check-revert",
+        "--unexplained-drift"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--state-dir", "--history-keep", "--history-requests",
+                                 "--state-dir", "--history-keep", "--held-keep",
+                                 "--history-requests",
                                  "--max-concurrency", "--max-connection-idle",
                                  "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
