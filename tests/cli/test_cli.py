@@ -200,6 +200,18 @@ def test_bad_address_is_one_line(workdir) -> None:
     ]
 
 
+@pytest.mark.parametrize("command", [["serve", "--executable-path", "hook"], ["send", "handle"],
+                                     ["check"], ["init", "site", "--kind", "shell"]],
+                         ids=["serve", "send", "check", "init"])
+def test_a_port_out_of_range_says_so_wherever_an_address_is_read(workdir, command: list[str]
+                                                                 ) -> None:
+    result = run_tfhook([*command, "--addr", "127.0.0.1:99999"], cwd=workdir)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "tfhook: error: --addr '127.0.0.1:99999': port out of range (99999; use 0 to 65535)"]
+    assert not (workdir / "site").exists()
+
+
 def test_serve_help_lists_the_reference_flags() -> None:
     result = CliRunner().invoke(cli.app, ["serve", "--help"])
     assert result.exit_code == 0
