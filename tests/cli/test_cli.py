@@ -191,6 +191,18 @@ def test_a_flag_missing_its_value_is_one_line(workdir) -> None:
         "tfhook: error: Option '--timeout' requires an argument. (see `tfhook --help`)"]
 
 
+@pytest.mark.parametrize("flag,message", [
+    ("--time", "No such option: --time (did you mean `--timeout`?)"),
+    ("--lock-timout", "No such option: --lock-timout (did you mean `--lock-timeout`?)"),
+    ("--zzzzzz", "No such option: --zzzzzz"),
+])
+def test_an_unknown_flag_suggests_the_closest_one(workdir, flag: str, message: str) -> None:
+    result = run_tfhook(["serve", "--executable-path", "hook", flag], cwd=workdir)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"tfhook: error: {message} (see `tfhook serve --help`)"]
+
+
 def test_bad_address_is_one_line(workdir) -> None:
     result = run_tfhook(["serve", "--executable-path", "hook", "--addr", "nonsense"], cwd=workdir)
     assert result.returncode == 2

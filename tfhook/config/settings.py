@@ -14,7 +14,7 @@ from tfhook.config import address, yamlfile
 from tfhook.config.address import check_port
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
-from tfhook.errors import UserError
+from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 DEFAULT_SOCKET_MODE = 0o600
@@ -249,5 +249,5 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
     if unknown:
         raise UserError(
             f"{where}: unknown key {', '.join(unknown)} "
-            f"(allowed: {', '.join(sorted(allowed))})"
+            f"({did_you_mean(unknown[0], allowed)}allowed: {', '.join(sorted(allowed))})"
         )
