@@ -34,7 +34,9 @@ EVENT = {
 
 
 def step(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m", flush=True)
+    """A heading, bold on a terminal only (`make demo | cat -v` shows no escapes)."""
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}== {text}{plain}", flush=True)
 
 
 def tfhook(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:

@@ -38,6 +38,7 @@ def test_the_demo_falls_back_to_the_built_in_module(tmp_path: Path) -> None:
     out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(tmp_path / "nowhere"))
 
     assert "the simulated cloud's provider is not installed" in out
+    assert "\n== " in out and "\033" not in out  # headings, without escapes in a pipe
     assert "drifted: none" in out
     assert "outputs changed 1: elb_plan: 100 → 400" in out
     assert "simcloud" not in out.split("showing the built-in module")[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,13 @@ def test_good_interpreter_lines_and_binaries_pass(tmp_path: Path, body: bytes) -
     assert config.resolve_executable(str(hook)) == hook
 
 
-@pytest.mark.parametrize("address", [":99999", ":0", ":http", "8081"])
-def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str) -> None:
+@pytest.mark.parametrize("address,message", [
+    (":99999", "port out of range (99999; use 1 to 65535)"),
+    (":0", "port out of range (0; use 1 to 65535)"),
+    (":http", "a port from 1 to 65535"), ("8081", "a port from 1 to 65535")])
+def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str, message: str
+                                                 ) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(f"exporter_config: {{enabled: true, address: '{address}'}}\n")
-    with pytest.raises(UserError, match="a port from 1 to 65535"):
+    with pytest.raises(UserError, match=re.escape(message)):
         config.load_handler_config(path)

@@ -145,8 +145,10 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "tfhook.yaml: routes[0] (a): executable.argv: unknown key (allowed: kill_after, "
      "on_failure, path, payload_argv, timeout)"),
     ("routes:\n  - {name: a, paralel: true, executable: {path: hooks/notify.sh}}\n",
-     "tfhook.yaml: routes[0] (a): paralel: unknown key (allowed: executable, kill_after, "
-     "match, name, on_failure, parallel, terraform, timeout)"),
+     "tfhook.yaml: routes[0] (a): paralel: unknown key (did you mean `parallel`? allowed: "
+     "executable, kill_after, match, name, on_failure, parallel, terraform, timeout)"),
+    ("route: []\nroutes:\n  - {name: a, executable: {path: hooks/notify.sh}}\n",
+     "tfhook.yaml: route: unknown key (did you mean `routes`? allowed: routes)"),
     ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, payload_argv: secret}}\n",
      "tfhook.yaml: routes[0] (a): executable.payload_argv: 'secret' is not one of full, "
      "redacted, none"),
@@ -275,7 +277,7 @@ def test_explain_names_the_routes_that_run_and_why_the_others_do_not(site: Path)
 
 
 CONTRADICTIONS = [
-    ('{"instruction":1,"current":{"Resource":{"Elb":{}}}}', [],
+    ('{"instruction":1,"current":{"Resource":{"Elb":{}}}}', ["--phase", "post-handle"],
      'not a PostHandle request: Message type "autoscaler.PostHandleRequest" has no field named '
      '"instruction"'),
     ('{"result":2}', ["--phase", "handle"],
@@ -299,6 +301,21 @@ def test_explain_rejects_what_send_rejects(site: Path, request_json: str, args: 
     sent = run_tfhook(["send", phase, "--from-json", "request.json", "--addr",
                        f"unix:{site}/nothing.sock"], cwd=site)
     assert (sent.returncode, sent.stderr) == (2, error)
+
+
+@pytest.mark.parametrize("request_json,fields", [
+    ('{"instruction":1,"desired":{"Resource":{"Elb":{}}},"current":{"Resource":{"Elb":{}}}}',
+     "desired, instruction (PreHandle or Handle) and current (PostHandle)"),
+    ('{"resourceName":"web-1","instruction":"UPDATE","result":"UPDATED"}',
+     "instruction (PreHandle or Handle) and result (PostHandle)"),
+], ids=["go-json", "protobuf-json"])
+def test_explain_asks_for_the_phase_when_the_fields_contradict(site: Path, request_json: str,
+                                                               fields: str) -> None:
+    (site / "request.json").write_text(request_json)
+    code, lines, error = explain(site, "request.json")
+    assert (code, lines) == (2, [])
+    assert error == (f"tfhook: error: request.json: the request has {fields}: give --phase "
+                     "pre-handle, handle or post-handle to say which it is\n")
 
 
 def test_explain_reads_protobuf_json_and_asks_for_the_phase_when_it_must(site: Path) -> None:

@@ -17,6 +17,7 @@ import grpc
 import jinja2
 import pytest
 import yaml
+from support import tools
 from support.servers import HANG_GUARD, ROOT, load_vectors, vector_request, wait_for, write_script
 from typer.testing import CliRunner
 
@@ -190,9 +191,11 @@ def test_a_development_tfhook_on_path_is_not_what_the_unit_runs(
 def test_shell_hook_passes_bash_and_shellcheck(tmp_path: Path, handler_type: str) -> None:
     hook = scaffolded(tmp_path, "shell", "--handler-type", handler_type) / "hook.sh"
     subprocess.run(["bash", "-n", str(hook)], check=True)
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed: `make tools` installs it (Debian package)")
-    checked = subprocess.run(["shellcheck", str(hook)], capture_output=True, text=True)
+    shellcheck = tools.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip(f"shellcheck is not installed (Debian package `shellcheck`; {tools.HINT})")
+    checked = subprocess.run([shellcheck, str(hook)], capture_output=True, text=True,
+                             env=tools.env())
     assert checked.returncode == 0, checked.stdout
 
 

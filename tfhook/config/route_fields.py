@@ -11,7 +11,7 @@ from tfhook.config import options
 from tfhook.config import settings as config
 from tfhook.config.values import Context
 from tfhook.core.hooks import ExecutableAction, Match, TerraformAction
-from tfhook.errors import RoutesError, UserError
+from tfhook.errors import RoutesError, UserError, did_you_mean
 
 LIMIT_KEYS = ("timeout", "kill_after", "on_failure")
 REQUIRED = ("executable.path", "terraform.dir")  # what a section runs: the rest have defaults
@@ -55,7 +55,8 @@ class Where:
     def unknown(self, data: dict[Any, Any], allowed: Iterable[str], section: str) -> None:
         for key in sorted(set(map(str, data)) - set(allowed)):
             self.problem(f"{section}.{key}" if section else key,
-                         f"unknown key (allowed: {', '.join(sorted(allowed))})")
+                         f"unknown key ({did_you_mean(key, allowed)}"
+                         f"allowed: {', '.join(sorted(allowed))})")
 
     def labels(self, section: str) -> dict[str, str]:
         """How messages at start and at run time name this route's fields."""

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tfhook.config import address, yamlfile
+from tfhook.config.address import check_port
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
-from tfhook.errors import UserError
+from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 DEFAULT_SOCKET_MODE = 0o600
@@ -242,9 +243,10 @@ def load_handler_config(path: Path) -> Exporter:
     if not isinstance(enabled, bool):
         raise UserError(f"{path}: exporter_config.enabled must be true or false")
     port = address.rpartition(":")[2] if isinstance(address, str) and ":" in address else ""
-    if not port.isdigit() or not 0 < int(port) <= 65535:
+    if not port.isdigit():
         raise UserError(f"{path}: exporter_config.address must be like ':8081' "
                         f"(a port from 1 to 65535), not {address!r}")
+    check_port(port, f"{path}: exporter_config.address {address!r}", lowest=1)
     return Exporter(enabled=enabled, address=address)
 
 
@@ -255,5 +257,5 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
     if unknown:
         raise UserError(
             f"{where}: unknown key {', '.join(unknown)} "
-            f"(allowed: {', '.join(sorted(allowed))})"
+            f"({did_you_mean(unknown[0], allowed)}allowed: {', '.join(sorted(allowed))})"
         )
