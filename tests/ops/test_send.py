@@ -126,7 +126,11 @@ BAD_INPUT = [
     (["post-handle", "--from-json", "list.json"], "list.json: expected a JSON object, got list"),
     (["handle", "--from-json", "post.json"], "post.json: not a Handle request"),
     (["post-handle", "--result", "bogus"], "--result: 'bogus' is not one of created, updated, deleted, "
-                                              "no-change, unknown"),
+     "no-change, unknown (or a number from 0 to 2147483647)"),
+    (["post-handle", "--result", "2147483648"], "--result: '2147483648' is not one of created, "
+     "updated, deleted, no-change, unknown (or a number from 0 to 2147483647)"),
+    (["handle", "--instruction", "-1"], "--instruction: '-1' is not one of create, update, delete, "
+     "noop, unknown (or a number from 0 to 2147483647)"),
     (["post-handle", "--instruction", "update"], "--instruction: only for pre-handle and handle"),
     (["handle", "--resource-type", "vm"], "--resource-type: 'vm' is not one of server"),
     (["post-handle", "--resource-id", "1"], "--resource-id: say the resource's type too"),
