@@ -23,7 +23,10 @@ from tfhook.server import lifecycle as server
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The default --addr is a socket in the working directory, checked with the other flags:
+    # its path must fit a socket's 107 bytes, so the test works in the short $TMPDIR.
+    tmp_path = Path(os.environ["TMPDIR"])
     write_script(tmp_path / "hook", "exit 0\n")
     (tmp_path / "plain").write_text("#!/bin/sh\nexit 0\n")  # not executable
     (tmp_path / "dir").mkdir()

@@ -167,3 +167,15 @@ def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str, m
     path.write_text(f"exporter_config: {{enabled: true, address: '{address}'}}\n")
     with pytest.raises(UserError, match=re.escape(message)):
         config.load_handler_config(path)
+
+
+def test_default_state_dir_follows_xdg_then_home() -> None:
+    assert config.state_dir({"XDG_STATE_HOME": "/x", "HOME": "/h"}) == Path("/x/tfhook")
+    assert config.state_dir({"HOME": "/h"}) == Path("/h/.local/state/tfhook")
+    assert config.state_dir({"XDG_STATE_HOME": "", "HOME": "/h"}) == Path("/h/.local/state/tfhook")
+
+
+@pytest.mark.parametrize("text,seconds", [("30d", 30 * 86400.0), ("1.5d", 1.5 * 86400.0), ("2h", 7200.0),
+                                          ("90m", 5400.0)])
+def test_history_ages_take_days(text: str, seconds: float) -> None:
+    assert config.parse_age(text, name="--history-keep") == seconds

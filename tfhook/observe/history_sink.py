@@ -14,7 +14,7 @@ from tfhook.core.observer import Call, CallEnd, Observer, Run
 from tfhook.history import History, Ref
 from tfhook.history.records import CallEnd as RowEnd
 from tfhook.history.records import CallStart, RunEnd, RunStart
-from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.hook import Instruction, Result, code_of, name_of
 from tfhook.observe import redact
 
 OUTPUT_MAX = 8 * 1024  # characters of a call's output kept in the history (its end)
@@ -100,8 +100,8 @@ def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:
         time=event.received_at, phase=event.phase.value, source=event.source,
         resource_type=event.resource_type, resource_name=event.resource_name,
         scaling_job_id=event.scaling_job_id,
-        result=name_of(_code(Result, event.result)) if post else "",
-        instruction="" if post else name_of(_code(Instruction, event.instruction)),
+        result=name_of(code_of(Result, event.result)) if post else "",
+        instruction="" if post else name_of(code_of(Instruction, event.instruction)),
         routes=routes,
         request=redact.redact_json(event.request_json.get()) if keep else None,
     )

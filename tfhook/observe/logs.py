@@ -13,7 +13,7 @@ import structlog
 from tfhook import controls
 from tfhook.core.model import Action, Event, Phase, Update, describe
 from tfhook.core.observer import Call, CallEnd, Observer, Run
-from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.hook import Instruction, Result, code_of, name_of
 from tfhook.observe import redact
 
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
@@ -168,7 +168,7 @@ def _call_fields(call: Call, end: CallEnd) -> dict[str, object]:
         "resource": " ".join(str(p) for p in (safe["type"], safe["resource"]) if p) or "-",
         "job": safe["job"],
         ("result" if post else "instruction"): name_of(
-            _code(Result, event.result) if post else _code(Instruction, event.instruction)),
+            code_of(Result, event.result) if post else code_of(Instruction, event.instruction)),
         "decision": end.decision if end.run_id is None else f"{end.decision} (run {end.run_id})",
         "outcome": end.outcome, "duration": round(end.duration, 3),
     }

@@ -160,5 +160,5 @@ def _parent(resource: Any, fields: Fields) -> None:
 def _code(enum_type: type[Result] | type[Instruction], text: str, flag: str) -> int:
     code = names.parse_code(enum_type, text, any_number=True)  # send may send any number
     if code is None:
-        raise UserError(f"{flag}: {text!r} is not {names.code_choices(enum_type)}")
+        raise UserError(f"{flag}: {text!r} is not {names.code_choices(enum_type, any_number=True)}")
     return code
