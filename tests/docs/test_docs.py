@@ -18,12 +18,12 @@ from tfhook.docs.pages import differing
 DEMO = ROOT / "examples" / "terraform" / "demo"
 # Commands that need a live server and the tests that run them with one.
 SERVED = {
-    "tfhook serve --tf-dir": "tests/cli/test_operate.py::test_terraform_mode_streams_runs_and_is_recorded",
+    "tfhook serve --tf-dir": "tests/ops/test_send.py::test_terraform_mode_streams_runs_and_is_recorded",
     "tfhook serve --executable-path":
-        "tests/cli/test_operate.py::test_send_applies_the_flags_and_prints_the_answer",
+        "tests/ops/test_send.py::test_send_applies_the_flags_and_prints_the_answer",
     "tfhook serve --routes": "tests/server/test_routes_serve.py::test_the_combined_done_lists_each_route",
-    "tfhook check": "tests/cli/test_operate.py::test_check_answers_serving",
-    "tfhook send": "tests/cli/test_operate.py::test_send_applies_the_flags_and_prints_the_answer",
+    "tfhook check": "tests/ops/test_send.py::test_check_answers_serving",
+    "tfhook send": "tests/ops/test_send.py::test_send_applies_the_flags_and_prints_the_answer",
     "tfhook history": "tests/cli/test_operate.py::test_calls_through_the_server_are_recorded",
 }
 
