@@ -150,6 +150,7 @@ class Settings:
     state_dir: Path | None = None  # None: no history (`serve` always sets one)
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
+    snapshots_keep: int = 50  # states saved before applies, per directory (0: none)
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from tfhook.core.decisions import Who
 from tfhook.core.flight import Batch, Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Event, Status, Update
@@ -22,7 +23,10 @@ from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.process import spawn as process
 from tfhook.terraform import background, commands, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
+from tfhook.terraform import errands as errand_runs
+from tfhook.terraform import rollback as rollbacks
 from tfhook.terraform.events import Report
+from tfhook.terraform.snapshots import Keeper
 
 log = structlog.get_logger("tfhook.terraform")
 
@@ -30,7 +34,8 @@ log = structlog.get_logger("tfhook.terraform")
 class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
-    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None) -> None:
+    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
+                 snapshots: Keeper | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -39,7 +44,8 @@ class Directory:
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"), self.label("max_state_removals"))
+                                     self.label("lock_timeout"), self.label("max_state_removals"),
+                                     snapshots)
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
@@ -141,7 +147,9 @@ class Directory:
         await self.observer.run_start(run)
         batch.run_id = run.id
         try:
-            update = await self._refresh(batch, run)
+            errand = errand_runs.of(batch)
+            update = (await self._refresh(batch, run) if errand is None
+                      else Update(Status.DONE, await errand.work(batch)))
             run.outcome = "done"
             return update
         except BaseException as exc:
@@ -174,6 +182,19 @@ class Directory:
         return Update(Status.DONE, summary.summary(
             done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
             done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
+
+    # -- operators' decisions --------------------------------------------------------
+
+    async def rollback(self, run: int, who: Who, *, apply: bool) -> str:
+        """What pushing back the state saved before run-`run` would change; with `apply`,
+        the push, as a run of its own under the flight, with a snapshot of its own (so it
+        can be undone too). Raises Refused."""
+        if not apply:
+            return await rollbacks.look(self.target, run)
+        rollbacks.saved(self.target, run)  # refused before any run starts: nothing to push
+        log.info("rollback", run=f"run-{run}", user=who.user, dir=str(self.action.dir))
+        return await errand_runs.alone(self.flight, "rollback",
+                                   lambda batch: rollbacks.push(self.target, run, batch.run_id))
 
     # -- set-up --------------------------------------------------------------------
 

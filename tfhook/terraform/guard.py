@@ -14,7 +14,7 @@ import structlog
 from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.terraform import commands, planfiles, plans
+from tfhook.terraform import commands, planfiles, plans, snapshots
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
@@ -96,9 +96,18 @@ async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets:
         _check_removals(target, saved, deleted_ids, batch.background)
         _check_state(target, saved)
         if saved.get("applyable", True):  # a plan of no change has nothing to apply
-            await stream(target, batch.publish, report, target.apply_argv(plan_file),
-                         "terraform apply (the checked plan)")
+            await _apply(target, batch, report, plan_file)
     return saved
+
+
+async def _apply(target: Target, batch: Batch, report: Report, plan_file: Path) -> None:
+    """The one apply tfhook makes: first the state it replaces is saved (a snapshot, under
+    the same flight: `tfhook state rollback` undoes the apply), then exactly `plan_file`."""
+    await snapshots.take(target.snapshots,
+                         target.spec(commands.state_pull(), "terraform state pull"),
+                         target.action.dir, target.action.engine, batch.run_id)
+    await stream(target, batch.publish, report, target.apply_argv(plan_file),
+                 "terraform apply (the checked plan)")
 
 
 async def _show(target: Target, plan_file: Path) -> dict[str, Any]:
