@@ -22,7 +22,7 @@ from tfhook.process import spawn as process
 from tfhook.terraform import state
 
 FOLDER = "snapshots"
-KEEP = 50  # snapshots per directory (--snapshots-keep)
+KEEP = 50  # snapshots per directory, unless the server is told otherwise
 KEEP_AGE = 30 * 86400.0  # seconds: older ones are removed whatever their count
 
 
