@@ -39,7 +39,8 @@ async def look(target: Target, run: int) -> str:
     """What pushing back run-`run`'s snapshot would change (no run, no lock)."""
     _, shot, old = saved(target, run)
     current = state.parse(await _pull(target)) or {}
-    return _heading(shot, current, "would change") + _listed(difference(current, old))
+    return (_heading(shot, current, "the current state", "would change")
+            + _listed(difference(current, old)))
 
 
 async def push(target: Target, run: int, this_run: int | None) -> str:
@@ -64,7 +65,8 @@ async def push(target: Target, run: int, this_run: int | None) -> str:
     if exit_.returncode != 0:
         raise Refused(f"terraform state push failed in {target.action.dir} ({exit_.describe()}):"
                       f" {exit_.stderr_tail(5) or output.decode(errors='replace')[-400:]}")
-    return _heading(shot, {**current, "serial": serial}, "changed") + _listed(changes)
+    return (_heading(shot, current, "the state it replaced", "changed") + _listed(changes)
+            + f"\n(pushed as serial {serial}, lineage {current.get('lineage')})")
 
 
 async def _pull(target: Target) -> bytes:
@@ -72,9 +74,9 @@ async def _pull(target: Target) -> bytes:
     return await snapshots.pull(spec, target.action.dir)
 
 
-def _heading(shot: Snapshot, current: State, verb: str) -> str:
+def _heading(shot: Snapshot, current: State, which: str, verb: str) -> str:
     return (f"rollback of {shot.directory} to the state before run-{shot.run} (serial "
-            f"{shot.serial}, lineage {shot.lineage}); the state now: serial "
+            f"{shot.serial}, lineage {shot.lineage}); {which}: serial "
             f"{current.get('serial')}, lineage {current.get('lineage')}; it {verb}")
 
 
