@@ -28,7 +28,7 @@ def test_the_demo_shows_a_real_drift_and_the_revert_to_come(tmp_path: Path) -> N
     out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(where))
 
     assert "the simulated cloud's provider" in out
-    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in out
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400, " in out
     assert "outputs changed 1: elb_plan: 100 → 400" in out
     assert "~ plan    = 400 -> 100" in out  # the pinned plan: the next apply reverts it
     assert "not installed" not in out

@@ -245,4 +245,4 @@ def test_a_plan_that_found_nothing_is_neither_shown_nor_applied(simcloud: SimClo
     # Drift: the plan is shown (its removals checked), applied; the revert check plans
     # (and shows only a plan with changes: the ELB's plan is ignored here).
     assert commands.read_text().split()[1:] == ["plan", "show", "apply", "plan"], drift
-    assert "simcloud_elb.main (plan 100 -> 400)" in drift, drift
+    assert "simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in drift, drift

@@ -15,7 +15,7 @@ from typing import Any
 
 from tfhook.config import values as rule
 from tfhook.config.settings import DEFAULT_ADDR
-from tfhook.core.hooks import PAYLOAD_ARGV
+from tfhook.core.hooks import PAYLOAD_ARGV, UNEXPLAINED_DRIFT
 
 GENERIC = "Generic mode (--executable-path)"
 TERRAFORM = "Terraform mode (--tf-dir)"
@@ -128,11 +128,17 @@ OPTIONS: tuple[Option, ...] = (
     _o("check_revert", "Do not warn when the next apply would change back what a refresh "
        "recorded.", False, type=bool, flag="--no-check-revert", negate=True,
        route="terraform.check_revert", rule=rule.boolean, **_TF),
+    _o("unexplained_drift", "apply: a refresh applies drift no event of its run explains, as "
+       "any other; hold: keep its plan for an operator to approve or deny (tfhook runs).",
+       "apply", "POLICY", route="terraform.unexplained_drift",
+       rule=rule.choice(*UNEXPLAINED_DRIFT), **_TF),
     _o("routes_file", "Routes file: several hooks, each with its match (SIGHUP reloads it).",
        None, "FILE", type=Path | None, flag="--routes", mode=ROUTES, rule=rule.path),
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "
        "~/.local/state/tfhook).", None, "DIR", type=Path | None, rule=rule.state_dir),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
+    _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
+       rule=rule.age),
     _o("history_requests", "Keep each request in the history (redacted).", False, type=bool),
     _o("snapshots_keep", "Snapshots kept per Terraform directory: the state saved before each "
        "apply, in the state directory's snapshots/ (older than 30 days: removed; 0: take "

@@ -151,9 +151,17 @@ class Settings:
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
     snapshots_keep: int = 50  # states saved before applies, per directory (0: none)
+    held_keep: float = 7 * 86400.0  # a held plan no one decided is discarded after this
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
+
+    @property
+    def held_dir(self) -> Path | None:
+        """Where held plans are kept (#21); None without a history (a held run is a run-N)."""
+        if self.state_dir is None or self.history_keep <= 0:
+            return None
+        return self.state_dir / "held"
 
     @property
     def kill_after(self) -> float:

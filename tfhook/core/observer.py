@@ -84,6 +84,7 @@ class Run:
     lock_failed: bool = False
     refreshed: tuple[str, ...] = ()
     drifted: tuple[str, ...] = ()
+    unexplained: int = 0  # of `drifted`, those no event of the run explains (#21)
     outputs_changed: tuple[str, ...] = ()
     events: int = 0  # the calls it served
     duration: float = 0.0
@@ -140,6 +141,11 @@ class Observer(Protocol):
 
     def run_end(self, run: Run) -> None:
         """That run ended (`run.stop` was called)."""
+        return None
+
+    def run_changed(self, run: Run) -> None:
+        """An ended run's outcome changed: a held run was applied, denied, superseded or
+        expired (`run.outcome`; `run.error` says by whom or why)."""
         return None
 
     def retry_pending(self, route: str, pending: bool) -> None:
@@ -211,6 +217,13 @@ class Observers(Observer):
         for observer in self.each:
             try:
                 observer.run_end(run)
+            except Exception:
+                _failed(observer)
+
+    def run_changed(self, run: Run) -> None:
+        for observer in self.each:
+            try:
+                observer.run_changed(run)
             except Exception:
                 _failed(observer)
 

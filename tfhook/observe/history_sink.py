@@ -83,6 +83,9 @@ class HistorySink(Observer):
         await self.history.flush()
         run.id = run.history.id
 
+    def run_changed(self, run: Run) -> None:
+        self.run_end(run)  # the same row, its outcome and why updated
+
     def run_end(self, run: Run) -> None:
         if run.history is not None:
             self.history.end_run(run.history, RunEnd(

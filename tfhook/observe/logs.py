@@ -143,12 +143,20 @@ class LogSink(Observer):
         }
         if run.id is not None:
             fields["run"] = run.id
-        if run.outcome != "done":
+        if run.outcome == "held":
+            self._runs.warning("run held", drifted="; ".join(run.drifted), error=run.error,
+                               **fields)
+        elif run.outcome != "done":
             self._runs.error("run failed", outcome=run.outcome, error=run.error, **fields)
         elif enabled(INFO):
             self._runs.info("run done", refreshed=len(run.refreshed),
-                            drifted=", ".join(run.drifted),
+                            drifted="; ".join(run.drifted), unexplained=run.unexplained,
                             outputs_changed="; ".join(run.outputs_changed), **fields)
+
+
+    def run_changed(self, run: Run) -> None:
+        self._runs.info("held run decided", run=run.id, route=run.route, dir=run.directory,
+                        outcome=run.outcome, why=run.error)
 
 
 def _call_fields(call: Call, end: CallEnd) -> dict[str, object]:

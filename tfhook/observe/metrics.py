@@ -30,6 +30,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_lock_failures_total": ("counter", ("route",)),
     "tfhook_resources_refreshed_total": ("counter", ("route",)),
     "tfhook_resources_drifted_total": ("counter", ("route",)),
+    "tfhook_drift_total": ("counter", ("route", "explained")),
     "tfhook_outputs_changed_total": ("counter", ("route",)),
     "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
     "tfhook_retry_pending": ("gauge", ("route",)),
@@ -49,6 +50,8 @@ _HELP = {
     "tfhook_lock_failures_total": "Runs that failed because the state lock was held",
     "tfhook_resources_refreshed_total": "Resources refreshed by runs",
     "tfhook_resources_drifted_total": "Resources found drifted by runs",
+    "tfhook_drift_total": "Drifted resources, by whether an event of the run explains them "
+                          "(yes, no)",
     "tfhook_outputs_changed_total": "Outputs changed by runs",
     "tfhook_last_success_timestamp_seconds": "When a run last succeeded (Unix time)",
     "tfhook_retry_pending": "1 while a background retry after a failed run is pending",
@@ -75,6 +78,7 @@ class MetricsSink(Observer):
         self.lock_failures = made["tfhook_lock_failures_total"]
         self.refreshed = made["tfhook_resources_refreshed_total"]
         self.drifted = made["tfhook_resources_drifted_total"]
+        self.drift = made["tfhook_drift_total"]
         self.outputs_changed = made["tfhook_outputs_changed_total"]
         self.last_success = made["tfhook_last_success_timestamp_seconds"]
         self.pending = made["tfhook_retry_pending"]
@@ -120,6 +124,8 @@ class MetricsSink(Observer):
         self.lock_failures.labels(route=route).inc(int(run.lock_failed))
         self.refreshed.labels(route=route).inc(len(run.refreshed))
         self.drifted.labels(route=route).inc(len(run.drifted))
+        self.drift.labels(route=route, explained="yes").inc(len(run.drifted) - run.unexplained)
+        self.drift.labels(route=route, explained="no").inc(run.unexplained)
         self.outputs_changed.labels(route=route).inc(len(run.outputs_changed))
         if run.outcome == "done":
             self.last_success.labels(route=route).set_to_current_time()
@@ -135,6 +141,8 @@ class MetricsSink(Observer):
             for counter in (self.coalesced, self.lock_waits, self.lock_failures,
                             self.refreshed, self.drifted, self.outputs_changed, self.reverts):
                 counter.labels(route=route)
+            for explained in ("yes", "no"):
+                self.drift.labels(route=route, explained=explained)
             # Failures from zero too: increase() reads a series born at 1 as no change, so
             # the first failure would pass the alerts by.
             for phase in phases:

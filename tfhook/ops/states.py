@@ -65,7 +65,7 @@ async def _rollback(hook: Hook, keeper: Keeper, run: int, apply: bool, env: Mapp
     # The run's row, in the same history as the runs it undoes (kept: pruning is the server's).
     history = History(keeper.root, keep=math.inf) if apply else None
     observer: Observer = Observers([HistorySink(history)] if history else [])
-    directory = Directory(hook, dict(env), observer, keeper)
+    directory = Directory(hook, dict(env), observer, snapshots=keeper)
     try:
         return await directory.rollback(run, who, apply=apply)
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tfhook.core.flight import Batch, Flight
-from tfhook.core.model import Update
+from tfhook.core.model import Status, Update
 
 Work = Callable[[Batch], Awaitable[str]]  # the run's batch -> what the errand answers
 
@@ -23,10 +23,12 @@ class Errand:
         return self.reason
 
 
-def of(batch: Batch) -> Errand | None:
-    """The errand a batch runs, or None for a refresh."""
+async def or_refresh(batch: Batch, refresh: Callable[[], Awaitable[Update]]) -> Update:
+    """The work of a run: the errand `batch` is for, else `refresh`."""
     found = batch.triggers[0] if len(batch.triggers) == 1 else None
-    return found if isinstance(found, Errand) else None
+    if isinstance(found, Errand):
+        return Update(Status.DONE, await found.work(batch))
+    return await refresh()
 
 
 async def alone(flight: Flight, reason: str, work: Work) -> str:

@@ -61,16 +61,33 @@ def drifted(plan: State) -> list[str]:
     return sorted({str(change["address"]) for change in _drift(plan)})
 
 
-def drift_lines(plan: State) -> list[str]:
-    """`address (plan 100 -> 400)` or `address (gone from the cloud)` for each managed object
-    a refresh-only plan found changed: the attributes, where the stream only says `update`."""
-    lines = []
+@dataclass(frozen=True, slots=True)
+class Drifted:
+    """A managed object a refresh-only plan found changed (`what`: `plan 100 -> 400`) or
+    gone (`gone`); `id` is its cloud id before (or after) the refresh, "" when it has none."""
+
+    address: str
+    what: str
+    id: str
+    gone: bool
+
+
+def drifts(plan: State) -> list[Drifted]:
+    """Each managed object a refresh-only plan found changed, in address order: the
+    attributes, where the stream only says `update`."""
+    found = []
     for change in _drift(plan):
         detail = change.get("change", {})
         gone = "delete" in detail.get("actions", [])
         what = "gone from the cloud" if gone else (_what(detail) or "changed")
-        lines.append(f"{change['address']} ({what})")
-    return sorted(lines)
+        ident = _id(detail.get("before")) or _id(detail.get("after"))
+        found.append(Drifted(str(change["address"]), what, ident, gone))
+    return sorted(found, key=lambda d: d.address)
+
+
+def _id(values: Any) -> str:
+    ident = values.get("id") if isinstance(values, dict) else None
+    return "" if ident is None else str(ident)
 
 
 def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) -> list[Removal]:

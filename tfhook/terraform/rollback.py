@@ -10,12 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tfhook.core.decisions import Refused
+import structlog
+
+from tfhook.core.decisions import Refused, Who
+from tfhook.core.flight import Flight
 from tfhook.process import spawn as process
-from tfhook.terraform import commands, planfiles, plans, snapshots, state
+from tfhook.terraform import commands, errands, planfiles, plans, snapshots, state
 from tfhook.terraform.refresh import Target
 from tfhook.terraform.snapshots import Keeper, Snapshot
 from tfhook.terraform.state import State
+
+log = structlog.get_logger("tfhook.terraform")
+
+
+async def rollback(flight: Flight, target: Target, run: int, who: Who, *, apply: bool) -> str:
+    """What pushing back the state saved before run-`run` would change; with `apply`, the
+    push, as a run of its own under the directory's `flight`, with a snapshot of its own
+    (so it can be undone too). Raises Refused."""
+    if not apply:
+        return await look(target, run)
+    saved(target, run)  # refused before any run starts: nothing to push
+    log.info("rollback", run=f"run-{run}", user=who.user, dir=str(target.action.dir))
+    return await errands.alone(flight, "rollback",
+                               lambda batch: push(target, run, batch.run_id))
 
 
 def saved(target: Target, run: int) -> tuple[Keeper, Snapshot, State]:

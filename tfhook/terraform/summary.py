@@ -18,7 +18,7 @@ def summary(report: Report, elapsed: float, engine: str, where: Path,
     lines = [
         f"terraform refresh done in {elapsed:.1f}s ({version}, {where})",
         listing("refreshed", report.refreshed),
-        listing("drifted", report.drifted),
+        listing("drifted", report.drifted, "; "),  # a drift's line has commas (#21)
         listing("outputs changed", report.output_changes(before)),
         *notes,
         *(f"warning: {diag.summary}" for diag in report.warnings
