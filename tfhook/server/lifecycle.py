@@ -30,6 +30,7 @@ from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
 from tfhook.server.service import SERVICE, HandleService, add_to_server
 from tfhook.server.wire import RECEIVE_LIMIT
+from tfhook.terraform import snapshots
 
 if TYPE_CHECKING:
     from tfhook.observe.metrics import MetricsSink
@@ -78,7 +79,9 @@ class Server:
                                     requests=settings.history_requests)
         self.observer, self._metrics = build_observer(settings, self._history)
         self.pipeline = Pipeline(table.Table((), {}), self.observer)
-        self.context = Context(settings, self.observer, self.pipeline.background)
+        self.context = Context(settings, self.observer, self.pipeline.background,
+                               snapshots=snapshots.keeper(settings.state_dir,
+                                                          settings.snapshots_keep))
         self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
         self.reloader = Reloader(settings, self.pipeline, self.context)
         self.decisions = Decider(self.context)
