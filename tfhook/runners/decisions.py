@@ -13,35 +13,14 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from tfhook.core.decisions import HeldRun, Refused, Who
-from tfhook.core.hooks import TerraformAction
 from tfhook.core.observer import Decision
 from tfhook.runners import Context
 
-
-@runtime_checkable
-class Holder(Protocol):
-    """What a Terraform directory offers for held runs (tfhook.terraform.directory)."""
-
-    route: str
-
-    def held_run(self) -> HeldRun | None: ...
-
-    async def approve(self, run: int, who: Who) -> str: ...
-
-    async def deny(self, run: int, who: Who) -> str: ...
-
-
-@runtime_checkable
-class Restorer(Protocol):
-    """What a Terraform directory offers for a rollback (tfhook.terraform.directory)."""
-
-    route: str
-    action: TerraformAction
-
-    async def rollback(self, run: int, who: Who, *, apply: bool) -> str: ...
+if TYPE_CHECKING:  # made by the Terraform runner; a generic server never loads it (#9)
+    from tfhook.terraform.directory import Directory
 
 
 class Decider:
@@ -50,13 +29,13 @@ class Decider:
     def __init__(self, context: Context) -> None:
         self._context = context
 
-    def _open(self) -> list[object]:
+    def _open(self) -> list[Directory]:
         # list() first: the metrics exporter's thread reads held() while the loop may reload.
         return [d for d in list(self._context.directories.values()) if not d.closed]
 
     def held(self) -> list[HeldRun]:
         """Every held run this server keeps, oldest first."""
-        found = [d.held_run() for d in self._open() if isinstance(d, Holder)]
+        found = [directory.held_run() for directory in self._open()]
         return sorted((held for held in found if held is not None), key=lambda h: h.held_at)
 
     async def approve(self, run: int, who: Who) -> str:
@@ -81,21 +60,19 @@ class Decider:
         return await self._decide(Decision("rollback", run, who.user, "", "", directory,
                                            restorer.route, who.peer), work)
 
-    def _holding(self, action: str, run: int, who: Who) -> tuple[Holder | None, Decision]:
+    def _holding(self, action: str, run: int, who: Who) -> tuple[Directory | None, Decision]:
         """The directory holding `run` (None: no such run, or decided already)."""
         decision = Decision(action, run, who.user, "", "", peer=who.peer)
         for directory in self._open():
-            if isinstance(directory, Holder):
-                held = directory.held_run()
-                if held is not None and held.run == run:
-                    return directory, replace(decision, directory=held.directory,
-                                              route=held.route)
+            held = directory.held_run()
+            if held is not None and held.run == run:
+                return directory, replace(decision, directory=held.directory, route=held.route)
         return None, decision
 
-    def _serving(self, directory: str) -> Restorer:
+    def _serving(self, directory: str) -> Directory:
         wanted = Path(directory).absolute()
         for found in self._open():
-            if isinstance(found, Restorer) and Path(found.action.dir).absolute() == wanted:
+            if Path(found.action.dir).absolute() == wanted:
                 return found
         raise Refused(f"this server does not serve the Terraform directory {directory}")
 
