@@ -88,7 +88,8 @@ def test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server(
 
     # An event that explains the drift applies it (run-2), saving the state it replaced.
     status, text = server.call("PostHandle", updated(web0, "server"))[-1]
-    assert status == "DONE" and simcloud.attributes("simcloud_server.web[0]")["memory"] == 8
+    assert status == "DONE", text
+    assert simcloud.attributes("simcloud_server.web[0]")["memory"] == 8
     shown = client.rollback(addr, str(simcloud.dir), 2, False, HANG_GUARD)
     assert "memory" in shown and simcloud.attributes("simcloud_server.web[0]")["memory"] == 8
     client.rollback(addr, str(simcloud.dir), 2, True, HANG_GUARD)
