@@ -137,7 +137,7 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
         "--unexplained-drift"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--state-dir", "--history-keep", "--held-keep",
+                                 "--admin-addr", "--state-dir", "--history-keep", "--held-keep",
                                  "--history-requests",
                                  "--max-concurrency", "--max-connection-idle",
                                  "--max-conversion-memory", "--help"]

@@ -93,7 +93,7 @@ def test_promtool_accepts_the_alert_rules() -> None:
     out = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True,
                          text=True, timeout=60, check=False, env=tools.env())
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 5 rules found" in out.stdout
+    assert "SUCCESS: 6 rules found" in out.stdout
 
 
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:

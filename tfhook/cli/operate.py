@@ -18,6 +18,7 @@ from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
 StateDir = Annotated[Path | None, typer.Option(
+    "--state-dir", metavar="DIR",
     help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
     app.command(cls=helptext.Command)(check)
 
 
-def _state(state_dir: Path | None) -> Path:
+def state_home(state_dir: Path | None) -> Path:
+    """The state directory given, else the default one."""
     return state_dir or config.state_dir()
 
 
@@ -92,11 +94,31 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
 
     def rows() -> list[dict[str, Any]]:
         cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        with query.reading(_state(state_dir)) as conn:
+        with query.reading(state_home(state_dir)) as conn:
             return select(conn, query.Filters(since=cutoff, **filters))
 
     found = guard(rows)
     typer.echo(query.as_json(found) if as_json else table(found), nl=False)
+
+
+@history_app.command("decisions", cls=helptext.Command)
+def decisions(
+    ctx: typer.Context,
+    state_dir: StateDir = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many decisions.")] = 20,
+    since: Annotated[str | None, typer.Option(help="Only decisions this recent (2h, 7d).")
+                     ] = None,
+    route: Annotated[str | None, typer.Option(help="Only decisions on this route's runs.")
+                     ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only those refused or failed.")
+                      ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """List operators' decisions (tfhook runs approve/deny, rollbacks), newest first."""
+    from tfhook.history import query
+
+    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
+             query.decisions, query.decisions_table, as_json)
 
 
 @history_app.command("show", cls=helptext.Command)
@@ -111,7 +133,7 @@ def show(
 
     def lookup() -> dict[str, Any]:
         kind, number = _item(item)
-        with query.reading(_state(state_dir or ctx.obj)) as conn:
+        with query.reading(state_home(state_dir or ctx.obj)) as conn:
             found = (query.run if kind == "run" else query.call)(conn, number)
         if found is None:
             raise UserError(f"no {kind} {number} in the history")
@@ -182,7 +204,7 @@ def _request(phase: str | None, from_json: str | None, replay: int | None,
     if replay is not None:
         if from_json is not None:
             raise UserError("--replay and --from-json: give one of them")
-        recorded, document = replaying.recorded(_state(state_dir), replay)
+        recorded, document = replaying.recorded(state_home(state_dir), replay)
         if phase is not None and _phase(phase) is not recorded:
             raise UserError(f"--replay {replay}: that call was {recorded.value}, not {phase}")
         return recorded, document, f"call {replay}"

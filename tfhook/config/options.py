@@ -98,6 +98,9 @@ OPTIONS: tuple[Option, ...] = (
        rule=rule.duration),
     _o("socket_mode", "Unix socket file mode (octal; default 0600); not for unix-abstract:.",
        None, "MODE", type=str | None, rule=rule.socket_mode),
+    _o("admin_addr", "unix:PATH where the admin service (tfhook runs approve|deny|held) "
+       "answers, for a server whose --addr is TCP or unix-abstract: (with --addr unix:PATH it "
+       "answers there).", None, "ADDR", type=str | None, rule=rule.unix_socket),
     _o("terraform", "Terraform engine: auto, embedded or a path to terraform/tofu.", "auto",
        "ENGINE", route="terraform.terraform", into="engine", rule=rule.engine, **_TF),
     _o("on_result", "PostHandle result that triggers a refresh (repeatable): created, updated, "
@@ -140,6 +143,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
        rule=rule.age),
     _o("history_requests", "Keep each request in the history (redacted).", False, type=bool),
+    _o("snapshots_keep", "Snapshots kept per Terraform directory: the state saved before each "
+       "apply, in the state directory's snapshots/ (older than 30 days: removed; 0: take "
+       "none).", 50, "N", type=int, rule=rule.count),
     _o("payload_argv", "The hook's argv[1]: redacted (the request without its secrets), none "
        "('-') or full (the whole request, as the reference: local users see its secrets in "
        "ps); stdin has it all.", "redacted", "MODE", route="executable.payload_argv",

@@ -143,6 +143,7 @@ class Settings:
     announce_unmatched: bool = True
     grace: float = 30.0
     socket_mode: int = DEFAULT_SOCKET_MODE
+    admin_addr: str | None = None  # a unix socket of its own for the admin service (#21)
     log_format: str = "logfmt"
     log_level: str = "info"
     exporter: Exporter = field(default_factory=Exporter)
@@ -151,6 +152,7 @@ class Settings:
     state_dir: Path | None = None  # None: no history (`serve` always sets one)
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
+    snapshots_keep: int = 50  # states saved before applies, per directory (0: none)
     held_keep: float = 7 * 86400.0  # a held plan no one decided is discarded after this
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed

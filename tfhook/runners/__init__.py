@@ -20,6 +20,7 @@ from tfhook.core.table import Runner, Table, close
 
 if TYPE_CHECKING:
     from tfhook.terraform.directory import Directory
+    from tfhook.terraform.snapshots import Keeper
 
 # Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
 # every observer sees it: (hook name, runner, reason) -> whether it succeeded.
@@ -39,6 +40,7 @@ class Context:
     background: Background = _no_background  # the pipeline's `background`
     # Terraform directories by (action, timeout, kill_after): hooks on one directory share it.
     directories: dict[tuple[object, ...], Directory] = field(default_factory=dict)
+    snapshots: Keeper | None = None  # where directories save the state before each apply
     slots: Slots = field(init=False)  # one bound for every executable hook (--max-concurrency)
 
     def __post_init__(self) -> None:

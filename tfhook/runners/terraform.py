@@ -26,7 +26,8 @@ class TerraformRunner:
         directory = context.directories.get(key)
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer, held.shelf(context.settings))
+                hook, dict(context.settings.env), context.observer, held.shelf(context.settings),
+                context.snapshots)
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False
@@ -64,3 +65,4 @@ class TerraformRunner:
         async for item in self.directory.flight.join(
                 action.trigger, background=background, served=action.served):
             yield Update(Status.ACCEPTED, item, queued=True) if isinstance(item, str) else item
+

@@ -87,7 +87,7 @@ async def approve(held: HeldPlans, target: Target, publish: Publish, decision: D
     try:
         report = Report()
         try:
-            await guard.apply(target, publish, report, kept.plan)
+            await guard.apply(target, publish, report, kept.plan, kept.info.run)
         except ActionFailed:
             if not any(d.summary == guard.STALE for d in report.errors):
                 raise  # the held run stays held: the operator may try again
@@ -119,7 +119,7 @@ async def _again(held: HeldPlans, target: Target, publish: Publish, kept: Kept, 
                                                    drift.Causes())
         now = drift.fingerprint(drifts)
         if now == kept.fingerprint:
-            await guard.apply(target, publish, Report(), plan_file)
+            await guard.apply(target, publish, Report(), plan_file, kept.info.run)
             held.decided("applied", "planned again (the state had changed): the same changes",
                          who)
             return _applied(kept, target, " (planned again: the state had changed since; the "

@@ -35,7 +35,10 @@ from tfhook.terraform import (
     targets,
 )
 from tfhook.terraform import engine as engines
+from tfhook.terraform import errands as errand_runs
+from tfhook.terraform import rollback as rollbacks
 from tfhook.terraform.events import Report
+from tfhook.terraform.snapshots import Keeper
 
 log = structlog.get_logger("tfhook.terraform")
 
@@ -44,7 +47,7 @@ class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
     def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
-                 shelf: held.Shelf | None = None) -> None:
+                 shelf: held.Shelf | None = None, snapshots: Keeper | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -53,7 +56,8 @@ class Directory:
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"), self.label("max_state_removals"))
+                                     self.label("lock_timeout"), self.label("max_state_removals"),
+                                     snapshots)
         self.flight = Flight(self._work)
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
@@ -169,6 +173,10 @@ class Directory:
         """Discard the held plan of `run`. Raises Refused."""
         return held.deny(self.held, run, who)
 
+    async def rollback(self, run: int, who: Who, *, apply: bool) -> str:
+        """See Decisions.rollback: the push is a run of the flight. Raises Refused."""
+        return await rollbacks.rollback(self.flight, self.target, run, who, apply=apply)
+
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
@@ -183,7 +191,7 @@ class Directory:
         await self.observer.run_start(run)
         batch.run_id = run.id
         try:
-            update = await self._refresh(batch, run)
+            update = await errand_runs.or_refresh(batch, lambda: self._refresh(batch, run))
             run.outcome = "done"
             return update
         except BaseException as exc:

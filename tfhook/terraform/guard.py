@@ -14,7 +14,7 @@ import structlog
 from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.terraform import commands, drift, planfiles, plans
+from tfhook.terraform import commands, drift, planfiles, plans, snapshots
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
@@ -111,13 +111,18 @@ async def _plan_and_apply(target: Target, batch: Batch, report: Report, targets:
         _check_state(target, saved)
         _check_drift(target, drifts, kept)
         if saved.get("applyable", True):  # a plan of no change has nothing to apply
-            await apply(target, batch.publish, report, plan_file)
+            await apply(target, batch.publish, report, plan_file, batch.run_id)
     return saved, drifts
 
 
 async def apply(target: Target, publish: Callable[[Update], None], report: Report,
-                plan_file: Path) -> None:
-    """Every apply tfhook makes: exactly the saved, checked (or approved) plan `plan_file`."""
+                plan_file: Path, run: int | None) -> None:
+    """Every apply tfhook makes: exactly the saved, checked (or approved) plan `plan_file`,
+    once the state it replaces is saved as run-`run`'s snapshot (under the same flight:
+    `tfhook state rollback run-N` undoes the apply)."""
+    await snapshots.take(target.snapshots,
+                         target.spec(commands.state_pull(), "terraform state pull"),
+                         target.action.dir, target.action.engine, run)
     await stream(target, publish, report, target.apply_argv(plan_file),
                  "terraform apply (the checked plan)")
 

@@ -243,6 +243,12 @@ def _what(change: dict[str, Any]) -> str:
     return f"{verb}: {text}" if verb else text
 
 
+def attribute_changes(before: Any, after: Any, sensitive: Any = None) -> list[str]:
+    """`path old -> new` for each attribute that differs (nested objects by their keys);
+    `sensitive`: True, or the attributes' nested flags, hides the values."""
+    return _differences("", before, after, {}, sensitive)
+
+
 def _differences(prefix: str, before: Any, after: Any, unknown: Any, sensitive: Any
                  ) -> list[str]:
     """`path old -> new` for each attribute that differs, nested objects by their keys."""

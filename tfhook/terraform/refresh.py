@@ -16,6 +16,7 @@ from tfhook.process import spawn as process
 from tfhook.terraform import commands, diagnostics, planfiles, startup
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report
+from tfhook.terraform.snapshots import Keeper
 
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
 # What a person runs to see whether the state lock is held, and to release it.
@@ -34,6 +35,7 @@ class Target:
     kill_after: float
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
+    snapshots: Keeper | None = None  # where the state is saved before each write (None: not)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
         """The var_file options, then `variables`, the file of the `var` values, which the
