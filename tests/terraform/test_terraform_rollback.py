@@ -6,6 +6,7 @@ replaces; `tfhook state rollback` then puts one back and a second rollback undoe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -13,9 +14,20 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.servers import HANG_GUARD, tfhook_command
 from support.simcloud import ELB_ID, SimCloud
 from support.terraform import Recorder, updated
+
+from tfhook.core.decisions import Who
+from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.observer import Observers
+from tfhook.errors import ActionFailed
+from tfhook.history import History
+from tfhook.observe.history_sink import HistorySink
+from tfhook.terraform.directory import Directory
+from tfhook.terraform.held import Shelf
+from tfhook.terraform.snapshots import Keeper
 
 
 def tfhook(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -158,3 +170,36 @@ def test_only_runs_that_apply_pull_a_snapshot_and_old_ones_are_pruned(
     for run_id, replaced in zip(ids[1:], states[1:], strict=True):
         assert resources(snapshot(state_dir, run_id)) == resources(replaced)
     assert os.stat(state_dir / "snapshots" / f"run-{ids[2]}.tfstate").st_mode & 0o077 == 0
+
+
+def test_an_approved_held_plan_saves_the_state_it_replaces_as_the_held_runs(
+        simcloud: SimCloud, tmp_path: Path) -> None:
+    state_dir, before = tmp_path / "state", simcloud.state()
+    simcloud.change("elb", ELB_ID, plan=400)
+
+    async def main() -> str:
+        history = History(state_dir, keep=86400.0)
+        hook = Hook("cloud", TerraformAction(dir=simcloud.dir, engine="embedded",
+                                             unexplained_drift="hold"))
+        directory = Directory(hook, dict(simcloud.env), Observers([HistorySink(history)]),
+                              Shelf(state_dir / "held", 86400.0, "unix:/run/tfhook.sock"),
+                              Keeper(state_dir))
+        try:
+            with pytest.raises(ActionFailed, match="held as run-1"):
+                async for _ in directory.flight.join("reconcile", background=True):
+                    pass
+            assert not (state_dir / "snapshots").exists()  # held: nothing applied
+            return await directory.approve(1, Who("alice"))
+        finally:
+            await directory.close()
+            await history.flush()
+            history.close()
+
+    assert asyncio.run(main()).startswith("applied run-1")
+    approved = simcloud.state()
+    assert resources(snapshot(state_dir, 1)) == resources(before)
+    undo = tfhook("state", "rollback", "run-1", "--state-dir", str(state_dir), "--yes",
+                  env=simcloud.env)
+    assert undo.returncode == 0, undo.stderr
+    assert resources(simcloud.state()) == resources(before)
+    assert simcloud.state()["serial"] == approved["serial"] + 2
