@@ -59,7 +59,7 @@ golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the 
 	else cmp tests/golden/vectors.jsonl $(UPSTREAM_GOLDEN) && \
 	  echo "tests/golden/vectors.jsonl is identical to $(UPSTREAM_GOLDEN)"; fi
 
-protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
+protos: $(STAMP) ## regenerate tfhook/v1 from protos/ (handler.proto, admin.proto)
 	$(BIN)/python -m tfhook.server.protos
 
 options-doc: $(STAMP) ## rewrite docs/options.md from the option table

@@ -136,7 +136,7 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
         "--reconcile-every", "--max-state-removals", "--no-check-revert"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--state-dir", "--history-keep", "--history-requests",
+                                 "--admin-addr", "--state-dir", "--history-keep", "--history-requests",
                                  "--max-concurrency", "--max-connection-idle",
                                  "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))

@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover
 
 from tfhook.cli import helptext, operate
 from tfhook.cli import routes as _routes_cli
+from tfhook.cli import runs as _runs_cli
 from tfhook.cli import state as _state_cli
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
@@ -132,8 +133,10 @@ def init(
         typer.echo(f"tfhook: warning: {warning}", err=True)
 
 
-# `routes check|explain` and the operator commands (history, send, check) live in their own modules.
+# `routes check|explain`, `runs held|approve|deny`, `state snapshots|rollback` and the operator
+# commands (history, send, check) live in their own modules.
 app.add_typer(_routes_cli.routes_app, name="routes")
+app.add_typer(_runs_cli.runs_app, name="runs")
 app.add_typer(_state_cli.state_app, name="state")
 operate.register(app)
 

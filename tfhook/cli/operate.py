@@ -101,6 +101,26 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
     typer.echo(query.as_json(found) if as_json else table(found), nl=False)
 
 
+@history_app.command("decisions", cls=helptext.Command)
+def decisions(
+    ctx: typer.Context,
+    state_dir: StateDir = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many decisions.")] = 20,
+    since: Annotated[str | None, typer.Option(help="Only decisions this recent (2h, 7d).")
+                     ] = None,
+    route: Annotated[str | None, typer.Option(help="Only decisions on this route's runs.")
+                     ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only those refused or failed.")
+                      ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """List operators' decisions (tfhook runs approve/deny, rollbacks), newest first."""
+    from tfhook.history import query
+
+    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
+             query.decisions, query.decisions_table, as_json)
+
+
 @history_app.command("show", cls=helptext.Command)
 def show(
     ctx: typer.Context,

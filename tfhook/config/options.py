@@ -98,6 +98,9 @@ OPTIONS: tuple[Option, ...] = (
        rule=rule.duration),
     _o("socket_mode", "Unix socket file mode (octal; default 0600); not for unix-abstract:.",
        None, "MODE", type=str | None, rule=rule.socket_mode),
+    _o("admin_addr", "unix:PATH where the admin service (tfhook runs approve|deny|held) "
+       "answers, for a server whose --addr is TCP or unix-abstract: (with --addr unix:PATH it "
+       "answers there).", None, "ADDR", type=str | None, rule=rule.unix_socket),
     _o("terraform", "Terraform engine: auto, embedded or a path to terraform/tofu.", "auto",
        "ENGINE", route="terraform.terraform", into="engine", rule=rule.engine, **_TF),
     _o("on_result", "PostHandle result that triggers a refresh (repeatable): created, updated, "

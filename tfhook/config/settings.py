@@ -142,6 +142,7 @@ class Settings:
     announce_unmatched: bool = True
     grace: float = 30.0
     socket_mode: int = DEFAULT_SOCKET_MODE
+    admin_addr: str | None = None  # a unix socket of its own for the admin service (#21)
     log_format: str = "logfmt"
     log_level: str = "info"
     exporter: Exporter = field(default_factory=Exporter)

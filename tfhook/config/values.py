@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import settings
+from tfhook.config import address, settings
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.errors import RoutesError, UserError
@@ -229,6 +229,14 @@ def age(value: Any, at: Context) -> float:
 
 def socket_mode(value: Any, at: Context) -> int:
     return settings.DEFAULT_SOCKET_MODE if value is None else settings.parse_socket_mode(value)
+
+
+def unix_socket(value: Any, at: Context) -> str | None:
+    """A unix:PATH address (a socket file, whose mode guards who connects), or None."""
+    if value is not None and address.parse(str(value)).path is None:
+        raise UserError(f"{value!r} is not unix:PATH: the admin service answers only on a "
+                        "socket file (over TCP or unix-abstract: anyone could decide)")
+    return None if value is None else str(value)
 
 
 def handler_config(value: Any, at: Context) -> settings.Exporter:

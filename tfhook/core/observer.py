@@ -101,6 +101,21 @@ class Run:
         self.duration = time.monotonic() - self.clock
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an operator decided through the admin service (#21), and how it ended."""
+
+    action: str  # approve, deny, rollback
+    run: int  # the run decided on (rollback: the run whose snapshot is pushed back)
+    user: str  # as the client reports it
+    outcome: str  # done, refused, failed, cancelled
+    message: str  # what was done, or why not
+    directory: str = ""  # "" when no directory holds the run
+    route: str = ""
+    peer: str = ""
+    time: float = field(default_factory=time.time)
+
+
 def trigger_kinds(triggers: Sequence[object]) -> tuple[str, ...]:
     """`event`, `start`, `reconcile`, `retry`: what asked for a run, each once, in order."""
     kinds = ["event" if isinstance(t, Event) else TRIGGERS.get(str(t), str(t)) for t in triggers]
@@ -150,6 +165,10 @@ class Observer(Protocol):
 
     def retry_pending(self, route: str, pending: bool) -> None:
         """A background retry after a failed run is pending, or no longer."""
+        return None
+
+    def decided(self, decision: Decision) -> None:
+        """An operator approved, denied or rolled back (done, or refused and why)."""
         return None
 
 
@@ -231,6 +250,13 @@ class Observers(Observer):
         for observer in self.each:
             try:
                 observer.retry_pending(route, pending)
+            except Exception:
+                _failed(observer)
+
+    def decided(self, decision: Decision) -> None:
+        for observer in self.each:
+            try:
+                observer.decided(decision)
             except Exception:
                 _failed(observer)
 

@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass, field
 
 from tfhook.core.model import Event, Phase, Update
-from tfhook.core.observer import Call, CallEnd, Observer, Run
+from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
 from tfhook.history import History, Ref
 from tfhook.history.records import CallEnd as RowEnd
-from tfhook.history.records import CallStart, RunEnd, RunStart
+from tfhook.history.records import CallStart, DecisionRow, RunEnd, RunStart
 from tfhook.hook import Instruction, Result, _code, name_of
 from tfhook.observe import redact
 
@@ -91,6 +91,12 @@ class HistorySink(Observer):
             self.history.end_run(run.history, RunEnd(
                 finished=time.time(), outcome=run.outcome, refreshed=run.refreshed,
                 drifted=run.drifted, outputs_changed=run.outputs_changed, error=run.error))
+
+    def decided(self, decision: Decision) -> None:
+        self.history.decided(DecisionRow(
+            time=decision.time, action=decision.action, run_id=decision.run,
+            user=decision.user, outcome=decision.outcome, message=decision.message,
+            directory=decision.directory, route=decision.route, peer=decision.peer))
 
 
 def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:

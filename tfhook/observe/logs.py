@@ -12,7 +12,7 @@ import structlog
 
 from tfhook import controls
 from tfhook.core.model import Action, Event, Phase, Update, describe
-from tfhook.core.observer import Call, CallEnd, Observer, Run
+from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
 from tfhook.hook import Instruction, Result, _code, name_of
 from tfhook.observe import redact
 
@@ -152,6 +152,13 @@ class LogSink(Observer):
             self._runs.info("run done", refreshed=len(run.refreshed),
                             drifted="; ".join(run.drifted), unexplained=run.unexplained,
                             outputs_changed="; ".join(run.outputs_changed), **fields)
+
+    def decided(self, decision: Decision) -> None:
+        """`decision` at info when done, at warning when refused or failed (who and why)."""
+        line = self._runs.info if decision.outcome == "done" else self._runs.warning
+        line("decision", action=decision.action, run=decision.run, user=decision.user,
+             outcome=decision.outcome, dir=decision.directory or "-", route=decision.route or "-",
+             message=decision.message[-ERROR_LOG_MAX:])
 
 
     def run_changed(self, run: Run) -> None:

@@ -23,7 +23,8 @@ from tfhook.history import History
 from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
-from tfhook.server import reflection
+from tfhook.runners.decisions import Decider
+from tfhook.server import admin, reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -83,6 +84,15 @@ class Server:
                                                           settings.snapshots_keep))
         self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
         self.reloader = Reloader(settings, self.pipeline, self.context)
+        self.decisions = Decider(self.context)
+        self.admin = admin.AdminService(self.decisions)
+        self.admin_endpoint = admin.Endpoint(self.admin, self.listener, None if (
+            settings.admin_addr is None) else Listener(settings.admin_addr, settings.socket_mode,
+                                                       "--admin-addr"))
+        if self._metrics is not None:
+            from tfhook.observe.metrics import count_held
+
+            count_held(self._metrics, lambda: len(self.decisions.held()))
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -99,7 +109,8 @@ class Server:
                 log.info("serving", addr=self.settings.addr, version=__version__,
                          **_describe(self.settings, self.context),
                          history=str(self._history.path) if self._history else "off",
-                         open_files=open_files, max_connection_idle=_idle(self.settings))
+                         open_files=open_files, max_connection_idle=_idle(self.settings),
+                         admin=self.admin_endpoint.where)
                 await self._stop.wait()
                 await self._shutdown()
             finally:
@@ -109,6 +120,7 @@ class Server:
                     # what is left then is killed at once.
                     await self._idle(FORCED_WAIT if self._forced else None)
                     await asyncio.shield(self._grpc.stop(0))
+                await self.admin_endpoint.stop(0)
                 await self.reloader.close()
                 self.listener.remove()
                 # Calls record how they ended before the history closes.
@@ -151,8 +163,10 @@ class Server:
         reflection.enable(
             server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
         self.listener.bind(server)
+        self.admin_endpoint.attach(server)
         await server.start()
         self._grpc = server
+        await self.admin_endpoint.start(options, self.health)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
         if address.exposed(self.listener.address):
@@ -174,6 +188,7 @@ class Server:
         # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
         stopping = asyncio.ensure_future(
             self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+        admin_stopping = asyncio.ensure_future(self.admin_endpoint.stop(self.settings.grace))
         calls = {call for t in self.reloader.tables() for call in t.calls}
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
@@ -181,6 +196,7 @@ class Server:
         await self._idle()
         await self._grpc.stop(0)
         await stopping
+        await admin_stopping
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
