@@ -203,3 +203,32 @@ def test_an_approved_held_plan_saves_the_state_it_replaces_as_the_held_runs(
     assert undo.returncode == 0, undo.stderr
     assert resources(simcloud.state()) == resources(before)
     assert simcloud.state()["serial"] == approved["serial"] + 2
+
+
+def test_a_rollback_through_the_server_runs_under_its_flight(simcloud: SimCloud, tf_serve,
+                                                            tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    server = tf_serve(simcloud.dir, "--state-dir", str(state_dir), env=simcloud.env)
+    before = simcloud.state()
+    refresh_to(simcloud, server, 400)
+    (run,) = runs(state_dir, simcloud.env)
+    common = ("state", "rollback", f"run-{run['id']}", "--state-dir", str(state_dir))
+
+    tcp = tfhook(*common, "--addr", "127.0.0.1:1", "--yes", env=simcloud.env)
+    assert tcp.returncode == 2 and "the admin service answers only on a unix socket" \
+        in tcp.stderr, tcp.stderr
+    shown = tfhook(*common, "--addr", server.target, env=simcloud.env)
+    assert shown.returncode == 0, shown.stderr
+    assert "  simcloud_elb.main: plan 400 -> 100\n" in shown.stdout, shown.stdout
+    back = tfhook(*common, "--addr", server.target, "--yes", env=simcloud.env)
+
+    assert back.returncode == 0, back.stderr
+    assert resources(simcloud.state()) == resources(before)
+    rollback_run = runs(state_dir, simcloud.env)[-1]
+    assert (rollback_run["triggers"], rollback_run["outcome"]) == (["rollback"], "done")
+    assert rollback_run["route"] == run["route"]  # the server's own directory ran it
+    assert resources(snapshot(state_dir, rollback_run["id"])) != resources(before)
+    decisions = tfhook("history", "decisions", "--json", "--state-dir", str(state_dir),
+                       env=simcloud.env)
+    assert [(d["action"], d["run_id"], d["outcome"]) for d in json.loads(decisions.stdout)] == [
+        ("rollback", run["id"], "done")], decisions.stdout
