@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.servers import HANG_GUARD, tfhook_command
+from support.pg import Postgres, why_not
+from support.servers import HANG_GUARD, ROOT, tfhook_command
 from support.simcloud import ELB_ID, SimCloud
-from support.terraform import Recorder, updated
+from support.terraform import Recorder, simulate, tf_env, tfhook_terraform, updated
 
 from tfhook.core.decisions import Who
 from tfhook.core.hooks import Hook, TerraformAction
@@ -232,3 +236,52 @@ def test_a_rollback_through_the_server_runs_under_its_flight(simcloud: SimCloud,
                        env=simcloud.env)
     assert [(d["action"], d["run_id"], d["outcome"]) for d in json.loads(decisions.stdout)] == [
         ("rollback", run["id"], "done")], decisions.stdout
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    server = Postgres.start()
+    yield server
+    server.stop()
+
+
+def test_a_rollback_of_a_state_kept_in_postgresql(postgres: Postgres, tf_serve,
+                                                  tmp_path: Path) -> None:
+    schema = f"tf_{uuid.uuid4().hex[:10]}"
+    tf_dir = tmp_path / "pg"
+    shutil.copytree(ROOT / "examples" / "terraform" / "demo-pg", tf_dir,
+                    ignore=shutil.ignore_patterns(".terraform*"))
+    env = tf_env(PG_CONN_STR=postgres.conn, PG_SCHEMA_NAME=schema)
+    for args in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        tfhook_terraform(f"-chdir={tf_dir}", *args, "-no-color", cwd=tmp_path,
+                         env={**env, "TFHOOK_TERRAFORM": "embedded"})
+
+    def pg_state() -> dict[str, Any]:
+        return json.loads(postgres.sql(  # type: ignore[no-any-return]
+            f"SELECT data FROM {schema}.states WHERE name = 'default'"))
+
+    state_dir, before = tmp_path / "state", pg_state()
+    server = tf_serve(tf_dir, "--state-dir", str(state_dir), env=env)
+    simulate(tf_dir, 400)
+    assert server.call("PostHandle", updated())[-1][0] == "DONE"
+    refreshed = pg_state()
+    assert refreshed["outputs"]["elb_plan"]["value"] == 400
+    (run,) = runs(state_dir, env)
+    assert resources(snapshot(state_dir, run["id"])) == resources(before)
+
+    back = tfhook("state", "rollback", f"run-{run['id']}", "--state-dir", str(state_dir),
+                  "--yes", env=env)
+    assert back.returncode == 0, back.stderr
+    rolled = pg_state()
+    assert resources(rolled) == resources(before)
+    assert rolled["outputs"]["elb_plan"]["value"] == 100
+    assert (rolled["lineage"], rolled["serial"]) == (refreshed["lineage"],
+                                                     refreshed["serial"] + 2)
+    undo = runs(state_dir, env)[-1]
+    again = tfhook("state", "rollback", f"run-{undo['id']}", "--state-dir", str(state_dir),
+                   "--yes", env=env)
+    assert again.returncode == 0, again.stderr
+    assert resources(pg_state()) == resources(refreshed)
