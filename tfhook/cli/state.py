@@ -7,17 +7,15 @@ Exit codes: 0 done; 1 refused (no such snapshot, another lineage, a push Terrafo
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tfhook.cli import helptext
-from tfhook.cli.exits import guard
+from tfhook.cli.exits import decided, guard
 from tfhook.cli.operate import StateDir, state_home
 from tfhook.config import settings as config
-from tfhook.core.decisions import Refused
 from tfhook.errors import UserError
 
 state_app = typer.Typer(help="Terraform states tfhook saved before each apply, and rollbacks.",
@@ -45,6 +43,8 @@ def rollback(
         "the directory's single flight. Without it, this process does.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Push the snapshot back (without it: only "
                                       "show what that would change).")] = False,
+    timeout: Annotated[str, typer.Option(
+        help="With --addr: how long to wait for the server to answer the connection.")] = "5s",
 ) -> None:
     """Show what putting back the state saved before a run changes; --yes pushes it back.
 
@@ -53,34 +53,16 @@ def rollback(
     """
     from tfhook.ops import states
 
-    def direct() -> str:
+    def rolled() -> str:
         number = _run(run)
         if addr is not None:
-            raise UserError("--addr: this tfhook has no admin client yet; leave --addr out "
-                            "to roll back from this process")
+            return states.through(addr, state_home(root), number, apply=yes,
+                                  timeout=config.positive_duration(timeout, name="--timeout"))
         return states.rollback(state_home(root), number, apply=yes,
                                env=config.environment(), user=getpass.getuser())
 
-    text = _decided(direct)
+    text = decided(rolled)
     typer.echo(text if yes else f"{text}\n(nothing was pushed: --yes pushes it back)")
-
-
-def _decided(call: Callable[[], str]) -> str:
-    """`call`'s answer; a refusal is one line and exit code 1, other errors exit 2."""
-    refused: list[Refused] = []
-
-    def attempt() -> str | None:
-        try:
-            return call()
-        except Refused as exc:
-            refused.append(exc)
-            return None
-
-    text = guard(attempt)
-    if text is None:
-        typer.echo(f"tfhook: refused: {' '.join(str(refused[0]).split())}", err=True)
-        raise typer.Exit(1)
-    return text
 
 
 def _run(text: str) -> int:

@@ -60,6 +60,18 @@ def rollback(root: Path, run: int, *, apply: bool, env: Mapping[str, str], user:
     return asyncio.run(_rollback(hook, keeper, run, apply, env, Who(user, "local")))
 
 
+def through(addr: str, root: Path, run: int, *, apply: bool, timeout: float) -> str:
+    """The rollback of run-`run` done by the server at `addr` (its admin service), under the
+    single flight of the directory the snapshot in `root` names. Raises Refused."""
+    from tfhook.ops import admin
+
+    shot = Keeper(root).find(run)
+    if shot is None:
+        raise Refused(f"no snapshot of run-{run} in {Keeper(root).folder} (give the server's "
+                      "--state-dir: the snapshot names the directory to roll back)")
+    return admin.rollback(addr, shot.directory, run, apply, timeout)
+
+
 async def _rollback(hook: Hook, keeper: Keeper, run: int, apply: bool, env: Mapping[str, str],
                     who: Who) -> str:
     # The run's row, in the same history as the runs it undoes (kept: pruning is the server's).
