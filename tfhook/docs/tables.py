@@ -31,6 +31,7 @@ def metrics_page() -> str:
     """docs/reference/metrics.md: every metric of the registry /metrics serves."""
     sink = metrics.MetricsSink()
     metrics.count_history_failures(sink, lambda: 0)
+    metrics.count_held(sink, lambda: 0)
     helps = {family.name: family.documentation for family in sink.registry.collect()}
     lines = ["# Metrics", "", NOTE.format(source="the Prometheus registry of "
              "`tfhook/observe/metrics.py`"), "",
