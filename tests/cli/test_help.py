@@ -138,7 +138,7 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
                                  "--admin-addr", "--state-dir", "--history-keep", "--held-keep",
-                                 "--history-requests",
+                                 "--history-requests", "--snapshots-keep",
                                  "--max-concurrency", "--max-connection-idle",
                                  "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
