@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover
 
 from tfhook.cli import helptext, operate
 from tfhook.cli import routes as _routes_cli
+from tfhook.cli import runs_diff as _runs_cli
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
 from tfhook.config.options import FLAGS, Option
@@ -133,6 +134,7 @@ def init(
 
 # `routes check|explain` and the operator commands (history, send, check) live in their own modules.
 app.add_typer(_routes_cli.routes_app, name="routes")
+app.add_typer(_runs_cli.runs_app, name="runs")
 operate.register(app)
 
 

@@ -25,7 +25,7 @@ class TerraformRunner:
         directory = context.directories.get(key)
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer)
+                hook, dict(context.settings.env), context.observer, context.settings.state_dir)
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False

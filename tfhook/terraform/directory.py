@@ -22,6 +22,7 @@ from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.process import spawn as process
 from tfhook.terraform import background, commands, guard, planfiles, refresh, startup, state, summary, targets
 from tfhook.terraform import engine as engines
+from tfhook.terraform.converge import route_problem
 from tfhook.terraform.events import Report
 
 log = structlog.get_logger("tfhook.terraform")
@@ -30,7 +31,8 @@ log = structlog.get_logger("tfhook.terraform")
 class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
-    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None) -> None:
+    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
+                 state_dir: Path | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -39,7 +41,8 @@ class Directory:
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"), self.label("max_state_removals"))
+                                     self.label("lock_timeout"), self.label("max_state_removals"),
+                                     state_dir)
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
@@ -70,6 +73,9 @@ class Directory:
         problem = startup.directory_problem(self.action.dir)
         if problem:
             raise UserError(f"{self.label('dir')}: {problem}")
+        problem = route_problem(self.action)
+        if problem:
+            raise UserError(f"{self.label('converge')}: {problem}")
         if init:
             found = await self._version()
             await self._init()
@@ -173,7 +179,8 @@ class Directory:
         run.outputs_changed = tuple(done.report.output_changes(done.before))
         return Update(Status.DONE, summary.summary(
             done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
-            done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
+            done.before, chosen, notes + done.notes, done.reverts, done.converged),
+            reverts=len(done.reverts))
 
     # -- set-up --------------------------------------------------------------------
 
