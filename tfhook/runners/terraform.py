@@ -8,6 +8,7 @@ from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
 from tfhook.runners import Context
+from tfhook.terraform import suggest
 from tfhook.terraform.directory import Directory
 
 
@@ -25,7 +26,8 @@ class TerraformRunner:
         directory = context.directories.get(key)
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer, context.settings.state_dir)
+                hook, dict(context.settings.env), context.observer,
+                suggest.folder(context.settings.state_dir))
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False

@@ -183,11 +183,11 @@ def _suggest(target: Target, batch: Batch, found: list[Changed],
                 edits.append((source.literal, text))
     if not edits:
         return lines
-    if target.state_dir is None or batch.run_id is None:
+    if target.suggestions is None or batch.run_id is None:
         return [*lines, "suggested change not kept: the history is off (runs have no id)"]
     try:
         text = suggest.diff(target.action.dir, edits)
-        suggest.keep(target.state_dir, batch.run_id, text)
+        suggest.keep(target.suggestions, batch.run_id, text)
     except OSError as exc:
         return [*lines, f"suggested change not kept: {exc}"]
     return [*lines, f"suggested change: tfhook runs diff run-{batch.run_id}"]

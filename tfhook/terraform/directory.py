@@ -32,7 +32,7 @@ class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
     def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
-                 state_dir: Path | None = None) -> None:
+                 suggestions: Path | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -42,7 +42,7 @@ class Directory:
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
                                      self.label("lock_timeout"), self.label("max_state_removals"),
-                                     state_dir)
+                                     suggestions)
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None

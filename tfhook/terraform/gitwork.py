@@ -14,7 +14,7 @@ TIMEOUT = 60.0  # a hook of the repository's may take a while; git itself takes 
 
 async def _git(target: Target, *args: str) -> tuple[str, process.Exit]:
     spec = process.Spec(argv=["git", *args], name="git", env=target.env, cwd=target.action.dir,
-                        timeout=TIMEOUT, kill_after=5.0, stop_signal=signal.SIGTERM)
+                        timeout=TIMEOUT, stop_signal=signal.SIGTERM)
     output, exit_ = await process.capture(spec)
     return output.decode("utf-8", "replace"), exit_
 

@@ -34,7 +34,7 @@ class Target:
     kill_after: float
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
-    state_dir: Path | None = None  # where converge keeps a run's suggested change (#22)
+    suggestions: Path | None = None  # where converge keeps a run's suggested change (#22)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
         """The var_file options, then `variables`, the file of the `var` values, which the

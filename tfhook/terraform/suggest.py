@@ -53,9 +53,15 @@ def _file_diff(root: Path, file: Path, edits: list[tuple[Attribute, str]]) -> st
                    for line in lines)
 
 
-def keep(state_dir: Path, run_id: int, text: str) -> Path:
-    """Write the suggested change of run `run_id` (readable by its owner only)."""
-    folder = state_dir / FOLDER
+def folder(history: Path | None) -> Path | None:
+    """Where suggested changes are kept: a folder of the state directory `history`."""
+    return None if history is None else history / FOLDER
+
+
+def keep(where: Path, run_id: int, text: str) -> Path:
+    """Write the suggested change of run `run_id` into the folder `where` (readable by
+    its owner only)."""
+    folder = where
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"run-{run_id}.diff"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -64,12 +70,12 @@ def keep(state_dir: Path, run_id: int, text: str) -> Path:
     return path
 
 
-def read(state_dir: Path, run: str) -> str:
+def read(history: Path, run: str) -> str:
     """The suggested change of `run` (`run-3` or `3`); UserError when there is none."""
     number = run.removeprefix("run-")
     if not number.isdigit():
         raise UserError(f"{run!r}: expected a run id (run-3)")
-    path = state_dir / FOLDER / f"run-{int(number)}.diff"
+    path = history / FOLDER / f"run-{int(number)}.diff"
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
