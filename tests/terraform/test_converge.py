@@ -225,8 +225,8 @@ def test_a_route_var_on_a_converged_variable_is_refused(make_simcloud, tmp_path:
                                            f"unix:{tmp_path}/never.sock"), capture_output=True,
                             text=True, timeout=HANG_GUARD, env=cloud.env, cwd=tmp_path)
 
-    why = (f"routes[0] (elb): terraform.converge: var.elb_plan (main.tf:{plan_line(cloud)}) is converge's, but the "
-           f"route's var sets it and would override {VARS}: remove it from the route")
+    why = (f"routes[0] (elb): terraform.converge: var.elb_plan (main.tf:{plan_line(cloud)}) "
+           f"is converge's, but the route's var sets it and would override {VARS}: remove it from the route")
     assert checked.returncode == 2 and why in checked.stderr, checked.stderr
     assert served.returncode == 2 and why in served.stderr, served.stderr
 
