@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.servers import HANG_GUARD, launch, tfhook_command
 from support.simcloud import ELB_ID, SimCloud, main_tf
-from support.terraform import TfServer, updated
+from support.terraform import Recorder, TfServer, updated
 
 VARS = "autoscaler.auto.tfvars.json"
 VARIABLES_TF = 'variable "elb_plan" {\n  type    = number\n  default = 100\n}\n'
@@ -240,3 +240,21 @@ def test_converge_off_is_todays_warning(make_simcloud, tmp_path: Path) -> None:
                                      f"apply; {HINT}")
     assert not (cloud.dir / VARS).exists()
     assert plain_plan(cloud) == 2
+
+
+def test_no_engine_command_when_nothing_would_be_reverted(make_simcloud, tmp_path: Path) -> None:
+    cloud = make_simcloud()  # the default module: plan is in ignore_changes
+    recorder = Recorder.create(tmp_path)
+    engine = f"\n      terraform: {recorder.path}\n"
+    path = routes(tmp_path, cloud, extra="").read_text().replace("\n      terraform: embedded\n",
+                                                                 engine)
+    (tmp_path / "tfhook.yaml").write_text(path)
+
+    text = event(tmp_path, cloud, tmp_path / "tfhook.yaml")
+
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in text and "next apply" not in text
+    commands = [argv[0] for argv, _ in recorder.invocations()]
+    # start-up: version and the plan of nothing; the event: the refresh plan, its show and
+    # apply, the revert check's plan (it found nothing: no show, and converge adds nothing)
+    assert sorted(commands) == ["apply", "plan", "plan", "plan", "show", "version"]
+    assert not (cloud.dir / VARS).exists()
