@@ -21,7 +21,7 @@ def run_demo(tmp_path: Path, **env: str) -> str:
     return done.stdout
 
 
-def test_the_demo_shows_a_real_drift_and_the_revert_to_come(tmp_path: Path) -> None:
+def test_the_demo_shows_a_real_drift_and_the_loop_closed(tmp_path: Path) -> None:
     where = provider_dir()
     if where is None:
         pytest.skip("the simcloud provider is not installed: run `make simcloud`")
@@ -30,7 +30,12 @@ def test_the_demo_shows_a_real_drift_and_the_revert_to_come(tmp_path: Path) -> N
     assert "the simulated cloud's provider" in out
     assert "drifted 1: simcloud_elb.main (plan 100 -> 400, " in out
     assert "outputs changed 1: elb_plan: 100 → 400" in out
-    assert "~ plan    = 400 -> 100" in out  # the pinned plan: the next apply reverts it
+    # The warning, then converge, then a plain plan with no changes (#22).
+    warning = out.index("simcloud_elb.main: plan 400 -> 100 on the next apply; set by "
+                        "var.elb_plan (main.tf:")
+    converged = out.index("converged: var.elb_plan = 400 (autoscaler.auto.tfvars.json); the "
+                          "next apply keeps 400")
+    assert warning < converged < out.index('"elb_plan": 400') < out.index("No changes.")
     assert "not installed" not in out
 
 

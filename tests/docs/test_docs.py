@@ -16,6 +16,7 @@ from support.servers import run_tfhook
 from tfhook.docs.pages import differing
 
 DEMO = ROOT / "examples" / "terraform" / "demo"
+RUNS = "tests/cli/test_runs.py"
 # Commands that need a live server and the tests that run them with one.
 SERVED = {
     "tfhook serve --tf-dir": "tests/ops/test_send.py::test_terraform_mode_streams_runs_and_is_recorded",
@@ -25,9 +26,9 @@ SERVED = {
     "tfhook check": "tests/ops/test_send.py::test_check_answers_serving",
     "tfhook send": "tests/ops/test_send.py::test_send_applies_the_flags_and_prints_the_answer",
     "tfhook history": "tests/cli/test_operate.py::test_calls_through_the_server_are_recorded",
-    "tfhook runs approve": "tests/cli/test_runs.py::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
-    "tfhook runs held": "tests/cli/test_runs.py::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
-    "tfhook runs deny": "tests/cli/test_runs.py::test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server",
+    "tfhook runs approve": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
+    "tfhook runs held": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
+    "tfhook runs deny": f"{RUNS}::test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server",
     "tfhook state rollback":
         "tests/terraform/test_terraform_rollback.py::test_a_rollback_restores_the_state_and_a_second_one_undoes_it",
 }

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tfhook.cli import helptext
+from tfhook.cli import helptext, runs_diff
 from tfhook.cli.exits import decided
 from tfhook.config import settings as config
 
@@ -21,9 +21,11 @@ Addr = Annotated[str, typer.Option(
 Run = Annotated[str, typer.Argument(help="The held run: run-12 (as `tfhook runs held` shows).")]
 Timeout = Annotated[str, typer.Option(
     help="How long to wait for the server to answer the connection (not for the apply).")]
-runs_app = typer.Typer(help="Held runs on a running server: list, approve, deny (exit 0 done, "
-                       "1 refused, 2 nothing answers or bad input).", add_completion=False,
-                       cls=helptext.Group, no_args_is_help=True)
+runs_app = typer.Typer(help="Runs: held ones on a running server listed, approved or denied (exit "
+                       "0 done, 1 refused, 2 nothing answers or bad input); a run's suggested "
+                       "change (diff).", add_completion=False, cls=helptext.Group,
+                       no_args_is_help=True)
+runs_diff.register(runs_app)
 
 
 @runs_app.command("held", cls=helptext.Command)

@@ -128,6 +128,10 @@ OPTIONS: tuple[Option, ...] = (
     _o("max_state_removals", "Objects a refresh may remove from the state beyond those DELETED "
        "events name (more: the refresh is refused and changes nothing).", 0, "N", type=int,
        route="terraform.max_state_removals", rule=rule.count, **_TF),
+    _o("converge", "Write what the autoscaler changed into a variables file tfhook owns, when a "
+       "root variable is the attribute's whole value: {vars_file: NAME.auto.tfvars.json, "
+       "commit: false} (route only; off by default).", flag=NO_FLAG, route="terraform.converge",
+       rule=rule.converge),
     _o("check_revert", "Do not warn when the next apply would change back what a refresh "
        "recorded.", False, type=bool, flag="--no-check-revert", negate=True,
        route="terraform.check_revert", rule=rule.boolean, **_TF),

@@ -18,7 +18,7 @@ from typing import Any
 
 from tfhook.config import address, settings
 from tfhook.core import names
-from tfhook.core.hooks import RESOURCE_TYPES
+from tfhook.core.hooks import RESOURCE_TYPES, Converge
 from tfhook.errors import RoutesError, UserError
 
 
@@ -143,6 +143,26 @@ def variables(value: Any, at: Context) -> tuple[tuple[str, str], ...]:
     _all_of([f"{key + sep + rest!r} must be KEY=VALUE" for key, sep, rest in pairs
              if not sep or not key])
     return tuple((key, json.dumps(rest, ensure_ascii=False)) for key, _, rest in pairs)
+
+
+def converge(value: Any, at: Context) -> Converge:
+    """`{vars_file: NAME.auto.tfvars.json, commit: bool}` (#22): a file in the directory
+    itself that Terraform loads by itself, so a plain `terraform plan` reads it too; tfhook
+    writes it as JSON."""
+    if not isinstance(value, dict):
+        raise UserError("must be a mapping: {vars_file: NAME.auto.tfvars.json, commit: false}")
+    problems = [f"{key}: unknown key (allowed: commit, vars_file)"
+                for key in sorted(set(map(str, value)) - {"vars_file", "commit"})]
+    name = value.get("vars_file")
+    if not isinstance(name, str) or Path(name).name != name or not (
+            name.endswith(".auto.tfvars.json") or name == "terraform.tfvars.json"):
+        problems.append(f"vars_file: {name!r} must be a file name (no folder) ending in "
+                        ".auto.tfvars.json, which Terraform loads from the directory by itself")
+    commit = value.get("commit", False)
+    if not isinstance(commit, bool):
+        problems.append(f"commit: {commit!r} must be true or false")
+    _all_of(problems)
+    return Converge(str(name), commit)
 
 
 def _json_problem(value: Any) -> str:

@@ -47,6 +47,15 @@ class ExecutableAction:
 
 
 @dataclass(frozen=True, slots=True)
+class Converge:
+    """Follow the autoscaler in a variables file tfhook owns (#22): its path, relative to
+    the Terraform directory, and whether to commit it."""
+
+    vars_file: str
+    commit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TerraformAction:
     """Refresh a Terraform directory (a checked refresh-only plan) through its single flight."""
 
@@ -63,6 +72,7 @@ class TerraformAction:
     max_state_removals: int = 0
     check_revert: bool = True  # warn when the next apply would change back a refresh
     unexplained_drift: str = "apply"  # apply | hold (UNEXPLAINED_DRIFT)
+    converge: Converge | None = None  # write what the autoscaler did into a variables file
     kind = "terraform"
 
 

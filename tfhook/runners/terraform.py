@@ -8,7 +8,7 @@ from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
 from tfhook.runners import Context
-from tfhook.terraform import held
+from tfhook.terraform import held, suggest
 from tfhook.terraform.directory import Directory
 
 
@@ -27,7 +27,7 @@ class TerraformRunner:
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(
                 hook, dict(context.settings.env), context.observer, held.shelf(context.settings),
-                context.snapshots)
+                context.snapshots, suggest.folder(context.settings.state_dir))
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False

@@ -37,6 +37,7 @@ from tfhook.terraform import (
 from tfhook.terraform import engine as engines
 from tfhook.terraform import errands as errand_runs
 from tfhook.terraform import rollback as rollbacks
+from tfhook.terraform.converge import route_problem
 from tfhook.terraform.events import Report
 from tfhook.terraform.snapshots import Keeper
 
@@ -47,7 +48,8 @@ class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
     def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
-                 shelf: held.Shelf | None = None, snapshots: Keeper | None = None) -> None:
+                 shelf: held.Shelf | None = None, snapshots: Keeper | None = None,
+                 suggestions: Path | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -57,7 +59,7 @@ class Directory:
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
         self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
                                      self.label("lock_timeout"), self.label("max_state_removals"),
-                                     snapshots)
+                                     snapshots, suggestions)
         self.flight = Flight(self._work)
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
@@ -90,6 +92,9 @@ class Directory:
         problem = startup.directory_problem(self.action.dir)
         if problem:
             raise UserError(f"{self.label('dir')}: {problem}")
+        problem = route_problem(self.action)
+        if problem:
+            raise UserError(f"{self.label('converge')}: {problem}")
         if init:
             found = await self._version()
             await self._init()
@@ -229,7 +234,8 @@ class Directory:
         run.outputs_changed = tuple(done.report.output_changes(done.before))
         return Update(Status.DONE, summary.summary(
             done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
-            done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
+            done.before, chosen, notes + done.notes, done.reverts, done.converged),
+            reverts=len(done.reverts))
 
     # -- set-up --------------------------------------------------------------------
 

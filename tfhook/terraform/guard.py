@@ -14,7 +14,7 @@ import structlog
 from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-from tfhook.terraform import commands, drift, planfiles, plans, snapshots
+from tfhook.terraform import commands, converge, drift, planfiles, plans, snapshots
 from tfhook.terraform.events import Report
 from tfhook.terraform.refresh import Target, show, stream
 
@@ -48,6 +48,7 @@ class Result:
     reverts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     drifts: list[drift.Drift] = field(default_factory=list)
+    converged: list[str] = field(default_factory=list)  # what converge did (#22)
 
 
 async def refresh(target: Target, batch: Batch, targets: list[str], causes: drift.Causes,
@@ -211,7 +212,12 @@ async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
             await stream(target, _quiet, check, argv, "terraform plan -refresh=false")
             if not check.changes:
                 return
-            result.reverts = plans.reverts(await show_plan(target, plan_file))
+            saved = await show_plan(target, plan_file)
+            if target.action.converge is None:
+                result.reverts = plans.reverts(saved)
+            else:
+                result.reverts, result.converged = await converge.follow(target, batch,
+                                                                         drifted, saved)
         except ActionFailed as exc:
             first = str(exc).splitlines()[-1] if str(exc) else ""
             log.warning("revert check failed", dir=str(target.action.dir), error=str(exc))

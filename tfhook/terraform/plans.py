@@ -5,7 +5,7 @@ next apply."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,8 +211,10 @@ def prior_outputs(plan: State) -> dict[str, tuple[Any, bool]]:
     return found
 
 
-def reverts(plan: State) -> list[str]:
-    """Each resource the configuration would change on the next apply, with its attributes."""
+def reverts(plan: State, hint: Callable[[dict[str, Any], str], str] | None = None
+            ) -> list[str]:
+    """Each resource the configuration would change on the next apply, with its attributes;
+    `hint(change, default)` words what to do about one (converge says where it is set)."""
     lines = []
     for change in plan.get("resource_changes", []):
         if change.get("mode", "managed") != "managed":
@@ -220,8 +222,9 @@ def reverts(plan: State) -> list[str]:
         detail = change.get("change", {})
         what = _what(detail)
         if what:
-            hint = GONE_HINT if what == "created again" else REVERT_HINT
-            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {hint}")
+            default = GONE_HINT if what == "created again" else REVERT_HINT
+            shown = default if hint is None else hint(change, default)
+            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {shown}")
     return lines
 
 

@@ -36,6 +36,7 @@ class Target:
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
     snapshots: Keeper | None = None  # where the state is saved before each write (None: not)
+    suggestions: Path | None = None  # where converge keeps a run's suggested change (#22)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
         """The var_file options, then `variables`, the file of the `var` values, which the
