@@ -29,6 +29,7 @@ SERVED = {
     "tfhook runs approve": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
     "tfhook runs held": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
     "tfhook runs deny": f"{RUNS}::test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server",
+    "tfhook runs diff": "tests/terraform/test_converge.py::test_a_constant_gets_a_diff_that_git_applies",
     "tfhook state rollback":
         "tests/terraform/test_terraform_rollback.py::test_a_rollback_restores_the_state_and_a_second_one_undoes_it",
 }

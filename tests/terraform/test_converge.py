@@ -252,9 +252,11 @@ def test_no_engine_command_when_nothing_would_be_reverted(make_simcloud, tmp_pat
 
     text = event(tmp_path, cloud, tmp_path / "tfhook.yaml")
 
-    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in text and "next apply" not in text
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400, explained by job" in text
+    assert "next apply" not in text
     commands = [argv[0] for argv, _ in recorder.invocations()]
     # start-up: version and the plan of nothing; the event: the refresh plan, its show and
-    # apply, the revert check's plan (it found nothing: no show, and converge adds nothing)
-    assert sorted(commands) == ["apply", "plan", "plan", "plan", "show", "version"]
+    # apply (after its snapshot, a state pull), the revert check's plan (it found nothing:
+    # no show, and converge adds nothing)
+    assert sorted(commands) == ["apply", "plan", "plan", "plan", "show", "state", "version"]
     assert not (cloud.dir / VARS).exists()
