@@ -81,3 +81,19 @@ def test_every_tfhook_command_in_the_docs_runs(demo_template: Path,
         monkeypatch.setenv("XDG_STATE_HOME", str(cwd / "state"))  # a history per page
         ran += _run_page(page, cwd)
     assert [kind for kind in KINDS if not any(c.startswith(kind) for c in ran)] == []
+
+
+def _directives(unit: str) -> list[str]:
+    return [line for line in unit.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_systemd_page_shows_the_unit_init_writes(tmp_path: Path) -> None:
+    """The unit on the systemd page is the one `tfhook init` writes, line for line."""
+    page = (ROOT / "docs" / "how-to" / "systemd.md").read_text()
+    shown = page.split("```ini\n# tfhook.service\n")[1].split("```")[0]
+    (tmp_path / "infra").mkdir()
+    made = run_tfhook(["init", ".", "--kind", "terraform", "--tf-dir", "infra",
+                       "--tfhook-path", "/usr/local/bin/tfhook"], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    written = (tmp_path / "tfhook.service").read_text().replace(str(tmp_path), "/srv/tfhook")
+    assert _directives(shown) == _directives(written)
