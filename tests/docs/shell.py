@@ -7,6 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_RUN = "# not run"  # a block whose first line says so holds system commands: skipped
+# Lines run beside the `tfhook` ones: the demo module's own script (it changes the "cloud").
+RUN = ("tfhook", "python3 infra/")
 _BLOCK = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
 
 
@@ -17,13 +19,14 @@ def documents() -> list[Path]:
 
 
 def commands(path: Path) -> list[str]:
-    """Each `tfhook` command line in the file's sh blocks, continuations joined."""
+    """Each `tfhook` command line (and RUN's others) in the file's sh blocks, continuations
+    joined."""
     found = []
     for block in _BLOCK.findall(path.read_text()):
         if block.startswith(NOT_RUN):
             continue
         for line in block.replace("\\\n", " ").splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
-            if line.startswith("tfhook"):
+            if line.startswith(RUN):
                 found.append(" ".join(line.split()))
     return found

@@ -3,36 +3,28 @@
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from session import page_session, scratch
 from shell import ROOT, commands, documents
 from support.servers import run_tfhook
 
 from tfhook.docs.pages import differing
 
-DEMO = ROOT / "examples" / "terraform" / "demo"
-RUNS = "tests/cli/test_runs.py"
-# Commands that need a live server and the tests that run them with one.
-SERVED = {
-    "tfhook serve --tf-dir": "tests/ops/test_send.py::test_terraform_mode_streams_runs_and_is_recorded",
-    "tfhook serve --executable-path":
-        "tests/ops/test_send.py::test_send_applies_the_flags_and_prints_the_answer",
-    "tfhook serve --routes": "tests/server/test_routes_serve.py::test_the_combined_done_lists_each_route",
-    "tfhook check": "tests/ops/test_send.py::test_check_answers_serving",
-    "tfhook send": "tests/ops/test_send.py::test_send_applies_the_flags_and_prints_the_answer",
-    "tfhook history": "tests/cli/test_operate.py::test_calls_through_the_server_are_recorded",
-    "tfhook runs approve": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
-    "tfhook runs held": f"{RUNS}::test_approve_applies_the_held_run_and_refuses_what_is_not_held",
-    "tfhook runs deny": f"{RUNS}::test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server",
-    "tfhook runs diff": "tests/terraform/test_converge.py::test_a_constant_gets_a_diff_that_git_applies",
-    "tfhook state rollback":
-        "tests/terraform/test_terraform_rollback.py::test_a_rollback_restores_the_state_and_a_second_one_undoes_it",
+# What a page says an answer or a log shows, checked when its commands run.
+SAYS = {
+    "tutorial.md": "elb_plan: 100 → 400",  # the answer to its send
+    "monitoring.md": 'event="metrics exporter listening" address=http://127.0.0.1:',  # its log
 }
+# Every kind of command the docs show, each run by some page.
+KINDS = ("tfhook serve --tf-dir", "tfhook serve --executable-path", "tfhook serve --routes",
+         "tfhook check", "tfhook send", "tfhook history", "tfhook routes check",
+         "tfhook terraform -chdir=infra init", "tfhook init")
 
 
 def test_reference_pages_match_the_code() -> None:
@@ -49,13 +41,6 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
 
 
-def _scratch(where: Path) -> Path:
-    """A folder with a copy of the demo module as `infra`, as the docs' commands expect."""
-    shutil.copytree(DEMO, where / "infra", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    shutil.copy(DEMO / "cloud" / "cloud.tfstate", where / "infra" / "cloud" / "cloud.tfstate")
-    return where
-
-
 def _synopsis_flags_exist(command: str) -> None:
     """A synopsis (`[--flag X]`) names only flags its command has, as the app declares them."""
     words = [w for w in command.split()[1:] if re.fullmatch(r"[a-z-]+", w)][:2]
@@ -69,24 +54,46 @@ def _synopsis_flags_exist(command: str) -> None:
     assert {flag for flag in flags if flag not in shown} == set(), command
 
 
-def test_every_tfhook_command_in_the_docs_runs(tmp_path: Path) -> None:
-    ran, named = [], []
-    for number, page in enumerate(documents()):
-        scratch = _scratch(tmp_path / str(number))  # each page's commands from a fresh folder
-        shown = commands(page)
-        if not any(command.startswith("tfhook init .") for command in shown):
-            # A page that shows a routes file without writing it: the one init writes.
-            run_tfhook(["init", ".", "--kind", "terraform", "--tf-dir", "infra"], cwd=scratch)
+def _run_page(page: Path, cwd: Path) -> list[str]:
+    """Run a page's commands in order (session.py says how); returns those run."""
+    shown, ran = commands(page), []
+    if not any(command.startswith("tfhook init .") for command in shown):
+        # A page that shows a routes file without writing it: the one init writes.
+        run_tfhook(["init", ".", "--kind", "terraform", "--tf-dir", "infra"], cwd=cwd)
+    with page_session(cwd) as session:
         for command in shown:
-            served = next((test for prefix, test in SERVED.items() if command.startswith(prefix)), None)
             if "[" in command or "|" in command:
                 _synopsis_flags_exist(command)
-            elif served:
-                path, name = served.split("::")
-                assert f"def {name}(" in (ROOT / path).read_text(), served
-                named.append(command)
-            else:
-                result = run_tfhook(command.split()[1:], cwd=scratch)
-                assert result.returncode == 0, (page, command, result.stderr)
-                ran.append(command)
-    assert "tfhook terraform -chdir=infra init" in ran and "tfhook routes check tfhook.yaml" in ran
+                continue
+            session.run(command)
+            ran.append(command)
+        said = SAYS.get(page.name)
+        assert said is None or said in "".join(session.outputs) + session.log(), (page, said)
+    return ran
+
+
+def test_every_tfhook_command_in_the_docs_runs(demo_template: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = []
+    for number, page in enumerate(documents()):
+        # Short paths: sockets in the scratch folder must fit a socket path's 107 bytes.
+        cwd = scratch(Path(os.environ["TMPDIR"]) / f"p{number}", demo_template, page)
+        monkeypatch.setenv("XDG_STATE_HOME", str(cwd / "state"))  # a history per page
+        ran += _run_page(page, cwd)
+    assert [kind for kind in KINDS if not any(c.startswith(kind) for c in ran)] == []
+
+
+def _directives(unit: str) -> list[str]:
+    return [line for line in unit.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_systemd_page_shows_the_unit_init_writes(tmp_path: Path) -> None:
+    """The unit on the systemd page is the one `tfhook init` writes, line for line."""
+    page = (ROOT / "docs" / "how-to" / "systemd.md").read_text()
+    shown = page.split("```ini\n# tfhook.service\n")[1].split("```")[0]
+    (tmp_path / "infra").mkdir()
+    made = run_tfhook(["init", ".", "--kind", "terraform", "--tf-dir", "infra",
+                       "--tfhook-path", "/usr/local/bin/tfhook"], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    written = (tmp_path / "tfhook.service").read_text().replace(str(tmp_path), "/srv/tfhook")
+    assert _directives(shown) == _directives(written)

@@ -75,9 +75,15 @@ def page() -> str:
     """docs/reference/logs.md: each event, its levels, fields and where it is logged."""
     lines = ["# Log events", "", NOTE.format(source="the logging calls in `tfhook/`"), "",
              "Each line has `time`, `level` and `event`, then the fields below (logfmt, or JSON "
-             "with `--log-format json`). `…` stands for the fields of a call or run "
-             "(phase, source, resource, job, result or instruction). Start-up says `serving`; "
-             "the last line is `stopped`.", "",
+             "with `--log-format json`). `…` stands for fields given as a group: on `call "
+             "finished` and `call failed`, `routes`, `phase`, `resource`, `job`, `result` or "
+             "`instruction`, `decision`, `outcome`, `duration`; on `run done` and `run failed`, "
+             "`route`, `dir`, `triggers`, `events`, `duration`, `run`; on a call's debug lines, "
+             "`phase`, `source`, `resource`, `type`, `job`, `result` or `instruction`; on "
+             "`background run started`, `trigger` (why it runs); on `serving`, "
+             "`mode`, `routes`, `dirs`, `engine` (`payload_argv_full` when a route passes the "
+             "whole request); on `did not stop...`, `note` for Terraform. Start-up says "
+             "`serving`; the last line is `stopped`.", "",
              "| event | level | fields | logged by |", "|---|---|---|---|"]
     for name, entry in sorted(events().items()):
         levels = ", ".join(sorted(entry.levels))

@@ -172,11 +172,11 @@ class Server:
         if address.exposed(self.listener.address):
             log.warning("listening beyond this machine: nothing authenticates callers, and "
                         "anyone who reaches this port runs the hooks; prefer a unix socket "
-                        "(see Security in the README)", addr=self.settings.addr)
+                        "(see docs/how-to/security.md)", addr=self.settings.addr)
         if address.abstract(self.listener.address):
             log.warning("listening on an abstract socket: it has no file mode, so any user on "
                         "this machine can connect and run the hooks; prefer unix:PATH "
-                        "(see Security in the README)", addr=self.settings.addr)
+                        "(see docs/how-to/security.md)", addr=self.settings.addr)
 
     async def _shutdown(self) -> None:
         log.info("stopping", grace=self.settings.grace)
