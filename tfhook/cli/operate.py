@@ -14,6 +14,7 @@ from tfhook.cli import helptext
 from tfhook.cli.exits import guard
 from tfhook.config import settings as config
 from tfhook.core import names
+from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
@@ -134,8 +135,8 @@ def send(
     result: Annotated[str | None, typer.Option(help="PostHandle result (default updated).")
                       ] = None,
     instruction: Annotated[str | None, typer.Option(help="Instruction (default update).")] = None,
-    resource_type: Annotated[str | None, typer.Option(help="elb, server, server_group_instance…")
-                             ] = None,
+    resource_type: Annotated[str | None, typer.Option(
+        help=f"The resource's type: {', '.join(RESOURCE_TYPES)}.")] = None,
     resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
