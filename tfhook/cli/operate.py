@@ -14,6 +14,7 @@ from tfhook.cli import helptext
 from tfhook.cli.exits import guard
 from tfhook.config import settings as config
 from tfhook.core import names
+from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
@@ -28,6 +29,11 @@ ParentId = Annotated[str | None, typer.Option(
     help="Its parent's id (a server, server_group_instance or elb has one).")]
 ParentType = Annotated[str | None, typer.Option(help="The parent's type: elb, gslb, dns, "
                                                 "load_balancer (default: as in the JSON).")]
+# Room for a run in flight and the call's own under serve's default --timeout (15m).
+SEND_TIMEOUT = "30m"
+SendTimeout = Annotated[str, typer.Option(help=(
+    "How long the whole call may take, health check (at most 5s of it) included; then it is "
+    "cancelled (exit 1)."))]
 history_app = typer.Typer(help="What tfhook ran: recorded calls and runs.", add_completion=False,
                           cls=helptext.Group)
 
@@ -156,8 +162,8 @@ def send(
     result: Annotated[str | None, typer.Option(help="PostHandle result (default updated).")
                       ] = None,
     instruction: Annotated[str | None, typer.Option(help="Instruction (default update).")] = None,
-    resource_type: Annotated[str | None, typer.Option(help="elb, server, server_group_instance…")
-                             ] = None,
+    resource_type: Annotated[str | None, typer.Option(
+        help=f"The resource's type: {', '.join(RESOURCE_TYPES)}.")] = None,
     resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
@@ -169,26 +175,33 @@ def send(
     replay: Annotated[int | None, typer.Option(help="Send again a recorded call's request.")
                       ] = None,
     state_dir: StateDir = None,
-    timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
+    timeout: SendTimeout = SEND_TIMEOUT,
 ) -> None:
-    """Send one event as the Core does: health check, then the call; print what streams back."""
-    from tfhook.config import address
+    """Send one event as the Core does: health check, then the call; print what streams back.
+
+    Exit 0 when the stream ends, 1 when the call fails or outlasts --timeout, 2 when it cannot be made."""
     from tfhook.ops import parse as request
     from tfhook.ops import send as sending
 
-    def prepare() -> tuple[str, Phase, Any]:
-        target = address.parse(addr).dial_target()
-        wait = config.positive_duration(timeout, name="--timeout")
+    def prepare() -> tuple[Phase, Any]:
         fields = request.Fields(result, instruction, resource_type, resource_name, source, job_id,
                                 resource_id, parent_id, parent_type)
         chosen, document, where = _request(phase, from_json, replay, state_dir)
-        message = request.build(chosen, fields, document, where)
-        sending.check(target, wait)
-        return target, chosen, message
+        return chosen, request.build(chosen, fields, document, where)
 
-    target, chosen, message = guard(prepare)
-    code = sending.send(target, chosen, message, _echo, lambda text: typer.echo(text, err=True))
-    raise typer.Exit(code)
+    target, seconds = guard(lambda: _dial(addr, timeout))
+    chosen, message = guard(prepare)
+    budget = sending.Budget.start(timeout, seconds)  # from here: not while stdin is read
+    guard(lambda: sending.check(target, budget.health()))
+    raise typer.Exit(sending.send(target, chosen, message, _echo,
+                                  lambda text: typer.echo(text, err=True), budget))
+
+
+def _dial(addr: str, timeout: str) -> tuple[str, float]:
+    """--addr's gRPC target and --timeout in seconds (a UserError when either is bad)."""
+    from tfhook.config import address
+
+    return address.parse(addr).dial_target(), config.positive_duration(timeout, name="--timeout")
 
 
 def _echo(text: str) -> None:
@@ -236,12 +249,11 @@ def check(
     timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
 ) -> None:
     """Health-check a handler as the Core does at start (exit 0 when SERVING, else 2)."""
-    from tfhook.config import address
     from tfhook.ops import send as sending
 
     def probe() -> str:
-        target = address.parse(addr).dial_target()
-        return f"{target}: {sending.check(target, config.positive_duration(timeout, name='--timeout'))}"
+        target, seconds = _dial(addr, timeout)
+        return f"{target}: {sending.check(target, seconds)}"
 
     typer.echo(guard(probe))
 
