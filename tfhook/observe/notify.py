@@ -78,7 +78,7 @@ class Notifier(Observer):
             self._last[action.hook] = action.trigger
 
     def route_update(self, action: Action, update: Update) -> None:
-        if update.warned:  # a failure answered DONE (on_failure warn)
+        if update.warned:  # a failure answered DONE (a warned failure)
             self._warned.add(id(action))
 
     def route_end(self, outcome: Outcome) -> None:

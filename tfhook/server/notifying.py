@@ -1,6 +1,6 @@
 """Whether this server notifies (#23), and its notifier when it does.
 
-With no URL configured (no route's `notify`, no --notify-file, no TFHOOK_NOTIFY_URLS),
+With no URL configured (no route's `notify`, no file of URLs, no TFHOOK_NOTIFY_URLS),
 nothing is imported and no observer added: calls cost what they did before.
 """
 
