@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.receiver import Receiver
-from support.servers import HANG_GUARD, env_with, free_port, launch, tfhook_command, wait_for, \
-    write_script
+from support.servers import HANG_GUARD, env_with, free_port, launch, tfhook_command, wait_for, write_script
 from support.simcloud import ELB_ID, SimCloud, main_tf
 from support.terraform import TfServer, updated
 
@@ -69,7 +68,7 @@ def test_a_lifecycle_not_a_stream(make_simcloud, receiver: Receiver, tmp_path: P
         cloud.delete("server", cloud.id_of("simcloud_server.web[1]"))
         for _ in range(2):  # held once; the same changes refused again: not told
             assert "held as run-" in server.call("PostHandle", updated())[-1][1]
-        assert server.call("PostHandle", updated(kind="dns"))[-1][0] == "DONE"  # last one
+        server.call_error("PostHandle", updated(kind="dns"))  # the probe fails: told last
         kinds = receiver.wait(5, "route")
         log = server.log()
     finally:
@@ -168,3 +167,16 @@ def test_configured_without_apprise_exits_2_saying_what_to_install(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert "pip install 'tfhook[notify]'" in done.stderr
     assert TOKEN not in done.stderr + done.stdout
+
+
+def test_nothing_configured_imports_nothing_and_adds_no_observer(tmp_path: Path) -> None:
+    code = ("import sys\n"
+            "from tfhook.config.settings import Settings\n"
+            "from tfhook.server.lifecycle import build_observer\n"
+            "observers, _ = build_observer(Settings(env={}))\n"
+            "print([type(o).__name__ for o in observers.each],\n"
+            "      sorted(m for m in sys.modules if 'apprise' in m or 'notify_send' in m\n"
+            "             or m == 'tfhook.observe.notify'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=HANG_GUARD, check=True)
+    assert done.stdout == "['LogSink'] []\n", done.stderr

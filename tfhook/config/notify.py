@@ -30,6 +30,8 @@ def route(value: Any, at: object = None) -> Notify:
         value = {"urls": value}
     if not isinstance(value, dict):
         raise UserError("must be a list of URLs, or a mapping {urls: [URL, ...], on: [...]}")
+    # YAML 1.1 reads a bare `on` key as true.
+    value = {"on" if key is True else key: item for key, item in value.items()}
     problems = [f"{key}: unknown key (allowed: on, urls)"
                 for key in sorted(set(map(str, value)) - {"urls", "on"})]
     urls, on = value.get("urls"), value.get("on", sorted(DEFAULT_ON))
