@@ -140,7 +140,7 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
                                  "--admin-addr", "--state-dir", "--history-keep", "--held-keep",
                                  "--history-requests", "--snapshots-keep",
                                  "--max-concurrency", "--max-connection-idle",
-                                 "--max-conversion-memory", "--help"]
+                                 "--notify-file", "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
 
 

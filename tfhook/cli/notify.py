@@ -18,9 +18,10 @@ notify_app = typer.Typer(no_args_is_help=True, cls=helptext.Group,
 @notify_app.command("test", cls=helptext.Command)
 def notify_test(
     routes: Annotated[Path | None, typer.Option(
-        "--routes", help="A routes file: its routes' notify URLs.")] = None,
+        "--routes", metavar="FILE", help="A routes file: its routes' notify URLs.")] = None,
     urls_file: Annotated[Path | None, typer.Option(
-        "--notify-file", help="A file of URLs, one a line (as serve takes it).")] = None,
+        "--notify-file", metavar="FILE",
+        help="A file of URLs, one a line (as serve takes it).")] = None,
 ) -> None:
     """Send a sample to each URL (TFHOOK_NOTIFY_URLS's too); URLs are shown masked (exit 0
     when every URL took it, 1 when one did not, 2 on bad input or without apprise)."""

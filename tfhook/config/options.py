@@ -159,8 +159,8 @@ OPTIONS: tuple[Option, ...] = (
        "N", type=str | None, rule=rule.concurrency),
     _o("max_connection_idle", "Close a client connection with no call for this long (0: "
        "never).", "5m", "DURATION", rule=rule.duration),
-    _o("notify_file", "Notification URLs for every route, one a line (apprise URLs such as "
-       "json://host/path or slack://...; tfhook[notify]); TFHOOK_NOTIFY_URLS adds more. Never "
+    _o("notify_file", "Notification URLs for every route, one a line (apprise's: json://HOST/PATH, "
+       "slack://..., mailto://...; needs the notify extra); TFHOOK_NOTIFY_URLS adds more. Never "
        "on the command line: URLs hold tokens.", None, "FILE", type=Path | None,
        rule=notify.urls_file, into="notify_urls"),
     _o("max_conversion_memory", "Memory requests in conversion may take at once; a larger one "
