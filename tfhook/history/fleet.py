@@ -13,6 +13,7 @@ only when a history URL is given.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,8 @@ class FleetHistory:
             url, min_size=1, max_size=1, open=False, name="tfhook-history",
             kwargs={"connect_timeout": 5, "application_name": "tfhook"},
             check=ConnectionPool.check_connection, reconnect_timeout=365 * 86400.0)
+        # The pool logs each failed reconnection; tfhook logs an outage once (_failed).
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
         self._pool.open(wait=False)  # unreachable now: serve anyway, reconnect meanwhile
         self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
         self._stop = threading.Event()
