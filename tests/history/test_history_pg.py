@@ -173,3 +173,32 @@ def test_the_password_is_never_shown(postgres: Postgres, tmp_path: Path) -> None
     listed = run_tfhook(["history", "--history-url", url], cwd=tmp_path)
     assert listed.returncode == 0 and SECRET not in listed.stdout + listed.stderr
     assert os.environ.get("PGPASSWORD") is None
+
+
+def test_an_older_tfhook_refuses_a_newer_schema(postgres: Postgres, tmp_path: Path) -> None:
+    url = postgres.database()
+    served = serve(tmp_path, url, "a")
+    post(served, "job")
+    served.close()
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO tfhook_schema (version) VALUES (99)")
+    done = run_tfhook(["history", "--history-url", url], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "has schema version 99; this tfhook knows versions up to 1" in done.stderr
+
+
+def test_sqlite_history_refuses_a_newer_schema(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+
+    from tfhook.history import DB_NAME, CallStart, History
+
+    history = History(tmp_path, keep=86400.0)
+    asyncio.run(history.call_started(CallStart(time=1000.0, phase="post-handle")))
+    history.close()
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:
+        assert conn.execute("SELECT max(version) FROM tfhook_schema").fetchone() == (2,)
+        conn.execute("INSERT INTO tfhook_schema (version) VALUES (3)")
+    done = run_tfhook(["history", "--state-dir", str(tmp_path)], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "has schema version 3; this tfhook knows versions up to 2" in done.stderr
