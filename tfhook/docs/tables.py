@@ -75,7 +75,7 @@ def history_page() -> str:
     lines = ["# History schema", "", NOTE.format(source="`SCHEMA` in `tfhook/history/store.py`"),
              "", "The history is the SQLite database `history.sqlite3` in the state directory "
              "(`tfhook serve --help` names its option). Times are Unix seconds; lists are JSON.", "",
-             "With `--history-url`, the same tables live in PostgreSQL (`MIGRATIONS` in "
+             "Given a PostgreSQL URL (serve's option), the same tables live there (`MIGRATIONS` in "
              "`tfhook/history/pgstore.py`: ids are `bigserial`, times `double precision`), "
              "with one more, `instances` (host, pid, start, heartbeat, interval, stopped), "
              "that tells a crashed server's calls from running ones. `tfhook_schema` holds "
