@@ -58,11 +58,11 @@ def observers(env: Mapping[str, str], service: str) -> list[Observer]:
 
         from tfhook.observe.traces import Tracer
     except ImportError as exc:
-        log.warning(f"tracing is configured ({'/'.join(ENDPOINTS)}) but OpenTelemetry is not "
-                    f"installed: no traces; install it with {INSTALL}", missing=exc.name)
+        log.warning("tracing is configured but OpenTelemetry is not installed: no traces",
+                    install=INSTALL, missing=exc.name)
         return []
     except ValueError as exc:
-        log.warning(f"tracing is configured but {exc}: no traces")
+        log.warning("tracing is configured but cannot start: no traces", problem=str(exc))
         return []
     # Exported off the call's path: the batch processor's thread (OTEL_BSP_* variables).
     provider = TracerProvider(resource=Resource.create({
