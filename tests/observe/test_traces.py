@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -194,3 +195,30 @@ def test_calls_that_queue_share_a_run_of_its_own_trace_and_link_to_it(tmp_path: 
     assert [[link.context.span_id for link in r.links] for r in queued] == [
         [second_run.context.span_id]] * 2
     assert second_run.attributes["tfhook.events"] == 2
+
+
+def test_a_call_that_goes_away_while_queued_still_ends_its_spans(tmp_path: Path, spans) -> None:
+    tracer, exporter = spans
+    hook = Hook("state", TerraformAction(dir=outputs_module(tmp_path / "tf"), engine="embedded"),
+                AFTER_CHANGE)
+
+    async def scenario() -> None:
+        pipeline, context = await served((hook,), tracer)
+        [directory] = context.directories.values()
+        first = asyncio.ensure_future(
+            pipeline.handle(event(Phase.POST_HANDLE, Result.UPDATED)).__anext__())
+        async with asyncio.timeout(HANG_GUARD):
+            while not directory.flight.busy:
+                await asyncio.sleep(0.01)
+        queued = pipeline.handle(event(Phase.POST_HANDLE, Result.UPDATED))
+        assert (await queued.__anext__()).status is Status.ACCEPTED  # queued behind the run
+        await queued.aclose()  # the caller goes away: its run never starts
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        await directory.close()
+
+    with capture_logs() as logs:
+        asyncio.run(scenario())
+    assert not [e for e in logs if e["event"] == "observer failed"]
+    routes = [s for s in exporter.get_finished_spans() if s.name == "route state"]
+    assert len(routes) == 2 and all(not r.links for r in routes)

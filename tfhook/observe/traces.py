@@ -108,7 +108,8 @@ class Tracer(Observer):
         span, before, traced = found
         mine = span.get_span_context().trace_id
         for batch in outcome.action.served:  # a run of another trace served it: a link
-            served = self._served.get(getattr(batch, "task", None))  # type: ignore[arg-type]
+            task = getattr(batch, "task", None)  # None: a queued run that never started
+            served = None if task is None else self._served.get(task)
             if served is not None and served.trace_id != mine:
                 span.add_link(served, {"tfhook.link": "served by"})
         if outcome.error_kind is not None:
