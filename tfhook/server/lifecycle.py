@@ -25,7 +25,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, historian, notifying, reflection
+from tfhook.server import admin, historian, notifying, reflection, tracing
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -46,7 +46,7 @@ def build_observer(settings: Settings, history: Recorder | None = None,
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
     goes last: it is the one that waits (for its rows on disk)."""
-    observers: list[Observer] = [LogSink()]
+    observers: list[Observer] = [LogSink(), *tracing.observers(settings.env, SERVICE)]
     metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
