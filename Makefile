@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# What `make test` runs a second time with every server on asyncio's own loop (not uvloop).
+ASYNCIO_PASS := tests/server/test_golden.py tests/server/test_server.py \
+  tests/process/test_process_server.py tests/runners
 # The simulated cloud's Terraform provider (examples/simcloud) lives in its own venv: its
 # framework, tf, pins protobuf below 6, and tfhook needs protobuf 7.
 SIMCLOUD := .venv-simcloud
@@ -98,6 +101,10 @@ lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 test: $(STAMP) $(VENV)/.docs-installed $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite (the docs site is built strict by one of them)
 	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE TFHOOK_TOOLS=$(abspath $(TOOLS)) \
 	  $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	@# The servers above ran on uvloop (the fast extra, --event-loop auto); the generic-mode
+	@# tests once more on asyncio's own loop, the fallback (#25).
+	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE \
+	  $(BIN)/python -m pytest -n 2 --event-loop asyncio $(ASYNCIO_PASS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
 	@$(MAKE) --no-print-directory simcloud || \

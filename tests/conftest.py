@@ -17,6 +17,12 @@ from support.servers import Served, load_vectors, start_server
 from support.terraform import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # `make test` runs the generic-mode tests a second time on asyncio's own loop (#25).
+    parser.addoption("--event-loop", choices=("auto", "asyncio", "uvloop"), default=None,
+                     help="the --event-loop of the servers the serve fixture starts")
+
+
 @pytest.fixture(autouse=True)
 def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  ) -> Iterator[None]:
@@ -51,13 +57,14 @@ def state(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Served]]:
     """Start `tfhook serve` subprocesses; each is stopped (SIGTERM) at teardown.
 
     Call as `serve("--executable-path", str(hook), addr=..., target=..., cwd=...)`;
     addr defaults to a unix socket in tmp_path.
     """
     started: list[Served] = []
+    loop = request.config.getoption("--event-loop")
 
     def _serve(
         *args: str,
@@ -68,6 +75,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     ) -> Served:
         if addr is None:
             addr = f"unix:{tmp_path / f's{len(started)}.sock'}"
+        if loop is not None:
+            args = (*args, "--event-loop", loop)
         served = start_server(args, cwd=cwd, addr=addr, target=target, env=env)
         started.append(served)
         return served

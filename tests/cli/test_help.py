@@ -141,7 +141,8 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
                                  "--held-keep",
                                  "--history-requests", "--snapshots-keep",
                                  "--max-concurrency", "--max-connection-idle",
-                                 "--notify-file", "--max-conversion-memory", "--help"]
+                                 "--notify-file", "--max-conversion-memory", "--event-loop",
+                                 "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
 
 

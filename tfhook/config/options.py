@@ -169,6 +169,8 @@ OPTIONS: tuple[Option, ...] = (
        rule=notify.urls_file, into="notify_urls"),
     _o("max_conversion_memory", "Memory requests in conversion may take at once; a larger one "
        "is refused.", "64MiB", "SIZE", rule=rule.size),
+    _o("event_loop", "auto (uvloop when the fast extra is installed, else asyncio's), asyncio "
+       "or uvloop.", "auto", "LOOP", rule=rule.choice("auto", "asyncio", "uvloop")),
     # Route only: what a routes file says that no flag does.
     _o("name", "The route's name: 1-64 letters, digits, '.', '_' or '-'; it labels the route's "
        "progress and errors (required).", flag=NO_FLAG, route="name", rule=rule.name),

@@ -25,7 +25,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, historian, notifying, reflection, tracing
+from tfhook.server import admin, historian, loops, notifying, reflection, tracing
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -111,7 +111,7 @@ class Server:
                          **_describe(self.settings, self.context),
                          history=str(self._history.path) if self._history else "off",
                          open_files=open_files, max_connection_idle=_idle(self.settings),
-                         admin=self.admin_endpoint.where)
+                         admin=self.admin_endpoint.where, event_loop=loops.running())
                 await self._stop.wait()
                 await self._shutdown()
             finally:
@@ -260,5 +260,7 @@ def _describe(settings: Settings, context: Context) -> dict[str, str]:
 
 def run(settings: Settings) -> None:
     """Serve until stopped. A second signal during shutdown ends it at once."""
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(Server(settings).run())
+    _, loop_factory = loops.factory(settings.event_loop)
+    with contextlib.suppress(asyncio.CancelledError), asyncio.Runner(
+            loop_factory=loop_factory) as runner:
+        runner.run(Server(settings).run())
