@@ -3,7 +3,10 @@ mode and under its limit, and the environment a hook gets."""
 
 from __future__ import annotations
 
+import pytest
+
 from tfhook.core.model import Phase
+from tfhook.observe import redact
 from tfhook.runners.executable import ARGV_LIMIT, hook_environment, request_argument
 from tfhook.server.wire import event_from_proto, go_json
 from tfhook.v1 import handler_pb2 as pb
@@ -20,6 +23,29 @@ def test_argv_modes_and_their_limit() -> None:
     big.current.server_group_instance.description = "d" * (ARGV_LIMIT - 1000)
     assert len(go_json(big)) > ARGV_LIMIT
     assert request_argument(go_json(big), "redacted") == "-"
+
+
+def test_a_request_naming_no_secret_is_its_own_redaction_undecoded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = pb.PostHandleRequest(source="s<&>", resource_name="web", result=1)
+    plain.current.server.name = 'say "password" \u2028'
+    secret = pb.PostHandleRequest(source="s", result=1)
+    secret.current.server_group_instance.edit_parameter.password = "hunter22"
+    expected = {"plain": go_json(plain).decode(),
+                "secret": request_argument(go_json(secret), "redacted")}
+    assert "hunter22" not in expected["secret"] and redact.MARKER in expected["secret"]
+
+    def decoded(data: bytes | str) -> str:
+        nonlocal decodes
+        decodes += 1
+        return real(data)
+
+    decodes, real = 0, redact.redact_json
+    monkeypatch.setattr(redact, "redact_json", decoded)
+    assert request_argument(go_json(plain), "redacted") == expected["plain"]
+    assert decodes == 0  # (a secret's name inside a value, its quotes escaped, is no key)
+    assert request_argument(go_json(secret), "redacted") == expected["secret"]
+    assert decodes == 1
 
 
 def test_hook_environment_names_the_call() -> None:

@@ -34,6 +34,8 @@ def request_argument(request_json: bytes, payload_argv: str = "redacted") -> str
     if payload_argv == "none" or len(request_json) > ARGV_LIMIT or b"\0" in request_json:
         return STDIN_MARK
     if payload_argv == "redacted":
+        if not redact.names_secret(request_json):  # nothing to redact: the request itself
+            return request_json.decode("utf-8")
         # Go's escapes: with no secret in it, the redacted request is the request byte-exact.
         text = gojson.go_escaped(redact.redact_json(request_json))
         return STDIN_MARK if len(text.encode("utf-8")) > ARGV_LIMIT else text
