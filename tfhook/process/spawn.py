@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import structlog
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
-from tfhook.process import orphans, rlimit, seam
+from tfhook.process import launch, orphans, rlimit, seam
 from tfhook.process.pipes import Pipes
 from tfhook.process.spec import Exit, Spec
 
@@ -55,12 +56,12 @@ class Child:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
             # The child gets the open files limit tfhook was started with (see rlimit).
-            proc = subprocess.Popen(
-                rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
+            proc, cancelled = await launch.start(functools.partial(
+                subprocess.Popen, rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=dict(env) if env is not None else None,
                 cwd=spec.cwd, process_group=0,
-            )
+            ))
         except OSError as exc:
             self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
@@ -73,6 +74,9 @@ class Child:
         self._deadline = loop.time() + spec.timeout
         if logs.enabled(logs.DEBUG):
             log.debug("child started", name=spec.name, pid=self._pid)
+        if cancelled is not None:  # while it started: stopped as any cancelled child is
+            await self.__aexit__(type(cancelled), cancelled, None)
+            raise cancelled
         return self
 
     async def __aexit__(
@@ -134,6 +138,7 @@ class Child:
 
     def _reaped(self) -> None:
         """Tell the watcher (tracing) how the child ended, once."""
+        launch.ended(self._pid)
         watch, self._watch = self._watch, None
         if watch is not None:
             exited = None if self._pipes is None else self._pipes.exited
