@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tfhook.cli import app as cli
 from tfhook.cli import terraform as terraform_cli
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.terraform import commands, engine, locate
 from tfhook.terraform.commands import Apply, Plan
 from tfhook.terraform.refresh import Target
@@ -27,7 +27,7 @@ VARS = Path("/p/variables.tfvars.json")
 def _target(lock_timeout: float = 60.0, var_files: tuple[Path, ...] = ()) -> Target:
     action = TerraformAction(dir=Path("/tf"), engine="embedded", lock_timeout=lock_timeout,
                              var_files=var_files)
-    return Target(action, engine.embedded(), {}, 60, 1)
+    return Target(action, engine.embedded(), {}, Limits(60, 1))
 
 
 def test_refresh_plan_argv() -> None:

@@ -17,7 +17,7 @@ from support.servers import HANG_GUARD, alive, wait_for
 
 from tfhook.config.settings import Settings
 from tfhook.core.flight import Batch
-from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.hooks import Hook, Limits, TerraformAction
 from tfhook.core.observer import Observers
 from tfhook.core.pipeline import Pipeline
 from tfhook.core.table import Table
@@ -149,7 +149,7 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
                     "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
     fake.chmod(0o755)
     hook = Hook("tf", TerraformAction(dir=tf_dir, engine=str(fake), reconcile_every=60.0),
-                timeout=30, kill_after=2)
+                limits=Limits(timeout=30, kill_after=2))
     clock = _FakeClock()
     monkeypatch.setattr(tf_background, "time", clock)
     monkeypatch.setattr(tf_background, "asyncio", clock)

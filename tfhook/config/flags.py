@@ -54,8 +54,8 @@ def settings(values: Mapping[str, Any], probes: Probes,
              explicit: Collection[str] | None = None) -> config.Settings:
     """The Settings serve's flags say (`values`: every flag, by key, as typer parsed it)."""
     server = {option.key: checked(option, values[option.key]) for option in options.FLAGS
-              if option.scope == "server only" or option.key in ("timeout", "kill_after")}
-    limits = config.Limits(timeout=server.pop("timeout"), kill_after=server.pop("kill_after"))
+              if option.scope == "server only" or option.key in fields.LIMITS}
+    limits = config.Limits(**{key: server.pop(key) for key in fields.LIMITS})
     if values["socket_mode"] is not None:
         checked(options.BY_KEY["socket_mode"], None,
                 lambda: config.socket_mode(values["addr"], values["socket_mode"]))
@@ -76,7 +76,7 @@ def checked(option: Option, value: Any, check: Any = None) -> Any:
 def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes,
           explicit: Collection[str] | None = None) -> tuple[tuple[Hook, ...], bool]:
     """The hooks, and whether an event none takes is announced (IGNORED); `limits` are
-    --timeout and --kill-after (with --routes: for the routes that set none); `explicit`
+    those the flags say (with --routes: for the routes that set none); `explicit`
     the flags the command line named (a flag of the other mode is refused even at its
     default value)."""
     if [values[key] for key in SELECTORS].count(None) != 2:

@@ -40,6 +40,7 @@ class Option:
     rule: rule.Rule = rule.text
     into: str = ""
     negate: bool = False  # the flag says no (--no-check-revert) to the route's key
+    stop: int = 0  # its step in a stop (1 first): `tfhook init` writes it into the unit
 
     @property
     def cli(self) -> str:
@@ -93,9 +94,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("timeout", "Stop a run after this long (500ms, 30s, 15m, 1h).", "15m", "DURATION",
        route="timeout", rule=rule.positive_duration),
     _o("kill_after", "SIGKILL this long after the stop signal.", "10s", "DURATION",
-       route="kill_after", rule=rule.duration),
+       route="kill_after", rule=rule.duration, stop=2),
     _o("grace", "On shutdown, let calls finish for this long.", "30s", "DURATION",
-       rule=rule.duration),
+       rule=rule.duration, stop=1),
     _o("socket_mode", "Unix socket file mode (octal; default 0600); not for unix-abstract:.",
        None, "MODE", type=str | None, rule=rule.socket_mode),
     _o("terraform", "Terraform engine: auto, embedded or a path to terraform/tofu.", "auto",
@@ -166,6 +167,11 @@ FLAGS = tuple(option for option in OPTIONS if option.cli)
 def in_section(section: str) -> tuple[Option, ...]:
     """The options of one section of a route (`terraform`, `executable`, `match`)."""
     return tuple(option for option in OPTIONS if option.route and option.section == section)
+
+
+def stop_steps() -> tuple[Option, ...]:
+    """The server flags that bound how long a stop takes, in the order of a stop."""
+    return tuple(sorted((option for option in OPTIONS if option.stop), key=lambda o: o.stop))
 
 
 def given(values: Mapping[str, Any], explicit: Collection[str] | None = None) -> list[Option]:

@@ -10,10 +10,11 @@ from typing import Any
 from tfhook.config import options
 from tfhook.config import settings as config
 from tfhook.config.values import Context
-from tfhook.core.hooks import ExecutableAction, Match, TerraformAction
+from tfhook.core.hooks import ExecutableAction, Limits, Match, TerraformAction
 from tfhook.errors import RoutesError, UserError
 
-LIMIT_KEYS = ("timeout", "kill_after", "on_failure")
+LIMITS = tuple(field.name for field in dataclasses.fields(Limits))  # from the record, whole
+LIMIT_KEYS = (*LIMITS, "on_failure")  # what a route may give itself or in its action
 REQUIRED = ("executable.path", "terraform.dir")  # what a section runs: the rest have defaults
 SECTIONS = {"executable": ExecutableAction, "terraform": TerraformAction}
 
@@ -95,7 +96,7 @@ def boolean(where: Where, at: Context, item: dict[Any, Any], key: str) -> bool:
 
 def limits(where: Where, at: Context, route: dict[Any, Any], section: dict[Any, Any],
            kind: str, defaults: config.Limits) -> dict[str, Any]:
-    """timeout, kill_after and on_failure, from the route or from its action (not both)."""
+    """The hook's `limits` and `on_failure`, from the route or from its action (not both)."""
     found: dict[str, Any] = {"on_failure": "fail", **dataclasses.asdict(defaults)}
     for key in LIMIT_KEYS:
         if key in route and key in section:
@@ -105,7 +106,8 @@ def limits(where: Where, at: Context, route: dict[Any, Any], section: dict[Any, 
             checked = value(where, at, options.BY_KEY[key],
                             (route if key in route else section)[key], field)
             found[key] = found[key] if checked is None else checked
-    return found
+    policy = found.pop("on_failure")
+    return {"limits": Limits(**found), "on_failure": policy}
 
 
 def action(where: Where, at: Context, kind: str, section: dict[Any, Any]

@@ -26,7 +26,7 @@ def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
 
     Args:
         path: the file; relative paths inside it start from its directory.
-        limits: timeout and kill_after for routes that give none.
+        limits: the limits of routes that give none.
         probes: the Terraform checks (directory, engine) from the layer that serves; none:
             Terraform directories and engines are not looked at.
 
@@ -120,10 +120,9 @@ def _shared_directories(path: str, hooks: list[Hook], index: dict[str, int],
         if not isinstance(hook.action, TerraformAction):
             continue
         seen = first.setdefault(hook.action.dir, hook)
-        if (seen.action, seen.timeout, seen.kill_after) != (
-                hook.action, hook.timeout, hook.kill_after):
+        if (seen.action, seen.limits) != (hook.action, hook.limits):
             problems.append(
                 f"{path}: routes[{index[hook.name]}] ({hook.name}): terraform.dir: "
                 f"{hook.action.dir} is also routes[{index[seen.name]}] ({seen.name})'s, with "
                 "other options; routes on one directory share its runs, so give them the same "
-                "terraform options, timeout and kill_after")
+                f"terraform options, {' and '.join(fields.LIMITS)}")

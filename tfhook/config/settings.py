@@ -12,7 +12,8 @@ from typing import Any
 
 from tfhook.config import address, yamlfile
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
-from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
+from tfhook.core.hooks import Hook
+from tfhook.core.hooks import Limits as Limits  # config.Limits: the limits of routes that set none
 from tfhook.errors import UserError
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
@@ -118,21 +119,13 @@ class Exporter:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """How long a hook may run, and how long it gets to stop, when nothing else says."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    kill_after: float = DEFAULT_KILL_AFTER
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything `serve` needs: the hooks and the server-wide settings; made once in cli/app.py.
 
     `routes_file` is where the hooks came from (re-read on SIGHUP), None when they came
-    from the command line; `limits` are the timeout and kill_after of its routes that set
-    none. `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps
-    the reference handler's empty stream.
+    from the command line; `limits` are those of its routes that set none.
+    `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps the
+    reference handler's empty stream.
     """
 
     addr: str = DEFAULT_ADDR
@@ -153,11 +146,6 @@ class Settings:
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
-
-    @property
-    def kill_after(self) -> float:
-        """The longest kill_after of any hook: how long a stopping call may still take."""
-        return max((hook.kill_after for hook in self.hooks), default=DEFAULT_KILL_AFTER)
 
 
 # Hooks running at once, per CPU, unless --max-concurrency says: hooks mostly wait on

@@ -2,8 +2,8 @@
 
 Each rule takes the value as given (a flag's text, a YAML value) and the `Context` it came
 with, and returns it parsed or raises UserError with the problem alone: the caller says
-where the value came from (`--kill-after: ...`, `tfhook.yaml: routes[2] (elb):
-kill_after: ...`). A rule that finds several problems raises RoutesError.
+where the value came from (`--timeout: ...`, `tfhook.yaml: routes[2] (elb):
+timeout: ...`). A rule that finds several problems raises RoutesError.
 """
 
 from __future__ import annotations

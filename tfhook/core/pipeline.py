@@ -148,7 +148,7 @@ class Pipeline:
         """Wait, at most `timeout` seconds, for calls still running or unwinding.
 
         A call cancelled at shutdown is still stopping its process group (stop signal,
-        kill_after, SIGKILL); the event loop must not end under it.
+        a wait, SIGKILL); the event loop must not end under it.
 
         Args:
             tables: the tables whose calls to wait for.

@@ -37,7 +37,7 @@ class Context:
     settings: Settings
     observer: Observer = field(default_factory=Observers)
     background: Background = _no_background  # the pipeline's `background`
-    # Terraform directories by (action, timeout, kill_after): hooks on one directory share it.
+    # Terraform directories by (action, limits): hooks on one directory share it.
     directories: dict[tuple[object, ...], Directory] = field(default_factory=dict)
     slots: Slots = field(init=False)  # one bound for every executable hook (--max-concurrency)
 

@@ -108,8 +108,7 @@ class ExecutableRunner:
             name=self.path,
             stdin=request,
             env={**settings.env, **hook_environment(action.event, self.hook.name)},
-            timeout=self.hook.timeout,
-            kill_after=self.hook.kill_after,
+            limits=self.hook.limits,
         )
         output = bytearray()
         dropped = 0

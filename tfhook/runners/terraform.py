@@ -21,7 +21,7 @@ class TerraformRunner:
         self.hook = hook
         self.context = context
         # Hooks on one directory agree on its options (the routes file is checked for it).
-        key = (hook.action, hook.timeout, hook.kill_after)
+        key = (hook.action, hook.limits)
         directory = context.directories.get(key)
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(

@@ -122,7 +122,7 @@ class Server:
             serve_exporter(self.settings.exporter.address, self._metrics)
 
     async def _idle(self, limit: float | None = None) -> None:
-        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1
+        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.stop_time() + 1
                                       if limit is None else limit)
 
     @property
@@ -168,9 +168,9 @@ class Server:
             return
         # gRPC refuses new calls from now on; those in progress get --grace to finish. Then
         # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
-        # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
+        # "Cancelling all calls". Stopping their hooks takes up to their stop time more.
         stopping = asyncio.ensure_future(
-            self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+            self._grpc.stop(self.settings.grace + self.reloader.stop_time() + 5))
         calls = {call for t in self.reloader.tables() for call in t.calls}
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)

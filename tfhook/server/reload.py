@@ -12,8 +12,7 @@ import structlog
 
 from tfhook.config import routes_file as routes
 from tfhook.config.settings import Settings
-from tfhook.core import table
-from tfhook.core.hooks import DEFAULT_KILL_AFTER
+from tfhook.core import hooks, table
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
 from tfhook.runners import Context, open_table
@@ -68,10 +67,9 @@ class Reloader:
         """The table in force and those whose calls are still finishing."""
         return [self.pipeline.table, *self._retiring]
 
-    def kill_after(self) -> float:
-        """The longest kill_after of any hook in any table."""
-        return max((hook.kill_after for t in self.tables() for hook in t.hooks),
-                   default=DEFAULT_KILL_AFTER)
+    def stop_time(self) -> float:
+        """The longest any hook of any table may take to stop."""
+        return hooks.stop_time(hook for t in self.tables() for hook in t.hooks)
 
     async def close(self) -> None:
         """Stop: no more reloads; close every table now."""

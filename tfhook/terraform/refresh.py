@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
 from tfhook.process import spawn as process
@@ -30,8 +30,7 @@ class Target:
     action: TerraformAction
     engine: Engine
     env: Mapping[str, str]
-    timeout: float
-    kill_after: float
+    limits: Limits
     lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
     removals_label: str = "max_state_removals"
 
@@ -47,8 +46,7 @@ class Target:
     def spec(self, args: list[str], name: str) -> process.Spec:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
-                            cwd=self.action.dir, timeout=self.timeout,
-                            kill_after=self.kill_after, stop_signal=signal.SIGINT,
+                            cwd=self.action.dir, limits=self.limits, stop_signal=signal.SIGINT,
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
                                 f"check with `{commands.for_person(self.action.dir, _CHECK)}` "
