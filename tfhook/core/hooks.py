@@ -76,7 +76,7 @@ class Limits:
 class Hook:
     """One hook: a name, the events it takes, what it runs, and its limits.
 
-    `labels` say how to name a field in messages (`dir` → `--tf-dir` for a hook made from
+    `labels` say how to name a field in messages (`dir` → its flag for a hook made from
     flags, `tfhook.yaml: routes[0] (web): terraform.dir` for one from a routes file).
     """
 

@@ -38,8 +38,7 @@ class Directory:
         self.observer: Observer = observer or Observers()
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
-        self.target = refresh.Target(self.action, engine, env, hook.limits,
-                                     self.label("lock_timeout"), self.label("max_state_removals"))
+        self.target = refresh.Target(self.action, engine, env, hook.limits, hook.label)
         self.flight = Flight(self._work)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None

@@ -32,7 +32,7 @@ class StateMissing(ActionFailed):
 
 
 @dataclass
-class Result:
+class GuardedRefresh:
     """What a guarded refresh did."""
 
     report: Report
@@ -43,7 +43,7 @@ class Result:
 
 
 async def refresh(target: Target, batch: Batch, targets: list[str],
-                  deleted_ids: Collection[str]) -> Result:
+                  deleted_ids: Collection[str]) -> GuardedRefresh:
     """Plan the refresh, refuse unexpected removals, apply the plan, check for reverts.
 
     Args:
@@ -71,7 +71,7 @@ async def refresh(target: Target, batch: Batch, targets: list[str],
                      dir=str(target.action.dir))
     # The plan knows what each drift changed; the streamed events only say `update`.
     report.drifted = plans.drift_lines(saved) or report.drifted
-    result = Result(report, time.monotonic() - started, plans.prior_outputs(saved))
+    result = GuardedRefresh(report, time.monotonic() - started, plans.prior_outputs(saved))
     # Only what the refresh changed can be changed back; the check plans just that (a
     # plan of the whole configuration costs as much as the refresh itself).
     drifted = plans.drifted(saved)
@@ -129,7 +129,7 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         f"terraform refresh refused in {target.action.dir}: it would remove "
         f"{len(refused)} object(s) from the state ({why}): {names}. Nothing was changed. "
         "Check the credentials, account and zone Terraform uses; if the objects are really "
-        f"gone, allow it with {target.removals_label} {len(refused)} (or remove them by hand: "
+        f"gone, allow it with {target.label('max_state_removals')} {len(refused)} (or remove them by hand: "
         f"{commands.for_person(target.action.dir, commands.state_rm('ADDRESS'))})")
 
 
@@ -143,11 +143,11 @@ def _check_state(target: Target, saved: dict[str, Any]) -> None:
         f"terraform refresh refused in {where}: {problem}. Nothing was changed. Likely causes: "
         "the state was lost or cut short, the wrong workspace or backend is selected, or the "
         "directory was never applied (apply it once first: "
-        f"{commands.for_person(where, commands.apply(commands.Apply(automation=False)))})")
+        f"{commands.for_person(where, commands.apply(commands.ApplyOptions(automation=False)))})")
 
 
 async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
-                         result: Result) -> None:
+                         result: GuardedRefresh) -> None:
     """What the configuration would change back of `drifted` on the next apply (a plan
     that refreshes nothing, targeted at them)."""
     batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))

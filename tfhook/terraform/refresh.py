@@ -19,7 +19,7 @@ from tfhook.terraform.events import Report
 
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
 # What a person runs to see whether the state lock is held, and to release it.
-_CHECK = commands.plan(commands.Plan(lock_timeout=0, automation=False))
+_CHECK = commands.plan(commands.PlanOptions(lock_timeout=0, automation=False))
 _RELEASE = commands.force_unlock("ID")
 
 
@@ -31,8 +31,7 @@ class Target:
     engine: Engine
     env: Mapping[str, str]
     limits: Limits
-    lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
-    removals_label: str = "max_state_removals"
+    label: startup.Label = startup.as_is  # how messages name a field (the hook's label)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
         """The var_file options, then `variables`, the file of the `var` values, which the
@@ -58,24 +57,24 @@ class Target:
     def plan_argv(self, targets: list[str], out: Path, variables: Path | None = None
                   ) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
-        return commands.plan(commands.Plan(
+        return commands.plan(commands.PlanOptions(
             refresh_only=True, out=out, lock_timeout=self.action.lock_timeout,
             targets=targets, var_files=self.var_files(variables)))
 
     def apply_argv(self, plan_file: Path) -> list[str]:
         """Apply exactly the saved plan that was checked (no variables: they are in it)."""
-        return commands.apply(commands.Apply(plan_file, lock_timeout=self.action.lock_timeout))
+        return commands.apply(commands.ApplyOptions(plan_file, lock_timeout=self.action.lock_timeout))
 
     def revert_argv(self, targets: list[str], out: Path, variables: Path | None = None
                     ) -> list[str]:
         """A plan that refreshes nothing: what the configuration would change back."""
-        return commands.plan(commands.Plan(
+        return commands.plan(commands.PlanOptions(
             refresh=False, out=out, lock_timeout=self.action.lock_timeout, targets=targets,
             var_files=self.var_files(variables)))
 
     def check_argv(self, variables: Path | None = None) -> list[str]:
         """The start-up plan of nothing, with our variables (startup.NOTHING)."""
-        return commands.plan(commands.Plan(refresh=False, lock=False,
+        return commands.plan(commands.PlanOptions(refresh=False, lock=False,
                                            targets=[startup.NOTHING],
                                            var_files=self.var_files(variables)))
 
@@ -112,7 +111,7 @@ async def show(target: Target, plan_file: Path) -> tuple[bytes, process.Exit]:
 
 def failure(target: Target, report: Report, exit_: process.Exit) -> ActionFailed:
     """The error of a failed run: a lock another client holds, or Terraform's diagnostics."""
-    waited = f"{target.lock_label} {commands.duration(target.action.lock_timeout)}"
+    waited = f"{target.label('lock_timeout')} {commands.duration(target.action.lock_timeout)}"
     return diagnostics.failure(target.action.dir, waited, report, exit_)
 
 
