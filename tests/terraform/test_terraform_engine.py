@@ -19,10 +19,8 @@ from tfhook.config.settings import Settings
 from tfhook.core.flight import Batch
 from tfhook.core.hooks import Hook, Limits, TerraformAction
 from tfhook.core.observer import Observers
-from tfhook.core.pipeline import Pipeline
-from tfhook.core.table import Table
 from tfhook.errors import UserError
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 from tfhook.runners.terraform import TerraformRunner
 from tfhook.terraform import background as tf_background
 from tfhook.terraform import directory as tf_directory
@@ -48,10 +46,8 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
 
 
 async def started(hook: Hook, settings: Settings) -> TerraformRunner:
-    """A started runner whose background runs go through a real pipeline."""
-    pipeline = Pipeline(Table((), {}), Observers())
-    runner = TerraformRunner(hook, Context(settings, background=pipeline.background))
-    pipeline.table = Table((hook,), {hook.name: runner})
+    """A started runner whose background runs go the pipeline's way (pipeline.background)."""
+    runner = TerraformRunner(hook, RunnerContext(settings, Observers()))
     await runner.start()
     return runner
 

@@ -16,7 +16,7 @@ from tfhook.config import route_fields as fields
 from tfhook.config import routes_file as routes
 from tfhook.config import settings as config
 from tfhook.config.options import GENERIC, TERRAFORM, Option
-from tfhook.config.values import Context, Probes
+from tfhook.config.values import CheckContext, Probes
 from tfhook.core.hooks import AFTER_CHANGE, Hook
 from tfhook.errors import RoutesError, UserError
 
@@ -68,7 +68,7 @@ def settings(values: Mapping[str, Any], probes: Probes,
 def checked(option: Option, value: Any, check: Any = None) -> Any:
     """`value` by the option's rule (or `check`); a problem is named by the flag."""
     try:
-        return check() if check is not None else option.rule(value, Context())
+        return check() if check is not None else option.rule(value, CheckContext())
     except UserError as exc:
         raise UserError(f"{option.cli}: {exc}") from None
 
@@ -91,7 +91,7 @@ def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes,
     terraform_mode = values["tf_dir"] is not None
     check_mode(terraform_mode, given)
     problems: list[str] = []
-    hook = routes.route(Flags(problems), Context(Path.cwd(), probes),
+    hook = routes.route(Flags(problems), CheckContext(Path.cwd(), probes),
                         route(values, given, terraform_mode), limits)
     if problems or hook is None:
         raise RoutesError(problems)

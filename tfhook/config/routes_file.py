@@ -12,7 +12,7 @@ from typing import Any
 from tfhook.config import route_fields as fields
 from tfhook.config import yamlfile
 from tfhook.config.settings import Limits
-from tfhook.config.values import Context, Probes
+from tfhook.config.values import CheckContext, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 from tfhook.errors import RoutesError, UserError  # RoutesError: also routes.RoutesError
 
@@ -39,7 +39,7 @@ def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
     problems: list[str] = []
     data = _read(path, problems)
     hooks: list[Hook] = []
-    at = Context(path.parent, probes or Probes())
+    at = CheckContext(path.parent, probes or Probes())
     if data is not None:
         names: dict[str, int] = {}
         for index, item in enumerate(data):
@@ -74,7 +74,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
     return routes
 
 
-def route(where: fields.Where, at: Context, item: Any, defaults: Limits) -> Hook | None:
+def route(where: fields.Where, at: CheckContext, item: Any, defaults: Limits) -> Hook | None:
     """One route's hook; every field is checked, whatever else is wrong with the route.
     serve's flags come here too, as one route (`flags.route`)."""
     if not isinstance(item, dict):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 from tfhook.terraform.directory import Directory
 
 
@@ -16,7 +16,7 @@ class TerraformRunner:
 
     what, shown = "terraform refresh", "terraform refresh "  # a warned failure (runners.warn)
 
-    def __init__(self, hook: Hook, context: Context) -> None:
+    def __init__(self, hook: Hook, context: RunnerContext) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.hook = hook
         self.context = context

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import grpc
@@ -22,7 +23,7 @@ from tfhook.core.pipeline import Pipeline
 from tfhook.history import History
 from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 from tfhook.server import reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
@@ -60,6 +61,15 @@ def build_observer(settings: Settings, history: History | None = None
     return Observers(observers), metrics
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """The pipeline, made once its table is open and complete then, and what serves it."""
+
+    pipeline: Pipeline
+    service: HandleService
+    reloader: Reloader
+
+
 class Server:
     """One tfhook server: pipeline, gRPC server, health, signals."""
 
@@ -76,10 +86,15 @@ class Server:
             self._history = History(settings.state_dir, keep=settings.history_keep,
                                     requests=settings.history_requests)
         self.observer, self._metrics = build_observer(settings, self._history)
-        self.pipeline = Pipeline(table.Table((), {}), self.observer)
-        self.context = Context(settings, self.observer, self.pipeline.background)
-        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
-        self.reloader = Reloader(settings, self.pipeline, self.context)
+        self.context = RunnerContext(settings, self.observer)
+        self.served: Served | None = None  # once the hooks' table is open
+
+    def _serve(self, opened: table.Table) -> Served:
+        """The pipeline on the table just opened, its service and its reloader."""
+        pipeline = Pipeline(opened, self.observer)
+        self.served = Served(pipeline, HandleService(pipeline, Intake(
+            self.settings.max_conversion_memory)), Reloader(self.settings, pipeline, self.context))
+        return self.served
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -91,14 +106,14 @@ class Server:
                 open_files = rlimit.raise_open_files()
                 self._serve_metrics()
                 # Fail fast (a bad Terraform directory…) before binding.
-                self.pipeline.table = await open_table(self.context, self.settings.hooks)
-                await self._start()
+                served = self._serve(await open_table(self.context, self.settings.hooks))
+                await self._start(served.service)
                 log.info("serving", addr=self.settings.addr, version=__version__,
                          **_describe(self.settings, self.context),
                          history=str(self._history.path) if self._history else "off",
                          open_files=open_files, max_connection_idle=_idle(self.settings))
                 await self._stop.wait()
-                await self._shutdown()
+                await self._shutdown(served)
             finally:
                 if self._grpc is not None:
                     # Calls a second signal cut short unwind first and record why, for up to
@@ -106,7 +121,8 @@ class Server:
                     # what is left then is killed at once.
                     await self._idle(FORCED_WAIT if self._forced else None)
                     await asyncio.shield(self._grpc.stop(0))
-                await self.reloader.close()
+                if self.served is not None:
+                    await self.served.reloader.close()
                 self.listener.remove()
                 # Calls record how they ended before the history closes.
                 await self._idle(FORCED_WAIT if self._forced else None)
@@ -122,19 +138,22 @@ class Server:
             serve_exporter(self.settings.exporter.address, self._metrics)
 
     async def _idle(self, limit: float | None = None) -> None:
-        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.stop_time() + 1
-                                      if limit is None else limit)
+        if self.served is None:  # start-up failed before the table opened: no calls came
+            return
+        reloader = self.served.reloader
+        await self.served.pipeline.wait_idle(reloader.tables(), reloader.stop_time() + 1
+                                             if limit is None else limit)
 
     @property
     def cut_short(self) -> int:
         """How many calls were cut short at the end of --grace (answered UNAVAILABLE)."""
-        return self.service.cut_short
+        return 0 if self.served is None else self.served.service.cut_short
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
         self._stop.set()
 
-    async def _start(self) -> None:
+    async def _start(self, service: HandleService) -> None:
         options: list[tuple[str, int]] = [("grpc.so_reuseport", 0),
                                           ("grpc.max_receive_message_length", RECEIVE_LIMIT)]
         if self.settings.max_connection_idle > 0:
@@ -143,7 +162,7 @@ class Server:
             idle_ms = max(int(self.settings.max_connection_idle * 1000), 1)
             options.append(("grpc.max_connection_idle_ms", idle_ms))
         server = grpc.aio.server(options=options)
-        add_to_server(self.service, server)
+        add_to_server(service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable(
             server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
@@ -161,7 +180,7 @@ class Server:
                         "this machine can connect and run the hooks; prefer unix:PATH "
                         "(see Security in the README)", addr=self.settings.addr)
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self, served: Served) -> None:
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
         if self._grpc is None:
@@ -170,11 +189,11 @@ class Server:
         # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
         # "Cancelling all calls". Stopping their hooks takes up to their stop time more.
         stopping = asyncio.ensure_future(
-            self._grpc.stop(self.settings.grace + self.reloader.stop_time() + 5))
-        calls = {call for t in self.reloader.tables() for call in t.calls}
+            self._grpc.stop(self.settings.grace + served.reloader.stop_time() + 5))
+        calls = {call for t in served.reloader.tables() for call in t.calls}
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
-        self.service.cut()
+        served.service.cut()
         await self._idle()
         await self._grpc.stop(0)
         await stopping
@@ -193,10 +212,10 @@ class Server:
                 loop.remove_signal_handler(sig)
 
     def _on_hangup(self) -> None:
-        if self._grpc is None or self._stop.is_set():
+        if self._grpc is None or self._stop.is_set() or self.served is None:
             log.info("SIGHUP ignored: not serving", signal="SIGHUP")
             return
-        self.reloader.request()
+        self.served.reloader.request()
 
     def _on_signal(self, sig: int) -> None:
         # Act first, log after: nothing may keep a signal from stopping the server.
@@ -204,7 +223,8 @@ class Server:
         if self._task is not None and (self._stop.is_set() or self._grpc is None):
             # A second signal, or one during start-up: nothing to drain, stop now. The calls
             # are ended first, each saying that the server cut it short (not its client).
-            self.service.cut(f"stopped at once by a second {name}")
+            if self.served is not None:
+                self.served.service.cut(f"stopped at once by a second {name}")
             self._forced = True
             self._task.cancel()
             log.warning("stopping now", signal=name)
@@ -219,7 +239,7 @@ def _idle(settings: Settings) -> str:
     return "never closed" if seconds <= 0 else f"{seconds:g}s"
 
 
-def _describe(settings: Settings, context: Context) -> dict[str, str]:
+def _describe(settings: Settings, context: RunnerContext) -> dict[str, str]:
     """The start-up line's mode or routes, Terraform directories and engines."""
     hooks = settings.hooks
     kinds = sorted({hook.kind for hook in hooks})

@@ -15,7 +15,7 @@ from tfhook.config.settings import Settings
 from tfhook.core import hooks, table
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 from tfhook.terraform.probes import probes
 
 log = structlog.get_logger("tfhook.reload")
@@ -24,7 +24,7 @@ log = structlog.get_logger("tfhook.reload")
 class Reloader:
     """Swaps the pipeline's table when the routes file changes; closes the tables it owns."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, context: Context) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline, context: RunnerContext) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.context = context
