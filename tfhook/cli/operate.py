@@ -18,7 +18,7 @@ from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
 StateDir = Annotated[Path | None, typer.Option(
-    help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
+    metavar="DIR", help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
 # The ids target_from_event refreshes: the resource's own, and its parent's.

@@ -147,6 +147,11 @@ class Settings:
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
 
+    @property
+    def history_dir(self) -> Path | None:
+        """Where the history is kept; None when it is not (no state directory, or none kept)."""
+        return self.state_dir if self.state_dir is not None and self.history_keep > 0 else None
+
 
 # Hooks running at once, per CPU, unless --max-concurrency says: hooks mostly wait on
 # networks and clouds, so a few per CPU keep the machine busy without drowning it.

@@ -19,7 +19,7 @@ __all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Resu
 
 
 class Phase(enum.Enum):
-    """The three handler phases, named as the reference's --handler-type values."""
+    """The three handler phases, named as the reference handler's phase values."""
 
     PRE_HANDLE = "pre-handle"
     HANDLE = "handle"

@@ -75,15 +75,15 @@ class Server:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.listener = Listener(settings.addr, settings.socket_mode)
+        self.listener = Listener(settings)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
         self._history: History | None = None
-        if settings.state_dir is not None and settings.history_keep > 0:
-            self._history = History(settings.state_dir, keep=settings.history_keep,
+        if settings.history_dir is not None:
+            self._history = History(settings.history_dir, keep=settings.history_keep,
                                     requests=settings.history_requests)
         self.observer, self._metrics = build_observer(settings, self._history)
         self.context = RunnerContext(settings, self.observer)

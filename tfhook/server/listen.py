@@ -15,18 +15,20 @@ import grpc
 import structlog
 
 from tfhook.config import address
+from tfhook.config.settings import Settings
 from tfhook.errors import UserError
 
 log = structlog.get_logger("tfhook.server")
 
 
 class Listener:
-    """The server's address as given (`--addr`), parsed, and the socket file bound there."""
+    """The server's address as given (`--addr`), parsed, and the socket file bound there
+    (with its file mode)."""
 
-    def __init__(self, addr: str, socket_mode: int) -> None:
-        self.addr = addr
-        self.address = address.parse(addr)
-        self.socket_mode = socket_mode
+    def __init__(self, settings: Settings) -> None:
+        self.addr = settings.addr
+        self.address = address.parse(settings.addr)
+        self.socket_mode = settings.socket_mode
         self._socket_ino: int | None = None
 
     def bind(self, server: grpc.aio.Server) -> None:
