@@ -13,7 +13,7 @@ from typer.core import TyperCommand, TyperGroup
 METAVARS = {
     "addr": "ADDR", "timeout": "DURATION",
     "directory": "DIR", "kind": "KIND", "name": "NAME", "tfhook_path": "PATH",
-    "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
+    "from_json": "FILE", "replay": "ID",
     "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
     "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",
 }  # an option declared with its own metavar (a directory's DIR, a phase's PHASE) keeps it

@@ -134,9 +134,10 @@ def send(
     result: Annotated[str | None, typer.Option(help="PostHandle result (default updated).")
                       ] = None,
     instruction: Annotated[str | None, typer.Option(help="Instruction (default update).")] = None,
-    resource_type: Annotated[str | None, typer.Option(help="elb, server, server_group_instance…")
-                             ] = None,
-    resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
+    resource_type: Annotated[str | None, typer.Option(
+        help="elb, server, server_group_instance…", metavar="TYPE")] = None,
+    resource_name: Annotated[str | None, typer.Option(
+        help="The request's resource_name.", metavar="NAME")] = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
     resource_id: ResourceId = None,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A call's resource as listings show it: its type, then its name (the calls table's columns).
+RESOURCE = ("resource_type", "resource_name")
+
 
 @dataclass(frozen=True, slots=True)
 class CallStart:

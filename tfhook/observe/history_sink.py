@@ -7,7 +7,7 @@ A call's row is written, and awaited, before anything runs for it, so a crash le
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from tfhook.core.model import Event, Phase, Update
 from tfhook.core.observer import Call, CallEnd, Observer, Run
@@ -18,6 +18,10 @@ from tfhook.hook import Instruction, Result, _code, name_of
 from tfhook.observe import redact
 
 OUTPUT_MAX = 8 * 1024  # characters of a call's output kept in the history (its end)
+# A call's row takes, as they are, the event's fields it has under the same name and type
+# (the source, the resource, the job): both records declare them once.
+_EVENT = {item.name: item.type for item in fields(Event)}
+COPIED = tuple(item.name for item in fields(CallStart) if _EVENT.get(item.name) == item.type)
 
 
 @dataclass(eq=False)
@@ -94,9 +98,8 @@ def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:
     """The history row of a call as it starts (the request redacted, and only when kept)."""
     post = event.phase is Phase.POST_HANDLE
     return CallStart(
-        time=event.received_at, phase=event.phase.value, source=event.source,
-        resource_type=event.resource_type, resource_name=event.resource_name,
-        scaling_job_id=event.scaling_job_id,
+        time=event.received_at, phase=event.phase.value,
+        **{name: getattr(event, name) for name in COPIED},
         result=name_of(_code(Result, event.result)) if post else "",
         instruction="" if post else name_of(_code(Instruction, event.instruction)),
         routes=routes,
