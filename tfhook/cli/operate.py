@@ -21,6 +21,10 @@ StateDir = Annotated[Path | None, typer.Option(
     metavar="DIR", help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
+ResourceType = Annotated[str | None, typer.Option(
+    help="elb, server, server_group_instance…", metavar="TYPE")]
+ResourceName = Annotated[str | None, typer.Option(help="The request's resource_name.",
+                                                  metavar="NAME")]
 # The ids target_from_event refreshes: the resource's own, and its parent's.
 ResourceId = Annotated[str | None, typer.Option(help="The resource's id (needs its type).")]
 ParentId = Annotated[str | None, typer.Option(
@@ -134,10 +138,8 @@ def send(
     result: Annotated[str | None, typer.Option(help="PostHandle result (default updated).")
                       ] = None,
     instruction: Annotated[str | None, typer.Option(help="Instruction (default update).")] = None,
-    resource_type: Annotated[str | None, typer.Option(
-        help="elb, server, server_group_instance…", metavar="TYPE")] = None,
-    resource_name: Annotated[str | None, typer.Option(
-        help="The request's resource_name.", metavar="NAME")] = None,
+    resource_type: ResourceType = None,
+    resource_name: ResourceName = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
     resource_id: ResourceId = None,
