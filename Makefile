@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 SIMCLOUD := .venv-simcloud
 SIMCLOUD_STAMP := $(SIMCLOUD)/.installed
 
-.PHONY: help venv simcloud golden protos options-doc lint test demo clean tools bench stress
+.PHONY: help venv simcloud golden protos options-doc reference docs docs-serve lint test demo clean tools bench stress
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -33,11 +33,13 @@ $(SIMCLOUD_STAMP): examples/simcloud/pyproject.toml
 
 simcloud: $(SIMCLOUD_STAMP) ## create .venv-simcloud: the simulated cloud's Terraform provider
 
-# $(call apt_tool,TEST,PACKAGE,NAME): install Debian's PACKAGE unless TEST finds NAME, where
-# this machine allows (root with apt-get; the package lists refreshed once if it fails).
+# $(call apt_tool,TEST,PACKAGE,NAME): install Debian's PACKAGE on the host unless TEST finds
+# NAME, where this machine allows (root with apt-get; the package lists refreshed once if it
+# fails). Only for the benchmark's Go client; no package it installs starts a service.
 define apt_tool
 	@$(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "bench: installing Debian's $(2) on this host (apt-get) for the benchmark's client"; \
 	    (apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1 || \
 	     (apt-get update -qq >/dev/null 2>&1 && \
 	      apt-get install -y -qq --no-install-recommends $(2) >/dev/null 2>&1)) \
@@ -45,10 +47,18 @@ define apt_tool
 	  else echo "note: $(3) missing and not root"; fi; }
 endef
 
-tools: ## install system tools the tests use (shellcheck, promtool, postgresql), where this machine allows
-	$(call apt_tool,command -v shellcheck,shellcheck,shellcheck; its tests will be skipped)
-	$(call apt_tool,command -v promtool,prometheus,promtool; its tests will be skipped)
-	$(call apt_tool,ls /usr/lib/postgresql/*/bin/initdb,postgresql,postgresql; its tests will be skipped)
+# The programs some tests run, unpacked from Debian's packages into $(TOOLS) by
+# tests/support/tools.sh (apt-get download + dpkg-deb -x, no root needed): nothing is
+# installed on the host, so no service is enabled or started (Debian's prometheus and
+# postgresql packages start one when installed). The tests find them there ($$TFHOOK_TOOLS).
+TOOLS ?= .tools
+UNPACK := bash tests/support/tools.sh $(TOOLS)
+
+tools: ## unpack the programs some tests run (shellcheck, promtool, PostgreSQL) into .tools/; no service
+	@$(UNPACK) shellcheck "lints the shell hook tfhook init writes" shellcheck
+	@$(UNPACK) promtool "checks the example alert rules and dashboard queries" prometheus
+	@$(UNPACK) postgresql "a throwaway server for the Terraform pg backend tests" \
+	  postgresql@ postgresql-client@
 
 # Where the golden vectors come from, when a checkout of it sits beside the repository.
 UPSTREAM_GOLDEN := ../shared/golden/vectors.jsonl
@@ -59,11 +69,24 @@ golden: ## compare tests/golden/vectors.jsonl with the upstream file beside the 
 	else cmp tests/golden/vectors.jsonl $(UPSTREAM_GOLDEN) && \
 	  echo "tests/golden/vectors.jsonl is identical to $(UPSTREAM_GOLDEN)"; fi
 
-protos: $(STAMP) ## regenerate tfhook/v1 from protos/handler.proto
+protos: $(STAMP) ## regenerate tfhook/v1 from protos/ (handler.proto, admin.proto)
 	$(BIN)/python -m tfhook.server.protos
 
 options-doc: $(STAMP) ## rewrite docs/options.md from the option table
 	$(BIN)/python -m tfhook.config.options > docs/options.md
+
+reference: $(STAMP) ## rewrite the generated reference pages (docs/reference/) from the code
+	$(BIN)/python -m tfhook.docs docs
+
+$(VENV)/.docs-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	@touch $@
+
+docs: $(VENV)/.docs-installed reference ## build the documentation site into site/ (mkdocs --strict: a broken link fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(VENV)/.docs-installed reference ## serve the documentation site on http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 	$(BIN)/ruff check tfhook tests bench examples/simcloud
@@ -73,7 +96,8 @@ lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 # The tests run as in a user's shell, whatever the developer's sets: unbuffered output hides
 # failures of Python's last flush at exit (a closed log pipe), and bytecode is written.
 test: $(STAMP) $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite
-	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE TFHOOK_TOOLS=$(abspath $(TOOLS)) \
+	  $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP) ## serve the demo Terraform module and handle one real event
 	@$(MAKE) --no-print-directory simcloud || \
@@ -101,4 +125,4 @@ stress: $(STAMP) ## every fault case, then 5,000 calls at concurrency 32; prints
 	$(BIN)/python tests/faults/stress.py
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) $(SIMCLOUD) .pytest_cache .mypy_cache .ruff_cache build dist bench/.bin
+	rm -rf $(VENV) $(SIMCLOUD) $(TOOLS) site .pytest_cache .mypy_cache .ruff_cache build dist bench/.bin

@@ -156,13 +156,15 @@ def _guard_md(guarded: dict[str, Any]) -> list[str]:
              "plan; with a change: an output the module reads changed before every run. The "
              "bare guarded steps run all four commands:", "",
              "| case | resources | bare single apply s | bare guarded steps s "
-             "| one event via tfhook s | via tfhook, --no-check-revert s |",
-             "|---|---|---|---|---|---|"]
+             "| one event via tfhook s | via tfhook, --no-check-revert s "
+             "| via tfhook, --snapshots-keep 0 s |",
+             "|---|---|---|---|---|---|---|"]
     for case, counts in guarded.items():
         for count, g in counts.items():
             lines.append(f"| {case} | {count} | {_fmt(g['bare_single_apply_s'])} | "
                          f"{_fmt(g['bare_guarded_steps_s'])} | {_fmt(g['tfhook_event_s'])} | "
-                         f"{_fmt(g['tfhook_no_revert_check_s'])} |")
+                         f"{_fmt(g['tfhook_no_revert_check_s'])} | "
+                         f"{_fmt(g['tfhook_no_snapshot_s']) if 'tfhook_no_snapshot_s' in g else '-'} |")
     return [*lines, ""]
 
 

@@ -239,7 +239,9 @@ def _guard_case(where: Path, count: int, changes: bool) -> dict[str, Any]:
     single = median([bare([APPLY]) for _ in range(3)])
     guarded = median([bare(steps) for _ in range(3)])
     through: dict[str, float] = {}
-    for name, flags in (("tfhook", []), ("tfhook --no-check-revert", ["--no-check-revert"])):
+    # --snapshots-keep 0: no state pull before the apply (#21), to show what the snapshot costs.
+    for name, flags in (("tfhook", []), ("tfhook --no-check-revert", ["--no-check-revert"]),
+                        ("tfhook --snapshots-keep 0", ["--snapshots-keep", "0"])):
         server = Served(["--tf-dir", str(tf_dir), "--terraform", "embedded", *flags],
                         where.parent, env=ENV)
         try:
@@ -248,4 +250,5 @@ def _guard_case(where: Path, count: int, changes: bool) -> dict[str, Any]:
             server.close()
     return {"bare_single_apply_s": single, "bare_guarded_steps_s": guarded,
             "tfhook_event_s": through["tfhook"],
-            "tfhook_no_revert_check_s": through["tfhook --no-check-revert"]}
+            "tfhook_no_revert_check_s": through["tfhook --no-check-revert"],
+            "tfhook_no_snapshot_s": through["tfhook --snapshots-keep 0"]}

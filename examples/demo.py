@@ -5,8 +5,10 @@
    (ELB plan 100 -> 400), send one UPDATED event, show the stream and the refreshed state.
    With the simcloud provider installed (`make simcloud`: examples/simcloud, a stand-in for
    the cloud API only), the module is examples/terraform/demo/simcloud: the ELB really drifts,
-   and since its configuration pins the plan, the next apply would revert it. Without it, the
-   built-in module, where nothing drifts (only an output changes).
+   its plan is `var.elb_plan`, and the route converges (#22): tfhook warns that the next apply
+   would revert the plan, writes 400 into autoscaler.auto.tfvars.json, and a plain
+   `terraform plan` then has no changes. Without it, the built-in module, where nothing drifts
+   (only an output changes).
 Uses `terraform` or `tofu` from PATH when there is one, else the embedded Terraform.
 """
 
@@ -34,7 +36,9 @@ EVENT = {
 
 
 def step(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m", flush=True)
+    """A heading, bold on a terminal only (`make demo | cat -v` shows no escapes)."""
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}== {text}{plain}", flush=True)
 
 
 def tfhook(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -107,27 +111,35 @@ def terraform(work: Path) -> None:
         refresh(work, demo, demo)
         return
     try:
-        refresh(work, demo, demo / "simcloud")
-        step("the configuration pins plan = 100: what the next `terraform apply` would do")
-        plan = tfhook("terraform", f"-chdir={demo / 'simcloud'}", "plan", "-no-color",
-                      "-input=false", stdout=subprocess.PIPE)
-        print("\n".join(line for line in plan.stdout.splitlines()
-                        if "plan " in line or line.startswith("Plan:")))
-        print("(add `lifecycle { ignore_changes = [plan] }` to leave the plan to the autoscaler)")
+        refresh(work, demo, demo / "simcloud", converge=True)
+        tf_dir = demo / "simcloud"
+        step("converge wrote the autoscaler's plan into autoscaler.auto.tfvars.json")
+        print((tf_dir / "autoscaler.auto.tfvars.json").read_text(), end="")
+        step("a plain `terraform plan` (tfhook not involved): the next apply keeps plan 400")
+        plan = tfhook("terraform", f"-chdir={tf_dir}", "plan", "-no-color", "-input=false",
+                      "-detailed-exitcode", stdout=subprocess.PIPE)
+        print("\n".join(line for line in plan.stdout.splitlines() if line.startswith("No ")))
     finally:
         provider.terminate()
         provider.wait()
 
 
-def refresh(work: Path, demo: Path, tf_dir: Path) -> None:
-    """Apply once, serve, let the autoscaler change the ELB, send the event."""
+def refresh(work: Path, demo: Path, tf_dir: Path, converge: bool = False) -> None:
+    """Apply once, serve, let the autoscaler change the ELB, send the event; `converge`:
+    through a routes file whose route keeps a variables file in step (#22)."""
     which = "the simulated cloud's provider" if tf_dir != demo else "the built-in provider"
     step(f"terraform mode: init and first apply of the demo module ({which}, offline)")
     tfhook("terraform", f"-chdir={tf_dir}", "init", "-input=false", stdout=subprocess.DEVNULL)
     tfhook("terraform", f"-chdir={tf_dir}", "apply", "-auto-approve", "-input=false",
            stdout=subprocess.DEVNULL)
     sock = work / "tf.sock"
-    server = serve(["--tf-dir", str(tf_dir)], sock, work / "terraform.log")
+    args = ["--tf-dir", str(tf_dir)]
+    if converge:
+        routes = work / "tfhook.yaml"
+        routes.write_text(f"routes:\n  - name: elb\n    terraform:\n      dir: {tf_dir}\n"
+                          "      converge: {vars_file: autoscaler.auto.tfvars.json}\n")
+        args = ["--routes", str(routes)]
+    server = serve(args, sock, work / "terraform.log")
     try:
         step("the autoscaler changes the ELB plan in the (simulated) cloud: 100 -> 400")
         subprocess.run([str(demo / "simulate-cloud-change"), "400"], check=True)

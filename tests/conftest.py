@@ -41,6 +41,12 @@ def vectors() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """The --state-dir of a test's servers (history.sqlite3 goes there)."""
+    return tmp_path / "state"
+
+
+@pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start `tfhook serve` subprocesses; each is stopped (SIGTERM) at teardown.
 

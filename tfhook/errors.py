@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class TfhookError(Exception):
     """Root of tfhook's own errors."""
@@ -33,3 +36,10 @@ class ActionTimeout(ActionFailed):
 
 class LockHeld(ActionFailed):
     """Terraform could not get the state lock in time (ABORTED)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`did you mean `parallel`? ` for the choice closest to a mistyped key or flag, or ""
+    (difflib's ratio of at least 0.6, as click uses for its own suggestions)."""
+    closest = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean `{closest[0]}`? " if closest else ""

@@ -144,8 +144,8 @@ def parse_request(data: str | bytes) -> Request:
         source=str(raw.get("source", "")),
         resource_name=str(raw.get("resource_name", "")),
         scaling_job_id=str(raw.get("scaling_job_id", "")),
-        instruction=_code(Instruction, raw.get("instruction", 0)),
-        result=_code(Result, raw.get("result", 0)),
+        instruction=code_of(Instruction, raw.get("instruction", 0)),
+        result=code_of(Result, raw.get("result", 0)),
         resource=Resource.from_json(raw.get("desired", raw.get("current"))),
         setup_grace_period=int(raw.get("setup_grace_period", 0)),
         raw=raw,
@@ -184,7 +184,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code or 1)
 
 
-def _code(enum_type: type[_E], value: Any) -> _E | int:
+def code_of(enum_type: type[_E], value: Any) -> _E | int:
+    """`value` as a member of `enum_type` (Result or Instruction), or as the number itself when
+    no member has it: `name_of(code_of(Result, 9))` is "9", as the Core may send new codes."""
     try:
         return enum_type(value)
     except ValueError:

@@ -23,7 +23,10 @@ from tfhook.server import lifecycle as server
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The default --addr is a socket in the working directory, checked with the other flags:
+    # its path must fit a socket's 107 bytes, so the test works in the short $TMPDIR.
+    tmp_path = Path(os.environ["TMPDIR"])
     write_script(tmp_path / "hook", "exit 0\n")
     (tmp_path / "plain").write_text("#!/bin/sh\nexit 0\n")  # not executable
     (tmp_path / "dir").mkdir()
@@ -191,6 +194,18 @@ def test_a_flag_missing_its_value_is_one_line(workdir) -> None:
         "tfhook: error: Option '--timeout' requires an argument. (see `tfhook --help`)"]
 
 
+@pytest.mark.parametrize("flag,message", [
+    ("--time", "No such option: --time (did you mean `--timeout`?)"),
+    ("--lock-timout", "No such option: --lock-timout (did you mean `--lock-timeout`?)"),
+    ("--zzzzzz", "No such option: --zzzzzz"),
+])
+def test_an_unknown_flag_suggests_the_closest_one(workdir, flag: str, message: str) -> None:
+    result = run_tfhook(["serve", "--executable-path", "hook", flag], cwd=workdir)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"tfhook: error: {message} (see `tfhook serve --help`)"]
+
+
 def test_bad_address_is_one_line(workdir) -> None:
     result = run_tfhook(["serve", "--executable-path", "hook", "--addr", "nonsense"], cwd=workdir)
     assert result.returncode == 2
@@ -198,6 +213,18 @@ def test_bad_address_is_one_line(workdir) -> None:
         "tfhook: error: --addr 'nonsense': use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME "
         "or HOST:PORT"
     ]
+
+
+@pytest.mark.parametrize("command", [["serve", "--executable-path", "hook"], ["send", "handle"],
+                                     ["check"], ["init", "site", "--kind", "shell"]],
+                         ids=["serve", "send", "check", "init"])
+def test_a_port_out_of_range_says_so_wherever_an_address_is_read(workdir, command: list[str]
+                                                                 ) -> None:
+    result = run_tfhook([*command, "--addr", "127.0.0.1:99999"], cwd=workdir)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "tfhook: error: --addr '127.0.0.1:99999': port out of range (99999; use 0 to 65535)"]
+    assert not (workdir / "site").exists()
 
 
 def test_serve_help_lists_the_reference_flags() -> None:

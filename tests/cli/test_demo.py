@@ -21,16 +21,21 @@ def run_demo(tmp_path: Path, **env: str) -> str:
     return done.stdout
 
 
-def test_the_demo_shows_a_real_drift_and_the_revert_to_come(tmp_path: Path) -> None:
+def test_the_demo_shows_a_real_drift_and_the_loop_closed(tmp_path: Path) -> None:
     where = provider_dir()
     if where is None:
         pytest.skip("the simcloud provider is not installed: run `make simcloud`")
     out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(where))
 
     assert "the simulated cloud's provider" in out
-    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in out
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400, " in out
     assert "outputs changed 1: elb_plan: 100 → 400" in out
-    assert "~ plan    = 400 -> 100" in out  # the pinned plan: the next apply reverts it
+    # The warning, then converge, then a plain plan with no changes (#22).
+    warning = out.index("simcloud_elb.main: plan 400 -> 100 on the next apply; set by "
+                        "var.elb_plan (main.tf:")
+    converged = out.index("converged: var.elb_plan = 400 (autoscaler.auto.tfvars.json); the "
+                          "next apply keeps 400")
+    assert warning < converged < out.index('"elb_plan": 400') < out.index("No changes.")
     assert "not installed" not in out
 
 
@@ -38,6 +43,7 @@ def test_the_demo_falls_back_to_the_built_in_module(tmp_path: Path) -> None:
     out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(tmp_path / "nowhere"))
 
     assert "the simulated cloud's provider is not installed" in out
+    assert "\n== " in out and "\033" not in out  # headings, without escapes in a pipe
     assert "drifted: none" in out
     assert "outputs changed 1: elb_plan: 100 → 400" in out
     assert "simcloud" not in out.split("showing the built-in module")[1]

@@ -133,10 +133,12 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
     assert panels[options.TERRAFORM] == [
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
-        "--reconcile-every", "--max-state-removals", "--no-check-revert"]
+        "--reconcile-every", "--max-state-removals", "--no-check-revert",
+        "--unexplained-drift"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--state-dir", "--history-keep", "--history-requests",
+                                 "--admin-addr", "--state-dir", "--history-keep", "--held-keep",
+                                 "--history-requests", "--snapshots-keep",
                                  "--max-concurrency", "--max-connection-idle",
                                  "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
@@ -147,3 +149,34 @@ def test_var_help_says_its_value_shows_in_argv() -> None:
     text = " ".join(result.output.replace("│", " ").split())
     assert "tfhook's own command line shows it to every local user" in text, text
     assert "put secrets in --var-file or a routes file's var" in text, text
+
+
+def _squashed(text: str) -> str:
+    """Text without whitespace or the panels' box characters, to match across folded lines."""
+    return re.sub(r"[\s│─╭╮╰╯]", "", text)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) or "tfhook" for c in COMMANDS])
+def test_at_80_columns_every_option_help_and_default_is_whole(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert max(map(len, result.output.splitlines())) <= 80
+    shown = _squashed(result.output)
+    found = typer.main.get_command(app)
+    for name in command:
+        found = found.commands[name]  # type: ignore[attr-defined]
+    ctx = found.make_context(" ".join(["tfhook", *command]), [], resilient_parsing=True)
+    records = [param.get_help_record(ctx) for param in found.get_params(ctx)]
+    helps = [record[1] for record in records if record and record[1]]
+    assert [text for text in helps if _squashed(text) not in shown] == [], result.output
+
+
+def test_typer_still_builds_option_help_where_fold_wraps_it() -> None:
+    """fold wraps a private typer function: this fails loudly when typer renames it."""
+    from typer import rich_utils
+
+    from tfhook.cli import fold
+
+    fold.install()
+    assert rich_utils._get_parameter_help.__module__ == "tfhook.cli.fold"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,25 @@ def test_good_interpreter_lines_and_binaries_pass(tmp_path: Path, body: bytes) -
     assert config.resolve_executable(str(hook)) == hook
 
 
-@pytest.mark.parametrize("address", [":99999", ":0", ":http", "8081"])
-def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str) -> None:
+@pytest.mark.parametrize("address,message", [
+    (":99999", "port out of range (99999; use 1 to 65535)"),
+    (":0", "port out of range (0; use 1 to 65535)"),
+    (":http", "a port from 1 to 65535"), ("8081", "a port from 1 to 65535")])
+def test_exporter_ports_out_of_range_are_refused(tmp_path: Path, address: str, message: str
+                                                 ) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(f"exporter_config: {{enabled: true, address: '{address}'}}\n")
-    with pytest.raises(UserError, match="a port from 1 to 65535"):
+    with pytest.raises(UserError, match=re.escape(message)):
         config.load_handler_config(path)
+
+
+def test_default_state_dir_follows_xdg_then_home() -> None:
+    assert config.state_dir({"XDG_STATE_HOME": "/x", "HOME": "/h"}) == Path("/x/tfhook")
+    assert config.state_dir({"HOME": "/h"}) == Path("/h/.local/state/tfhook")
+    assert config.state_dir({"XDG_STATE_HOME": "", "HOME": "/h"}) == Path("/h/.local/state/tfhook")
+
+
+@pytest.mark.parametrize("text,seconds", [("30d", 30 * 86400.0), ("1.5d", 1.5 * 86400.0), ("2h", 7200.0),
+                                          ("90m", 5400.0)])
+def test_history_ages_take_days(text: str, seconds: float) -> None:
+    assert config.parse_age(text, name="--history-keep") == seconds

@@ -15,11 +15,9 @@ from tfhook.cli.app import serve
 from tfhook.config import flags, options
 from tfhook.config import routes_file as routes
 from tfhook.config.settings import Limits
-from tfhook.core import names
 from tfhook.core.hooks import CHANGED, TerraformAction
 from tfhook.core.model import Phase
 from tfhook.errors import RoutesError, UserError
-from tfhook.hook import Instruction, Result
 from tfhook.observe import logs
 from tfhook.terraform.probes import probes
 
@@ -135,26 +133,30 @@ def test_generic_flags_make_an_executable_route(tmp_path: Path) -> None:
         from_flags(executable_path=str(hook_path), init=True, lock_timeout="5s")
 
 
-@pytest.mark.parametrize(("codes", "item", "code"), [
-    (Result, "no-change", 4), (Result, "NO_CHANGE", 4), (Result, "updated", 2), (Result, 3, 3),
-    (Result, "3", 3), (Result, 9, None), (Result, True, None), (Result, "maybe", None),
-    (Instruction, "noop", 4), (Instruction, "Delete", 3),
-])
-def test_one_parse_for_results_and_instructions(codes, item, code) -> None:
-    assert names.parse_code(codes, item) == code
-
-
-def test_one_name_for_phases_results_and_instructions() -> None:
-    assert names.code_name(Result, 4) == "no-change" and names.code_name(Result, 9) == "9"
-    assert names.code_choices(Instruction) == ("one of create, update, delete, noop, unknown "
-                                              "(or 0-4)")
-    assert names.parse_phase("post-handle") is Phase.POST_HANDLE
-    assert names.parse_phase("PostHandle") is None
-    assert names.parse_code(Result, 9, any_number=True) == 9
-
-
 def test_the_reference_page_is_the_table_s() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "options.md"
     assert page.read_text(encoding="utf-8") == options.reference(), "run make options-doc"
     assert "| `lock_timeout` | `--lock-timeout` | `terraform.lock_timeout` | flag and route |" \
         in page.read_text(encoding="utf-8")
+
+
+def test_every_server_wide_problem_is_reported_before_the_hook_s(tmp_path: Path) -> None:
+    values = flag_values(executable_path=str(tmp_path / "missing.sh"), addr="nonsense:x:y",
+                         log_format="xml", timeout="-1s", socket_mode="999",
+                         history_keep="forever", max_concurrency="0")
+    with pytest.raises(RoutesError) as caught:
+        flags.settings(values, probes(dict(os.environ)))
+    assert caught.value.problems == [
+        "--addr 'nonsense:x:y': use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME or HOST:PORT",
+        "--log-format: 'xml' is not one of logfmt, json",
+        "--timeout: invalid duration '-1s' (write it like 500ms, 30s, 15m or 1h)",
+        "--socket-mode: '999' is not an octal mode like 0600",
+        "--history-keep: invalid duration 'forever' (write it like 500ms, 30s, 15m or 1h)",
+        "--max-concurrency: must be a whole number of at least 1 (got '0')",
+        f"--executable-path: {tmp_path / 'missing.sh'} does not exist",
+    ]
+    with pytest.raises(RoutesError) as abstract:  # a mode no abstract socket can have
+        flags.settings(flag_values(tf_dir=tmp_path, addr="unix-abstract:x", socket_mode="0600",
+                                   grace="x"), probes(dict(os.environ)))
+    assert [line.split(":")[0] for line in abstract.value.problems] == [
+        "--grace", "--socket-mode", "--tf-dir"]

@@ -1,5 +1,5 @@
 """The routes file: checking (every problem at once, named by file, route and field),
-`tfhook routes check`, `tfhook routes explain`, and Terraform start-up checks per route."""
+`tfhook routes check`, and Terraform start-up checks per route."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.servers import run_tfhook, write_script
+from support.routes import write_site
+from support.servers import run_tfhook
 from support.terraform import tf_env, write_module
 
 from tfhook.config import routes_file as routes
@@ -23,37 +24,10 @@ def load(path: Path):
     """The routes file checked as serve and `routes check` check it (Terraform probes too)."""
     return routes.load(path, probes=probes(dict(os.environ)))
 
-GOOD = """\
-routes:
-  - name: elb-state
-    match: {resource_type: elb, resource_name: "elb-*"}
-    terraform: {dir: infra/elb, target_from_event: true, on_failure: warn}
-  - name: web-state
-    match: {resource_type: [server, server_group_instance]}
-    terraform:
-      dir: infra/web
-      lock_timeout: 2m
-      var: {region: is1a}
-      var_file: [web.tfvars]
-      reconcile_every: 30m
-  - name: notify
-    match: {phase: post-handle, result: [created, 2, no_change], source: "graf*"}
-    executable: {path: hooks/notify.sh, payload_argv: none}
-    parallel: true
-    timeout: 30s
-    kill_after: 2s
-"""
-
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    write_module(tmp_path / "infra" / "elb", {"main.tf": 'output "x" {\n  value = 1\n}\n'})
-    write_module(tmp_path / "infra" / "web", {"main.tf": 'variable "region" {}\n'})
-    (tmp_path / "web.tfvars").write_text('region = "is1a"\n')
-    (tmp_path / "hooks").mkdir()
-    write_script(tmp_path / "hooks" / "notify.sh", "echo hi\n")
-    (tmp_path / "tfhook.yaml").write_text(GOOD)
-    return tmp_path
+    return write_site(tmp_path)
 
 
 def test_a_good_file_becomes_hooks_with_paths_from_its_directory(site: Path) -> None:
@@ -145,8 +119,10 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "tfhook.yaml: routes[0] (a): executable.argv: unknown key (allowed: kill_after, "
      "on_failure, path, payload_argv, timeout)"),
     ("routes:\n  - {name: a, paralel: true, executable: {path: hooks/notify.sh}}\n",
-     "tfhook.yaml: routes[0] (a): paralel: unknown key (allowed: executable, kill_after, "
-     "match, name, on_failure, parallel, terraform, timeout)"),
+     "tfhook.yaml: routes[0] (a): paralel: unknown key (did you mean `parallel`? allowed: "
+     "executable, kill_after, match, name, on_failure, parallel, terraform, timeout)"),
+    ("route: []\nroutes:\n  - {name: a, executable: {path: hooks/notify.sh}}\n",
+     "tfhook.yaml: route: unknown key (did you mean `routes`? allowed: routes)"),
     ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, payload_argv: secret}}\n",
      "tfhook.yaml: routes[0] (a): executable.payload_argv: 'secret' is not one of full, "
      "redacted, none"),
@@ -250,69 +226,3 @@ def test_terraform_start_up_checks_run_per_directory(site: Path) -> None:
     assert checked.stderr.splitlines() == [line]
 
 
-# -- explain ---------------------------------------------------------------------------
-
-GO_JSON = ('{"source":"grafana","resource_name":"elb-1","scaling_job_id":"job-1","result":2,'
-           '"current":{"Resource":{"Elb":{"id":"113300000001","plan":400}}}}')
-
-
-def explain(site: Path, request: str, *args: str) -> tuple[int, list[str], str]:
-    result = run_tfhook(["routes", "explain", "tfhook.yaml", "--from-json", request, *args],
-                        cwd=site)
-    return result.returncode, result.stdout.splitlines(), result.stderr
-
-
-def test_explain_names_the_routes_that_run_and_why_the_others_do_not(site: Path) -> None:
-    (site / "request.json").write_text(GO_JSON)
-    code, lines, _ = explain(site, "request.json")
-    assert code == 0
-    assert lines == [
-        "PostHandle elb 'elb-1' (source 'grafana', result updated)",
-        "run   elb-state",
-        "skip  web-state: resource_type elb is not one of server, server_group_instance",
-        "run   notify (parallel)",
-    ]
-
-
-CONTRADICTIONS = [
-    ('{"instruction":1,"current":{"Resource":{"Elb":{}}}}', [],
-     'not a PostHandle request: Message type "autoscaler.PostHandleRequest" has no field named '
-     '"instruction"'),
-    ('{"result":2}', ["--phase", "handle"],
-     'not a Handle request: Message type "autoscaler.HandleRequest" has no field named "result"'),
-    ('{"current":{"Resource":{"Bogus":{}}}}', [],
-     'not a PostHandle request: Failed to parse current field: Message type '
-     '"autoscaler.Resource" has no field named "bogus"'),
-]
-
-
-@pytest.mark.parametrize("request_json,args,message", CONTRADICTIONS,
-                         ids=["instruction-on-post", "result-on-handle", "unknown-resource"])
-def test_explain_rejects_what_send_rejects(site: Path, request_json: str, args: list[str],
-                                           message: str) -> None:
-    (site / "request.json").write_text(request_json)
-    code, lines, error = explain(site, "request.json", *args)
-    assert (code, lines) == (2, [])
-    assert error.startswith(f"tfhook: error: request.json: {message}"), error
-    # `tfhook send` reads the request with the same parser: the same words, before it dials.
-    phase = args[1] if args else "post-handle"
-    sent = run_tfhook(["send", phase, "--from-json", "request.json", "--addr",
-                       f"unix:{site}/nothing.sock"], cwd=site)
-    assert (sent.returncode, sent.stderr) == (2, error)
-
-
-def test_explain_reads_protobuf_json_and_asks_for_the_phase_when_it_must(site: Path) -> None:
-    proto = json.dumps({"source": "grafana", "resourceName": "web-1", "instruction": "UPDATE",
-                        "desired": {"serverGroupInstance": {"id": "1"}}})
-    code, _, error = explain(site, proto)
-    assert code == 2
-    assert error.startswith("tfhook: error: --from-json: the request does not say its phase")
-    code, lines, _ = explain(site, proto, "--phase", "handle")
-    assert code == 0
-    assert lines == [
-        "Handle server_group_instance 'web-1' (source 'grafana', instruction update)",
-        "skip  elb-state: phase handle is not post-handle",
-        "skip  web-state: phase handle is not post-handle",
-        "skip  notify: phase handle is not post-handle",
-        "no route runs: the call is answered IGNORED",
-    ]

@@ -3,81 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
+from support.flight import Work, first_run_started, follow, run, until
 from support.servers import HANG_GUARD
 
 from tfhook.core.flight import Batch, Flight
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
-
-
-class Work:
-    """A fake run: records each batch, holds until released, then answers DONE or fails."""
-
-    def __init__(self) -> None:
-        self.batches: list[Batch] = []
-        self.active = 0
-        self.most_active = 0
-        self.release = asyncio.Event()
-        self.started = asyncio.Event()
-        self.cancelled: list[Batch] = []
-        self.fail_with: dict[int, Exception] = {}  # run number (1-based) → error
-
-    async def __call__(self, batch: Batch) -> Update:
-        self.batches.append(batch)
-        number = len(self.batches)
-        self.active += 1
-        self.most_active = max(self.most_active, self.active)
-        self.started.set()
-        try:
-            batch.publish(Update(Status.RUNNING, f"run {number} started"))
-            await self.release.wait()
-            if number in self.fail_with:
-                raise self.fail_with[number]
-            return Update(Status.DONE, f"run {number} served {len(batch.triggers)}")
-        except asyncio.CancelledError:
-            self.cancelled.append(batch)
-            raise
-        finally:
-            self.active -= 1
-
-
-async def follow(flight: Flight, trigger: object) -> list[Any]:
-    """Everything a caller sees: queue notices, updates, or the error it raised."""
-    seen: list[Any] = []
-    try:
-        async for item in flight.join(trigger):
-            seen.append(item)
-    except ActionFailed as exc:
-        seen.append(exc)
-    return seen
-
-
-async def first_run_started(trigger: object) -> tuple[Work, Flight, asyncio.Future[list[Any]]]:
-    """A flight over a held Work and the caller for `trigger`, once its run (run 1) started."""
-    work = Work()
-    flight = Flight(work)
-    caller = asyncio.ensure_future(follow(flight, trigger))
-    await work.started.wait()
-    return work, flight, caller
-
-
-async def until(condition: Callable[[], bool], what: str = "condition") -> None:
-    async with asyncio.timeout(HANG_GUARD):
-        while not condition():
-            await asyncio.sleep(0.001)
-
-
-def run(test: Callable[[], Awaitable[None]]) -> None:
-    async def bounded() -> None:
-        async with asyncio.timeout(HANG_GUARD):  # a caller left waiting forever is a failure
-            await test()
-
-    asyncio.run(bounded())
 
 
 def test_one_caller_gets_running_then_done() -> None:
@@ -192,34 +127,6 @@ def test_queued_callers_that_all_leave_cancel_the_queued_run() -> None:
     run(body)
 
 
-def test_background_runs_are_not_cancelled_when_callers_leave() -> None:
-    async def body() -> None:
-        work = Work()
-        flight = Flight(work)
-        # A background run that nobody follows runs to its end.
-        batch, queued = flight.submit("reconcile", background=True)
-        assert not queued
-        await work.started.wait()
-        # A caller joins the batch queued after it, which a retry also asked for ...
-        caller = asyncio.ensure_future(follow(flight, "event"))
-        await until(lambda: flight._next is not None and bool(flight._next.subscribers))
-        retry, queued = flight.submit("retry", background=True)
-        assert queued and retry is flight._next
-        # ... and leaves: the retry's run must still happen.
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
-        work.release.set()
-        assert batch.task is not None
-        await batch.task
-        await until(lambda: flight.runs == 2 and not flight.busy)
-        assert work.cancelled == []
-        assert [b.triggers for b in work.batches] == [["reconcile"], ["event", "retry"]]
-        assert retry.error is None
-
-    run(body)
-
-
 def test_close_cancels_the_running_and_the_queued_run() -> None:
     async def body() -> None:
         work = Work()
@@ -231,32 +138,6 @@ def test_close_cancels_the_running_and_the_queued_run() -> None:
         assert work.cancelled == work.batches[:1]
         await asyncio.sleep(0)
         assert flight.runs == 1 and not flight.busy
-
-    run(body)
-
-
-def test_a_background_run_keeps_what_it_did_or_its_whole_error_and_logs_nothing() -> None:
-    # Its end is logged once, by the work's observer (`run done`, `run failed`: test_background,
-    # test_observe_calls); the flight keeps the answer and the error, whole.
-    async def body() -> None:
-        work = Work()
-        work.release.set()
-        work.fail_with[2] = ActionFailed("terraform refresh failed\nError: Invalid expression "
-                                         "(broken.tf:2)\n  Expected an expression.")
-        flight = Flight(work)
-        batches = []
-        with capture_logs() as logs:
-            for trigger in ("refresh on start", "retry after failure"):
-                batch, _ = flight.submit(trigger, background=True)
-                assert batch.task is not None
-                await batch.task
-                batches.append(batch)
-        assert logs == []
-        done, failed = batches
-        assert (done.triggers, done.final, done.error) == (
-            ["refresh on start"], Update(Status.DONE, "run 1 served 1"), None)
-        assert (failed.triggers, failed.final, failed.error) == (
-            ["retry after failure"], None, work.fail_with[2])
 
     run(body)
 
@@ -311,38 +192,3 @@ def test_close_answers_queued_callers_and_refuses_new_ones() -> None:
             flight.submit("C")
 
     asyncio.run(asyncio.wait_for(scenario(), HANG_GUARD))
-
-
-@pytest.mark.parametrize("overlap", [True, False])
-def test_the_same_trigger_twice_is_one_run(overlap: bool) -> None:
-    # The same event through two routes on one directory: at once (a parallel route) or
-    # one after the other (routes in file order).
-    async def scenario() -> tuple[int, list[Any], list[Any]]:
-        work = Work()
-        flight = Flight(work)
-        event = object()
-        first = asyncio.ensure_future(follow(flight, event))
-        await work.started.wait()
-        if not overlap:
-            work.release.set()
-            await first
-        second = asyncio.ensure_future(follow(flight, event))
-        work.release.set()
-        return flight.runs, await first, await second
-
-    runs, first, second = asyncio.run(scenario())
-    assert runs == 1
-    assert first[-1] == second[-1] == Update(Status.DONE, "run 1 served 1")
-
-
-def test_background_triggers_are_never_served_by_an_earlier_run() -> None:
-    async def scenario() -> int:
-        work = Work()
-        work.release.set()
-        flight = Flight(work)
-        for _ in range(2):
-            async for _item in flight.join("reconcile", background=True):
-                pass
-        return flight.runs
-
-    assert asyncio.run(scenario()) == 2

@@ -8,11 +8,9 @@ import stat
 import threading
 from pathlib import Path
 
-import pytest
 import structlog
 from support.servers import HANG_GUARD
 
-from tfhook.config import settings as config
 from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, recorder, store
 from tfhook.history.recorder import _Job
 
@@ -166,18 +164,6 @@ def test_filters_select_by_job_route_failure_and_time(tmp_path: Path) -> None:
     assert ids(failed=True) == [3, 2]
     assert rows(tmp_path, limit=1)[0]["outcome"] == "running"  # its writer (this process) lives
     assert ids(since=250.0) == [4, 3]
-
-
-def test_default_state_dir_follows_xdg_then_home() -> None:
-    assert config.state_dir({"XDG_STATE_HOME": "/x", "HOME": "/h"}) == Path("/x/tfhook")
-    assert config.state_dir({"HOME": "/h"}) == Path("/h/.local/state/tfhook")
-    assert config.state_dir({"XDG_STATE_HOME": "", "HOME": "/h"}) == Path("/h/.local/state/tfhook")
-
-
-@pytest.mark.parametrize("text,seconds", [("30d", 30 * DAY), ("1.5d", 1.5 * DAY), ("2h", 7200.0),
-                                          ("90m", 5400.0)])
-def test_history_ages_take_days(text: str, seconds: float) -> None:
-    assert config.parse_age(text, name="--history-keep") == seconds
 
 
 def test_a_start_the_database_cannot_take_at_once_goes_through_the_writer(tmp_path: Path

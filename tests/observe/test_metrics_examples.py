@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from support import tools
 
 from tfhook.observe.metrics import METRICS, MetricsSink
 
@@ -83,18 +83,17 @@ def test_what_tfhook_exports_today_is_declared() -> None:
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
+    found = tools.which("promtool")
     if found is None:
-        pytest.skip("promtool is not installed (Debian package `prometheus`; `make tools` "
-                    "installs it where apt-get works)")
+        pytest.skip(f"promtool is not installed (Debian package `prometheus`; {tools.HINT})")
     return found
 
 
 def test_promtool_accepts_the_alert_rules() -> None:
     out = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True,
-                         text=True, timeout=60, check=False)
+                         text=True, timeout=60, check=False, env=tools.env())
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 5 rules found" in out.stdout
+    assert "SUCCESS: 6 rules found" in out.stdout
 
 
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
@@ -105,7 +104,7 @@ def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     path = tmp_path / "dashboard-rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     out = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True,
-                         text=True, timeout=60, check=False)
+                         text=True, timeout=60, check=False, env=tools.env())
     assert out.returncode == 0, out.stdout + out.stderr
 
 

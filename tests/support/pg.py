@@ -1,7 +1,8 @@
 """A real PostgreSQL server for the tests that keep a Terraform state in one (backend "pg").
 
-Debian's `postgresql` package (`make tools` installs it where it may) puts its programs in
-/usr/lib/postgresql/N/bin. The server runs from a temporary data directory, on a loopback
+`make tools` unpacks Debian's PostgreSQL packages into .tools/ (tests/support/tools.py), with
+the programs in .tools/root/usr/lib/postgresql/N/bin; a host install (/usr/lib/postgresql/N/bin,
+or PATH) is the fallback. The server runs from a temporary data directory, on a loopback
 port, with its unix socket in that directory; as root it runs as the `postgres` user, since
 PostgreSQL refuses to run as root.
 """
@@ -17,11 +18,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from support import tools
+
 USER = "tfhook"  # the database superuser initdb creates; trust auth on loopback only
 
 
 def bin_dir() -> Path | None:
-    """Where initdb, pg_ctl and psql are: the newest Debian cluster version, else PATH."""
+    """Where initdb, pg_ctl and psql are: the private folder's, the host's newest Debian
+    version, else PATH."""
+    private = tools.newest("usr/lib/postgresql/*/bin/pg_ctl")
+    if private is not None:
+        return private.parent
     debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
                     key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
                     else 0)
@@ -35,8 +42,7 @@ def why_not() -> str | None:
     """Why a server cannot be started here, or None."""
     where = bin_dir()
     if where is None or not (where / "initdb").exists() or not (where / "psql").exists():
-        return ("PostgreSQL is not installed (Debian's postgresql package; `make tools` "
-                "installs it when run as root with apt-get)")
+        return f"PostgreSQL is not installed (Debian's postgresql package; {tools.HINT})"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -104,7 +110,8 @@ class Postgres:
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         result = subprocess.run(argv, cwd=self.home, capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, timeout=120, check=False)
+                                stdin=subprocess.DEVNULL, timeout=120, check=False,
+                                env=tools.env())
         if result.returncode != 0:
             log = self.home / "log"
             raise RuntimeError(f"{program} failed ({result.returncode}): {result.stdout}"
@@ -117,7 +124,8 @@ class Postgres:
     def sql(self, query: str) -> str:
         """Run SQL as the superuser; what it printed (unaligned, tuples only)."""
         result = subprocess.run([*self.psql_argv(), "-c", query], capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
+                                text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+                                env=tools.env())
         if result.returncode != 0:
             raise AssertionError(f"psql failed: {query}\n{result.stderr}")
         return result.stdout.strip()
@@ -125,7 +133,8 @@ class Postgres:
     def hold(self, query: str) -> subprocess.Popen[str]:
         """A session that ran `query` (e.g. took a lock) and stays open until closed."""
         session = subprocess.Popen([*self.psql_argv()], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=tools.env())
         assert session.stdin is not None and session.stdout is not None
         session.stdin.write(f"{query};\nSELECT 'held';\n")
         session.stdin.flush()

@@ -80,7 +80,7 @@ def test_tfhook_refreshes_a_drifted_elb(simcloud: SimCloud, tf_serve) -> None:
 
     assert [status for status, _ in answers][-1] == "DONE"
     done = answers[-1][1]
-    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in done, done
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in done, done
     assert simcloud.attributes("simcloud_elb.main")["plan"] == 400  # type: ignore[index]
     assert simcloud.get("elb", ELB_ID)["plan"] == 400  # type: ignore[index]
 
@@ -95,7 +95,7 @@ def test_tfhook_removes_what_the_cloud_deleted(simcloud: SimCloud, tf_serve) -> 
 
     done = answers[-1][1]
     assert answers[-1][0] == "DONE", answers
-    assert "simcloud_server.web[1] (gone from the cloud)" in done, done
+    assert "simcloud_server.web[1] (gone from the cloud, explained by job job-1)" in done, done
     assert simcloud.attributes("simcloud_server.web[1]") is None
     assert simcloud.id_of("simcloud_server.web[0]") == kept
 
@@ -107,7 +107,7 @@ def test_after_a_refresh_the_pinned_plan_would_be_reverted(make_simcloud, tf_ser
 
     answers = server.call("PostHandle", updated())
 
-    assert "simcloud_elb.main (plan 100 -> 400)" in answers[-1][1], answers
+    assert "simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in answers[-1][1], answers
     assert pinned.attributes("simcloud_elb.main")["plan"] == 400  # type: ignore[index]
     text = pinned.terraform("plan", "-no-color", "-input=false").stdout
     assert "~ plan    = 400 -> 100" in text  # the next apply undoes the autoscaler

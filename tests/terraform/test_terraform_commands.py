@@ -94,6 +94,9 @@ def test_apply() -> None:
 def test_show_state_init_version_force_unlock() -> None:
     assert commands.show(Path("/p/x.tfplan")) == ["show", "-json", "-no-color", "/p/x.tfplan"]
     assert commands.state_pull() == ["state", "pull"]
+    assert commands.state_push(Path("/p/s.tfstate")) == ["state", "push", "/p/s.tfstate"]
+    assert commands.state_push(Path("/p/s.tfstate"), lock_timeout=60) == [
+        "state", "push", "-lock-timeout=60s", "/p/s.tfstate"]
     assert commands.state_rm('a.b["c"]') == ["state", "rm", 'a.b["c"]']
     assert commands.init() == ["init", "-input=false", "-no-color"]
     assert commands.init(automation=False) == ["init"]

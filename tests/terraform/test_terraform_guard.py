@@ -242,7 +242,8 @@ def test_a_plan_that_found_nothing_is_neither_shown_nor_applied(simcloud: SimClo
 
     assert (status, status_drift) == ("DONE", "DONE"), (quiet, drift)
     assert after_quiet == ["plan"], quiet
-    # Drift: the plan is shown (its removals checked), applied; the revert check plans
-    # (and shows only a plan with changes: the ELB's plan is ignored here).
-    assert commands.read_text().split()[1:] == ["plan", "show", "apply", "plan"], drift
-    assert "simcloud_elb.main (plan 100 -> 400)" in drift, drift
+    # Drift: the plan is shown (its removals checked), the state it replaces saved (a
+    # snapshot: `state pull`), applied; the revert check plans (and shows only a plan with
+    # changes: the ELB's plan is ignored here).
+    assert commands.read_text().split()[1:] == ["plan", "show", "state", "apply", "plan"], drift
+    assert "simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in drift, drift

@@ -22,7 +22,7 @@ def test_a_pinned_value_the_autoscaler_changed_is_named(make_simcloud, tf_serve)
     status, text = server.call("PostHandle", updated())[-1]
 
     assert status == "DONE", text
-    assert "drifted 1: simcloud_elb.main (plan 100 -> 400)" in text
+    assert "drifted 1: simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in text
     line = f"simcloud_elb.main: plan 400 -> 100 {HINT}"
     assert f"warning: {line}" in text.splitlines()
     assert line in server.log()
@@ -35,7 +35,8 @@ def test_ignore_changes_on_it_means_no_warning(simcloud: SimCloud, tf_serve) -> 
 
     status, text = server.call("PostHandle", updated())[-1]
 
-    assert status == "DONE" and "drifted 1: simcloud_elb.main (plan 100 -> 400)" in text
+    assert status == "DONE" and \
+        "drifted 1: simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in text
     assert "next apply" not in text and "next apply" not in server.log()
 
 
@@ -46,7 +47,8 @@ def test_no_check_revert_turns_it_off(make_simcloud, tf_serve) -> None:
 
     status, text = server.call("PostHandle", updated())[-1]
 
-    assert status == "DONE" and "drifted 1: simcloud_elb.main (plan 100 -> 400)" in text
+    assert status == "DONE" and \
+        "drifted 1: simcloud_elb.main (plan 100 -> 400, explained by job job-1)" in text
     assert "next apply" not in text and "next apply" not in server.log()
 
 

@@ -15,9 +15,12 @@ except ImportError:  # pragma: no cover
 
 from tfhook.cli import helptext, operate
 from tfhook.cli import routes as _routes_cli
+from tfhook.cli import runs as _runs_cli
+from tfhook.cli import state as _state_cli
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
 from tfhook.config.options import FLAGS, Option
+from tfhook.errors import did_you_mean
 
 app = typer.Typer(
     cls=helptext.Group,
@@ -132,8 +135,11 @@ def init(
         typer.echo(f"tfhook: warning: {warning}", err=True)
 
 
-# `routes check|explain` and the operator commands (history, send, check) live in their own modules.
+# `routes check|explain`, `runs held|approve|deny`, `state snapshots|rollback` and the operator
+# commands (history, send, check) live in their own modules.
 app.add_typer(_routes_cli.routes_app, name="routes")
+app.add_typer(_runs_cli.runs_app, name="runs")
+app.add_typer(_state_cli.state_app, name="state")
 operate.register(app)
 
 
@@ -144,9 +150,16 @@ def main() -> None:
     except UsageError as exc:
         if type(exc).__name__ != "NoArgsIsHelpError":  # that one has shown the help already
             where = exc.ctx.command_path if exc.ctx else "tfhook"
-            typer.echo(f"tfhook: error: {exc.format_message()} (see `{where} --help`)", err=True)
+            typer.echo(f"tfhook: error: {_usage(exc)} (see `{where} --help`)", err=True)
         raise SystemExit(2) from None
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage(exc: UsageError) -> str:
+    """click's message; an unknown flag suggests the closest one as a routes file's unknown
+    key does (click would list every close one, alphabetically)."""
+    hint = did_you_mean(getattr(exc, "option_name", ""), getattr(exc, "possibilities", None) or [])
+    return f"{exc.message} ({hint.rstrip()})" if hint else exc.format_message()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The command line's one error wrapper: an error becomes one line on stderr and exit code 2."""
+"""The command line's one error wrapper: an error becomes one line on stderr and exit code 2
+(1 for a decision the server refused)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import NoReturn, TypeVar
 
 import typer
 
+from tfhook.core.decisions import Refused
 from tfhook.errors import RoutesError, TfhookError, UserError
 
 T = TypeVar("T")
@@ -17,6 +19,21 @@ def fail(message: str) -> NoReturn:
     for line in message.splitlines() or [""]:  # several problems: one line each
         typer.echo(f"tfhook: error: {line}", err=True)
     raise typer.Exit(2)
+
+
+def decided(call: Callable[[], T]) -> T:
+    """As `guard`, and a server's refusal of an operator's decision (#21) is one line with
+    exit code 1: `tfhook runs approve` tells "refused" (1) from "could not ask" (2)."""
+
+    def asking() -> T:
+        try:
+            return call()
+        except Refused as exc:
+            for line in str(exc).splitlines() or [""]:
+                typer.echo(f"tfhook: refused: {line}", err=True)
+            raise typer.Exit(1) from None
+
+    return guard(asking)
 
 
 def guard(call: Callable[[], T]) -> T:

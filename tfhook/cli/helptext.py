@@ -1,4 +1,5 @@
-"""How `--help` names option values and groups `serve`'s options: words, not Python types."""
+"""How `--help` names option values and groups `serve`'s options: words, not Python types;
+long values fold at the edge (see `fold`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import copy
 from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
+
+from tfhook.cli import fold
 
 # What each option's value is called in --help, for commands other than serve (serve's flags
 # bring theirs from the option table). typer would show the Python type (<str>,
@@ -51,6 +54,10 @@ class Command(TyperCommand):
             _label(param, self.name)
         return params
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        fold.install()
+        super().format_help(ctx, formatter)
+
 
 class Group(TyperGroup):
     """The top-level command, labelled the same way."""
@@ -60,3 +67,7 @@ class Group(TyperGroup):
         for param in params:
             _label(param, None)
         return params
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        fold.install()
+        super().format_help(ctx, formatter)

@@ -14,15 +14,17 @@ from tfhook.cli import helptext
 from tfhook.cli.exits import guard
 from tfhook.config import settings as config
 from tfhook.core import names
+from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
 StateDir = Annotated[Path | None, typer.Option(
-    metavar="DIR", help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
+    "--state-dir", metavar="DIR",
+    help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
 ResourceType = Annotated[str | None, typer.Option(
-    help="elb, server, server_group_instance…", metavar="TYPE")]
+    help=f"The resource's type: {', '.join(RESOURCE_TYPES)}.", metavar="TYPE")]
 ResourceName = Annotated[str | None, typer.Option(help="The request's resource_name.",
                                                   metavar="NAME")]
 # The ids target_from_event refreshes: the resource's own, and its parent's.
@@ -31,6 +33,11 @@ ParentId = Annotated[str | None, typer.Option(
     help="Its parent's id (a server, server_group_instance or elb has one).")]
 ParentType = Annotated[str | None, typer.Option(help="The parent's type: elb, gslb, dns, "
                                                 "load_balancer (default: as in the JSON).")]
+# Room for a run in flight and the call's own under serve's default --timeout (15m).
+SEND_TIMEOUT = "30m"
+SendTimeout = Annotated[str, typer.Option(help=(
+    "How long the whole call may take, health check (at most 5s of it) included; then it is "
+    "cancelled (exit 1)."))]
 history_app = typer.Typer(help="What tfhook ran: recorded calls and runs.", add_completion=False,
                           cls=helptext.Group)
 
@@ -42,7 +49,8 @@ def register(app: typer.Typer) -> None:
     app.command(cls=helptext.Command)(check)
 
 
-def _state(state_dir: Path | None) -> Path:
+def state_home(state_dir: Path | None) -> Path:
+    """The state directory given, else the default one."""
     return state_dir or config.state_dir()
 
 
@@ -96,11 +104,31 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
 
     def rows() -> list[dict[str, Any]]:
         cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        with query.reading(_state(state_dir)) as conn:
+        with query.reading(state_home(state_dir)) as conn:
             return select(conn, query.Filters(since=cutoff, **filters))
 
     found = guard(rows)
     typer.echo(query.as_json(found) if as_json else table(found), nl=False)
+
+
+@history_app.command("decisions", cls=helptext.Command)
+def decisions(
+    ctx: typer.Context,
+    state_dir: StateDir = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many decisions.")] = 20,
+    since: Annotated[str | None, typer.Option(help="Only decisions this recent (2h, 7d).")
+                     ] = None,
+    route: Annotated[str | None, typer.Option(help="Only decisions on this route's runs.")
+                     ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only those refused or failed.")
+                      ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """List operators' decisions (tfhook runs approve/deny, rollbacks), newest first."""
+    from tfhook.history import query
+
+    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
+             query.decisions, query.decisions_table, as_json)
 
 
 @history_app.command("show", cls=helptext.Command)
@@ -115,7 +143,7 @@ def show(
 
     def lookup() -> dict[str, Any]:
         kind, number = _item(item)
-        with query.reading(_state(state_dir or ctx.obj)) as conn:
+        with query.reading(state_home(state_dir or ctx.obj)) as conn:
             found = (query.run if kind == "run" else query.call)(conn, number)
         if found is None:
             raise UserError(f"no {kind} {number} in the history")
@@ -150,26 +178,33 @@ def send(
     replay: Annotated[int | None, typer.Option(help="Send again a recorded call's request.")
                       ] = None,
     state_dir: StateDir = None,
-    timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
+    timeout: SendTimeout = SEND_TIMEOUT,
 ) -> None:
-    """Send one event as the Core does: health check, then the call; print what streams back."""
-    from tfhook.config import address
+    """Send one event as the Core does: health check, then the call; print what streams back.
+
+    Exit 0 when the stream ends, 1 when the call fails or outlasts --timeout, 2 when it cannot be made."""
     from tfhook.ops import parse as request
     from tfhook.ops import send as sending
 
-    def prepare() -> tuple[str, Phase, Any]:
-        target = address.parse(addr).dial_target()
-        wait = config.positive_duration(timeout, name="--timeout")
+    def prepare() -> tuple[Phase, Any]:
         fields = request.Fields(result, instruction, resource_type, resource_name, source, job_id,
                                 resource_id, parent_id, parent_type)
         chosen, document, where = _request(phase, from_json, replay, state_dir)
-        message = request.build(chosen, fields, document, where)
-        sending.check(target, wait)
-        return target, chosen, message
+        return chosen, request.build(chosen, fields, document, where)
 
-    target, chosen, message = guard(prepare)
-    code = sending.send(target, chosen, message, _echo, lambda text: typer.echo(text, err=True))
-    raise typer.Exit(code)
+    target, seconds = guard(lambda: _dial(addr, timeout))
+    chosen, message = guard(prepare)
+    budget = sending.Budget.start(timeout, seconds)  # from here: not while stdin is read
+    guard(lambda: sending.check(target, budget.health()))
+    raise typer.Exit(sending.send(target, chosen, message, _echo,
+                                  lambda text: typer.echo(text, err=True), budget))
+
+
+def _dial(addr: str, timeout: str) -> tuple[str, float]:
+    """--addr's gRPC target and --timeout in seconds (a UserError when either is bad)."""
+    from tfhook.config import address
+
+    return address.parse(addr).dial_target(), config.positive_duration(timeout, name="--timeout")
 
 
 def _echo(text: str) -> None:
@@ -185,7 +220,7 @@ def _request(phase: str | None, from_json: str | None, replay: int | None,
     if replay is not None:
         if from_json is not None:
             raise UserError("--replay and --from-json: give one of them")
-        recorded, document = replaying.recorded(_state(state_dir), replay)
+        recorded, document = replaying.recorded(state_home(state_dir), replay)
         if phase is not None and _phase(phase) is not recorded:
             raise UserError(f"--replay {replay}: that call was {recorded.value}, not {phase}")
         return recorded, document, f"call {replay}"
@@ -217,12 +252,11 @@ def check(
     timeout: Annotated[str, typer.Option(help="How long the health check may take.")] = "5s",
 ) -> None:
     """Health-check a handler as the Core does at start (exit 0 when SERVING, else 2)."""
-    from tfhook.config import address
     from tfhook.ops import send as sending
 
     def probe() -> str:
-        target = address.parse(addr).dial_target()
-        return f"{target}: {sending.check(target, config.positive_duration(timeout, name='--timeout'))}"
+        target, seconds = _dial(addr, timeout)
+        return f"{target}: {sending.check(target, seconds)}"
 
     typer.echo(guard(probe))
 

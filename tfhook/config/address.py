@@ -81,8 +81,15 @@ def parse(addr: str) -> Address:
                             f"({SUN_PATH_MAX} bytes)")
         return Address(f"unix:{path}", path, relative=not raw.startswith("/"))
     host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not port.isdigit():
         raise UserError(
             f"--addr {addr!r}: use unix:PATH, unix:///ABS/PATH, unix-abstract:NAME or HOST:PORT"
         )
+    check_port(port, f"--addr {addr!r}", lowest=0)
     return Address(addr if host else f"[::]:{port}", host=host)
+
+
+def check_port(port: str, where: str, lowest: int) -> None:
+    """Refuse a port (digits) above 65535 or below `lowest`, saying so in one line."""
+    if not lowest <= int(port) <= 65535:
+        raise UserError(f"{where}: port out of range ({int(port)}; use {lowest} to 65535)")

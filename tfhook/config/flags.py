@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import options
+from tfhook.config import address, options
 from tfhook.config import route_fields as fields
 from tfhook.config import routes_file as routes
 from tfhook.config import settings as config
@@ -52,17 +52,50 @@ class Flags(fields.Where):
 
 def settings(values: Mapping[str, Any], probes: Probes,
              explicit: Collection[str] | None = None) -> config.Settings:
-    """The Settings serve's flags say (`values`: every flag, by key, as typer parsed it)."""
-    server = {option.key: checked(option, values[option.key]) for option in options.FLAGS
-              if option.scope == "server only" or option.key in fields.LIMITS}
-    limits = config.Limits(**{key: server.pop(key) for key in fields.LIMITS})
-    if values["socket_mode"] is not None:
-        checked(options.BY_KEY["socket_mode"], None,
-                lambda: config.socket_mode(values["addr"], values["socket_mode"]))
-    found, announce = hooks(values, limits, probes, explicit)
+    """The Settings serve's flags say (`values`: every flag, by key, as typer parsed it).
+
+    Every problem is reported at once, one line each: the server-wide flags' first, then the
+    hook's (as a routes file's are)."""
+    problems: list[str] = []
+    server = server_values(values, problems)
+    # (0: a stand-in while a problem with --timeout or --kill-after is reported)
+    limits = config.Limits(**{key: server.pop(key, 0.0) for key in fields.LIMITS})
+    try:
+        found, announce = hooks(values, limits, probes, explicit)
+    except RoutesError as exc:
+        raise RoutesError(problems + exc.problems) from None
+    except UserError as exc:
+        raise RoutesError([*problems, _line(exc)]) from None
+    if problems:
+        raise RoutesError(problems)
     return config.Settings(**{options.BY_KEY[key].into or key: value
                               for key, value in server.items()},
                            hooks=found, limits=limits, announce_unmatched=announce)
+
+
+def server_values(values: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The server-wide flags' values (and --timeout, --kill-after) by key, each checked by its
+    rule; each problem is added to `problems`, named by its flag."""
+    server: dict[str, Any] = {}
+    for option in options.FLAGS:
+        if option.scope == "server only" or option.key in fields.LIMITS:
+            try:
+                server[option.key] = checked(option, values[option.key])
+                if option.key == "addr":
+                    address.parse(values["addr"])  # its message names --addr
+            except UserError as exc:
+                problems.append(_line(exc))
+    try:
+        if values["socket_mode"] is not None and "socket_mode" in server:
+            checked(options.BY_KEY["socket_mode"], None,
+                    lambda: config.socket_mode(values["addr"], values["socket_mode"]))
+    except UserError as exc:
+        problems.append(_line(exc))
+    return server
+
+
+def _line(exc: UserError) -> str:
+    return " ".join(str(exc).split("\n"))
 
 
 def checked(option: Option, value: Any, check: Any = None) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from tfhook.config import values as rule
 from tfhook.config.settings import DEFAULT_ADDR
-from tfhook.core.hooks import PAYLOAD_ARGV
+from tfhook.core.hooks import PAYLOAD_ARGV, UNEXPLAINED_DRIFT
 
 GENERIC = "Generic mode (--executable-path)"
 TERRAFORM = "Terraform mode (--tf-dir)"
@@ -99,6 +99,9 @@ OPTIONS: tuple[Option, ...] = (
        rule=rule.duration, stop=1),
     _o("socket_mode", "Unix socket file mode (octal; default 0600); not for unix-abstract:.",
        None, "MODE", type=str | None, rule=rule.socket_mode),
+    _o("admin_addr", "unix:PATH where the admin service (tfhook runs approve|deny|held) "
+       "answers, for a server whose --addr is TCP or unix-abstract: (with --addr unix:PATH it "
+       "answers there).", None, "ADDR", type=str | None, rule=rule.unix_socket),
     _o("terraform", "Terraform engine: auto, embedded or a path to terraform/tofu.", "auto",
        "ENGINE", route="terraform.terraform", into="engine", rule=rule.engine, **_TF),
     _o("on_result", "PostHandle result that triggers a refresh (repeatable): created, updated, "
@@ -126,15 +129,28 @@ OPTIONS: tuple[Option, ...] = (
     _o("max_state_removals", "Objects a refresh may remove from the state beyond those DELETED "
        "events name (more: the refresh is refused and changes nothing).", 0, "N", type=int,
        route="terraform.max_state_removals", rule=rule.count, **_TF),
+    _o("converge", "Write what the autoscaler changed into a variables file tfhook owns, when a "
+       "root variable is the attribute's whole value: {vars_file: NAME.auto.tfvars.json, "
+       "commit: false} (route only; off by default).", flag=NO_FLAG, route="terraform.converge",
+       rule=rule.converge),
     _o("check_revert", "Do not warn when the next apply would change back what a refresh "
        "recorded.", False, type=bool, flag="--no-check-revert", negate=True,
        route="terraform.check_revert", rule=rule.boolean, **_TF),
+    _o("unexplained_drift", "apply: a refresh applies drift no event of its run explains, as "
+       "any other; hold: keep its plan for an operator to approve or deny (tfhook runs).",
+       "apply", "POLICY", route="terraform.unexplained_drift",
+       rule=rule.choice(*UNEXPLAINED_DRIFT), **_TF),
     _o("routes_file", "Routes file: several hooks, each with its match (SIGHUP reloads it).",
        None, "FILE", type=Path | None, flag="--routes", mode=ROUTES, rule=rule.path),
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "
        "~/.local/state/tfhook).", None, "DIR", type=Path | None, rule=rule.state_dir),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
+    _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
+       rule=rule.age),
     _o("history_requests", "Keep each request in the history (redacted).", False, type=bool),
+    _o("snapshots_keep", "Snapshots kept per Terraform directory: the state saved before each "
+       "apply, in the state directory's snapshots/ (older than 30 days: removed; 0: take "
+       "none).", 50, "N", type=int, rule=rule.count),
     _o("payload_argv", "The hook's argv[1]: redacted (the request without its secrets), none "
        "('-') or full (the whole request, as the reference: local users see its secrets in "
        "ps); stdin has it all.", "redacted", "MODE", route="executable.payload_argv",

@@ -11,7 +11,7 @@ from tfhook.config import options
 from tfhook.config import settings as config
 from tfhook.config.values import CheckContext
 from tfhook.core.hooks import ExecutableAction, Limits, Match, TerraformAction
-from tfhook.errors import RoutesError, UserError
+from tfhook.errors import RoutesError, UserError, did_you_mean
 
 LIMITS = tuple(field.name for field in dataclasses.fields(Limits))  # from the record, whole
 LIMIT_KEYS = (*LIMITS, "on_failure")  # what a route may give itself or in its action
@@ -56,7 +56,8 @@ class Where:
     def unknown(self, data: dict[Any, Any], allowed: Iterable[str], section: str) -> None:
         for key in sorted(set(map(str, data)) - set(allowed)):
             self.problem(f"{section}.{key}" if section else key,
-                         f"unknown key (allowed: {', '.join(sorted(allowed))})")
+                         f"unknown key ({did_you_mean(key, allowed)}"
+                         f"allowed: {', '.join(sorted(allowed))})")
 
     def labels(self, section: str) -> dict[str, str]:
         """How messages at start and at run time name this route's fields."""

@@ -14,7 +14,7 @@ from tfhook.config import yamlfile
 from tfhook.config.settings import Limits
 from tfhook.config.values import CheckContext, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
-from tfhook.errors import RoutesError, UserError  # RoutesError: also routes.RoutesError
+from tfhook.errors import RoutesError, UserError, did_you_mean  # RoutesError: also routes.RoutesError
 
 TOP_KEYS = {"routes"}
 ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", *fields.LIMIT_KEYS}
@@ -66,7 +66,8 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
         problems.append(f"{path}: must be a mapping with a `routes:` list")
         return None
     for key in sorted(set(map(str, data)) - TOP_KEYS):
-        problems.append(f"{path}: {key}: unknown key (allowed: routes)")
+        problems.append(f"{path}: {key}: unknown key ({did_you_mean(key, TOP_KEYS)}allowed: "
+                        "routes)")
     routes = data.get("routes")
     if not isinstance(routes, list) or not routes:
         problems.append(f"{path}: routes: must be a list of at least one route")

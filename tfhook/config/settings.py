@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from tfhook.config import address, yamlfile
+from tfhook.config.address import check_port
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import Hook
 from tfhook.core.hooks import Limits as Limits  # config.Limits: the limits of routes that set none
-from tfhook.errors import UserError
+from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
 DEFAULT_SOCKET_MODE = 0o600
@@ -135,6 +136,7 @@ class Settings:
     announce_unmatched: bool = True
     grace: float = 30.0
     socket_mode: int = DEFAULT_SOCKET_MODE
+    admin_addr: str | None = None  # a unix socket of its own for the admin service (#21)
     log_format: str = "logfmt"
     log_level: str = "info"
     exporter: Exporter = field(default_factory=Exporter)
@@ -143,6 +145,8 @@ class Settings:
     state_dir: Path | None = None  # None: no history (`serve` always sets one)
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
+    snapshots_keep: int = 50  # states saved before applies, per directory (0: none)
+    held_keep: float = 7 * 86400.0  # a held plan no one decided is discarded after this
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
@@ -151,6 +155,11 @@ class Settings:
     def history_dir(self) -> Path | None:
         """Where the history is kept; None when it is not (no state directory, or none kept)."""
         return self.state_dir if self.state_dir is not None and self.history_keep > 0 else None
+
+    @property
+    def held_dir(self) -> Path | None:
+        """Where held plans are kept (#21); None without a history (a held run is a run-N)."""
+        return None if self.history_dir is None else self.history_dir / "held"
 
 
 # Hooks running at once, per CPU, unless --max-concurrency says: hooks mostly wait on
@@ -227,9 +236,10 @@ def load_handler_config(path: Path) -> Exporter:
     if not isinstance(enabled, bool):
         raise UserError(f"{path}: exporter_config.enabled must be true or false")
     port = address.rpartition(":")[2] if isinstance(address, str) and ":" in address else ""
-    if not port.isdigit() or not 0 < int(port) <= 65535:
+    if not port.isdigit():
         raise UserError(f"{path}: exporter_config.address must be like ':8081' "
                         f"(a port from 1 to 65535), not {address!r}")
+    check_port(port, f"{path}: exporter_config.address {address!r}", lowest=1)
     return Exporter(enabled=enabled, address=address)
 
 
@@ -240,5 +250,5 @@ def _only_keys(data: Any, allowed: set[str], where: str) -> None:
     if unknown:
         raise UserError(
             f"{where}: unknown key {', '.join(unknown)} "
-            f"(allowed: {', '.join(sorted(allowed))})"
+            f"({did_you_mean(unknown[0], allowed)}allowed: {', '.join(sorted(allowed))})"
         )

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import settings
+from tfhook.config import address, settings
 from tfhook.core import names
-from tfhook.core.hooks import RESOURCE_TYPES
+from tfhook.core.hooks import RESOURCE_TYPES, Converge
 from tfhook.errors import RoutesError, UserError
 
 
@@ -145,6 +145,26 @@ def variables(value: Any, at: CheckContext) -> tuple[tuple[str, str], ...]:
     return tuple((key, json.dumps(rest, ensure_ascii=False)) for key, _, rest in pairs)
 
 
+def converge(value: Any, at: CheckContext) -> Converge:
+    """`{vars_file: NAME.auto.tfvars.json, commit: bool}` (#22): a file in the directory
+    itself that Terraform loads by itself, so a plain `terraform plan` reads it too; tfhook
+    writes it as JSON."""
+    if not isinstance(value, dict):
+        raise UserError("must be a mapping: {vars_file: NAME.auto.tfvars.json, commit: false}")
+    problems = [f"{key}: unknown key (allowed: commit, vars_file)"
+                for key in sorted(set(map(str, value)) - {"vars_file", "commit"})]
+    name = value.get("vars_file")
+    if not isinstance(name, str) or Path(name).name != name or not (
+            name.endswith(".auto.tfvars.json") or name == "terraform.tfvars.json"):
+        problems.append(f"vars_file: {name!r} must be a file name (no folder) ending in "
+                        ".auto.tfvars.json, which Terraform loads from the directory by itself")
+    commit = value.get("commit", False)
+    if not isinstance(commit, bool):
+        problems.append(f"commit: {commit!r} must be true or false")
+    _all_of(problems)
+    return Converge(str(name), commit)
+
+
 def _json_problem(value: Any) -> str:
     """Why a YAML value cannot be a Terraform variable's value in JSON, or ""."""
     if value is None:
@@ -229,6 +249,14 @@ def age(value: Any, at: CheckContext) -> float:
 
 def socket_mode(value: Any, at: CheckContext) -> int:
     return settings.DEFAULT_SOCKET_MODE if value is None else settings.parse_socket_mode(value)
+
+
+def unix_socket(value: Any, at: CheckContext) -> str | None:
+    """A unix:PATH address (a socket file, whose mode guards who connects), or None."""
+    if value is not None and address.parse(str(value)).path is None:
+        raise UserError(f"{value!r} is not unix:PATH: the admin service answers only on a "
+                        "socket file (over TCP or unix-abstract: anyone could decide)")
+    return None if value is None else str(value)
 
 
 def handler_config(value: Any, at: CheckContext) -> settings.Exporter:

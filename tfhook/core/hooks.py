@@ -12,6 +12,8 @@ DEFAULT_TIMEOUT = 15 * 60.0
 DEFAULT_KILL_AFTER = 10.0
 # What a hook's argv[1] holds: the request (the reference), it redacted, or `-`.
 PAYLOAD_ARGV = ("full", "redacted", "none")
+# What a refresh does with drift no event of its run explains: apply it, or hold its plan (#21).
+UNEXPLAINED_DRIFT = ("apply", "hold")
 # The resource types of the request's `Resource` oneof, in field order.
 RESOURCE_TYPES = ("server", "server_group_instance", "elb", "gslb", "dns", "router",
                   "load_balancer")
@@ -45,6 +47,15 @@ class ExecutableAction:
 
 
 @dataclass(frozen=True, slots=True)
+class Converge:
+    """Follow the autoscaler in a variables file tfhook owns (#22): its path, relative to
+    the Terraform directory, and whether to commit it."""
+
+    vars_file: str
+    commit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TerraformAction:
     """Refresh a Terraform directory (a checked refresh-only plan) through its single flight."""
 
@@ -60,6 +71,8 @@ class TerraformAction:
     # Objects a refresh may drop from the state beyond those DELETED events name (#12).
     max_state_removals: int = 0
     check_revert: bool = True  # warn when the next apply would change back a refresh
+    unexplained_drift: str = "apply"  # apply | hold (UNEXPLAINED_DRIFT)
+    converge: Converge | None = None  # write what the autoscaler did into a variables file
     kind = "terraform"
 
 

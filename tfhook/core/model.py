@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import asyncio
 
 # One definition of the wire's result codes: the stdlib-only helper that hooks use.
-from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.hook import Instruction, Result, code_of, name_of
 
 __all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Result", "Status",
            "Trigger", "Update"]
@@ -129,9 +129,9 @@ class Event:
             "job": _short(self.scaling_job_id),
             # By name, as the flags and the history spell them (a code outside the enum as
             # its number): PostHandle carries a result, the other phases an instruction.
-            **({"result": name_of(_code(Result, self.result))}
+            **({"result": name_of(code_of(Result, self.result))}
                if self.phase is Phase.POST_HANDLE
-               else {"instruction": name_of(_code(Instruction, self.instruction))}),
+               else {"instruction": name_of(code_of(Instruction, self.instruction))}),
         }
 
 

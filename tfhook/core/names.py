@@ -13,6 +13,7 @@ from tfhook.core.model import Phase
 from tfhook.hook import Instruction, Result
 
 Code = type[Result] | type[Instruction]
+ANY_CODE_MAX = 2**31 - 1  # the wire's enums are int32: `send` may send any code up to this
 PHASES = {phase.value: phase for phase in Phase}
 
 
@@ -41,22 +42,27 @@ def _names(codes: Code) -> dict[str, int]:
 
 def parse_code(codes: Code, item: object, *, any_number: bool = False) -> int | None:
     """The code `item` names: a name in either spelling (`no-change`, `NO_CHANGE`) or a
-    number (a declared one, or any with `any_number`: `send` may send what no enum has)."""
+    number (a declared one, or with `any_number` any up to ANY_CODE_MAX: `send` may send what
+    no enum has)."""
     if isinstance(item, bool):
         return None
     if isinstance(item, str) and item.strip().isdigit():
         item = int(item.strip())
     if isinstance(item, int):
-        return item if any_number or item in set(_names(codes).values()) else None
+        declared = item in set(_names(codes).values())
+        return item if declared or (any_number and item <= ANY_CODE_MAX) else None
     if not isinstance(item, str):
         return None
     return _names(codes).get(item.strip().lower().replace("_", "-"))
 
 
-def code_choices(codes: Code) -> str:
-    """`one of created, updated, deleted, no-change, unknown (or 0-4)`."""
+def code_choices(codes: Code, *, any_number: bool = False) -> str:
+    """`one of created, updated, deleted, no-change, unknown (or 0-4)`; with `any_number`,
+    what parse_code then takes: `(or a number from 0 to 2147483647)`."""
     numbers = sorted(_names(codes).values())
-    return f"one of {', '.join(_names(codes))} (or {numbers[0]}-{numbers[-1]})"
+    top = ANY_CODE_MAX if any_number else numbers[-1]
+    between = f"a number from {numbers[0]} to {top}" if any_number else f"{numbers[0]}-{top}"
+    return f"one of {', '.join(_names(codes))} (or {between})"
 
 
 def one_of(values: Iterable[str]) -> str:

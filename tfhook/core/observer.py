@@ -84,6 +84,7 @@ class Run:
     lock_failed: bool = False
     refreshed: tuple[str, ...] = ()
     drifted: tuple[str, ...] = ()
+    unexplained: int = 0  # of `drifted`, those no event of the run explains (#21)
     outputs_changed: tuple[str, ...] = ()
     events: int = 0  # the calls it served
     duration: float = 0.0
@@ -98,6 +99,21 @@ class Run:
         """The run has ended, having served `events` calls."""
         self.events = events
         self.duration = time.monotonic() - self.clock
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an operator decided through the admin service (#21), and how it ended."""
+
+    action: str  # approve, deny, rollback
+    run: int  # the run decided on (rollback: the run whose snapshot is pushed back)
+    user: str  # as the client reports it
+    outcome: str  # done, refused, failed, cancelled
+    message: str  # what was done, or why not
+    directory: str = ""  # "" when no directory holds the run
+    route: str = ""
+    peer: str = ""
+    time: float = field(default_factory=time.time)
 
 
 def trigger_kinds(triggers: Sequence[object]) -> tuple[str, ...]:
@@ -142,8 +158,17 @@ class Observer(Protocol):
         """That run ended (`run.stop` was called)."""
         return None
 
+    def run_changed(self, run: Run) -> None:
+        """An ended run's outcome changed: a held run was applied, denied, superseded or
+        expired (`run.outcome`; `run.error` says by whom or why)."""
+        return None
+
     def retry_pending(self, route: str, pending: bool) -> None:
         """A background retry after a failed run is pending, or no longer."""
+        return None
+
+    def decided(self, decision: Decision) -> None:
+        """An operator approved, denied or rolled back (done, or refused and why)."""
         return None
 
 
@@ -214,10 +239,24 @@ class Observers(Observer):
             except Exception:
                 _failed(observer)
 
+    def run_changed(self, run: Run) -> None:
+        for observer in self.each:
+            try:
+                observer.run_changed(run)
+            except Exception:
+                _failed(observer)
+
     def retry_pending(self, route: str, pending: bool) -> None:
         for observer in self.each:
             try:
                 observer.retry_pending(route, pending)
+            except Exception:
+                _failed(observer)
+
+    def decided(self, decision: Decision) -> None:
+        for observer in self.each:
+            try:
+                observer.decided(decision)
             except Exception:
                 _failed(observer)
 

@@ -21,6 +21,7 @@ FAILED = ("failed", "timeout", "cancelled")
 SUMMARY_MAX = 80
 _COLUMNS = ("ID", "TIME", "ROUTE", "RESOURCE", "RESULT", "OUTCOME", "DURATION", "SUMMARY")
 _RUN_COLUMNS = ("ID", "STARTED", "ROUTE", "TRIGGERS", "OUTCOME", "DURATION", "SUMMARY")
+_DECISION_COLUMNS = ("TIME", "ACTION", "RUN", "USER", "OUTCOME", "ROUTE", "MESSAGE")
 _JSON_LISTS = ("routes", "triggers", "refreshed", "drifted", "outputs_changed")
 # What `show` lays out over several lines; every other value is one line.
 _MULTILINE = ("output", "error", "request")
@@ -80,6 +81,36 @@ def _select(conn: sqlite3.Connection, table_name: str, filters: Filters) -> list
     return [row for row in rows if not filters.failed or row["outcome"] != "running"]
 
 
+def decisions(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Operators' decisions (approve, deny, rollback), newest first; `since`, `route` and
+    `failed` (not done) apply."""
+    clauses, args = [], []
+    for clause, value, wanted in (("time >= ?", filters.since, filters.since is not None),
+                                  ("route = ?", filters.route, filters.route is not None),
+                                  ("outcome != ?", "done", filters.failed)):
+        if wanted:
+            clauses.append(clause)
+            args.append(value)
+    where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    sql = f"SELECT * FROM decisions {where} ORDER BY id DESC LIMIT ?"
+    return [dict(row) for row in conn.execute(sql, (*args, filters.limit))] if _decided(conn) else []
+
+
+def _decided(conn: sqlite3.Connection) -> bool:
+    """Whether the history has a decisions table (a file no tfhook since #21 has written
+    has none; it is read-only here)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                        "'decisions'").fetchone() is not None
+
+
+def decisions_table(rows: Iterable[dict[str, Any]]) -> str:
+    """The readable table of decisions."""
+    return _grid([_DECISION_COLUMNS, *(
+        (_time(row["time"]), row["action"], f"run-{row['run_id']}", row["user"], row["outcome"],
+         row["route"] or "-", summary({"error": row["message"], "outcome": row["outcome"]}))
+        for row in rows)])
+
+
 def _where(filters: Filters, *, runs: bool = False) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
@@ -106,8 +137,15 @@ def call(conn: sqlite3.Connection, call_id: int) -> dict[str, Any] | None:
 
 
 def run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None:
+    """One run, with the decisions taken on it (`decisions`: one line each, oldest first)."""
     found = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return None if found is None else _row(found)
+    if found is None:
+        return None
+    decided = conn.execute("SELECT * FROM decisions WHERE run_id = ? ORDER BY id",
+                           (run_id,)).fetchall() if _decided(conn) else []
+    return {**_row(found), "decisions": [
+        f"{_time(row['time'])} {row['action']} by {row['user']}: {row['outcome']}"
+        + (f" ({row['message']})" if row["message"] else "") for row in decided]}
 
 
 def _row(row: sqlite3.Row) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pathlib import Path
 import structlog
 
 from tfhook.history import store
-from tfhook.history.records import CallEnd, CallStart, Ref, RunEnd, RunStart
+from tfhook.history.records import CallEnd, CallStart, DecisionRow, Ref, RunEnd, RunStart
 from tfhook.history.writer import Writer
 
 DB_NAME = "history.sqlite3"
@@ -132,6 +132,10 @@ class History:
     def end_run(self, ref: Ref, end: RunEnd) -> None:
         self._writer.put(_Job(lambda conn: store.finish_run(conn, self._row(ref), end),
                               after=ref))
+
+    def decided(self, row: DecisionRow) -> None:
+        """Record an operator's decision (#21)."""
+        self._writer.put(_Job(lambda conn: store.insert_decision(conn, row)))
 
     # Awaited: the row is on disk (or the failure counted) when these return.
 

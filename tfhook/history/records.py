@@ -67,6 +67,22 @@ class RunEnd:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """An operator's decision (#21): approve, deny or rollback of a run, by whom, and how it
+    ended (`done`, `refused`, `failed`, `cancelled`; `message` says what or why)."""
+
+    time: float
+    action: str
+    run_id: int
+    user: str
+    outcome: str
+    message: str = ""
+    directory: str = ""
+    route: str = ""
+    peer: str = ""
+
+
 @dataclass(slots=True)
 class Ref:
     """The row a start wrote; `id` is set by the writer (None when the write failed)."""

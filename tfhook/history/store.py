@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from tfhook.history import identity
-from tfhook.history.records import CallEnd, CallStart, RunEnd, RunStart
+from tfhook.history.records import CallEnd, CallStart, DecisionRow, RunEnd, RunStart
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -52,8 +52,24 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    action TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    directory TEXT NOT NULL DEFAULT '',
+    route TEXT NOT NULL DEFAULT '',
+    peer TEXT NOT NULL DEFAULT '',
+    server_pid INTEGER,
+    server_start TEXT
+);
+CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
 """
 # Columns added since the first schema: (table, column, type), added in place to older files.
+# (A table added since, such as `decisions`, is made in place by SCHEMA's IF NOT EXISTS.)
 ADDED = (("calls", "server_start", "TEXT"), ("runs", "server_start", "TEXT"))
 
 
@@ -156,8 +172,19 @@ def finish_run(conn: sqlite3.Connection, run_id: int, end: RunEnd) -> None:
     )
 
 
+def insert_decision(conn: sqlite3.Connection, row: DecisionRow) -> int:
+    cursor = conn.execute(
+        "INSERT INTO decisions (time, action, run_id, user, outcome, message, directory, route,"
+        " peer, server_pid, server_start) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (row.time, row.action, row.run_id, row.user, row.outcome, row.message, row.directory,
+         row.route, row.peer, os.getpid(), identity.own()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
 def prune(conn: sqlite3.Connection, before: float) -> int:
-    """Delete calls and runs that started before `before`; returns how many rows went."""
+    """Delete calls, runs and decisions from before `before`; returns how many rows went."""
     calls = conn.execute("DELETE FROM calls WHERE time < ?", (before,)).rowcount
     runs = conn.execute("DELETE FROM runs WHERE started < ?", (before,)).rowcount
-    return calls + runs
+    decisions = conn.execute("DELETE FROM decisions WHERE time < ?", (before,)).rowcount
+    return calls + runs + decisions

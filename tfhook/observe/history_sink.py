@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field, fields
 
 from tfhook.core.model import Event, Phase, Update
-from tfhook.core.observer import Call, CallEnd, Observer, Run
+from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
 from tfhook.history import History, Ref
 from tfhook.history.records import CallEnd as RowEnd
-from tfhook.history.records import CallStart, RunEnd, RunStart
-from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.history.records import CallStart, DecisionRow, RunEnd, RunStart
+from tfhook.hook import Instruction, Result, code_of, name_of
 from tfhook.observe import redact
 
 OUTPUT_MAX = 8 * 1024  # characters of a call's output kept in the history (its end)
@@ -87,11 +87,20 @@ class HistorySink(Observer):
         await self.history.flush()
         run.id = run.history.id
 
+    def run_changed(self, run: Run) -> None:
+        self.run_end(run)  # the same row, its outcome and why updated
+
     def run_end(self, run: Run) -> None:
         if run.history is not None:
             self.history.end_run(run.history, RunEnd(
                 finished=time.time(), outcome=run.outcome, refreshed=run.refreshed,
                 drifted=run.drifted, outputs_changed=run.outputs_changed, error=run.error))
+
+    def decided(self, decision: Decision) -> None:
+        self.history.decided(DecisionRow(
+            time=decision.time, action=decision.action, run_id=decision.run,
+            user=decision.user, outcome=decision.outcome, message=decision.message,
+            directory=decision.directory, route=decision.route, peer=decision.peer))
 
 
 def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:
@@ -100,8 +109,8 @@ def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:
     return CallStart(
         time=event.received_at, phase=event.phase.value,
         **{name: getattr(event, name) for name in COPIED},
-        result=name_of(_code(Result, event.result)) if post else "",
-        instruction="" if post else name_of(_code(Instruction, event.instruction)),
+        result=name_of(code_of(Result, event.result)) if post else "",
+        instruction="" if post else name_of(code_of(Instruction, event.instruction)),
         routes=routes,
         request=redact.redact_json(event.request_json.get()) if keep else None,
     )

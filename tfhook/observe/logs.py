@@ -12,8 +12,8 @@ import structlog
 
 from tfhook import controls
 from tfhook.core.model import Action, Event, Phase, Update, describe
-from tfhook.core.observer import Call, CallEnd, Observer, Run
-from tfhook.hook import Instruction, Result, _code, name_of
+from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
+from tfhook.hook import Instruction, Result, code_of, name_of
 from tfhook.observe import redact
 
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
@@ -143,12 +143,27 @@ class LogSink(Observer):
         }
         if run.id is not None:
             fields["run"] = run.id
-        if run.outcome != "done":
+        if run.outcome == "held":
+            self._runs.warning("run held", drifted="; ".join(run.drifted), error=run.error,
+                               **fields)
+        elif run.outcome != "done":
             self._runs.error("run failed", outcome=run.outcome, error=run.error, **fields)
         elif enabled(INFO):
             self._runs.info("run done", refreshed=len(run.refreshed),
-                            drifted=", ".join(run.drifted),
+                            drifted="; ".join(run.drifted), unexplained=run.unexplained,
                             outputs_changed="; ".join(run.outputs_changed), **fields)
+
+    def decided(self, decision: Decision) -> None:
+        """`decision` at info when done, at warning when refused or failed (who and why)."""
+        line = self._runs.info if decision.outcome == "done" else self._runs.warning
+        line("decision", action=decision.action, run=decision.run, user=decision.user,
+             outcome=decision.outcome, dir=decision.directory or "-", route=decision.route or "-",
+             message=decision.message[-ERROR_LOG_MAX:])
+
+
+    def run_changed(self, run: Run) -> None:
+        self._runs.info("held run decided", run=run.id, route=run.route, dir=run.directory,
+                        outcome=run.outcome, why=run.error)
 
 
 def _call_fields(call: Call, end: CallEnd) -> dict[str, object]:
@@ -160,7 +175,7 @@ def _call_fields(call: Call, end: CallEnd) -> dict[str, object]:
         "resource": " ".join(str(p) for p in (safe["type"], safe["resource"]) if p) or "-",
         "job": safe["job"],
         ("result" if post else "instruction"): name_of(
-            _code(Result, event.result) if post else _code(Instruction, event.instruction)),
+            code_of(Result, event.result) if post else code_of(Instruction, event.instruction)),
         "decision": end.decision if end.run_id is None else f"{end.decision} (run {end.run_id})",
         "outcome": end.outcome, "duration": round(end.duration, 3),
     }

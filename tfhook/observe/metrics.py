@@ -7,11 +7,11 @@ from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tfhook.core.model import Action, Event, Outcome, Update, outcome_name
-from tfhook.core.observer import Call, CallEnd, Observer, Run
+from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
 from tfhook.errors import UserError
 
 # Every metric tfhook exports, as Prometheus names it (counters end in _total), with its
@@ -30,13 +30,17 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_lock_failures_total": ("counter", ("route",)),
     "tfhook_resources_refreshed_total": ("counter", ("route",)),
     "tfhook_resources_drifted_total": ("counter", ("route",)),
+    "tfhook_drift_total": ("counter", ("route", "explained")),
     "tfhook_outputs_changed_total": ("counter", ("route",)),
     "tfhook_last_success_timestamp_seconds": ("gauge", ("route",)),
     "tfhook_retry_pending": ("gauge", ("route",)),
     "tfhook_history_write_failures_total": ("counter", ()),
     "tfhook_revert_warnings_total": ("counter", ("route",)),
+    "tfhook_decisions_total": ("counter", ("action", "outcome")),
+    "tfhook_held_runs": ("gauge", ()),
 }
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
+HELD_RUNS = "tfhook_held_runs"  # read when scraped (count_held)
 _HELP = {
     "tfhook_calls_total": "Calls by phase, route and outcome (one per route that a call ran)",
     "tfhook_call_duration_seconds": "Duration of the routes that ran for calls",
@@ -49,11 +53,16 @@ _HELP = {
     "tfhook_lock_failures_total": "Runs that failed because the state lock was held",
     "tfhook_resources_refreshed_total": "Resources refreshed by runs",
     "tfhook_resources_drifted_total": "Resources found drifted by runs",
+    "tfhook_drift_total": "Drifted resources, by whether an event of the run explains them "
+                          "(yes, no)",
     "tfhook_outputs_changed_total": "Outputs changed by runs",
     "tfhook_last_success_timestamp_seconds": "When a run last succeeded (Unix time)",
     "tfhook_retry_pending": "1 while a background retry after a failed run is pending",
     "tfhook_revert_warnings_total": "Changes the next terraform apply would make back, as "
                                     "reported in a refresh's DONE (per call answered)",
+    "tfhook_decisions_total": "Operators' decisions (approve, deny, rollback) by outcome "
+                              "(done, refused, failed, cancelled)",
+    HELD_RUNS: "Held runs waiting for an operator to approve or deny them",
 }
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
@@ -65,7 +74,8 @@ class MetricsSink(Observer):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         made = {name: _make(name, kind, labels, self.registry)
-                for name, (kind, labels) in METRICS.items() if name != HISTORY_FAILURES}
+                for name, (kind, labels) in METRICS.items()
+                if name not in (HISTORY_FAILURES, HELD_RUNS)}
         self.calls, self.duration = made["tfhook_calls_total"], made["tfhook_call_duration_seconds"]
         self.calls_in_flight = made["tfhook_calls_in_flight"]
         self.runs, self.run_duration = made["tfhook_runs_total"], made["tfhook_run_duration_seconds"]
@@ -75,10 +85,12 @@ class MetricsSink(Observer):
         self.lock_failures = made["tfhook_lock_failures_total"]
         self.refreshed = made["tfhook_resources_refreshed_total"]
         self.drifted = made["tfhook_resources_drifted_total"]
+        self.drift = made["tfhook_drift_total"]
         self.outputs_changed = made["tfhook_outputs_changed_total"]
         self.last_success = made["tfhook_last_success_timestamp_seconds"]
         self.pending = made["tfhook_retry_pending"]
         self.reverts = made["tfhook_revert_warnings_total"]
+        self.decisions = made["tfhook_decisions_total"]
 
     async def call_start(self, call: Call) -> None:
         self.calls_in_flight.labels(phase=call.event.phase.value).inc()
@@ -120,12 +132,17 @@ class MetricsSink(Observer):
         self.lock_failures.labels(route=route).inc(int(run.lock_failed))
         self.refreshed.labels(route=route).inc(len(run.refreshed))
         self.drifted.labels(route=route).inc(len(run.drifted))
+        self.drift.labels(route=route, explained="yes").inc(len(run.drifted) - run.unexplained)
+        self.drift.labels(route=route, explained="no").inc(run.unexplained)
         self.outputs_changed.labels(route=route).inc(len(run.outputs_changed))
         if run.outcome == "done":
             self.last_success.labels(route=route).set_to_current_time()
 
     def retry_pending(self, route: str, pending: bool) -> None:
         self.pending.labels(route=route).set(int(pending))
+
+    def decided(self, decision: Decision) -> None:
+        self.decisions.labels(action=decision.action, outcome=decision.outcome).inc()
 
     def know(self, routes: Iterable[str], phases: Iterable[str]) -> None:
         """Show every per-route series at zero from the start, so that alerts see them."""
@@ -135,6 +152,8 @@ class MetricsSink(Observer):
             for counter in (self.coalesced, self.lock_waits, self.lock_failures,
                             self.refreshed, self.drifted, self.outputs_changed, self.reverts):
                 counter.labels(route=route)
+            for explained in ("yes", "no"):
+                self.drift.labels(route=route, explained=explained)
             # Failures from zero too: increase() reads a series born at 1 as no change, so
             # the first failure would pass the alerts by.
             for phase in phases:
@@ -155,20 +174,29 @@ def _make(name: str, kind: str, labels: tuple[str, ...], registry: CollectorRegi
 
 
 class _Count(Collector):
-    """A counter read when scraped (a number another part of tfhook keeps)."""
+    """A counter (or gauge) read when scraped (a number another part of tfhook keeps)."""
 
-    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+    def __init__(self, name: str, documentation: str, read: Callable[[], int],
+                 family: type[CounterMetricFamily | GaugeMetricFamily] = CounterMetricFamily
+                 ) -> None:
         self._family = (name, documentation)
         self._read = read
+        self._kind = family
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily(*self._family, value=self._read())
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield self._kind(*self._family, value=self._read())
 
 
 def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
     """Export how many history writes failed (`read` returns the count)."""
     sink.registry.register(_Count(HISTORY_FAILURES.removesuffix("_total"),
                                   "History writes that failed (calls are answered as usual)", read))
+
+
+def count_held(sink: MetricsSink, read: Callable[[], int]) -> None:
+    """Export how many held runs wait for a decision (`read` returns the count; it is
+    called on the exporter's thread, when scraped)."""
+    sink.registry.register(_Count(HELD_RUNS, _HELP[HELD_RUNS], read, GaugeMetricFamily))
 
 
 def serve_exporter(address: str, sink: MetricsSink) -> None:

@@ -50,11 +50,20 @@ def load_json(text: str | bytes, where: str) -> dict[str, Any]:
     return document
 
 
+_POST_ONLY = {"result", "current"}  # PostHandleRequest's fields that the others lack
+_HANDLE_ONLY = {"instruction", "desired", "setup_grace_period"}  # and PreHandle/Handle's
+
+
 def phase_of(document: dict[str, Any], where: str) -> Phase:
     """The phase a document shows: PostHandle has `result` or `current`; PreHandle and
-    Handle look alike, so their phase must be given."""
+    Handle look alike, so their phase must be given (and when the fields contradict)."""
     keys = {_snake(str(key)) for key in document}
-    if keys & {"result", "current"}:
+    post, handle = sorted(keys & _POST_ONLY), sorted(keys & _HANDLE_ONLY)
+    if post and handle:
+        raise UserError(f"{where}: the request has {', '.join(handle)} (PreHandle or Handle) "
+                        f"and {', '.join(post)} (PostHandle): give --phase pre-handle, handle "
+                        "or post-handle to say which it is")
+    if post:
         return Phase.POST_HANDLE
     raise UserError(f"{where}: the request does not say its phase (it has no result or "
                     "current): give --phase pre-handle, handle or post-handle")
@@ -151,5 +160,5 @@ def _parent(resource: Any, fields: Fields) -> None:
 def _code(enum_type: type[Result] | type[Instruction], text: str, flag: str) -> int:
     code = names.parse_code(enum_type, text, any_number=True)  # send may send any number
     if code is None:
-        raise UserError(f"{flag}: {text!r} is not {names.code_choices(enum_type)}")
+        raise UserError(f"{flag}: {text!r} is not {names.code_choices(enum_type, any_number=True)}")
     return code

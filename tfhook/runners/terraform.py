@@ -8,6 +8,7 @@ from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
 from tfhook.runners import RunnerContext
+from tfhook.terraform import held, suggest
 from tfhook.terraform.directory import Directory
 
 
@@ -25,7 +26,8 @@ class TerraformRunner:
         directory = context.directories.get(key)
         if directory is None or directory.closed:
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer)
+                hook, dict(context.settings.env), context.observer, held.shelf(context.settings),
+                context.snapshots, suggest.folder(context.settings.state_dir))
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False
@@ -53,6 +55,8 @@ class TerraformRunner:
         """A failed refresh answered DONE: retry it in the background."""
         if self.directory.closed:
             return None
+        if self.directory.held_run() is not None:
+            return ""  # no retry while a plan waits for an operator (#21)
         self.directory.schedule_retry()
         return ", retrying in background"
 
@@ -61,3 +65,4 @@ class TerraformRunner:
         async for item in self.directory.flight.join(
                 action.trigger, background=background, served=action.served):
             yield Update(Status.ACCEPTED, item, queued=True) if isinstance(item, str) else item
+

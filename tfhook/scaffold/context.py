@@ -62,7 +62,8 @@ KINDS: dict[str, Kind] = {
              "directory after a change (no script; add routes for more directories or hooks)",
              "terraform/tfhook.yaml.j2", "tfhook.yaml", phases=(Phase.POST_HANDLE,), routes=True),
         Kind("terraform-refresh",
-             "the documented pattern: after a change, terraform apply -refresh-only "
+             "the documented pattern: after a change, terraform plan -refresh-only, then apply "
+             "of that saved plan "
              "(standalone Python script, no jq)",
              "terraform-refresh/refresh.py.j2", "refresh.py", phases=(Phase.POST_HANDLE,)),
         Kind("shell", "a bash hook that reads the request with jq",
@@ -101,7 +102,19 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
                                                    f"unix:/tmp/tfhook-{name}.sock")],
         "local_socket": f"/tmp/tfhook-{name}.sock",
         "sample_request": _sample_request(phase),
+        "route_keys": route_keys(),
     }
+
+
+def route_keys() -> list[tuple[str, str, str]]:
+    """Every key a route may have, from the option table: (field, default, help), for the
+    routes file's comments."""
+    keys = []
+    for option in option_table.OPTIONS:
+        if option.route:
+            default = "" if option.default in (None, False, ()) else str(option.default)
+            keys.append((option.route, default, option.help))
+    return keys
 
 
 def warnings(context: dict[str, Any]) -> list[str]:

@@ -24,12 +24,14 @@ from tfhook.history import History
 from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import RunnerContext, open_table
-from tfhook.server import reflection
+from tfhook.runners.decisions import Decider
+from tfhook.server import admin, reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
 from tfhook.server.service import SERVICE, HandleService, add_to_server
 from tfhook.server.wire import RECEIVE_LIMIT
+from tfhook.terraform import snapshots
 
 if TYPE_CHECKING:
     from tfhook.observe.metrics import MetricsSink
@@ -86,8 +88,17 @@ class Server:
             self._history = History(settings.history_dir, keep=settings.history_keep,
                                     requests=settings.history_requests)
         self.observer, self._metrics = build_observer(settings, self._history)
-        self.context = RunnerContext(settings, self.observer)
+        self.context = RunnerContext(settings, self.observer, snapshots=snapshots.keeper(
+            settings.state_dir, settings.snapshots_keep))
         self.served: Served | None = None  # once the hooks' table is open
+        self.decisions = Decider(self.context)
+        self.admin_endpoint = admin.Endpoint(admin.AdminService(self.decisions), self.listener,
+                                             None if settings.admin_addr is None
+                                             else Listener(settings, "admin_addr"))
+        if self._metrics is not None:
+            from tfhook.observe.metrics import count_held
+
+            count_held(self._metrics, lambda: len(self.decisions.held()))
 
     def _serve(self, opened: table.Table) -> Served:
         """The pipeline on the table just opened, its service and its reloader."""
@@ -111,7 +122,8 @@ class Server:
                 log.info("serving", addr=self.settings.addr, version=__version__,
                          **_describe(self.settings, self.context),
                          history=str(self._history.path) if self._history else "off",
-                         open_files=open_files, max_connection_idle=_idle(self.settings))
+                         open_files=open_files, max_connection_idle=_idle(self.settings),
+                         admin=self.admin_endpoint.where)
                 await self._stop.wait()
                 await self._shutdown(served)
             finally:
@@ -121,6 +133,7 @@ class Server:
                     # what is left then is killed at once.
                     await self._idle(FORCED_WAIT if self._forced else None)
                     await asyncio.shield(self._grpc.stop(0))
+                await self.admin_endpoint.stop(0)
                 if self.served is not None:
                     await self.served.reloader.close()
                 self.listener.remove()
@@ -167,18 +180,20 @@ class Server:
         reflection.enable(
             server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
         self.listener.bind(server)
+        self.admin_endpoint.attach(server)
         await server.start()
         self._grpc = server
+        await self.admin_endpoint.start(options, self.health)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
         if address.exposed(self.listener.address):
             log.warning("listening beyond this machine: nothing authenticates callers, and "
                         "anyone who reaches this port runs the hooks; prefer a unix socket "
-                        "(see Security in the README)", addr=self.settings.addr)
+                        "(see docs/how-to/security.md)", addr=self.settings.addr)
         if address.abstract(self.listener.address):
             log.warning("listening on an abstract socket: it has no file mode, so any user on "
                         "this machine can connect and run the hooks; prefer unix:PATH "
-                        "(see Security in the README)", addr=self.settings.addr)
+                        "(see docs/how-to/security.md)", addr=self.settings.addr)
 
     async def _shutdown(self, served: Served) -> None:
         log.info("stopping", grace=self.settings.grace)
@@ -190,6 +205,7 @@ class Server:
         # "Cancelling all calls". Stopping their hooks takes up to their stop time more.
         stopping = asyncio.ensure_future(
             self._grpc.stop(self.settings.grace + served.reloader.stop_time() + 5))
+        admin_stopping = asyncio.ensure_future(self.admin_endpoint.stop(self.settings.grace))
         calls = {call for t in served.reloader.tables() for call in t.calls}
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
@@ -197,6 +213,7 @@ class Server:
         await self._idle()
         await self._grpc.stop(0)
         await stopping
+        await admin_stopping
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:

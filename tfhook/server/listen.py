@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import structlog
 
-from tfhook.config import address
+from tfhook.config import address, options
 from tfhook.config.settings import Settings
 from tfhook.errors import UserError
 
@@ -22,12 +22,13 @@ log = structlog.get_logger("tfhook.server")
 
 
 class Listener:
-    """The server's address as given (`--addr`), parsed, and the socket file bound there
-    (with its file mode)."""
+    """The server's address as the option `key` gives it (`--addr`, by default), parsed, and
+    the socket file bound there (with the file mode --socket-mode says)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.addr = settings.addr
-        self.address = address.parse(settings.addr)
+    def __init__(self, settings: Settings, key: str = "addr") -> None:
+        self.addr = str(getattr(settings, key))
+        self.flag = options.BY_KEY[key].cli
+        self.address = address.parse(self.addr)
         self.socket_mode = settings.socket_mode
         self._socket_ino: int | None = None
 
@@ -35,9 +36,9 @@ class Listener:
         """Add the address to `server`, or raise UserError saying in one line why not."""
         path = self.address.path
         if path is not None:
-            _claim_socket_path(path)
+            _claim_socket_path(path, self.flag)
         else:
-            _refuse_busy(self.address.target, self.addr)
+            _refuse_busy(self.address.target, f"{self.flag} {self.addr}")
         private = None if path is None else _private(path)
         target = self.address.target if private is None else f"unix:{private}"
         try:
@@ -49,9 +50,9 @@ class Listener:
                 # decides (see remove).
                 os.rename(private, path)
         except (RuntimeError, OSError) as exc:
-            raise UserError(f"--addr {self.addr}: cannot listen: {exc}") from None
+            raise UserError(f"{self.flag} {self.addr}: cannot listen: {exc}") from None
         if port == 0 and path is None:
-            raise UserError(f"--addr {self.addr}: cannot listen (address in use?)")
+            raise UserError(f"{self.flag} {self.addr}: cannot listen (address in use?)")
         if path is not None:
             os.chmod(path, self.socket_mode)
             self._socket_ino = os.stat(path).st_ino
@@ -66,14 +67,14 @@ class Listener:
                 path.unlink()
 
 
-def _claim_socket_path(path: Path) -> None:
+def _claim_socket_path(path: Path, flag: str) -> None:
     """Remove a stale socket a dead server left; refuse to steal a live one."""
     if not os.path.lexists(path):
         if not path.parent.is_dir():
-            raise UserError(f"--addr: directory {path.parent} does not exist")
+            raise UserError(f"{flag}: directory {path.parent} does not exist")
         return
     if not stat.S_ISSOCK(os.lstat(path).st_mode):
-        raise UserError(f"--addr: {path} exists and is not a socket; not replacing it")
+        raise UserError(f"{flag}: {path} exists and is not a socket; not replacing it")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(2)
     try:
@@ -83,13 +84,13 @@ def _claim_socket_path(path: Path) -> None:
         path.unlink(missing_ok=True)
         return
     except OSError as exc:
-        raise UserError(f"--addr: cannot check existing socket {path}: {exc}") from None
+        raise UserError(f"{flag}: cannot check existing socket {path}: {exc}") from None
     finally:
         probe.close()
-    raise UserError(f"--addr: another server is answering on {path}; stop it or choose another")
+    raise UserError(f"{flag}: another server is answering on {path}; stop it or choose another")
 
 
-def _refuse_busy(target: str, addr: str) -> None:
+def _refuse_busy(target: str, named: str) -> None:
     """Refuse an abstract name or TCP port someone listens on, in one clear line.
 
     gRPC reports it only as "Failed to bind" after printing its own log line.
@@ -115,11 +116,11 @@ def _refuse_busy(target: str, addr: str) -> None:
                 probe.bind(sockaddr)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"--addr {addr}: address already in use") from None
+                raise UserError(f"{named}: address already in use") from None
             failures.append(exc)
     if candidates and len(failures) == len(candidates):
         # Nowhere to listen (an address this machine does not have, a privileged port…).
-        raise UserError(f"--addr {addr}: cannot listen: {failures[0].strerror}")
+        raise UserError(f"{named}: cannot listen: {failures[0].strerror}")
 
 
 def _private(path: Path) -> Path:

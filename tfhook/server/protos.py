@@ -1,4 +1,7 @@
-"""Regenerate tfhook/v1 from protos/handler.proto (`make protos`); tests compare the output.
+"""Regenerate tfhook/v1 from protos/ (`make protos`); tests compare the output.
+
+`handler.proto` is the handler protocol; `admin.proto` tfhook's own admin service
+(tfhook/server/admin.py), generated the same way.
 
 Besides the Python modules, it writes `handler.binpb`: protoc's descriptor set of the file as
 the reference names it (`handler.proto`, with a `json_name` on every field), which server
@@ -11,14 +14,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROTO = "tfhook/v1/handler.proto"
+PROTOS = ("tfhook/v1/handler.proto", "tfhook/v1/admin.proto")
 DESCRIPTOR_SET = "handler.binpb"  # read by tfhook.server.reflection
 
 
 def generate(out_dir: Path) -> list[Path]:
-    """Run grpcio-tools' protoc, writing tfhook/v1/handler_pb2*.py(i) under out_dir.
+    """Run grpcio-tools' protoc, writing tfhook/v1/{handler,admin}_pb2*.py(i) under out_dir.
 
-    The include mapping `tfhook/v1=protos` keeps the source at protos/handler.proto
+    The include mapping `tfhook/v1=protos` keeps the sources in protos/
     while the generated modules import each other as `tfhook.v1`.
 
     Args:
@@ -36,7 +39,7 @@ def generate(out_dir: Path) -> list[Path]:
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
-        PROTO,
+        *PROTOS,
     ]
     (out_dir / "tfhook" / "v1").mkdir(parents=True, exist_ok=True)
     descriptor_set = [
@@ -45,7 +48,8 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0 or protoc.main(descriptor_set) != 0:
         raise SystemExit("protoc failed")
-    return sorted((out_dir / "tfhook" / "v1").glob("handler*"))
+    return sorted(path for prefix in ("admin", "handler")
+                  for path in (out_dir / "tfhook" / "v1").glob(f"{prefix}*"))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from tfhook.core import gojson
+from tfhook.core.decisions import Refused
 from tfhook.core.model import Event, GoJson, Phase, ResourceIds, Update
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError, TfhookError
 from tfhook.server import wirecost
@@ -84,6 +85,7 @@ _STATUS: tuple[tuple[type[TfhookError], grpc.StatusCode], ...] = (
     (LockHeld, grpc.StatusCode.ABORTED),
     (ActionFailed, grpc.StatusCode.UNKNOWN),  # what the reference answers for a failed hook
     (RequestError, grpc.StatusCode.INVALID_ARGUMENT),
+    (Refused, grpc.StatusCode.FAILED_PRECONDITION),  # an operator's decision, refused (#21)
 )
 
 

@@ -83,6 +83,12 @@ def state_pull() -> list[str]:
     return ["state", "pull"]
 
 
+def state_push(state_file: Path, *, lock_timeout: float | None = None) -> list[str]:
+    """`terraform state push FILE`: write a state document to the backend (a rollback). Never
+    -force: Terraform refuses another lineage, or a serial not above the current one."""
+    return ["state", "push", *_lock_timeout(lock_timeout), str(state_file)]
+
+
 def state_rm(address: str) -> list[str]:
     """`terraform state rm`: forget an object (told to a person, never run by tfhook)."""
     return ["state", "rm", address]

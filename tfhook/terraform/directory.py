@@ -7,22 +7,39 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from tfhook.core.decisions import HeldRun, Who
 from tfhook.core.flight import Batch, Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Event, Status, Update
 from tfhook.core.observer import Observer, Observers, Run, trigger_kinds
 from tfhook.errors import LockHeld, TfhookError, UserError
 from tfhook.process import spawn as process
-from tfhook.terraform import background, commands, guard, planfiles, refresh, startup, state, summary, targets
+from tfhook.terraform import (
+    approval,
+    background,
+    commands,
+    drift,
+    guard,
+    held,
+    planfiles,
+    refresh,
+    startup,
+    state,
+    summary,
+    targets,
+)
 from tfhook.terraform import engine as engines
+from tfhook.terraform import errands as errand_runs
+from tfhook.terraform import rollback as rollbacks
+from tfhook.terraform.converge import route_problem
 from tfhook.terraform.events import Report
+from tfhook.terraform.snapshots import Keeper
 
 log = structlog.get_logger("tfhook.terraform")
 
@@ -30,7 +47,9 @@ log = structlog.get_logger("tfhook.terraform")
 class Directory:
     """A Terraform directory every hook on it refreshes through one Flight."""
 
-    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None) -> None:
+    def __init__(self, hook: Hook, env: dict[str, str], observer: Observer | None = None,
+                 shelf: held.Shelf | None = None, snapshots: Keeper | None = None,
+                 suggestions: Path | None = None) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.action: TerraformAction = hook.action
         self.label = hook.label
@@ -38,8 +57,11 @@ class Directory:
         self.observer: Observer = observer or Observers()
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
-        self.target = refresh.Target(self.action, engine, env, hook.limits, hook.label)
+        self.target = refresh.Target(self.action, engine, env, hook.limits, hook.label,
+                                     snapshots, suggestions)
         self.flight = Flight(self._work)
+        # The plan held for an operator (#21); none without a history to name its run.
+        self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
         self.users = 0  # hooks using this directory; closed when the last one closes
         self._started: asyncio.Task[None] | None = None
         self._request: background.Request = _never
@@ -69,6 +91,9 @@ class Directory:
         problem = startup.directory_problem(self.action.dir)
         if problem:
             raise UserError(f"{self.label('dir')}: {problem}")
+        problem = route_problem(self.action)
+        if problem:
+            raise UserError(f"{self.label('converge')}: {problem}")
         if init:
             found = await self._version()
             await self._init()
@@ -96,6 +121,8 @@ class Directory:
 
     async def _start(self) -> None:
         planfiles.sweep_once()  # what a tfhook killed outright left (plans hold secrets)
+        if self.held is not None:
+            self.held.shelf.sweep()
         found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
         if self.action.refresh_on_start:
@@ -123,28 +150,59 @@ class Directory:
     def schedule_retry(self) -> None:
         """A run failed and the call was answered DONE: retry in the background."""
         self._failing = True
+        if self.held_run() is not None:
+            return  # retrying would only hold the same plan again (#21)
         if not self._closed and (self._retry is None or self._retry.done()):
             self._retry = self._spawn(self._retrying())
 
     async def _retrying(self) -> None:
         self.observer.retry_pending(self.route, True)
         try:
-            await background.retry(self._ask, lambda: self._failing)
+            await background.retry(self._ask, lambda: self._failing and self.held_run() is None)
         finally:
             self.observer.retry_pending(self.route, False)
+
+    # -- held plans (#21) ----------------------------------------------------------
+
+    def held_run(self) -> HeldRun | None:
+        """The run whose plan waits for an operator here, if any."""
+        return None if self.held is None else self.held.current()
+
+    async def approve(self, run: int, who: Who) -> str:
+        """Apply exactly the held plan of `run`, as a run of the single flight (calls that
+        come meanwhile queue behind it). Raises Refused (see core.decisions)."""
+        return await approval.submit(self.flight, self.held, run, who)
+
+    async def deny(self, run: int, who: Who) -> str:
+        """Discard the held plan of `run`. Raises Refused."""
+        return held.deny(self.held, run, who)
+
+    async def rollback(self, run: int, who: Who, *, apply: bool) -> str:
+        """See Decisions.rollback: the push is a run of the flight. Raises Refused."""
+        return await rollbacks.rollback(self.flight, self.target, run, who, apply=apply)
 
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
+        # Approvals first; the events that queued with them run after, as one run.
+        if self.held is not None and not await approval.decide_all(self.held, self.target,
+                                                                   batch):
+            return Update(Status.DONE, "decided")
+        return await self._one_run(batch)
+
+    async def _one_run(self, batch: Batch) -> Update:
         run = Run(self.route, str(self.action.dir), trigger_kinds(batch.triggers))
         await self.observer.run_start(run)
         batch.run_id = run.id
         try:
-            update = await self._refresh(batch, run)
+            update = await errand_runs.or_refresh(batch, lambda: self._refresh(batch, run))
             run.outcome = "done"
             return update
         except BaseException as exc:
             run.outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+            if self.held is not None and self.held.kept is not None \
+                    and self.held.kept.run is run:
+                run.outcome = "held"
             run.error = str(exc) or "the run was cancelled"
             run.lock_failed = isinstance(exc, LockHeld)
             raise
@@ -166,13 +224,17 @@ class Directory:
                                                            "terraform state pull"))
             chosen, note = targets.targets(events, before)
             notes.append(note)
-        done = await guard.refresh(self.target, batch, chosen, targets.deleted_ids(events))
+        causes = drift.Causes() if batch.background else drift.Causes.of(events)
+        done = await guard.refresh(self.target, batch, chosen, causes,
+                                   None if self.held is None else self.held.holder(run))
         self._failing = False  # any good run ends a background retry
         run.refreshed, run.drifted = tuple(done.report.refreshed), tuple(done.report.drifted)
+        run.unexplained = len(drift.unexplained(done.drifts))
         run.outputs_changed = tuple(done.report.output_changes(done.before))
         return Update(Status.DONE, summary.summary(
             done.report, done.elapsed, self.target.engine.describe(), self.action.dir,
-            done.before, chosen, notes + done.notes, done.reverts), reverts=len(done.reverts))
+            done.before, chosen, notes + done.notes, done.reverts, done.converged),
+            reverts=len(done.reverts))
 
     # -- set-up --------------------------------------------------------------------
 
@@ -180,7 +242,7 @@ class Directory:
         spec = self.target.spec(commands.init(), "terraform init")
         # One init at a time across routes: Terraform's plugin cache is not safe for
         # concurrent inits (#12).
-        async with _init_lock():
+        async with startup.init_lock():
             output, exit_ = await process.capture(spec)
         if exit_.returncode != 0:
             raise UserError(f"{self.label('init')}: terraform init failed in {self.action.dir}: "
@@ -234,15 +296,6 @@ async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
         except TfhookError as exc:  # also a check that timed out or could not start
             problems.append(" ".join(str(exc).split()))
     return problems
-
-
-_INIT_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
-    weakref.WeakKeyDictionary()
-
-
-def _init_lock() -> asyncio.Lock:
-    """The lock that serialises `terraform init` in this event loop (all routes)."""
-    return _INIT_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 async def _never(reason: str) -> bool:

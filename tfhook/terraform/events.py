@@ -137,11 +137,11 @@ class Report:
         return changes
 
 
-def listing(title: str, items: list[str]) -> str:
-    """`title N: a, b, c and 3 more`."""
+def listing(title: str, items: list[str], sep: str = ", ") -> str:
+    """`title N: a, b, c and 3 more` (`sep` between items)."""
     if not items:
         return f"{title}: none"
-    shown = ", ".join(items[:_LIST])
+    shown = sep.join(items[:_LIST])
     more = f" and {len(items) - _LIST} more" if len(items) > _LIST else ""
     return f"{title} {len(items)}: {shown}{more}"
 

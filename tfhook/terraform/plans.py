@@ -5,7 +5,7 @@ next apply."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,16 +61,33 @@ def drifted(plan: State) -> list[str]:
     return sorted({str(change["address"]) for change in _drift(plan)})
 
 
-def drift_lines(plan: State) -> list[str]:
-    """`address (plan 100 -> 400)` or `address (gone from the cloud)` for each managed object
-    a refresh-only plan found changed: the attributes, where the stream only says `update`."""
-    lines = []
+@dataclass(frozen=True, slots=True)
+class Drifted:
+    """A managed object a refresh-only plan found changed (`what`: `plan 100 -> 400`) or
+    gone (`gone`); `id` is its cloud id before (or after) the refresh, "" when it has none."""
+
+    address: str
+    what: str
+    id: str
+    gone: bool
+
+
+def drifts(plan: State) -> list[Drifted]:
+    """Each managed object a refresh-only plan found changed, in address order: the
+    attributes, where the stream only says `update`."""
+    found = []
     for change in _drift(plan):
         detail = change.get("change", {})
         gone = "delete" in detail.get("actions", [])
         what = "gone from the cloud" if gone else (_what(detail) or "changed")
-        lines.append(f"{change['address']} ({what})")
-    return sorted(lines)
+        ident = _id(detail.get("before")) or _id(detail.get("after"))
+        found.append(Drifted(str(change["address"]), what, ident, gone))
+    return sorted(found, key=lambda d: d.address)
+
+
+def _id(values: Any) -> str:
+    ident = values.get("id") if isinstance(values, dict) else None
+    return "" if ident is None else str(ident)
 
 
 def refused(found: list[Removal], deleted_ids: Collection[str], allowed: int) -> list[Removal]:
@@ -194,8 +211,10 @@ def prior_outputs(plan: State) -> dict[str, tuple[Any, bool]]:
     return found
 
 
-def reverts(plan: State) -> list[str]:
-    """Each resource the configuration would change on the next apply, with its attributes."""
+def reverts(plan: State, hint: Callable[[dict[str, Any], str], str] | None = None
+            ) -> list[str]:
+    """Each resource the configuration would change on the next apply, with its attributes;
+    `hint(change, default)` words what to do about one (converge says where it is set)."""
     lines = []
     for change in plan.get("resource_changes", []):
         if change.get("mode", "managed") != "managed":
@@ -203,8 +222,9 @@ def reverts(plan: State) -> list[str]:
         detail = change.get("change", {})
         what = _what(detail)
         if what:
-            hint = GONE_HINT if what == "created again" else REVERT_HINT
-            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {hint}")
+            default = GONE_HINT if what == "created again" else REVERT_HINT
+            shown = default if hint is None else hint(change, default)
+            lines.append(f"{change.get('address', '?')}: {what} on the next apply; {shown}")
     return lines
 
 
@@ -224,6 +244,12 @@ def _what(change: dict[str, Any]) -> str:
     verb = "replaced" if "delete" in actions else ""
     text = ", ".join(known or shown) or "changed"
     return f"{verb}: {text}" if verb else text
+
+
+def attribute_changes(before: Any, after: Any, sensitive: Any = None) -> list[str]:
+    """`path old -> new` for each attribute that differs (nested objects by their keys);
+    `sensitive`: True, or the attributes' nested flags, hides the values."""
+    return _differences("", before, after, {}, sensitive)
 
 
 def _differences(prefix: str, before: Any, after: Any, unknown: Any, sensitive: Any

@@ -16,6 +16,7 @@ from tfhook.process import spawn as process
 from tfhook.terraform import commands, diagnostics, planfiles, startup
 from tfhook.terraform.engine import Engine
 from tfhook.terraform.events import Report
+from tfhook.terraform.snapshots import Keeper
 
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
 # What a person runs to see whether the state lock is held, and to release it.
@@ -32,6 +33,8 @@ class Target:
     env: Mapping[str, str]
     limits: Limits
     label: startup.Label = startup.as_is  # how messages name a field (the hook's label)
+    snapshots: Keeper | None = None  # where the state is saved before each write (None: not)
+    suggestions: Path | None = None  # where converge keeps a run's suggested change (#22)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
         """The var_file options, then `variables`, the file of the `var` values, which the

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,3 +108,12 @@ def _one_line(diag: Diagnostic, most: int = 300) -> str:
         detail = detail[:most - 3] + "..."
     where = f" at {diag.where}" if diag.where else ""
     return f"{diag.summary}{where}" + (f": {detail}" if detail else "")
+
+
+_INIT_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
+
+
+def init_lock() -> asyncio.Lock:
+    """The lock that serialises `terraform init` in this event loop (all routes)."""
+    return _INIT_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())

@@ -33,6 +33,11 @@ def parse(text: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def dump(document: dict[str, Any]) -> bytes:
+    """A state document as Terraform writes it (`terraform state push` reads it)."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
 def outputs(state: dict[str, Any] | None) -> dict[str, tuple[Any, bool]]:
     """Output name → (value, sensitive)."""
     if not state:
@@ -54,11 +59,12 @@ def addresses_with_ids(state: dict[str, Any] | None, ids: Collection[str]) -> li
             base = f"{resource['module']}.{base}"
         for instance in resource.get("instances", []):
             if instance.get("attributes", {}).get("id") in ids:
-                found.append(base + _index(instance.get("index_key")))
+                found.append(base + index(instance.get("index_key")))
     return found
 
 
-def _index(key: Any) -> str:
+def index(key: Any) -> str:
+    """An instance's index as its address writes it: `[0]`, `["a"]`, or none."""
     if key is None:
         return ""
     if isinstance(key, int):

@@ -12,17 +12,18 @@ from tfhook.terraform.targets import TARGETING_WARNINGS
 
 def summary(report: Report, elapsed: float, engine: str, where: Path,
             before: dict[str, tuple[Any, bool]], targets: list[str], notes: list[str],
-            reverts: Sequence[str] = ()) -> str:
+            reverts: Sequence[str] = (), after: Sequence[str] = ()) -> str:
     """Lines an operator can read; outputs compared with those `before` the run."""
     version = f"Terraform {report.version}" if report.version else engine
     lines = [
         f"terraform refresh done in {elapsed:.1f}s ({version}, {where})",
         listing("refreshed", report.refreshed),
-        listing("drifted", report.drifted),
+        listing("drifted", report.drifted, "; "),  # a drift's line has commas (#21)
         listing("outputs changed", report.output_changes(before)),
         *notes,
         *(f"warning: {diag.summary}" for diag in report.warnings
           if not targets or diag.summary not in TARGETING_WARNINGS),
         *(f"warning: {line}" for line in reverts),
+        *after,
     ]
     return "\n".join(lines)

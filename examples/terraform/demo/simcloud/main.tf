@@ -37,9 +37,14 @@ resource "simcloud_server" "web" {
 
 resource "simcloud_elb" "main" {
   name    = "demo-elb"
-  plan    = 100 # pinned: the next `terraform apply` would undo the autoscaler's plan
+  plan    = var.elb_plan # tfhook's converge writes the autoscaler's plan for it
   servers = [simcloud_server.web.id]
-  # To let the autoscaler own the plan: lifecycle { ignore_changes = [plan] }
+}
+
+variable "elb_plan" {
+  description = "The ELB plan (CPS); with converge on, tfhook keeps autoscaler.auto.tfvars.json in step."
+  type        = number
+  default     = 100
 }
 
 output "elb_id" {
