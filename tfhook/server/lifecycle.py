@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from tfhook import __version__
 from tfhook.config import address
 from tfhook.config.settings import Settings
 from tfhook.core import table
+from tfhook.core.hooks import Hook
 from tfhook.core.model import Phase
 from tfhook.core.observer import Observer, Observers
 from tfhook.core.pipeline import Pipeline
@@ -25,7 +26,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import RunnerContext, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, historian, reflection
+from tfhook.server import admin, historian, notifying, reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -40,7 +41,8 @@ log = structlog.get_logger("tfhook.server")
 FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
-def build_observer(settings: Settings, history: Recorder | None = None
+def build_observer(settings: Settings, history: Recorder | None = None,
+                   hooks: Callable[[], Iterable[Hook]] | None = None
                    ) -> tuple[Observers, MetricsSink | None]:
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
@@ -56,6 +58,7 @@ def build_observer(settings: Settings, history: Recorder | None = None
         if history is not None:
             count_history_failures(metrics, lambda: history.failures, lambda: history.late)
         observers.append(metrics)
+    observers += notifying.observers(settings, metrics, hooks or (lambda: settings.hooks))
     if history is not None:
         from tfhook.observe.history_sink import HistorySink
 
@@ -84,7 +87,7 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
         self._history: Recorder | None = historian.open_history(settings)
-        self.observer, self._metrics = build_observer(settings, self._history)
+        self.observer, self._metrics = build_observer(settings, self._history, self._hooks)
         self.context = RunnerContext(settings, self.observer, snapshots=snapshots.keeper(
             settings.state_dir, settings.snapshots_keep))
         self.served: Served | None = None  # once the hooks' table is open
@@ -96,6 +99,10 @@ class Server:
             from tfhook.observe.metrics import count_held
 
             count_held(self._metrics, lambda: len(self.decisions.held()))
+
+    def _hooks(self) -> Iterable[Hook]:
+        """The hooks in force: the served table's (a reload swaps it), else the settings'."""
+        return self.settings.hooks if self.served is None else self.served.pipeline.table.hooks
 
     def _serve(self, opened: table.Table) -> Served:
         """The pipeline on the table just opened, its service and its reloader."""
