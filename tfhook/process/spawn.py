@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import structlog
 
+from tfhook.config.env import for_children
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
@@ -55,7 +56,7 @@ class Child:
             proc = subprocess.Popen(
                 rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(spec.env) if spec.env is not None else None,
+                env=for_children(spec.env),
                 cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:

@@ -24,7 +24,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, reflection
+from tfhook.server import admin, announce, reflection, systemd
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -39,19 +39,19 @@ log = structlog.get_logger("tfhook.server")
 FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
-def build_observer(settings: Settings, history: History | None = None
+def build_observer(settings: Settings, history: History | None = None, *more: Observer
                    ) -> tuple[Observers, MetricsSink | None]:
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
     goes last: it is the one that waits (for its rows on disk)."""
-    observers: list[Observer] = [LogSink()]
+    observers: list[Observer] = [LogSink(), *more]
     metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
         from tfhook.observe.metrics import MetricsSink, count_history_failures
 
         metrics = MetricsSink()
-        metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
+        metrics.know(settings.hooks, (p.value for p in Phase))
         if history is not None:
             count_history_failures(metrics, lambda: history.failures)
         observers.append(metrics)
@@ -77,13 +77,15 @@ class Server:
         if settings.state_dir is not None and settings.history_keep > 0:
             self._history = History(settings.state_dir, keep=settings.history_keep,
                                     requests=settings.history_requests)
-        self.observer, self._metrics = build_observer(settings, self._history)
+        self.systemd = systemd.Notifier(settings.env)  # told when ready, reloading, stopping
+        self.observer, self._metrics = build_observer(settings, self._history, self.systemd)
         self.pipeline = Pipeline(table.Table((), {}), self.observer)
         self.context = Context(settings, self.observer, self.pipeline.background,
                                snapshots=snapshots.keeper(settings.state_dir,
                                                           settings.snapshots_keep))
         self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
         self.reloader = Reloader(settings, self.pipeline, self.context)
+        self.reloader.announce = self.systemd.reloading
         self.decisions = Decider(self.context)
         self.admin = admin.AdminService(self.decisions)
         self.admin_endpoint = admin.Endpoint(self.admin, self.listener, None if (
@@ -106,11 +108,13 @@ class Server:
                 # Fail fast (a bad Terraform directory…) before binding.
                 self.pipeline.table = await open_table(self.context, self.settings.hooks)
                 await self._start()
-                log.info("serving", addr=self.settings.addr, version=__version__,
-                         **_describe(self.settings, self.context),
+                found = _describe(self.settings, self.context)
+                log.info("serving", addr=self.settings.addr, version=__version__, **found,
                          history=str(self._history.path) if self._history else "off",
                          open_files=open_files, max_connection_idle=_idle(self.settings),
                          admin=self.admin_endpoint.where)
+                announce.serving(found, self.settings.addr, self.context, self._metrics,
+                                 self.systemd)
                 await self._stop.wait()
                 await self._shutdown()
             finally:
@@ -127,6 +131,7 @@ class Server:
                 await self._idle(FORCED_WAIT if self._forced else None)
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
+                await self.systemd.close()
                 if self._grpc is not None:  # a start-up failure is its one error line
                     log.info("stopped", calls_cut_short=self.cut_short)
 
@@ -179,6 +184,7 @@ class Server:
                         "(see docs/how-to/security.md)", addr=self.settings.addr)
 
     async def _shutdown(self) -> None:
+        self.systemd.stopping()
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
         if self._grpc is None:
