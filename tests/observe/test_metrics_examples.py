@@ -16,6 +16,7 @@ from tfhook.observe.metrics import METRICS, PROCESS_METRICS, MetricsSink
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "examples" / "grafana" / "tfhook-dashboard.json"
 RULES = ROOT / "examples" / "prometheus" / "tfhook-alerts.yml"
+RULE_TESTS = RULES.with_name("tfhook-alerts.test.yml")
 SERIES = {"histogram": ("_bucket", "_sum", "_count")}
 TARGET_LABELS = {"instance", "job"}  # added by Prometheus to every series it scrapes
 SELECTOR = re.compile(r"\b(tfhook_[a-z0-9_]+)(?:\{([^}]*)\})?")
@@ -94,6 +95,18 @@ def test_promtool_accepts_the_alert_rules() -> None:
                          text=True, timeout=60, check=False, env=tools.env())
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS: 6 rules found" in out.stdout
+
+
+def test_the_alert_rules_pass_their_unit_tests() -> None:
+    # A failing route, a route that never succeeds, a restart, a held run, and one instance
+    # stuck while another works (#24).
+    out = subprocess.run([promtool(), "test", "rules", str(RULE_TESTS)], capture_output=True,
+                         text=True, timeout=120, check=False, env=tools.env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout
+    tests = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))["tests"]
+    tested = [case["alertname"] for test in tests for case in test["alert_rule_test"]]
+    assert {"TfhookRefreshFailing", "TfhookNoSuccessfulRefresh", "TfhookRunHeld"} <= set(tested)
 
 
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
