@@ -70,6 +70,25 @@ def test_the_dashboard_covers_what_an_operator_watches() -> None:
         assert metric in text
 
 
+def test_the_dashboard_tells_instances_apart() -> None:
+    # A fleet (#24): every panel follows the instance variable, and the last success is shown
+    # per instance and route, so that one stuck instance shows beside one that works.
+    board = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    assert [var["name"] for var in board["templating"]["list"]] == [
+        "datasource", "instance", "route"]
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            for series, matchers in SELECTOR.findall(target["expr"]):
+                assert 'instance=~"$instance"' in matchers, (panel["title"], series)
+    stale = [target["expr"] for panel in board["panels"] for target in panel["targets"]
+             if "tfhook_last_success_timestamp_seconds" in target["expr"]]
+    assert stale and all("by (instance, route)" in expr and "process_start_time_seconds" in expr
+                         for expr in stale)
+    shown = " ".join(dashboard_queries())
+    for metric in ("tfhook_held_runs", "tfhook_revert_warnings_total", "tfhook_build_info"):
+        assert metric in shown
+
+
 def test_the_alerts_cover_failing_stale_and_retrying() -> None:
     groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
     names = [rule["alert"] for group in groups for rule in group["rules"]]
@@ -112,7 +131,7 @@ def test_the_alert_rules_pass_their_unit_tests() -> None:
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     # Each panel query as a recording rule: promtool then checks its PromQL.
     rules = [{"record": f"tfhook:dashboard_query_{index}",
-              "expr": query.replace("$route", ".*")}
+              "expr": query.replace("$route", ".*").replace("$instance", ".*")}
              for index, query in enumerate(dashboard_queries()) if "label_values" not in query]
     path = tmp_path / "dashboard-rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
