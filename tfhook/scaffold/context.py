@@ -16,6 +16,7 @@ from tfhook.config.settings import Settings, environment
 from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
+from tfhook.scaffold import unit
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -93,7 +94,9 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
         "handlers_file": HANDLERS_FILE, "tf_dir": tf_dir, "routes": kind.routes,
         "route_dir": _route_dir(tf_dir, directory), "tfhook_argv": tfhook_argv,
-        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr), *stop],
+        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr), *stop,
+                       *unit.state_args()],
+        **unit.context(tfhook_argv, str(directory), tf_dir),
         "grace": stop[1], "kill_after": stop[3],
         "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
         "local_serve": [*tfhook_argv, *_serve_args(kind, hook, phase,
