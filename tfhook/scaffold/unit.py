@@ -18,13 +18,13 @@ def state_args() -> list[str]:
     return ["--state-dir", f"/var/lib/{STATE_DIRECTORY}"]
 
 
-def context(tfhook_argv: list[str], directory: str, tf_dir: str | None) -> dict[str, Any]:
+def context(tfhook_argv: list[str], directory: str, terraform_dir: str | None) -> dict[str, Any]:
     """The unit's user, state and cache directories, writable paths and ProtectHome.
 
     Args:
         tfhook_argv: how the unit runs tfhook (a path, or `tfhook` from systemd's PATH).
         directory: where init writes (the unit's WorkingDirectory=).
-        tf_dir: the Terraform directory, when the kind has one.
+        terraform_dir: the Terraform directory, when the kind has one.
 
     Returns:
         The template's `user`, `state_directory`, `cache_directory`, `writable` (the
@@ -33,8 +33,8 @@ def context(tfhook_argv: list[str], directory: str, tf_dir: str | None) -> dict[
         `private_tmp` (False, with `tmp_paths`, when one lives under /tmp).
     """
     writable = [directory]
-    if tf_dir is not None and not PurePosixPath(tf_dir).is_relative_to(directory):
-        writable.append(tf_dir)
+    if terraform_dir is not None and not PurePosixPath(terraform_dir).is_relative_to(directory):
+        writable.append(terraform_dir)
     needed = [*writable, *(tfhook_argv[:1] if tfhook_argv[0].startswith("/") else [])]
     under_home, under_tmp = _under(needed, _HOMES), _under(needed, _TMPS)
     return {"user": USER, "state_directory": STATE_DIRECTORY,
