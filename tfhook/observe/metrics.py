@@ -43,6 +43,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_revert_warnings_total": ("counter", ("route",)),
     "tfhook_decisions_total": ("counter", ("action", "outcome")),
     "tfhook_held_runs": ("gauge", ()),
+    "tfhook_history_late_rows_total": ("counter", ()),
     "tfhook_build_info": ("gauge", ("version", "python", "grpcio", "terraform")),
 }
 # Exported beside METRICS by prometheus_client's process collector: the alert on runs that
@@ -52,6 +53,7 @@ PROCESS_METRICS = ("process_start_time_seconds", "process_cpu_seconds_total",
                    "process_open_fds", "process_max_fds")
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
 HELD_RUNS = "tfhook_held_runs"  # read when scraped (count_held)
+HISTORY_LATE = "tfhook_history_late_rows_total"
 _HELP = {
     "tfhook_calls_total": "Calls by phase, route and outcome (one per route that a call ran)",
     "tfhook_call_duration_seconds": "Duration of the routes that ran for calls",
@@ -74,6 +76,7 @@ _HELP = {
     "tfhook_decisions_total": "Operators' decisions (approve, deny, rollback) by outcome "
                               "(done, refused, failed, cancelled)",
     HELD_RUNS: "Held runs waiting for an operator to approve or deny them",
+    HISTORY_LATE: "Calls whose hook started before their history row was written (200 ms)",
     "tfhook_build_info": "1, labelled with the versions of tfhook, Python, grpcio and the "
                          "Terraform its routes run (\"\" without a Terraform route)",
 }
@@ -221,10 +224,13 @@ class _Count(Collector):
         yield self._kind(*self._family, value=self._read())
 
 
-def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
-    """Export how many history writes failed (`read` returns the count)."""
+def count_history_failures(sink: MetricsSink, read: Callable[[], int],
+                           late: Callable[[], int] = lambda: 0) -> None:
+    """Export how many history writes failed, and how many rows came after their hook
+    started (`read` and `late` return the counts)."""
     sink.registry.register(_Count(HISTORY_FAILURES.removesuffix("_total"),
                                   "History writes that failed (calls are answered as usual)", read))
+    sink.registry.register(_Count(HISTORY_LATE.removesuffix("_total"), _HELP[HISTORY_LATE], late))
 
 
 def count_held(sink: MetricsSink, read: Callable[[], int]) -> None:
