@@ -85,7 +85,8 @@ def test_the_dashboard_tells_instances_apart() -> None:
     assert stale and all("by (instance, route)" in expr and "process_start_time_seconds" in expr
                          for expr in stale)
     shown = " ".join(dashboard_queries())
-    for metric in ("tfhook_held_runs", "tfhook_revert_warnings_total", "tfhook_build_info"):
+    for metric in ("tfhook_held_runs", "tfhook_revert_warnings_total", "tfhook_build_info",
+                   "tfhook_notifications_total"):
         assert metric in shown
 
 

@@ -45,6 +45,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_held_runs": ("gauge", ()),
     "tfhook_history_late_rows_total": ("counter", ()),
     "tfhook_build_info": ("gauge", ("version", "python", "grpcio", "terraform")),
+    "tfhook_notifications_total": ("counter", ("outcome",)),
 }
 # Exported beside METRICS by prometheus_client's process collector: the alert on runs that
 # never succeed measures from process_start_time_seconds (#24).
@@ -79,6 +80,8 @@ _HELP = {
     HISTORY_LATE: "Calls whose hook started before their history row was written (200 ms)",
     "tfhook_build_info": "1, labelled with the versions of tfhook, Python, grpcio and the "
                          "Terraform its routes run (\"\" without a Terraform route)",
+    "tfhook_notifications_total": "Notifications by outcome: sent, failed (per URL), dropped "
+                                  "(the queue was full)",
 }
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
@@ -109,6 +112,7 @@ class MetricsSink(Observer):
         self.reverts = made["tfhook_revert_warnings_total"]
         self.decisions = made["tfhook_decisions_total"]
         self.build = made["tfhook_build_info"]
+        self.notifications = made["tfhook_notifications_total"]
 
     async def call_start(self, call: Call) -> None:
         self.calls_in_flight.labels(phase=call.event.phase.value).inc()
