@@ -17,6 +17,7 @@ from tfhook.config.settings import environment, parse_duration
 from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
+from tfhook.scaffold import unit
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -95,7 +96,9 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
         "handlers_file": HANDLERS_FILE, "tf_dir": tf_dir, "routes": kind.routes,
         "route_dir": _route_dir(tf_dir, directory), "tfhook_argv": tfhook_argv,
         "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr),
-                       *(text for option, took in stop.items() for text in (option.cli, _seconds(took)))],
+                       *(text for option, took in stop.items() for text in (option.cli, _seconds(took))),
+                       *unit.state_args()],
+        **unit.context(tfhook_argv, str(directory), tf_dir),
         **{option.key: _seconds(took) for option, took in stop.items()},
         "stop_timeout": _seconds(sum(stop.values()) + _STOP_MARGIN),
         "local_serve": [*tfhook_argv, *_serve_args(kind, hook, phase,

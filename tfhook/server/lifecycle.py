@@ -26,7 +26,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import RunnerContext, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, historian, notifying, reflection
+from tfhook.server import admin, announce, historian, notifying, reflection, systemd, tracing
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -42,19 +42,19 @@ FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and rec
 
 
 def build_observer(settings: Settings, history: Recorder | None = None,
-                   hooks: Callable[[], Iterable[Hook]] | None = None
+                   hooks: Callable[[], Iterable[Hook]] | None = None, *more: Observer
                    ) -> tuple[Observers, MetricsSink | None]:
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
     goes last: it is the one that waits (for its rows on disk)."""
-    observers: list[Observer] = [LogSink()]
+    observers: list[Observer] = [LogSink(), *tracing.observers(settings.env, SERVICE), *more]
     metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
         from tfhook.observe.metrics import MetricsSink, count_history_failures
 
         metrics = MetricsSink()
-        metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
+        metrics.know(settings.hooks, (p.value for p in Phase))
         if history is not None:
             count_history_failures(metrics, lambda: history.failures, lambda: history.late)
         observers.append(metrics)
@@ -87,7 +87,9 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
         self._history: Recorder | None = historian.open_history(settings)
-        self.observer, self._metrics = build_observer(settings, self._history, self._hooks)
+        self.systemd = systemd.Notifier(settings.env)  # told when ready, reloading, stopping
+        self.observer, self._metrics = build_observer(settings, self._history, self._hooks,
+                                                      self.systemd)
         self.context = RunnerContext(settings, self.observer, snapshots=snapshots.keeper(
             settings.state_dir, settings.snapshots_keep))
         self.served: Served | None = None  # once the hooks' table is open
@@ -108,7 +110,8 @@ class Server:
         """The pipeline on the table just opened, its service and its reloader."""
         pipeline = Pipeline(opened, self.observer)
         self.served = Served(pipeline, HandleService(pipeline, Intake(
-            self.settings.max_conversion_memory)), Reloader(self.settings, pipeline, self.context))
+            self.settings.max_conversion_memory)), Reloader(self.settings, pipeline, self.context,
+                                                            self.systemd.reloading))
         return self.served
 
     async def run(self) -> None:
@@ -123,11 +126,13 @@ class Server:
                 # Fail fast (a bad Terraform directory…) before binding.
                 served = self._serve(await open_table(self.context, self.settings.hooks))
                 await self._start(served.service)
-                log.info("serving", addr=self.settings.addr, version=__version__,
-                         **_describe(self.settings, self.context),
+                found = _describe(self.settings, self.context)
+                log.info("serving", addr=self.settings.addr, version=__version__, **found,
                          history=str(self._history.path) if self._history else "off",
                          open_files=open_files, max_connection_idle=_idle(self.settings),
                          admin=self.admin_endpoint.where)
+                announce.serving(found, self.settings.addr, self.context, self._metrics,
+                                 self.systemd)
                 await self._stop.wait()
                 await self._shutdown(served)
             finally:
@@ -145,6 +150,7 @@ class Server:
                 await self._idle(FORCED_WAIT if self._forced else None)
                 if self._history is not None:
                     await asyncio.to_thread(self._history.close)
+                await self.systemd.close()
                 if self._grpc is not None:  # a start-up failure is its one error line
                     log.info("stopped", calls_cut_short=self.cut_short)
 
@@ -200,6 +206,7 @@ class Server:
                         "(see docs/how-to/security.md)", addr=self.settings.addr)
 
     async def _shutdown(self, served: Served) -> None:
+        self.systemd.stopping()
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
         if self._grpc is None:

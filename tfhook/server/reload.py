@@ -4,7 +4,9 @@ logged with every problem and changes nothing. Calls in flight finish on their r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,17 @@ log = structlog.get_logger("tfhook.reload")
 class Reloader:
     """Swaps the pipeline's table when the routes file changes; closes the tables it owns."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, context: RunnerContext) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline, context: RunnerContext,
+                 announce: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
+                 ) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.context = context
         self._lock = asyncio.Lock()
         self._retiring: set[table.Table] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # What each reload is wrapped in: systemd is told RELOADING=1, then READY=1 (#24).
+        self.announce = announce
 
     def request(self) -> None:
         """What SIGHUP does."""
@@ -40,7 +46,7 @@ class Reloader:
         self._spawn(self._reload(self.settings.routes_file))
 
     async def _reload(self, path: Path) -> None:
-        async with self._lock:  # one reload at a time, in the order they were asked for
+        async with self._lock, self.announce():  # one reload at a time, in the order asked
             try:
                 hooks = routes.load(path, self.settings.limits, probes(self.settings.env))
                 new = await open_table(self.context, hooks)

@@ -63,12 +63,12 @@ class Directory:
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
         self.users = 0  # hooks using this directory; closed when the last one closes
+        self.version = ""  # the engine's, once started (tfhook_build_info)
         self._started: asyncio.Task[None] | None = None
         self._request: background.Request = _never
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None
-        self._failing = False
-        self._closed = False
+        self._failing = self._closed = False
         self._last_run = time.monotonic()
 
     async def start(self, request: background.Request) -> None:
@@ -250,7 +250,7 @@ class Directory:
         log.info("terraform init done", dir=str(self.action.dir))
 
     def _log_engine(self, found: tuple[int, ...]) -> None:
-        shown = ".".join(map(str, found))
+        shown = self.version = ".".join(map(str, found))
         log.info("terraform engine", engine=self.target.engine.describe(), version=shown,
                  dir=str(self.action.dir))
         if found < engines.OUTPUT_ONLY_FIX:

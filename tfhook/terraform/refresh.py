@@ -49,6 +49,7 @@ class Target:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
                             cwd=self.action.dir, limits=self.limits, stop_signal=signal.SIGINT,
+                            command=commands.named(args),
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
                                 f"check with `{commands.for_person(self.action.dir, _CHECK)}` "
