@@ -88,6 +88,11 @@ class Child:
         finish.add_done_callback(lambda _: orphans.ended(self._ticket))
         await to_the_end(finish)
 
+    @property
+    def exited(self) -> bool:
+        """Whether the main process has exited (and was reaped)."""
+        return self._pipes is not None and self._pipes.exited.done()
+
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
         pipes = self._pipes
