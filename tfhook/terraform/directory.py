@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from tfhook.core.flight import Batch, Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Event, Status, Update
 from tfhook.core.observer import Observer, Observers, Run, trigger_kinds
-from tfhook.errors import ActionTimeout, LockHeld, TfhookError, UserError
+from tfhook.errors import LockHeld, UserError
 from tfhook.process import spawn as process
 from tfhook.terraform import (
     approval,
@@ -62,8 +62,7 @@ class Directory:
                                      self.label("lock_timeout"), self.label("max_state_removals"),
                                      snapshots, suggestions)
         self.flight = Flight(self._work)
-        self.providers = warm.Providers(self.action.dir, self.action.warm_providers, env,
-                                        hook.kill_after)  # kept running (#25)
+        self.providers = warm.Providers(self.action, env, hook.kill_after)  # (#25)
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
         self.users = 0  # hooks using this directory; closed when the last one closes
@@ -207,8 +206,7 @@ class Directory:
             return update
         except BaseException as exc:
             run.outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
-            if isinstance(exc, asyncio.CancelledError | ActionTimeout):
-                self.providers.restart()  # Terraform told them StopProvider
+            self.providers.after(exc)
             if self.held is not None and self.held.kept is not None \
                     and self.held.kept.run is run:
                 run.outcome = "held"
@@ -284,27 +282,6 @@ class Directory:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
-    """`routes check`: the start-up checks of every Terraform directory, every problem.
-
-    A directory whose route asks for `init` is left to start-up: checking it would need
-    `terraform init`, which changes the directory.
-    """
-    problems: list[str] = []
-    seen: set[Path] = set()
-    for hook in hooks:
-        if not isinstance(hook.action, TerraformAction) or hook.action.init:
-            continue
-        if hook.action.dir in seen:
-            continue
-        seen.add(hook.action.dir)
-        try:
-            await Directory(hook, env).check(init=False)
-        except TfhookError as exc:  # also a check that timed out or could not start
-            problems.append(" ".join(str(exc).split()))
-    return problems
 
 
 async def _never(reason: str) -> bool:

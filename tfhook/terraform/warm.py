@@ -22,6 +22,8 @@ from pathlib import Path
 
 import structlog
 
+from tfhook.core.hooks import TerraformAction
+from tfhook.errors import ActionTimeout
 from tfhook.process import spawn as process
 from tfhook.terraform import providers
 from tfhook.terraform.refresh import Target
@@ -41,11 +43,11 @@ class Provider:
     """One provider child started with `-debug`, and the reattach value it printed."""
 
     def __init__(self, binary: providers.Binary, where: Path, env: Mapping[str, str],
-                 kill_after: float) -> None:
+                 stop_wait: float) -> None:
         self.binary = binary
         self.spec = process.Spec(
             argv=[str(binary.path), "-debug"], name=f"provider {binary.source} for {where}",
-            env=env, cwd=where, timeout=_FOREVER, kill_after=kill_after,
+            env=env, cwd=where, timeout=_FOREVER, kill_after=stop_wait,
             stop_signal=signal.SIGINT)  # Go's debug mode stops on an interrupt
         self.reattach: asyncio.Future[dict[str, object]] = (
             asyncio.get_running_loop().create_future())
@@ -90,7 +92,7 @@ class Provider:
         return not self.task.done() and not (self._child is not None and self._child.exited)
 
     async def stop(self) -> None:
-        """Stop it (its group: interrupt, then SIGKILL after kill_after) and reap it."""
+        """Stop it (its group: interrupt, then SIGKILL after stop_wait) and reap it."""
         self.task.cancel()
         with contextlib.suppress(BaseException):
             await self.task
@@ -113,12 +115,12 @@ def reattach_value(line: bytes) -> dict[str, object] | None:
 class Providers:
     """A directory's warm providers: started at its first run, restarted as needed."""
 
-    def __init__(self, where: Path, mode: str, env: Mapping[str, str],
-                 kill_after: float) -> None:
-        self.where = where
-        self.on = mode != "off"
+    def __init__(self, action: TerraformAction, env: Mapping[str, str], stop_wait: float
+                 ) -> None:
+        self.where = action.dir
+        self.on = action.warm_providers != "off"
         self.base = env  # the directory's environment, without warm providers
-        self.kill_after = kill_after
+        self.stop_wait = stop_wait  # between the interrupt and SIGKILL
         self._running: list[Provider] = []
         self._value: dict[str, object] = {}
         self._lock_file: bytes | None = None
@@ -146,6 +148,12 @@ class Providers:
         given = _given(base)
         return {**base, REATTACH: json.dumps({**self._value, **given}, separators=(",", ":"))}
 
+    def after(self, exc: BaseException) -> None:
+        """A run ended with `exc`: interrupted (Terraform sent its providers StopProvider)
+        or timed out, its providers are started again for the next run."""
+        if isinstance(exc, asyncio.CancelledError | ActionTimeout):
+            self.restart()
+
     def restart(self) -> None:
         """SIGHUP, an interrupted run: new providers for the next run (and try -debug again)."""
         self._stale, self._cold = True, ""
@@ -160,7 +168,7 @@ class Providers:
         self._lock_file, self._stale = providers.lock_text(self.where), False
         given = _given(base)
         found = [b for b in providers.find(self.where, base) if b.source not in given]
-        self._running = [Provider(b, self.where, base, self.kill_after) for b in found]
+        self._running = [Provider(b, self.where, base, self.stop_wait) for b in found]
         try:
             for provider in self._running:
                 self._value.update(await provider.started())
