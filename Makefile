@@ -95,7 +95,7 @@ lint: $(STAMP) ## ruff, mypy, and the package's layers (import-linter)
 
 # The tests run as in a user's shell, whatever the developer's sets: unbuffered output hides
 # failures of Python's last flush at exit (a closed log pipe), and bytecode is written.
-test: $(STAMP) $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite
+test: $(STAMP) $(VENV)/.docs-installed $(SIMCLOUD_STAMP) tools lint ## lint, then run the test suite (the docs site is built strict by one of them)
 	env -u PYTHONUNBUFFERED -u PYTHONDONTWRITEBYTECODE TFHOOK_TOOLS=$(abspath $(TOOLS)) \
 	  $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 

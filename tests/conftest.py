@@ -25,6 +25,10 @@ def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    # tfhook reads TFHOOK_* settings (a history URL, notification URLs...), and hooks list
+    # theirs: none of the developer's or the Makefile's (TFHOOK_TOOLS) reaches a test.
+    for name in [name for name in os.environ if name.startswith("TFHOOK_")]:
+        monkeypatch.delenv(name)
     # Each test's servers keep their plan files in a $TMPDIR of their own: a server sweeps the
     # plan directories killed tfhooks left, and must not sweep (and log) another test's. It is
     # short, under /tmp: sockets made in it (the demo's, a provider's plugin socket) must fit

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,19 @@ class Postgres:
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         self._as_owner("pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"),
                        "-o", options, "-w", "-t", "60", "start")
+
+    def pause(self) -> None:
+        """Stop the server and keep its data (`resume` starts it again, same port)."""
+        self._as_owner("pg_ctl", "-D", str(self.home / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._start()
+
+    def database(self) -> str:
+        """A new empty database; its URL (no password: trust on loopback)."""
+        name = f"db_{uuid.uuid4().hex[:10]}"
+        self.sql(f"CREATE DATABASE {name}")
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}?sslmode=disable"
 
     def stop(self) -> None:
         try:

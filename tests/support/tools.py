@@ -13,11 +13,14 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 HINT = "`make tools` unpacks it into .tools/ where apt-get works"
+# Read once, when the tests start: each test then runs without any TFHOOK_* variable of the
+# developer's shell or the Makefile (conftest), so no server or hook it starts sees them.
+GIVEN = os.environ.get("TFHOOK_TOOLS")
 
 
 def folder() -> Path:
     """The private tools folder (it may not exist)."""
-    return Path(os.environ.get("TFHOOK_TOOLS") or REPOSITORY / ".tools").resolve()
+    return Path(GIVEN or REPOSITORY / ".tools").resolve()
 
 
 def _root() -> Path:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tfhook.cli import helptext
+from tfhook.cli import helptext, sources
 from tfhook.cli.exits import guard
 from tfhook.config import settings as config
 from tfhook.core import names
@@ -54,6 +54,8 @@ def state_home(state_dir: Path | None) -> Path:
 def history(
     ctx: typer.Context,
     state_dir: StateDir = None,
+    history_url: sources.HistoryUrl = None,
+    instance: sources.Instance = None,
     limit: Annotated[int, typer.Option(help="Show at most this many calls.")] = 20,
     since: Annotated[str | None, typer.Option(help="Only calls this recent (30m, 2h, 7d).")] = None,
     job: Annotated[str | None, typer.Option(help="Only calls with this scaling_job_id.")] = None,
@@ -65,18 +67,21 @@ def history(
     """List recorded calls, newest first (`history runs` for Terraform runs, `history show
     ID` for one call or run in full)."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = state_dir  # `history --state-dir D show ID` works as well as `show ID --state-dir D`
+        # `history --state-dir D show ID` works as well as `show ID --state-dir D`
+        ctx.obj = (state_dir, history_url)
         return
     from tfhook.history import query
 
-    _listing(state_dir, since, dict(limit=limit, job=job, route=route, failed=failed),
-             query.calls, query.table, as_json)
+    _listing((state_dir, history_url), since, dict(limit=limit, job=job, route=route,
+             failed=failed, instance=instance), query.calls, query.table, as_json)
 
 
 @history_app.command("runs", cls=helptext.Command)
 def runs(
     ctx: typer.Context,
     state_dir: StateDir = None,
+    history_url: sources.HistoryUrl = None,
+    instance: sources.Instance = None,
     limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
     since: Annotated[str | None, typer.Option(help="Only runs this recent (30m, 2h, 7d).")] = None,
     route: Annotated[str | None, typer.Option(help="Only runs of this route.")] = None,
@@ -87,11 +92,19 @@ def runs(
     """List recorded Terraform runs (event, start-up, reconcile, retry), newest first."""
     from tfhook.history import query
 
-    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
-             query.runs, query.runs_table, as_json)
+    _listing(_source(ctx, state_dir, history_url), since, dict(
+        limit=limit, route=route, failed=failed, instance=instance), query.runs,
+        query.runs_table, as_json)
 
 
-def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
+def _source(ctx: typer.Context, state_dir: Path | None, url: str | None
+            ) -> tuple[Path | None, str | None]:
+    """The history a subcommand reads: its own options, else those given to `history`."""
+    given = ctx.obj or (None, None)
+    return state_dir or given[0], url or given[1]
+
+
+def _listing(source: tuple[Path | None, str | None], since: str | None, filters: dict[str, Any],
              select: Callable[[Any, Any], list[dict[str, Any]]],
              table: Callable[[list[dict[str, Any]]], str], as_json: bool) -> None:
     """Print the calls or runs `select` finds under `filters` (and --since), as a table or
@@ -100,7 +113,7 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
 
     def rows() -> list[dict[str, Any]]:
         cutoff = None if since is None else time.time() - config.parse_age(since, name="--since")
-        with query.reading(state_home(state_dir)) as conn:
+        with sources.reading(*source) as conn:
             return select(conn, query.Filters(since=cutoff, **filters))
 
     found = guard(rows)
@@ -111,6 +124,7 @@ def _listing(state_dir: Path | None, since: str | None, filters: dict[str, Any],
 def decisions(
     ctx: typer.Context,
     state_dir: StateDir = None,
+    history_url: sources.HistoryUrl = None,
     limit: Annotated[int, typer.Option(help="Show at most this many decisions.")] = 20,
     since: Annotated[str | None, typer.Option(help="Only decisions this recent (2h, 7d).")
                      ] = None,
@@ -123,8 +137,8 @@ def decisions(
     """List operators' decisions (tfhook runs approve/deny, rollbacks), newest first."""
     from tfhook.history import query
 
-    _listing(state_dir or ctx.obj, since, dict(limit=limit, route=route, failed=failed),
-             query.decisions, query.decisions_table, as_json)
+    _listing(_source(ctx, state_dir, history_url), since, dict(
+        limit=limit, route=route, failed=failed), query.decisions, query.decisions_table, as_json)
 
 
 @history_app.command("show", cls=helptext.Command)
@@ -132,14 +146,15 @@ def show(
     ctx: typer.Context,
     item: Annotated[str, typer.Argument(help="A call id (12) or a run id (run-3).")],
     state_dir: StateDir = None,
+    history_url: sources.HistoryUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
 ) -> None:
-    """One recorded call or run in full."""
+    """One recorded call or run in full (in a fleet's history, whichever server wrote it)."""
     from tfhook.history import query
 
     def lookup() -> dict[str, Any]:
         kind, number = _item(item)
-        with query.reading(state_home(state_dir or ctx.obj)) as conn:
+        with sources.reading(*_source(ctx, state_dir, history_url)) as conn:
             found = (query.run if kind == "run" else query.call)(conn, number)
         if found is None:
             raise UserError(f"no {kind} {number} in the history")

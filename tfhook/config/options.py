@@ -148,6 +148,10 @@ OPTIONS: tuple[Option, ...] = (
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "
        "~/.local/state/tfhook).", None, "DIR", type=Path | None, rule=rule.state_dir),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
+    _o("history_url", "Keep the history in PostgreSQL, shared by a fleet of servers: "
+       "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from PGPASSWORD or "
+       "a libpq password file, never here; needs tfhook[postgres]).", None, "URL",
+       type=str | None, rule=rule.database),
     _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
        rule=rule.age),
     _o("history_requests", "Keep each request in the history (redacted).", False, type=bool),

@@ -17,6 +17,7 @@ from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
 from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
+HISTORY_ENV = "TFHOOK_HISTORY_URL"  # the history's PostgreSQL URL when no flag gives one (#24)
 DEFAULT_SOCKET_MODE = 0o600
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -152,6 +153,7 @@ class Settings:
     state_dir: Path | None = None  # None: no history (`serve` always sets one)
     history_keep: float = 30 * 86400.0
     history_requests: bool = False
+    history_url: str | None = None  # PostgreSQL for the history (#24); None: SQLite in state_dir
     snapshots_keep: int = 50  # states saved before applies, per directory (0: none)
     held_keep: float = 7 * 86400.0  # a held plan no one decided is discarded after this
     max_concurrency: int = field(default_factory=lambda: default_concurrency())

@@ -20,6 +20,7 @@ from tfhook.config import address, settings
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES, Converge
 from tfhook.errors import RoutesError, UserError
+from tfhook.history import dsn
 
 
 def _no_problem(_: Any) -> str | None:
@@ -241,6 +242,16 @@ def path(value: Any, at: Context) -> Path | None:
 
 def state_dir(value: Any, at: Context) -> Path:
     return (Path(value) if value is not None else settings.state_dir()).absolute()
+
+
+def database(value: Any, at: Context) -> str | None:
+    """A PostgreSQL URL for the history (#24), else $TFHOOK_HISTORY_URL, else None (SQLite)."""
+    url = value if value is not None else settings.environment().get(settings.HISTORY_ENV)
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise UserError(f"{dsn.mask(url)!r}: expected a postgresql://USER@HOST/DB URL")
+    return str(url)
 
 
 def age(value: Any, at: Context) -> float:

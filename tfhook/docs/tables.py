@@ -74,7 +74,12 @@ def history_page() -> str:
     conn.executescript(SCHEMA)
     lines = ["# History schema", "", NOTE.format(source="`SCHEMA` in `tfhook/history/store.py`"),
              "", "The history is the SQLite database `history.sqlite3` in the state directory "
-             "(`tfhook serve --help` names its option). Times are Unix seconds; lists are JSON.", ""]
+             "(`tfhook serve --help` names its option). Times are Unix seconds; lists are JSON.", "",
+             "Given a PostgreSQL URL (serve's option), the same tables live there (`MIGRATIONS` in "
+             "`tfhook/history/pgstore.py`: ids are `bigserial`, times `double precision`), "
+             "with one more, `instances` (host, pid, start, heartbeat, interval, stopped), "
+             "that tells a crashed server's calls from running ones. `tfhook_schema` holds "
+             "the schema version; a tfhook that knows an older one refuses the database.", ""]
     tables = [row[0] for row in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     for table in tables:

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from tfhook.history.recorder import DB_NAME, History
-from tfhook.history.records import CallEnd, CallStart, Ref, RunEnd, RunStart
+from tfhook.history.records import CallEnd, CallStart, Recorder, Ref, RunEnd, RunStart
 
-__all__ = ["DB_NAME", "CallEnd", "CallStart", "History", "Ref", "RunEnd", "RunStart"]
+__all__ = ["DB_NAME", "CallEnd", "CallStart", "History", "Recorder", "Ref", "RunEnd", "RunStart"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from pathlib import Path
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -26,6 +27,17 @@ def of(pid: int) -> str | None:
 def own() -> str | None:
     """This process's identity (it never changes)."""
     return of(os.getpid())
+
+
+@functools.cache
+def host() -> str:
+    """This machine's name, as rows and the fleet's heartbeats name it."""
+    return socket.gethostname()
+
+
+def instance() -> tuple[str, int, str]:
+    """This server among a fleet's: host, pid and the pid's start (`own`, else the pid)."""
+    return host(), os.getpid(), own() or str(os.getpid())
 
 
 def alive(pid: int | None, start: str | None) -> bool:

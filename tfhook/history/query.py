@@ -13,7 +13,7 @@ from typing import Any
 
 from tfhook import controls
 from tfhook.errors import UserError
-from tfhook.history import identity
+from tfhook.history import identity, store, versions
 from tfhook.history.recorder import DB_NAME
 
 FAILED = ("failed", "timeout", "cancelled")
@@ -35,6 +35,7 @@ class Filters:
     job: str | None = None
     route: str | None = None
     failed: bool = False
+    instance: str | None = None  # HOST or HOST:PID (a fleet's history, #24)
 
 
 def connect(state_dir: Path) -> sqlite3.Connection:
@@ -45,6 +46,11 @@ def connect(state_dir: Path) -> sqlite3.Connection:
                         "see --state-dir)")
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5.0)
     conn.row_factory = sqlite3.Row
+    try:
+        versions.check(store.version(conn), store.VERSION, str(path))
+    except versions.SchemaTooNew:
+        conn.close()
+        raise
     return conn
 
 
@@ -63,24 +69,24 @@ def reading(state_dir: Path) -> Iterator[sqlite3.Connection]:
                         "(move it aside and a server starts a new one)") from None
 
 
-def calls(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+def calls(conn: Any, filters: Filters) -> list[dict[str, Any]]:
     """Calls, newest first, each with its outcome as shown (`unfinished`, `running`…)."""
     return _select(conn, "calls", filters)
 
 
-def runs(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+def runs(conn: Any, filters: Filters) -> list[dict[str, Any]]:
     """Runs, newest first; `job` does not apply (a run serves many jobs' calls)."""
     return _select(conn, "runs", filters)
 
 
-def _select(conn: sqlite3.Connection, table_name: str, filters: Filters) -> list[dict[str, Any]]:
-    where, args = _where(filters, runs=table_name == "runs")
+def _select(conn: Any, table_name: str, filters: Filters) -> list[dict[str, Any]]:
+    where, args = _where(filters, runs=table_name == "runs", fleet=hasattr(conn, "alive"))
     sql = f"SELECT * FROM {table_name} {where} ORDER BY id DESC LIMIT ?"
-    rows = [_row(row) for row in conn.execute(sql, (*args, filters.limit))]
+    rows = [_row(row, conn) for row in conn.execute(sql, (*args, filters.limit))]
     return [row for row in rows if not filters.failed or row["outcome"] != "running"]
 
 
-def decisions(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+def decisions(conn: Any, filters: Filters) -> list[dict[str, Any]]:
     """Operators' decisions (approve, deny, rollback), newest first; `since`, `route` and
     `failed` (not done) apply."""
     clauses, args = [], []
@@ -95,11 +101,12 @@ def decisions(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]
     return [dict(row) for row in conn.execute(sql, (*args, filters.limit))] if _decided(conn) else []
 
 
-def _decided(conn: sqlite3.Connection) -> bool:
+def _decided(conn: Any) -> bool:
     """Whether the history has a decisions table (a file no tfhook since #21 has written
-    has none; it is read-only here)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                        "'decisions'").fetchone() is not None
+    has none; it is read-only here; PostgreSQL's always has)."""
+    return hasattr(conn, "alive") or conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'"
+    ).fetchone() is not None
 
 
 def decisions_table(rows: Iterable[dict[str, Any]]) -> str:
@@ -110,7 +117,8 @@ def decisions_table(rows: Iterable[dict[str, Any]]) -> str:
         for row in rows)])
 
 
-def _where(filters: Filters, *, runs: bool = False) -> tuple[str, list[Any]]:
+def _where(filters: Filters, *, runs: bool = False, fleet: bool = False
+           ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
     if filters.since is not None:
@@ -120,9 +128,12 @@ def _where(filters: Filters, *, runs: bool = False) -> tuple[str, list[Any]]:
         clauses.append("scaling_job_id = ?")
         args.append(filters.job)
     if filters.route is not None:
-        clauses.append("route = ?" if runs else
-                       "EXISTS (SELECT 1 FROM json_each(calls.routes) WHERE value = ?)")
+        clauses.append("route = ?" if runs else "routes::jsonb @> jsonb_build_array(?::text)"
+                       if fleet else "EXISTS (SELECT 1 FROM json_each(calls.routes) WHERE value = ?)")
         args.append(filters.route)
+    if filters.instance is not None:
+        clauses.append("(server_host = ? OR server_host || ':' || server_pid = ?)")
+        args.extend((filters.instance, filters.instance))
     if filters.failed:
         marks = ",".join("?" * len(FAILED))
         clauses.append(f"(finished IS NULL OR outcome IN ({marks}))")
@@ -130,38 +141,48 @@ def _where(filters: Filters, *, runs: bool = False) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
-def call(conn: sqlite3.Connection, call_id: int) -> dict[str, Any] | None:
+def call(conn: Any, call_id: int) -> dict[str, Any] | None:
     found = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
-    return None if found is None else _row(found)
+    return None if found is None else _row(found, conn)
 
 
-def run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None:
+def run(conn: Any, run_id: int) -> dict[str, Any] | None:
     """One run, with the decisions taken on it (`decisions`: one line each, oldest first)."""
     found = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
     if found is None:
         return None
     decided = conn.execute("SELECT * FROM decisions WHERE run_id = ? ORDER BY id",
                            (run_id,)).fetchall() if _decided(conn) else []
-    return {**_row(found), "decisions": [
+    return {**_row(found, conn), "decisions": [
         f"{_time(row['time'])} {row['action']} by {row['user']}: {row['outcome']}"
         + (f" ({row['message']})" if row["message"] else "") for row in decided]}
 
 
-def _row(row: sqlite3.Row) -> dict[str, Any]:
+def _row(row: Any, conn: Any) -> dict[str, Any]:
     data = dict(row)
     for key in _JSON_LISTS:
         if isinstance(data.get(key), str):
             data[key] = json.loads(data[key])
+    if hasattr(conn, "alive"):  # a fleet's history: which server wrote the row
+        data["instance"] = f"{data.get('server_host')}:{data.get('server_pid')}"
     if data.get("finished") is None:
         # A row never completed: its server is still working on it, or died under it.
-        alive = identity.alive(data.get("server_pid"), data.get("server_start"))
+        alive = conn.alive(data) if hasattr(conn, "alive") else identity.alive(
+            data.get("server_pid"), data.get("server_start"))
         data["outcome"] = "running" if alive else "unfinished"
     return data
 
 
 def table(rows: Iterable[dict[str, Any]]) -> str:
     """The readable table of calls (fixed columns, the summary last)."""
-    return _grid([_COLUMNS, *(_cells(row) for row in rows)])
+    rows = list(rows)
+    return _grid([_fleet(_COLUMNS, "INSTANCE", rows),
+                  *(_fleet(_cells(row), row.get("instance", ""), rows) for row in rows)])
+
+
+def _fleet(line: tuple[str, ...], instance: str, rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """A line with its INSTANCE after the time, when the rows are a fleet's."""
+    return (*line[:2], instance, *line[2:]) if rows and "instance" in rows[0] else line
 
 
 def _grid(lines: list[tuple[str, ...]]) -> str:
@@ -178,7 +199,9 @@ def _grid(lines: list[tuple[str, ...]]) -> str:
 
 def runs_table(rows: Iterable[dict[str, Any]]) -> str:
     """The readable table of runs (`show run-N` for one in full)."""
-    return _grid([_RUN_COLUMNS, *(_run_cells(row) for row in rows)])
+    rows = list(rows)
+    return _grid([_fleet(_RUN_COLUMNS, "INSTANCE", rows),
+                  *(_fleet(_run_cells(row), row.get("instance", ""), rows) for row in rows)])
 
 
 def _run_cells(row: dict[str, Any]) -> tuple[str, ...]:

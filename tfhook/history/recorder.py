@@ -58,6 +58,7 @@ class History:
         self.keep = keep
         self.requests = requests  # whether CallStart.request is stored at all
         self.failures = 0
+        self.late = 0  # calls whose hook started before their row was written (HistorySink)
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
         # The event loop's connection (start_call); a database that cannot be opened is

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +87,24 @@ class Ref:
     """The row a start wrote; `id` is set by the writer (None when the write failed)."""
 
     id: int | None = None
+
+
+class Recorder(Protocol):
+    """What observers write through: `History` (SQLite) or `FleetHistory` (PostgreSQL)."""
+
+    requests: bool
+    failures: int
+    late: int
+
+    @property
+    def path(self) -> object:
+        """Where it is, as logs show it."""
+
+    def start_call(self, call: CallStart) -> Ref: ...
+    def begin_call(self, call: CallStart | Callable[[], CallStart]) -> Ref: ...
+    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None: ...
+    def begin_run(self, run: RunStart) -> Ref: ...
+    def end_run(self, ref: Ref, end: RunEnd) -> None: ...
+    def decided(self, row: DecisionRow) -> None: ...
+    async def flush(self) -> None: ...
+    def close(self) -> None: ...

@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from tfhook.history import identity
+from tfhook.history import identity, versions
 from tfhook.history.records import CallEnd, CallStart, DecisionRow, RunEnd, RunStart
 
 SCHEMA = """
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS calls (
     routes TEXT NOT NULL DEFAULT '[]',
     server_pid INTEGER,
     server_start TEXT,
+    server_host TEXT,
     request TEXT,
     finished REAL,
     decision TEXT,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS runs (
     triggers TEXT NOT NULL DEFAULT '[]',
     server_pid INTEGER,
     server_start TEXT,
+    server_host TEXT,
     finished REAL,
     outcome TEXT,
     refreshed TEXT,
@@ -64,13 +66,20 @@ CREATE TABLE IF NOT EXISTS decisions (
     route TEXT NOT NULL DEFAULT '',
     peer TEXT NOT NULL DEFAULT '',
     server_pid INTEGER,
-    server_start TEXT
+    server_start TEXT,
+    server_host TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_run ON decisions (run_id);
+CREATE TABLE IF NOT EXISTS tfhook_schema (version INTEGER NOT NULL);
 """
 # Columns added since the first schema: (table, column, type), added in place to older files.
 # (A table added since, such as `decisions`, is made in place by SCHEMA's IF NOT EXISTS.)
-ADDED = (("calls", "server_start", "TEXT"), ("runs", "server_start", "TEXT"))
+ADDED = (("calls", "server_start", "TEXT"), ("runs", "server_start", "TEXT"),
+         ("calls", "server_host", "TEXT"), ("runs", "server_host", "TEXT"),
+         ("decisions", "server_host", "TEXT"))
+# The schema's version (the table tfhook_schema holds it): 1 had no such table; 2 names each
+# row's host. A file with a higher version is refused (a newer tfhook made it).
+VERSION = 2
 
 
 def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
@@ -87,6 +96,7 @@ def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL, a commit survives a crash of tfhook
+    versions.check(version(conn), VERSION, str(path))
     conn.executescript(SCHEMA)
     _migrate(conn)
     if not wait:
@@ -119,6 +129,14 @@ def tighten(path: Path) -> list[str]:
     return found
 
 
+def version(conn: sqlite3.Connection) -> int | None:
+    """The schema version the database says it has (None: made before versions, or new)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (versions.TABLE,)).fetchone() is None:
+        return None
+    return conn.execute(f"SELECT max(version) FROM {versions.TABLE}").fetchone()[0]  # type: ignore[no-any-return]
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Add the columns a database made by an older tfhook lacks; its rows stay."""
     for table, column, kind in ADDED:
@@ -129,16 +147,18 @@ def _migrate(conn: sqlite3.Connection) -> None:
             except sqlite3.OperationalError as exc:  # another server added it meanwhile
                 if "duplicate column" not in str(exc):
                     raise
+    if (version(conn) or 0) < VERSION:
+        conn.execute(f"INSERT INTO {versions.TABLE} (version) VALUES (?)", (VERSION,))
 
 
 def insert_call(conn: sqlite3.Connection, call: CallStart) -> int:
     cursor = conn.execute(
         "INSERT INTO calls (time, phase, source, resource_type, resource_name, scaling_job_id,"
-        " result, instruction, routes, server_pid, server_start, request)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " result, instruction, routes, server_pid, server_start, server_host, request)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (call.time, call.phase, call.source, call.resource_type, call.resource_name,
          call.scaling_job_id, call.result, call.instruction, json.dumps(list(call.routes)),
-         os.getpid(), identity.own(), call.request),
+         os.getpid(), identity.own(), identity.host(), call.request),
     )
     return int(cursor.lastrowid or 0)
 
@@ -154,10 +174,10 @@ def finish_call(conn: sqlite3.Connection, call_id: int, end: CallEnd) -> None:
 
 def insert_run(conn: sqlite3.Connection, run: RunStart) -> int:
     cursor = conn.execute(
-        "INSERT INTO runs (started, directory, route, triggers, server_pid, server_start)"
-        " VALUES (?,?,?,?,?,?)",
+        "INSERT INTO runs (started, directory, route, triggers, server_pid, server_start,"
+        " server_host) VALUES (?,?,?,?,?,?,?)",
         (run.started, run.directory, run.route, json.dumps(list(run.triggers)), os.getpid(),
-         identity.own()),
+         identity.own(), identity.host()),
     )
     return int(cursor.lastrowid or 0)
 
@@ -175,9 +195,9 @@ def finish_run(conn: sqlite3.Connection, run_id: int, end: RunEnd) -> None:
 def insert_decision(conn: sqlite3.Connection, row: DecisionRow) -> int:
     cursor = conn.execute(
         "INSERT INTO decisions (time, action, run_id, user, outcome, message, directory, route,"
-        " peer, server_pid, server_start) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " peer, server_pid, server_start, server_host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (row.time, row.action, row.run_id, row.user, row.outcome, row.message, row.directory,
-         row.route, row.peer, os.getpid(), identity.own()),
+         row.route, row.peer, os.getpid(), identity.own(), identity.host()),
     )
     return int(cursor.lastrowid or 0)
 

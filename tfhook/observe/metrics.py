@@ -38,9 +38,11 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_revert_warnings_total": ("counter", ("route",)),
     "tfhook_decisions_total": ("counter", ("action", "outcome")),
     "tfhook_held_runs": ("gauge", ()),
+    "tfhook_history_late_rows_total": ("counter", ()),
 }
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
 HELD_RUNS = "tfhook_held_runs"  # read when scraped (count_held)
+HISTORY_LATE = "tfhook_history_late_rows_total"
 _HELP = {
     "tfhook_calls_total": "Calls by phase, route and outcome (one per route that a call ran)",
     "tfhook_call_duration_seconds": "Duration of the routes that ran for calls",
@@ -63,6 +65,7 @@ _HELP = {
     "tfhook_decisions_total": "Operators' decisions (approve, deny, rollback) by outcome "
                               "(done, refused, failed, cancelled)",
     HELD_RUNS: "Held runs waiting for an operator to approve or deny them",
+    HISTORY_LATE: "Calls whose hook started before their history row was written (200 ms)",
 }
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
@@ -187,10 +190,13 @@ class _Count(Collector):
         yield self._kind(*self._family, value=self._read())
 
 
-def count_history_failures(sink: MetricsSink, read: Callable[[], int]) -> None:
-    """Export how many history writes failed (`read` returns the count)."""
+def count_history_failures(sink: MetricsSink, read: Callable[[], int],
+                           late: Callable[[], int] = lambda: 0) -> None:
+    """Export how many history writes failed, and how many rows came after their hook
+    started (`read` and `late` return the counts)."""
     sink.registry.register(_Count(HISTORY_FAILURES.removesuffix("_total"),
                                   "History writes that failed (calls are answered as usual)", read))
+    sink.registry.register(_Count(HISTORY_LATE.removesuffix("_total"), _HELP[HISTORY_LATE], late))
 
 
 def count_held(sink: MetricsSink, read: Callable[[], int]) -> None:

@@ -19,12 +19,12 @@ from tfhook.core import table
 from tfhook.core.model import Phase
 from tfhook.core.observer import Observer, Observers
 from tfhook.core.pipeline import Pipeline
-from tfhook.history import History
+from tfhook.history import Recorder
 from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, reflection
+from tfhook.server import admin, historian, reflection
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -39,7 +39,7 @@ log = structlog.get_logger("tfhook.server")
 FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
-def build_observer(settings: Settings, history: History | None = None
+def build_observer(settings: Settings, history: Recorder | None = None
                    ) -> tuple[Observers, MetricsSink | None]:
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
@@ -53,7 +53,7 @@ def build_observer(settings: Settings, history: History | None = None
         metrics = MetricsSink()
         metrics.know((hook.name for hook in settings.hooks), (p.value for p in Phase))
         if history is not None:
-            count_history_failures(metrics, lambda: history.failures)
+            count_history_failures(metrics, lambda: history.failures, lambda: history.late)
         observers.append(metrics)
     if history is not None:
         from tfhook.observe.history_sink import HistorySink
@@ -73,10 +73,7 @@ class Server:
         self._grpc: grpc.aio.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
-        self._history: History | None = None
-        if settings.state_dir is not None and settings.history_keep > 0:
-            self._history = History(settings.state_dir, keep=settings.history_keep,
-                                    requests=settings.history_requests)
+        self._history: Recorder | None = historian.open_history(settings)
         self.observer, self._metrics = build_observer(settings, self._history)
         self.pipeline = Pipeline(table.Table((), {}), self.observer)
         self.context = Context(settings, self.observer, self.pipeline.background,
