@@ -73,10 +73,6 @@ class Provider:
             self.reattach.set_exception(NoDebug(f"`{self.binary.path.name} -debug` ended "
                                                 f"({exit_.describe()}) without a reattach "
                                                 f"line{': ' + tail if tail else ''}"))
-        else:
-            log.warning("warm provider exited; it starts again with the next run",
-                        provider=self.binary.source, dir=str(self.spec.cwd),
-                        exit=exit_.describe())
 
     async def started(self) -> dict[str, object]:
         """Its reattach value, once printed; raises NoDebug."""
@@ -134,8 +130,11 @@ class Providers:
         if not self.on:
             return target
         async with self._mutex:
-            if self._stale or not all(p.alive for p in self._running) \
-                    or providers.lock_text(self.where) != self._lock_file:
+            for dead in [p for p in self._running if not p.alive]:
+                log.warning("warm provider exited; starting it again", dir=str(self.where),
+                            provider=dead.binary.source)
+                self._stale = True
+            if self._stale or providers.lock_text(self.where) != self._lock_file:
                 await self._stop()
             if not self._running and not self._cold:
                 await self._start(self.base)
