@@ -137,10 +137,11 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
         "--unexplained-drift"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
-                                 "--admin-addr", "--state-dir", "--history-keep", "--held-keep",
+                                 "--admin-addr", "--state-dir", "--history-keep", "--history-url",
+                                 "--held-keep",
                                  "--history-requests", "--snapshots-keep",
                                  "--max-concurrency", "--max-connection-idle",
-                                 "--max-conversion-memory", "--help"]
+                                 "--notify-file", "--max-conversion-memory", "--help"]
     assert re.search(r"--var +KEY=VALUE", result.output.replace("│", ""))
 
 

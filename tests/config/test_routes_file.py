@@ -120,7 +120,7 @@ def test_routes_check_accepts_a_good_file(site: Path) -> None:
      "on_failure, path, payload_argv, timeout)"),
     ("routes:\n  - {name: a, paralel: true, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: routes[0] (a): paralel: unknown key (did you mean `parallel`? allowed: "
-     "executable, kill_after, match, name, on_failure, parallel, terraform, timeout)"),
+     "executable, kill_after, match, name, notify, on_failure, parallel, terraform, timeout)"),
     ("route: []\nroutes:\n  - {name: a, executable: {path: hooks/notify.sh}}\n",
      "tfhook.yaml: route: unknown key (did you mean `routes`? allowed: routes)"),
     ("routes:\n  - {name: a, executable: {path: hooks/notify.sh, payload_argv: secret}}\n",

@@ -14,6 +14,7 @@ except ImportError:  # pragma: no cover
     from click import UsageError  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
 
 from tfhook.cli import helptext, operate
+from tfhook.cli import notify as _notify_cli
 from tfhook.cli import routes as _routes_cli
 from tfhook.cli import runs as _runs_cli
 from tfhook.cli import state as _state_cli
@@ -139,6 +140,7 @@ def init(
 app.add_typer(_routes_cli.routes_app, name="routes")
 app.add_typer(_runs_cli.runs_app, name="runs")
 app.add_typer(_state_cli.state_app, name="state")
+app.add_typer(_notify_cli.notify_app, name="notify")
 operate.register(app)
 
 

@@ -11,6 +11,7 @@ from tfhook.cli import helptext
 from tfhook.cli.exits import fail, guard
 from tfhook.config import settings as config
 from tfhook.core import names
+from tfhook.core.hooks import Hook
 from tfhook.errors import UserError
 
 routes_app = typer.Typer(no_args_is_help=True, help="Check a routes file, or explain a request.",
@@ -67,3 +68,10 @@ def routes_explain(
         return explain.explain(event, hooks)
 
     typer.echo(guard(run), nl=False)
+
+
+def hooks_of(file: Path) -> tuple[Hook, ...]:
+    """A routes file's hooks, checked without looking at Terraform (`tfhook notify test`)."""
+    from tfhook.config import routes_file as routes
+
+    return routes.load(file)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfhook.config import notify
 from tfhook.config import values as rule
 from tfhook.config.settings import DEFAULT_ADDR
 from tfhook.core.hooks import PAYLOAD_ARGV, UNEXPLAINED_DRIFT
@@ -150,7 +151,7 @@ OPTIONS: tuple[Option, ...] = (
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
     _o("history_url", "Keep the history in PostgreSQL, shared by a fleet of servers: "
        "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from PGPASSWORD or "
-       "a libpq password file, never here; needs tfhook[postgres]).", None, "URL",
+       "a libpq password file, never here; needs the postgres extra).", None, "URL",
        type=str | None, rule=rule.database),
     _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
        rule=rule.age),
@@ -166,6 +167,10 @@ OPTIONS: tuple[Option, ...] = (
        "N", type=str | None, rule=rule.concurrency),
     _o("max_connection_idle", "Close a client connection with no call for this long (0: "
        "never).", "5m", "DURATION", rule=rule.duration),
+    _o("notify_file", "Notification URLs for every route, one a line (apprise's: json://HOST/PATH, "
+       "slack://..., mailto://...; needs the notify extra); TFHOOK_NOTIFY_URLS adds more. Never "
+       "on the command line: URLs hold tokens.", None, "FILE", type=Path | None,
+       rule=notify.urls_file, into="notify_urls"),
     _o("max_conversion_memory", "Memory requests in conversion may take at once; a larger one "
        "is refused.", "64MiB", "SIZE", rule=rule.size),
     # Route only: what a routes file says that no flag does.
@@ -180,6 +185,10 @@ OPTIONS: tuple[Option, ...] = (
        route="match.resource_name", rule=rule.globs),
     _o("source", "Shell globs the request's source must match.", flag=NO_FLAG,
        route="match.source", rule=rule.globs),
+    _o("notify", "Tell people when the route starts failing, recovers, holds a plan, refuses a "
+       "removal or would be reverted, once each: a list of apprise URLs, or {urls: [...], on: "
+       "[failing, recovered, held, revert, drift, refused]} (a list: all but drift).",
+       flag=NO_FLAG, route="notify", rule=notify.route),
     _o("instruction", "PreHandle/Handle instructions the route takes: create, update, delete, "
        "noop, unknown.", flag=NO_FLAG, route="match.instruction", rule=rule.instructions),
 )

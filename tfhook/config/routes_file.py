@@ -11,13 +11,15 @@ from typing import Any
 
 from tfhook.config import route_fields as fields
 from tfhook.config import yamlfile
+from tfhook.config.options import BY_KEY
 from tfhook.config.settings import Limits
 from tfhook.config.values import Context, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 from tfhook.errors import RoutesError, UserError, did_you_mean  # RoutesError: also routes.RoutesError
 
 TOP_KEYS = {"routes"}
-ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", *fields.LIMIT_KEYS}
+ROUTE_KEYS = {"name", "match", "executable", "terraform", "parallel", "notify",
+              *fields.LIMIT_KEYS}
 
 
 def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
@@ -85,6 +87,8 @@ def route(where: fields.Where, at: Context, item: Any, defaults: Limits) -> Hook
     name = fields.name(where, at, item.get("name"))
     match = fields.match(where, at, item.get("match", {}))
     parallel = fields.boolean(where, at, item, "parallel")
+    notify = fields.value(where, at, BY_KEY["notify"], item["notify"]) \
+        if "notify" in item else None
     kind, section = _action_section(where, item)
     limits = fields.limits(where, at, item, section, kind or "executable", defaults)
     action: ExecutableAction | TerraformAction | None = (
@@ -93,8 +97,8 @@ def route(where: fields.Where, at: Context, item: Any, defaults: Limits) -> Hook
         return None
     if isinstance(action, TerraformAction) and not match.phase and not match.result:
         match = fields.with_defaults(match, AFTER_CHANGE)
-    return Hook(name, action, match, parallel=parallel, labels=where.labels(kind or ""),
-                **limits)
+    return Hook(name, action, match, parallel=parallel, notify=notify,
+                labels=where.labels(kind or ""), **limits)
 
 
 def _action_section(where: fields.Where, item: dict[Any, Any]

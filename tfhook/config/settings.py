@@ -159,6 +159,7 @@ class Settings:
     max_concurrency: int = field(default_factory=lambda: default_concurrency())
     max_connection_idle: float = 300.0  # 0: idle connections are never closed
     max_conversion_memory: int = 64 * 1024 * 1024  # bytes requests in conversion may take
+    notify_urls: tuple[str, ...] = ()  # server-wide notification URLs, from a file (#23)
 
     @property
     def held_dir(self) -> Path | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfhook.core.model import Phase, Result
+from tfhook.core.notices import Notify
 
 DEFAULT_TIMEOUT = 15 * 60.0
 DEFAULT_KILL_AFTER = 10.0
@@ -92,6 +93,7 @@ class Hook:
     kill_after: float = DEFAULT_KILL_AFTER
     on_failure: str = "fail"  # fail | warn
     parallel: bool = False
+    notify: Notify | None = None  # where to tell people how its runs go (#23)
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

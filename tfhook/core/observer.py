@@ -86,6 +86,8 @@ class Run:
     drifted: tuple[str, ...] = ()
     unexplained: int = 0  # of `drifted`, those no event of the run explains (#21)
     outputs_changed: tuple[str, ...] = ()
+    reverts: tuple[str, ...] = ()  # what the next apply would change back (its warnings)
+    refused: bool = False  # failed because the guard refused removals from the state
     events: int = 0  # the calls it served
     duration: float = 0.0
     history: Any = None  # the history's reference to its row

@@ -39,6 +39,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_decisions_total": ("counter", ("action", "outcome")),
     "tfhook_held_runs": ("gauge", ()),
     "tfhook_history_late_rows_total": ("counter", ()),
+    "tfhook_notifications_total": ("counter", ("outcome",)),
 }
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
 HELD_RUNS = "tfhook_held_runs"  # read when scraped (count_held)
@@ -66,6 +67,8 @@ _HELP = {
                               "(done, refused, failed, cancelled)",
     HELD_RUNS: "Held runs waiting for an operator to approve or deny them",
     HISTORY_LATE: "Calls whose hook started before their history row was written (200 ms)",
+    "tfhook_notifications_total": "Notifications by outcome: sent, failed (per URL), dropped "
+                                  "(the queue was full)",
 }
 # Call and run durations: from a quick hook to a 30-minute Terraform refresh.
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)
@@ -94,6 +97,7 @@ class MetricsSink(Observer):
         self.pending = made["tfhook_retry_pending"]
         self.reverts = made["tfhook_revert_warnings_total"]
         self.decisions = made["tfhook_decisions_total"]
+        self.notifications = made["tfhook_notifications_total"]
 
     async def call_start(self, call: Call) -> None:
         self.calls_in_flight.labels(phase=call.event.phase.value).inc()

@@ -16,7 +16,7 @@ import structlog
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
-from tfhook.process import orphans, rlimit
+from tfhook.process import orphans, rlimit, seam
 from tfhook.process.pipes import Pipes
 from tfhook.process.spec import Exit, Spec
 
@@ -43,11 +43,14 @@ class Child:
         self._exit_seen_at: float | None = None
         self._pid = 0
         self._ticket = 0  # the watchdog's (see orphans)
+        self._watch: seam.Watch | None = None
 
     async def __aenter__(self) -> Child:
         spec = self.spec
         loop = asyncio.get_running_loop()
         orphans.watch()  # its group is stopped if tfhook dies (see orphans)
+        self._watch = seam.watcher(spec) if seam.watcher is not None else None  # tracing
+        env = spec.env if self._watch is None else self._watch.environment(spec.env)
         try:
             # A new process group, not a new session: the group is what gets signalled,
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
@@ -55,10 +58,11 @@ class Child:
             proc = subprocess.Popen(
                 rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(spec.env) if spec.env is not None else None,
+                env=dict(env) if env is not None else None,
                 cwd=spec.cwd, process_group=0,
             )
         except OSError as exc:
+            self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
         self._ticket = orphans.started(proc.pid, spec.stop_signal, spec.kill_after,
@@ -81,11 +85,13 @@ class Child:
         if self._pipes.exited.done():  # the usual case: nothing left to stop
             self._pipes.close()
             orphans.ended(self._ticket)
+            self._reaped()
             return
         # A cancelled call must still take its process group down with it, and must not
         # return before the group is gone (a single flight would otherwise overlap runs).
         finish = asyncio.ensure_future(self._finish())
         finish.add_done_callback(lambda _: orphans.ended(self._ticket))
+        finish.add_done_callback(lambda _: self._reaped())
         await to_the_end(finish)
 
     @property
@@ -136,6 +142,14 @@ class Child:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pipes.stderr_closed), DRAIN_AFTER_EXIT)
         return Exit(pipes.exited.result(), bytes(pipes.stderr), pipes.stderr_cut)
+
+    def _reaped(self) -> None:
+        """Tell the watcher (tracing) how the child ended, once."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            exited = None if self._pipes is None else self._pipes.exited
+            watch.ended(exited.result() if exited is not None and exited.done()
+                        and not exited.cancelled() else None)
 
     def _not_started(self, reason: str, not_found: bool) -> ActionFailed:
         """The error of a child that could not start, saying why in the user's terms."""

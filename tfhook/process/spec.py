@@ -25,6 +25,8 @@ class Spec:
             that trickles in line by line costs a wake-up per line otherwise.
         if_killed: what the warning adds when the child had to be killed (SIGKILL): what
             a kill may leave behind (Terraform: its state lock).
+        command: how traces name what the child does (`terraform plan`), never with its
+            arguments; "" names it by its program's file name.
     """
 
     argv: Sequence[str]
@@ -37,6 +39,7 @@ class Spec:
     stop_signal: int = signal.SIGTERM
     read_every: float = 0.0
     if_killed: str = ""
+    command: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -16,6 +16,7 @@ from tfhook import __version__
 from tfhook.config import address
 from tfhook.config.settings import Settings
 from tfhook.core import table
+from tfhook.core.hooks import Hook
 from tfhook.core.model import Phase
 from tfhook.core.observer import Observer, Observers
 from tfhook.core.pipeline import Pipeline
@@ -24,7 +25,7 @@ from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
 from tfhook.runners import Context, open_table
 from tfhook.runners.decisions import Decider
-from tfhook.server import admin, historian, reflection
+from tfhook.server import admin, historian, notifying, reflection, tracing
 from tfhook.server.intake import Intake
 from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
@@ -39,12 +40,13 @@ log = structlog.get_logger("tfhook.server")
 FORCED_WAIT = 1.0  # seconds calls a second signal cut short get to stop and record why
 
 
-def build_observer(settings: Settings, history: Recorder | None = None
+def build_observer(settings: Settings, history: Recorder | None = None,
+                   hooks: Callable[[], Iterable[Hook]] | None = None
                    ) -> tuple[Observers, MetricsSink | None]:
     """Every observer of calls and runs, behind one: the log, the metrics (when exported;
     `serve_exporter` serves them), the history (when kept); and the metrics. The history
     goes last: it is the one that waits (for its rows on disk)."""
-    observers: list[Observer] = [LogSink()]
+    observers: list[Observer] = [LogSink(), *tracing.observers(settings.env, SERVICE)]
     metrics = None
     if settings.exporter.enabled:
         # Imported only when asked for: prometheus_client slows every start-up (#9).
@@ -55,6 +57,7 @@ def build_observer(settings: Settings, history: Recorder | None = None
         if history is not None:
             count_history_failures(metrics, lambda: history.failures, lambda: history.late)
         observers.append(metrics)
+    observers += notifying.observers(settings, metrics, hooks or (lambda: settings.hooks))
     if history is not None:
         from tfhook.observe.history_sink import HistorySink
 
@@ -74,7 +77,8 @@ class Server:
         self._task: asyncio.Task[None] | None = None
         self._forced = False  # a second signal: stop at once
         self._history: Recorder | None = historian.open_history(settings)
-        self.observer, self._metrics = build_observer(settings, self._history)
+        self.observer, self._metrics = build_observer(settings, self._history,
+                                                      lambda: self.pipeline.table.hooks)
         self.pipeline = Pipeline(table.Table((), {}), self.observer)
         self.context = Context(settings, self.observer, self.pipeline.background,
                                snapshots=snapshots.keeper(settings.state_dir,

@@ -111,6 +111,13 @@ def for_person(where: Path, args: Sequence[str]) -> str:
     return " ".join(["tfhook", "terraform", f"-chdir={where}", *args])
 
 
+def named(args: Sequence[str]) -> str:
+    """The command `args` run, without its options or files: `terraform state pull` (a
+    trace's name for the child; its arguments can name secret files)."""
+    words = args[:2] if args[:1] == ["state"] else args[:1]  # `state` has subcommands
+    return " ".join(["terraform", *words])
+
+
 def duration(seconds: float) -> str:
     """A duration Terraform's flags accept: whole seconds or milliseconds, never 1e+06s."""
     millis = round(seconds * 1000)

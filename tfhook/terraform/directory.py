@@ -211,7 +211,7 @@ class Directory:
                     and self.held.kept.run is run:
                 run.outcome = "held"
             run.error = str(exc) or "the run was cancelled"
-            run.lock_failed = isinstance(exc, LockHeld)
+            run.lock_failed, run.refused = isinstance(exc, LockHeld), isinstance(exc, guard.RemovalsRefused)
             raise
         finally:
             # Also when the run failed before Terraform started (a state pull that timed
@@ -236,7 +236,7 @@ class Directory:
                                    None if self.held is None else self.held.holder(run))
         self._failing = False  # any good run ends a background retry
         run.refreshed, run.drifted = tuple(done.report.refreshed), tuple(done.report.drifted)
-        run.unexplained = len(drift.unexplained(done.drifts))
+        run.unexplained, run.reverts = len(drift.unexplained(done.drifts)), tuple(done.reverts)
         run.outputs_changed = tuple(done.report.output_changes(done.before))
         return Update(Status.DONE, summary.summary(
             done.report, done.elapsed, self.target.engine.describe(), self.action.dir,

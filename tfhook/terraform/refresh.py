@@ -52,6 +52,7 @@ class Target:
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
                             cwd=self.action.dir, timeout=self.timeout,
                             kill_after=self.kill_after, stop_signal=signal.SIGINT,
+                            command=commands.named(args),
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
                                 f"check with `{commands.for_person(self.action.dir, _CHECK)}` "

@@ -1,0 +1,33 @@
+"""`tfhook notify test` (#23): a sample to a routes file's URLs or a file of URLs, shown
+masked; exit 1 when a URL did not take it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.receiver import Receiver
+from support.servers import run_tfhook, write_script
+
+
+def test_notify_test_sends_a_sample_and_says_which_url_failed(tmp_path: Path) -> None:
+    good, bad = Receiver(), Receiver(status=500)
+    try:
+        hook = write_script(tmp_path / "hook.sh", "exit 0\n")
+        routes = tmp_path / "tfhook.yaml"
+        routes.write_text("routes:\n  - name: web\n    executable: {path: hook.sh}\n"
+                          f"    notify: ['{good.url('route')}']\n")
+        urls = tmp_path / "urls"
+        urls.write_text(f"{bad.url('file')}\n")
+        sent = run_tfhook(["notify", "test", "--routes", str(routes)], tmp_path)
+        failed = run_tfhook(["notify", "test", "--notify-file", str(urls)], tmp_path)
+        none = run_tfhook(["notify", "test"], tmp_path)
+    finally:
+        good.close()
+        bad.close()
+    assert hook.exists()
+    assert (sent.returncode, sent.stdout) == (0, "json://***: sent\n"), sent.stderr
+    assert good.messages[0][0] == "/route"
+    assert good.messages[0][1]["title"].startswith("tfhook test notification from ")
+    assert failed.returncode == 1 and "json://***: FAILED" in failed.stdout
+    assert str(bad.port) not in failed.stdout + failed.stderr
+    assert none.returncode == 2 and "no notification URL" in none.stderr
