@@ -223,6 +223,8 @@ class Server:
         if self._grpc is None or self._stop.is_set():
             log.info("SIGHUP ignored: not serving", signal="SIGHUP")
             return
+        for directory in self.context.directories.values():  # credentials anew (#25)
+            directory.providers.restart()
         self.reloader.request()
 
     def _on_signal(self, sig: int) -> None:
