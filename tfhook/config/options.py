@@ -141,6 +141,10 @@ OPTIONS: tuple[Option, ...] = (
        "any other; hold: keep its plan for an operator to approve or deny (tfhook runs).",
        "apply", "POLICY", route="terraform.unexplained_drift",
        rule=rule.choice(*UNEXPLAINED_DRIFT), **_TF),
+    _o("warm_providers", "auto: start each provider of the directory once with -debug and "
+       "reattach every Terraform command to it; off: Terraform starts them for each command.",
+       "auto", "MODE", route="terraform.warm_providers", rule=rule.choice("auto", "off"),
+       **_TF),
     _o("routes_file", "Routes file: several hooks, each with its match (SIGHUP reloads it).",
        None, "FILE", type=Path | None, flag="--routes", mode=ROUTES, rule=rule.path),
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "

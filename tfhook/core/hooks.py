@@ -74,6 +74,7 @@ class TerraformAction:
     check_revert: bool = True  # warn when the next apply would change back a refresh
     unexplained_drift: str = "apply"  # apply | hold (UNEXPLAINED_DRIFT)
     converge: Converge | None = None  # write what the autoscaler did into a variables file
+    warm_providers: str = "auto"  # auto | off: providers kept running across commands (#25)
     kind = "terraform"
 
 

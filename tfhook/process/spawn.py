@@ -95,6 +95,17 @@ class Child:
         finish.add_done_callback(lambda _: self._reaped())
         await to_the_end(finish)
 
+    @property
+    def exited(self) -> bool:
+        """Whether the main process has exited, also when the loop has not reaped it yet."""
+        if self._pipes is None or self._pipes.exited.done():
+            return self._pipes is not None
+        try:  # WNOWAIT: look, leave the reaping to the pipes
+            return os.waitid(os.P_PID, self._pid, os.WEXITED | os.WNOHANG | os.WNOWAIT
+                             ) is not None
+        except ChildProcessError:
+            return True
+
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
         pipes = self._pipes

@@ -243,6 +243,8 @@ class Server:
         if self._grpc is None or self._stop.is_set() or self.served is None:
             log.info("SIGHUP ignored: not serving", signal="SIGHUP")
             return
+        for directory in self.context.directories.values():  # credentials anew (#25)
+            directory.providers.restart()
         self.served.reloader.request()
 
     def _on_signal(self, sig: int) -> None:
