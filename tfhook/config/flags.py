@@ -58,7 +58,7 @@ def settings(values: Mapping[str, Any], probes: Probes,
     hook's (as a routes file's are)."""
     problems: list[str] = []
     server = server_values(values, problems)
-    # (0: a stand-in while a problem with --timeout or --kill-after is reported)
+    # (0: a stand-in for a limit whose flag has a problem, which is reported)
     limits = config.Limits(**{key: server.pop(key, 0.0) for key in fields.LIMITS})
     try:
         found, announce = hooks(values, limits, probes, explicit)
@@ -74,7 +74,7 @@ def settings(values: Mapping[str, Any], probes: Probes,
 
 
 def server_values(values: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
-    """The server-wide flags' values (and --timeout, --kill-after) by key, each checked by its
+    """The server-wide flags' values (and the hook limits' flags) by key, each checked by its
     rule; each problem is added to `problems`, named by its flag."""
     server: dict[str, Any] = {}
     for option in options.FLAGS:

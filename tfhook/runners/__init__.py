@@ -21,7 +21,7 @@ from tfhook.core.table import Runner, Table, close
 
 if TYPE_CHECKING:
     from tfhook.terraform.directory import Directory
-    from tfhook.terraform.snapshots import Keeper
+
 
 @dataclass(eq=False)
 class RunnerContext:
@@ -31,7 +31,6 @@ class RunnerContext:
     observer: Observer  # the server's one observer: calls and background runs report to it
     # Terraform directories by (action, limits): hooks on one directory share it.
     directories: dict[tuple[object, ...], Directory] = field(default_factory=dict)
-    snapshots: Keeper | None = None  # where directories save the state before each apply
     slots: Slots = field(init=False)  # one bound for every executable hook (--max-concurrency)
 
     def __post_init__(self) -> None:

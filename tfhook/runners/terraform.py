@@ -8,7 +8,7 @@ from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
 from tfhook.runners import RunnerContext
-from tfhook.terraform import held, suggest
+from tfhook.terraform import held, snapshots, suggest
 from tfhook.terraform.directory import Directory
 
 
@@ -25,9 +25,11 @@ class TerraformRunner:
         key = (hook.action, hook.limits)
         directory = context.directories.get(key)
         if directory is None or directory.closed:
+            settings = context.settings
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer, held.shelf(context.settings),
-                context.snapshots, suggest.folder(context.settings.state_dir))
+                hook, dict(settings.env), context.observer, held.shelf(settings),
+                snapshots.keeper(settings.state_dir, settings.snapshots_keep),
+                suggest.folder(settings.history_dir))  # run-N's suggestion: only with a history
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False

@@ -32,7 +32,6 @@ from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
 from tfhook.server.service import SERVICE, HandleService, add_to_server
 from tfhook.server.wire import RECEIVE_LIMIT
-from tfhook.terraform import snapshots
 
 if TYPE_CHECKING:
     from tfhook.observe.metrics import MetricsSink
@@ -90,8 +89,7 @@ class Server:
         self.systemd = systemd.Notifier(settings.env)  # told when ready, reloading, stopping
         self.observer, self._metrics = build_observer(settings, self._history, self._hooks,
                                                       self.systemd)
-        self.context = RunnerContext(settings, self.observer, snapshots=snapshots.keeper(
-            settings.state_dir, settings.snapshots_keep))
+        self.context = RunnerContext(settings, self.observer)
         self.served: Served | None = None  # once the hooks' table is open
         self.decisions = Decider(self.context)
         self.admin_endpoint = admin.Endpoint(admin.AdminService(self.decisions), self.listener,

@@ -69,6 +69,10 @@ class Target:
         """Apply exactly the saved plan that was checked (no variables: they are in it)."""
         return commands.apply(commands.ApplyOptions(plan_file, lock_timeout=self.action.lock_timeout))
 
+    def push_argv(self, state_file: Path) -> list[str]:
+        """Push `state_file` as the directory's state (a rollback), waiting for its lock."""
+        return commands.state_push(state_file, lock_timeout=self.action.lock_timeout)
+
     def revert_argv(self, targets: list[str], out: Path, variables: Path | None = None
                     ) -> list[str]:
         """A plan that refreshes nothing: what the configuration would change back."""
