@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import notify
+from tfhook.config import notify, settings
 from tfhook.config import values as rule
 from tfhook.config.settings import DEFAULT_ADDR
 from tfhook.core.hooks import PAYLOAD_ARGV, UNEXPLAINED_DRIFT
@@ -42,6 +42,7 @@ class Option:
     into: str = ""
     negate: bool = False  # the flag says no (--no-check-revert) to the route's key
     stop: int = 0  # its step in a stop (1 first): `tfhook init` writes it into the unit
+    systemd: str = ""  # the directory systemd makes (StateDirectory) it takes in that unit
 
     @property
     def cli(self) -> str:
@@ -148,7 +149,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("routes_file", "Routes file: several hooks, each with its match (SIGHUP reloads it).",
        None, "FILE", type=Path | None, flag="--routes", mode=ROUTES, rule=rule.path),
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "
-       "~/.local/state/tfhook).", None, "DIR", type=Path | None, rule=rule.state_dir),
+       "~/.local/state/tfhook).", None, "DIR", type=Path | None,
+       rule=rule.path_or(settings.state_dir), systemd="StateDirectory"),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
     _o("history_url", "Keep the history in PostgreSQL, shared by a fleet of servers: "
        "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from PGPASSWORD or "
@@ -200,6 +202,17 @@ FLAGS = tuple(option for option in OPTIONS if option.cli)
 def in_section(section: str) -> tuple[Option, ...]:
     """The options of one section of a route (`terraform`, `executable`, `match`)."""
     return tuple(option for option in OPTIONS if option.route and option.section == section)
+
+
+def filling(field: str) -> Option:
+    """The option that fills the record's `field` (`var_files`: the route's `var_file`), for
+    messages that name what the user wrote."""
+    return next(option for option in OPTIONS if option.route and option.field == field)
+
+
+def in_systemd(directory: str) -> tuple[Option, ...]:
+    """The server flags a systemd unit gives `directory` (StateDirectory: /var/lib/NAME)."""
+    return tuple(option for option in OPTIONS if option.systemd == directory)
 
 
 def stop_steps() -> tuple[Option, ...]:

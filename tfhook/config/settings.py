@@ -160,6 +160,12 @@ class Settings:
         return self.state_dir if self.state_dir is not None and self.history_keep > 0 else None
 
     @property
+    def snapshot_root(self) -> Path | None:
+        """Where snapshots are kept (the state directory's snapshots/ is theirs); None when
+        none are taken (no state directory, or a count of 0)."""
+        return self.state_dir if self.snapshots_keep > 0 else None
+
+    @property
     def held_dir(self) -> Path | None:
         """Where held plans are kept (#21); None without a history (a held run is a run-N)."""
         return None if self.history_dir is None else self.history_dir / "held"

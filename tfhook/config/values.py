@@ -240,8 +240,11 @@ def path(value: Any, at: CheckContext) -> Path | None:
     return None if value is None else Path(value).absolute()
 
 
-def state_dir(value: Any, at: CheckContext) -> Path:
-    return (Path(value) if value is not None else settings.state_dir()).absolute()
+def path_or(default: Callable[[], Path]) -> Rule:
+    """A path, else `default()` when not given; absolute either way."""
+    def rule(value: Any, at: CheckContext) -> Path:
+        return (Path(value) if value is not None else default()).absolute()
+    return rule
 
 
 def database(value: Any, at: CheckContext) -> str | None:

@@ -28,7 +28,7 @@ class TerraformRunner:
             settings = context.settings
             directory = context.directories[key] = Directory(
                 hook, dict(settings.env), context.observer, held.shelf(settings),
-                snapshots.keeper(settings.state_dir, settings.snapshots_keep),
+                snapshots.keeper(settings.snapshot_root, settings.snapshots_keep),
                 suggest.folder(settings.history_dir))  # run-N's suggestion: only with a history
         self.directory: Directory = directory
         directory.users += 1

@@ -37,8 +37,8 @@ class Target:
     suggestions: Path | None = None  # where converge keeps a run's suggested change (#22)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
-        """The var_file options, then `variables`, the file of the `var` values, which the
-        var_file options do not override: it stands where `-var` flags would."""
+        """The route's `var_files`, then `variables`, the file of its `variables` values,
+        which the files before it do not override: it stands where `-var` flags would."""
         return (*self.action.var_files, *(() if variables is None else (variables,)))
 
     def variables(self, where: str) -> Path | None:
