@@ -15,6 +15,7 @@ from shell import ROOT, commands, documents
 from support.servers import run_tfhook
 
 from tfhook.docs.pages import differing
+from tfhook.scaffold import unit
 
 # What a page says an answer or a log shows, checked when its commands run.
 SAYS = {
@@ -96,4 +97,8 @@ def test_the_systemd_page_shows_the_unit_init_writes(tmp_path: Path) -> None:
                        "--tfhook-path", "/usr/local/bin/tfhook"], cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     written = (tmp_path / "tfhook.service").read_text().replace(str(tmp_path), "/srv/tfhook")
-    assert _directives(shown) == _directives(written)
+    # tmp_path is under /tmp, which PrivateTmp would hide: the page's /srv/tfhook gets it.
+    assert unit.context(["/usr/local/bin/tfhook"], "/srv/tfhook", "/srv/tfhook/infra"
+                        )["private_tmp"]
+    assert [line for line in _directives(shown) if line != "PrivateTmp=yes"] == _directives(
+        written)

@@ -11,11 +11,12 @@ import pytest
 import yaml
 from support import tools
 
-from tfhook.observe.metrics import METRICS, MetricsSink
+from tfhook.observe.metrics import METRICS, PROCESS_METRICS, MetricsSink
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "examples" / "grafana" / "tfhook-dashboard.json"
 RULES = ROOT / "examples" / "prometheus" / "tfhook-alerts.yml"
+RULE_TESTS = RULES.with_name("tfhook-alerts.test.yml")
 SERIES = {"histogram": ("_bucket", "_sum", "_count")}
 TARGET_LABELS = {"instance", "job"}  # added by Prometheus to every series it scrapes
 SELECTOR = re.compile(r"\b(tfhook_[a-z0-9_]+)(?:\{([^}]*)\})?")
@@ -69,6 +70,26 @@ def test_the_dashboard_covers_what_an_operator_watches() -> None:
         assert metric in text
 
 
+def test_the_dashboard_tells_instances_apart() -> None:
+    # A fleet (#24): every panel follows the instance variable, and the last success is shown
+    # per instance and route, so that one stuck instance shows beside one that works.
+    board = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    assert [var["name"] for var in board["templating"]["list"]] == [
+        "datasource", "instance", "route"]
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            for series, matchers in SELECTOR.findall(target["expr"]):
+                assert 'instance=~"$instance"' in matchers, (panel["title"], series)
+    stale = [target["expr"] for panel in board["panels"] for target in panel["targets"]
+             if "tfhook_last_success_timestamp_seconds" in target["expr"]]
+    assert stale and all("by (instance, route)" in expr and "process_start_time_seconds" in expr
+                         for expr in stale)
+    shown = " ".join(dashboard_queries())
+    for metric in ("tfhook_held_runs", "tfhook_revert_warnings_total", "tfhook_build_info",
+                   "tfhook_notifications_total"):
+        assert metric in shown
+
+
 def test_the_alerts_cover_failing_stale_and_retrying() -> None:
     groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
     names = [rule["alert"] for group in groups for rule in group["rules"]]
@@ -79,7 +100,7 @@ def test_what_tfhook_exports_today_is_declared() -> None:
     sink = MetricsSink()
     families = {metric.name: metric.type for metric in sink.registry.collect()}
     exported = {f"{name}_total" if kind == "counter" else name for name, kind in families.items()}
-    assert exported <= set(METRICS)
+    assert exported <= {*METRICS, *PROCESS_METRICS}
 
 
 def promtool() -> str:
@@ -96,10 +117,22 @@ def test_promtool_accepts_the_alert_rules() -> None:
     assert "SUCCESS: 6 rules found" in out.stdout
 
 
+def test_the_alert_rules_pass_their_unit_tests() -> None:
+    # A failing route, a route that never succeeds, a restart, a held run, and one instance
+    # stuck while another works (#24).
+    out = subprocess.run([promtool(), "test", "rules", str(RULE_TESTS)], capture_output=True,
+                         text=True, timeout=120, check=False, env=tools.env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout
+    tests = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))["tests"]
+    tested = [case["alertname"] for test in tests for case in test["alert_rule_test"]]
+    assert {"TfhookRefreshFailing", "TfhookNoSuccessfulRefresh", "TfhookRunHeld"} <= set(tested)
+
+
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     # Each panel query as a recording rule: promtool then checks its PromQL.
     rules = [{"record": f"tfhook:dashboard_query_{index}",
-              "expr": query.replace("$route", ".*")}
+              "expr": query.replace("$route", ".*").replace("$instance", ".*")}
              for index, query in enumerate(dashboard_queries()) if "label_values" not in query]
     path = tmp_path / "dashboard-rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))

@@ -29,7 +29,7 @@ def routes_check(
     import asyncio
 
     from tfhook.observe import logs
-    from tfhook.terraform import directory
+    from tfhook.terraform import routecheck
 
     logs.configure("logfmt", "warn")  # stdout is the verdict; warnings go to stderr
     from tfhook.config import routes_file as routes  # only here and in serve: it loads the Terraform checks
@@ -37,7 +37,7 @@ def routes_check(
 
     env = config.environment()
     hooks = guard(lambda: routes.load(file, probes=probes.probes(env)))
-    problems = asyncio.run(directory.check_all(hooks, env))
+    problems = asyncio.run(routecheck.check_all(hooks, env))
     if problems:
         fail("\n".join(problems))
     count = f"{len(hooks)} route{'s' if len(hooks) != 1 else ''}"

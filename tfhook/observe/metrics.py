@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable, Iterator
+from importlib import metadata
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from tfhook import __version__
+from tfhook.core.hooks import Hook
 from tfhook.core.model import Action, Event, Outcome, Update, outcome_name
 from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
 from tfhook.errors import UserError
@@ -39,8 +44,14 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfhook_decisions_total": ("counter", ("action", "outcome")),
     "tfhook_held_runs": ("gauge", ()),
     "tfhook_history_late_rows_total": ("counter", ()),
+    "tfhook_build_info": ("gauge", ("version", "python", "grpcio", "terraform")),
     "tfhook_notifications_total": ("counter", ("outcome",)),
 }
+# Exported beside METRICS by prometheus_client's process collector: the alert on runs that
+# never succeed measures from process_start_time_seconds (#24).
+PROCESS_METRICS = ("process_start_time_seconds", "process_cpu_seconds_total",
+                   "process_virtual_memory_bytes", "process_resident_memory_bytes",
+                   "process_open_fds", "process_max_fds")
 HISTORY_FAILURES = "tfhook_history_write_failures_total"
 HELD_RUNS = "tfhook_held_runs"  # read when scraped (count_held)
 HISTORY_LATE = "tfhook_history_late_rows_total"
@@ -67,6 +78,8 @@ _HELP = {
                               "(done, refused, failed, cancelled)",
     HELD_RUNS: "Held runs waiting for an operator to approve or deny them",
     HISTORY_LATE: "Calls whose hook started before their history row was written (200 ms)",
+    "tfhook_build_info": "1, labelled with the versions of tfhook, Python, grpcio and the "
+                         "Terraform its routes run (\"\" without a Terraform route)",
     "tfhook_notifications_total": "Notifications by outcome: sent, failed (per URL), dropped "
                                   "(the queue was full)",
 }
@@ -79,6 +92,7 @@ class MetricsSink(Observer):
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # process_start_time_seconds and kin
         made = {name: _make(name, kind, labels, self.registry)
                 for name, (kind, labels) in METRICS.items()
                 if name not in (HISTORY_FAILURES, HELD_RUNS)}
@@ -97,6 +111,7 @@ class MetricsSink(Observer):
         self.pending = made["tfhook_retry_pending"]
         self.reverts = made["tfhook_revert_warnings_total"]
         self.decisions = made["tfhook_decisions_total"]
+        self.build = made["tfhook_build_info"]
         self.notifications = made["tfhook_notifications_total"]
 
     async def call_start(self, call: Call) -> None:
@@ -151,24 +166,43 @@ class MetricsSink(Observer):
     def decided(self, decision: Decision) -> None:
         self.decisions.labels(action=decision.action, outcome=decision.outcome).inc()
 
-    def know(self, routes: Iterable[str], phases: Iterable[str]) -> None:
-        """Show every per-route series at zero from the start, so that alerts see them."""
-        for route in routes:
-            for gauge in (self.runs_in_flight, self.pending):
-                gauge.labels(route=route)
-            for counter in (self.coalesced, self.lock_waits, self.lock_failures,
-                            self.refreshed, self.drifted, self.outputs_changed, self.reverts):
-                counter.labels(route=route)
-            for explained in ("yes", "no"):
-                self.drift.labels(route=route, explained=explained)
+    def know(self, hooks: Iterable[Hook], phases: Iterable[str]) -> None:
+        """Show every per-route series at zero from the start, so that alerts see them: the
+        calls' for every route, the runs' for Terraform routes only (an executable route has
+        no runs, and a series for them would only be noise)."""
+        phases = tuple(phases)
+        for hook in hooks:
             # Failures from zero too: increase() reads a series born at 1 as no change, so
             # the first failure would pass the alerts by.
             for phase in phases:
-                self.calls.labels(phase=phase, route=route, outcome="failed")
-            for trigger in ("event", "start", "reconcile", "retry"):
-                self.runs.labels(route=route, trigger=trigger, outcome="failed")
+                self.calls.labels(phase=phase, route=hook.name, outcome="failed")
+            if hook.kind == "terraform":
+                self._know_runs(hook.name)
         for phase in phases:
             self.calls_in_flight.labels(phase=phase)
+
+    def _know_runs(self, route: str) -> None:
+        for gauge in (self.runs_in_flight, self.pending, self.last_success):
+            gauge.labels(route=route)  # last success 0: none yet (the alert measures from start)
+        for counter in (self.coalesced, self.lock_waits, self.lock_failures,
+                        self.refreshed, self.drifted, self.outputs_changed, self.reverts):
+            counter.labels(route=route)
+        for explained in ("yes", "no"):
+            self.drift.labels(route=route, explained=explained)
+        for trigger in ("event", "start", "reconcile", "retry"):
+            self.runs.labels(route=route, trigger=trigger, outcome="failed")
+
+    def built(self, terraform: str) -> None:
+        """Set tfhook_build_info: tfhook's, Python's and grpcio's versions, and `terraform`."""
+        self.build.labels(version=__version__, python=platform.python_version(),
+                          grpcio=grpc_version(), terraform=terraform).set(1)
+
+def grpc_version() -> str:
+    """The installed grpcio's version (metadata: importing grpc is not this layer's job)."""
+    try:
+        return metadata.version("grpcio")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def _make(name: str, kind: str, labels: tuple[str, ...], registry: CollectorRegistry) -> Any:

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import structlog
 
+from tfhook.config.env import for_children
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
@@ -59,19 +60,19 @@ class Child:
             proc, cancelled = await launch.start(functools.partial(
                 subprocess.Popen, rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(env) if env is not None else None,
+                env=for_children(env),
                 cwd=spec.cwd, process_group=0,
             ))
         except OSError as exc:
             self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
-        self._ticket = orphans.started(proc.pid, spec.stop_signal, spec.kill_after,
+        self._ticket = orphans.started(proc.pid, spec.stop_signal, spec.limits.kill_after,
                                                 (proc.stdout.fileno(), proc.stderr.fileno()),
                                                 _killed_note(spec))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
-        self._deadline = loop.time() + spec.timeout
+        self._deadline = loop.time() + spec.limits.timeout
         if logs.enabled(logs.DEBUG):
             log.debug("child started", name=spec.name, pid=self._pid)
         if cancelled is not None:  # while it started: stopped as any cancelled child is
@@ -97,6 +98,17 @@ class Child:
         finish.add_done_callback(lambda _: orphans.ended(self._ticket))
         finish.add_done_callback(lambda _: self._reaped())
         await to_the_end(finish)
+
+    @property
+    def exited(self) -> bool:
+        """Whether the main process has exited, also when the loop has not reaped it yet."""
+        if self._pipes is None or self._pipes.exited.done():
+            return self._pipes is not None
+        try:  # WNOWAIT: look, leave the reaping to the pipes
+            return os.waitid(os.P_PID, self._pid, os.WEXITED | os.WNOHANG | os.WNOWAIT
+                             ) is not None
+        except ChildProcessError:
+            return True
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Standard output as it comes, until EOF; raises ActionTimeout past the timeout."""
@@ -183,9 +195,9 @@ class Child:
         await self._stop_group()
         spec = self.spec
         raise ActionTimeout(
-            f'command "{spec.name}" timed out after {_human(spec.timeout)}: sent '
+            f'command "{spec.name}" timed out after {_human(spec.limits.timeout)}: sent '
             f"{signal.Signals(spec.stop_signal).name} to its process group"
-            f" (SIGKILL after {_human(spec.kill_after)})"
+            f" (SIGKILL after {_human(spec.limits.kill_after)})"
         )
 
     async def _stop_group(self, until: asyncio.Future[Any] | None = None) -> None:
@@ -199,7 +211,7 @@ class Child:
         try:
             watched = pipes.exited if until is None else until
             try:
-                await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
+                await asyncio.wait_for(asyncio.shield(watched), spec.limits.kill_after)
             except TimeoutError:
                 _warn_killed(spec, until is None)
         finally:
@@ -233,7 +245,7 @@ def _warn_killed(spec: Spec, main: bool) -> None:
     with contextlib.suppress(Exception):  # logging never stops the ladder
         log.warning("did not stop after its stop signal; killing it (SIGKILL)",
                     child=spec.name, signal=signal.Signals(spec.stop_signal).name,
-                    kill_after=spec.kill_after, what=("the program" if main
+                    kill_after=spec.limits.kill_after, what=("the program" if main
                                                       else "a background child"),
                     **({"note": spec.if_killed} if spec.if_killed else {}))
 

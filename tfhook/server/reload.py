@@ -4,7 +4,9 @@ logged with every problem and changes nothing. Calls in flight finish on their r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,10 @@ import structlog
 
 from tfhook.config import routes_file as routes
 from tfhook.config.settings import Settings
-from tfhook.core import table
-from tfhook.core.hooks import DEFAULT_KILL_AFTER
+from tfhook.core import hooks, table
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 from tfhook.terraform.probes import probes
 
 log = structlog.get_logger("tfhook.reload")
@@ -25,13 +26,17 @@ log = structlog.get_logger("tfhook.reload")
 class Reloader:
     """Swaps the pipeline's table when the routes file changes; closes the tables it owns."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, context: Context) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline, context: RunnerContext,
+                 announce: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
+                 ) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.context = context
         self._lock = asyncio.Lock()
         self._retiring: set[table.Table] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # What each reload is wrapped in: systemd is told RELOADING=1, then READY=1 (#24).
+        self.announce = announce
 
     def request(self) -> None:
         """What SIGHUP does."""
@@ -41,7 +46,7 @@ class Reloader:
         self._spawn(self._reload(self.settings.routes_file))
 
     async def _reload(self, path: Path) -> None:
-        async with self._lock:  # one reload at a time, in the order they were asked for
+        async with self._lock, self.announce():  # one reload at a time, in the order asked
             try:
                 hooks = routes.load(path, self.settings.limits, probes(self.settings.env))
                 new = await open_table(self.context, hooks)
@@ -68,10 +73,9 @@ class Reloader:
         """The table in force and those whose calls are still finishing."""
         return [self.pipeline.table, *self._retiring]
 
-    def kill_after(self) -> float:
-        """The longest kill_after of any hook in any table."""
-        return max((hook.kill_after for t in self.tables() for hook in t.hooks),
-                   default=DEFAULT_KILL_AFTER)
+    def stop_time(self) -> float:
+        """The longest any hook of any table may take to stop."""
+        return hooks.stop_time(hook for t in self.tables() for hook in t.hooks)
 
     async def close(self) -> None:
         """Stop: no more reloads; close every table now."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from tfhook.core.flight import Batch, Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Event, Status, Update
 from tfhook.core.observer import Observer, Observers, Run, trigger_kinds
-from tfhook.errors import LockHeld, TfhookError, UserError
+from tfhook.errors import LockHeld, UserError
 from tfhook.process import spawn as process
 from tfhook.terraform import (
     approval,
@@ -33,6 +33,7 @@ from tfhook.terraform import (
     state,
     summary,
     targets,
+    warm,
 )
 from tfhook.terraform import engine as engines
 from tfhook.terraform import errands as errand_runs
@@ -57,19 +58,19 @@ class Directory:
         self.observer: Observer = observer or Observers()
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
-        self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"), self.label("max_state_removals"),
+        self.target = refresh.Target(self.action, engine, env, hook.limits, hook.label,
                                      snapshots, suggestions)
         self.flight = Flight(self._work)
+        self.providers = warm.Providers(self.action, env, hook.limits)  # (#25)
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
         self.users = 0  # hooks using this directory; closed when the last one closes
+        self.version = ""  # the engine's, once started (tfhook_build_info)
         self._started: asyncio.Task[None] | None = None
         self._request: background.Request = _never
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: asyncio.Task[None] | None = None
-        self._failing = False
-        self._closed = False
+        self._failing = self._closed = False
         self._last_run = time.monotonic()
 
     async def start(self, request: background.Request) -> None:
@@ -126,6 +127,7 @@ class Directory:
             self.held.shelf.sweep()
         found = await self.check(init=self.action.init)
         self._log_engine(found)  # only once started: a start-up error is the one line
+        self.target = await self.providers.warm(self.target)
         if self.action.refresh_on_start:
             self._spawn(self._first())
         if self.action.reconcile_every:
@@ -143,6 +145,7 @@ class Directory:
         if self._started is not None and not self._started.done():
             self._started.cancel()
         await self.flight.close()
+        await self.providers.close()
 
     @property
     def closed(self) -> bool:
@@ -185,6 +188,7 @@ class Directory:
     # -- one run -------------------------------------------------------------------
 
     async def _work(self, batch: Batch) -> Update:
+        self.target = await self.providers.warm(self.target)  # started again if need be
         # Approvals first; the events that queued with them run after, as one run.
         if self.held is not None and not await approval.decide_all(self.held, self.target,
                                                                    batch):
@@ -201,6 +205,7 @@ class Directory:
             return update
         except BaseException as exc:
             run.outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+            self.providers.after(exc)
             if self.held is not None and self.held.kept is not None \
                     and self.held.kept.run is run:
                 run.outcome = "held"
@@ -251,7 +256,7 @@ class Directory:
         log.info("terraform init done", dir=str(self.action.dir))
 
     def _log_engine(self, found: tuple[int, ...]) -> None:
-        shown = ".".join(map(str, found))
+        shown = self.version = ".".join(map(str, found))
         log.info("terraform engine", engine=self.target.engine.describe(), version=shown,
                  dir=str(self.action.dir))
         if found < engines.OUTPUT_ONLY_FIX:
@@ -276,27 +281,6 @@ class Directory:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-
-async def check_all(hooks: Sequence[Hook], env: dict[str, str]) -> list[str]:
-    """`routes check`: the start-up checks of every Terraform directory, every problem.
-
-    A directory whose route asks for `init` is left to start-up: checking it would need
-    `terraform init`, which changes the directory.
-    """
-    problems: list[str] = []
-    seen: set[Path] = set()
-    for hook in hooks:
-        if not isinstance(hook.action, TerraformAction) or hook.action.init:
-            continue
-        if hook.action.dir in seen:
-            continue
-        seen.add(hook.action.dir)
-        try:
-            await Directory(hook, env).check(init=False)
-        except TfhookError as exc:  # also a check that timed out or could not start
-            problems.append(" ".join(str(exc).split()))
-    return problems
 
 
 async def _never(reason: str) -> bool:
