@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from support.servers import alive
 
+from tfhook.core.hooks import Limits
 from tfhook.process import spawn as process
 
 
 def sleeper(name: str, tmp_path: Path) -> process.Spec:
     pid_file = tmp_path / f"{name}.pid"
     return process.Spec(argv=["/bin/sh", "-c", f'echo $$ > "{pid_file}"; exec sleep 60'],
-                        name=name, timeout=60, kill_after=5)
+                        name=name, limits=Limits(timeout=60, kill_after=5))
 
 
 def test_a_child_starts_on_the_loop_alone_and_in_a_thread_beside_another(
