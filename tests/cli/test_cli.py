@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tfhook.cli import app as cli
 from tfhook.config import settings as config
-from tfhook.config.settings import Exporter, Settings
+from tfhook.config.settings import Exporter, Limits, Settings
 from tfhook.core.hooks import ExecutableAction, Match
 from tfhook.core.model import Phase
 from tfhook.observe import logs
@@ -139,7 +139,7 @@ def test_flags_become_settings(workdir, served) -> None:
     [hook] = settings.hooks
     assert hook.action == ExecutableAction(workdir / "hook")
     assert hook.match == Match(phase=frozenset({Phase.HANDLE}))
-    assert (hook.timeout, hook.kill_after) == (90.0, 0.5)
+    assert hook.limits == Limits(timeout=90.0, kill_after=0.5)
     assert settings.announce_unmatched is False  # other phases: the reference's empty stream
     assert settings.addr == "unix:x.sock"
     assert settings.grace == 2.0
@@ -155,7 +155,7 @@ def test_defaults_match_the_reference(workdir, served) -> None:
     assert settings.addr == "unix:autoscaler-handlers-local-exec.sock"
     [hook] = settings.hooks
     assert hook.match.phase == {Phase.POST_HANDLE}
-    assert (hook.timeout, hook.kill_after) == (15 * 60.0, 10.0)
+    assert hook.limits == Limits(timeout=15 * 60.0, kill_after=10.0)
     assert settings.socket_mode == 0o600
     assert settings.exporter == Exporter(enabled=False)
     assert hook.action == ExecutableAction(workdir / "hook", payload_argv="redacted")

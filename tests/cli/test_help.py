@@ -134,7 +134,7 @@ def test_serve_help_groups_the_options_of_each_mode() -> None:
         "--tf-dir", "--terraform", "--on-result", "--var-file", "--var", "--init",
         "--lock-timeout", "--target-from-event", "--on-failure", "--refresh-on-start",
         "--reconcile-every", "--max-state-removals", "--no-check-revert",
-        "--unexplained-drift"]
+        "--unexplained-drift", "--warm-providers"]
     assert panels["Options"] == ["--addr", "--config", "--log-format", "--log-level",
                                  "--timeout", "--kill-after", "--grace", "--socket-mode",
                                  "--admin-addr", "--state-dir", "--history-keep", "--history-url",

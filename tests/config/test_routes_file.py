@@ -15,7 +15,7 @@ from support.servers import run_tfhook
 from support.terraform import tf_env, write_module
 
 from tfhook.config import routes_file as routes
-from tfhook.core.hooks import CHANGED, ExecutableAction, TerraformAction
+from tfhook.core.hooks import CHANGED, ExecutableAction, Limits, TerraformAction
 from tfhook.core.model import Phase
 from tfhook.terraform.probes import probes
 
@@ -44,7 +44,7 @@ def test_a_good_file_becomes_hooks_with_paths_from_its_directory(site: Path) -> 
     assert web.action.var_files == (site / "web.tfvars",)
     assert notify.action == ExecutableAction(site / "hooks" / "notify.sh", payload_argv="none")
     assert notify.match.result == {1, 2, 4} and notify.match.source == ("graf*",)
-    assert (notify.parallel, notify.timeout, notify.kill_after) == (True, 30.0, 2.0)
+    assert (notify.parallel, notify.limits) == (True, Limits(timeout=30.0, kill_after=2.0))
 
 
 THREE_MISTAKES = """\

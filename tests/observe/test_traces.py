@@ -20,11 +20,10 @@ from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAct
 from tfhook.core.model import Event, GoJson, Phase, ResourceIds, Result, Status
 from tfhook.core.observer import Observers
 from tfhook.core.pipeline import Pipeline
-from tfhook.core.table import Table
 from tfhook.errors import ActionFailed
 from tfhook.observe.traces import Tracer
 from tfhook.process import seam
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 
 SERVICE = "autoscaler.HandleService"
 SECRET = "Secret-Pw-77"
@@ -52,13 +51,11 @@ def event(phase: Phase = Phase.HANDLE, result: int = 0) -> Event:
                  request_json=GoJson(REQUEST))
 
 
-async def served(hooks: tuple[Hook, ...], tracer: Tracer, **env: str) -> tuple[Pipeline, Context]:
+async def served(hooks: tuple[Hook, ...], tracer: Tracer, **env: str
+                 ) -> tuple[Pipeline, RunnerContext]:
     settings = Settings(hooks=hooks, env={**Settings().env, **env})
-    context = Context(settings, Observers([tracer]))
-    pipeline = Pipeline(Table((), {}), context.observer)
-    context.background = pipeline.background
-    pipeline.table = await open_table(context, hooks)
-    return pipeline, context
+    context = RunnerContext(settings, Observers([tracer]))
+    return Pipeline(await open_table(context, hooks), context.observer), context
 
 
 def by_name(finished: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:

@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from support.processes import read_pids, wait_dead
 from support.servers import HANG_GUARD, alive, kill_if_alive, wait_for, write_script
 
+from tfhook.core.hooks import Limits
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.process import spawn as process
 from tfhook.v1 import handler_pb2 as pb
@@ -84,7 +85,8 @@ def test_large_output_streams_without_waiting_for_exit(tmp_path: Path) -> None:
 
     async def main() -> tuple[int, bool, process.Exit]:
         size, first_before_mark = 0, None
-        async with process.Child(sh(f"head -c 5000000 /dev/zero; touch {mark}", timeout=60)) as child:
+        spec = sh(f"head -c 5000000 /dev/zero; touch {mark}", limits=Limits(timeout=60))
+        async with process.Child(spec) as child:
             async for chunk in child.chunks():
                 if first_before_mark is None:
                     first_before_mark = not mark.exists()
@@ -170,7 +172,7 @@ def test_a_hook_that_exits_in_time_is_not_a_timeout_because_of_the_drain(
     # The hook still finished in time.
     monkeypatch.setattr(process, "DRAIN_AFTER_EXIT", 4.0)
     spec = process.Spec(argv=["sh", "-c", "sleep 90 & echo hi"], name="hook",
-                        timeout=60, kill_after=1)
+                        limits=Limits(timeout=60, kill_after=1))
     output, exit_ = run(collect(spec, jump=_exited))
     assert (output, exit_.returncode) == (b"hi\n", 0)
 
@@ -180,7 +182,7 @@ def test_a_background_child_holding_stdout_gets_its_stop_signal_first(tmp_path: 
     child = (f"trap 'echo got-TERM >> {log}; sleep 0.3; echo cleaned-up >> {log}; exit 0' TERM;"
              " while :; do sleep 0.05; done")
     spec = process.Spec(argv=["sh", "-c", f"sh -c \"{child}\" & echo hi"], name="hook",
-                        timeout=30, kill_after=5)
+                        limits=Limits(timeout=30, kill_after=5))
     output, exit_ = run(collect(spec))
     assert (output, exit_.returncode) == (b"hi\n", 0)
     wait_for(lambda: log.exists() and "cleaned-up" in log.read_text(),
@@ -203,7 +205,7 @@ def test_timeout_escalates_to_sigkill_and_kills_the_group(tmp_path: Path) -> Non
               f"echo $! > {pids}; echo $$ >> {pids}; while :; do wait; done")
     # The deadline passes (the clock jumps) once the pids are written: the trap is set by then.
     with pytest.raises(ActionTimeout, match=r"timed out after 1m.*SIGTERM.*SIGKILL after 300ms"):
-        run(collect(sh(script, timeout=60, kill_after=0.3), jump=lambda _: pids.exists()))
+        run(collect(sh(script, limits=Limits(timeout=60, kill_after=0.3)), jump=lambda _: pids.exists()))
     wait_dead(read_pids(pids, 2))
     assert log.read_text() == "TERM\n"  # the stop signal came first, once; then SIGKILL
 
@@ -212,8 +214,8 @@ def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path
     # A child that ignores its stop signal is killed; the warning says so and adds the
     # spec's note (for Terraform: its state lock may be left held).
     pids = tmp_path / "pids"
-    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done", timeout=60,
-              kill_after=0.2, if_killed="a lock may be left")
+    spec = sh(f"trap '' TERM; echo $$ > {pids}; while :; do sleep 0.05; done",
+              limits=Limits(timeout=60, kill_after=0.2), if_killed="a lock may be left")
     with capture_logs() as logs, pytest.raises(ActionTimeout):  # the trap is set: time is up
         run(collect(spec, jump=lambda _: pids.exists()))
     wait_dead(read_pids(pids, 1))
@@ -226,7 +228,7 @@ def test_a_child_killed_outright_is_logged_with_what_it_may_leave(tmp_path: Path
 def test_a_child_that_stops_in_time_is_not_reported_killed() -> None:
     with capture_logs() as logs, pytest.raises(ActionTimeout):
         # The timeout is what is under test; kill_after is a hang guard: it stops on SIGTERM.
-        run(collect(sh("sleep 30", timeout=0.3, kill_after=HANG_GUARD)))
+        run(collect(sh("sleep 30", limits=Limits(timeout=0.3, kill_after=HANG_GUARD))))
     assert [e for e in logs if e["log_level"] == "warning"] == []
 
 

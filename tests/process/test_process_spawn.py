@@ -8,6 +8,7 @@ import os
 import pytest
 from support.servers import alive, wait_for
 
+from tfhook.core.hooks import Limits
 from tfhook.errors import ActionTimeout
 from tfhook.process import spawn as process
 
@@ -30,7 +31,7 @@ def test_a_child_leads_a_new_group_but_stays_in_our_session() -> None:
 def test_output_that_never_pauses_still_times_out() -> None:
     async def main() -> int:
         spec = process.Spec(argv=["/bin/sh", "-c", "echo $$; exec yes"], name="yes",
-                            timeout=0.5, kill_after=60)  # the timeout is under test
+                            limits=Limits(timeout=0.5, kill_after=60))  # the timeout is under test
         pid = 0
         async with process.Child(spec) as child:
             async for chunk in child.chunks():

@@ -201,7 +201,7 @@ def test_unit_lets_tfhook_stop_its_hooks(tmp_path: Path, kind: str) -> None:
     argv = keys["ExecStart"].split()
     grace = config.parse_duration(argv[argv.index("--grace") + 1])
     kill_after = config.parse_duration(argv[argv.index("--kill-after") + 1])
-    assert (grace, kill_after) == (config.Settings().grace, config.Settings().kill_after)
+    assert (grace, kill_after) == (config.Settings().grace, config.Limits().kill_after)
     assert config.parse_duration(keys["TimeoutStopSec"]) >= grace + kill_after + 15
     # A soft open files limit for the hooks, a hard one tfhook raises its own to.
     assert keys["LimitNOFILE"] == "1024:524288"

@@ -23,6 +23,7 @@ import grpc
 import pytest
 from support.servers import HANG_GUARD, abstract_name, free_port, run_tfhook, write_script
 
+from tfhook.config.settings import Settings
 from tfhook.core.decisions import HeldRun, Refused, Who
 from tfhook.errors import UserError
 from tfhook.ops import admin as client
@@ -93,10 +94,10 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
     async def serve() -> None:
         server = grpc.aio.server()
-        admin.Endpoint(admin.AdminService(decisions), Listener(f"unix:{sock}", 0o600),
-                       None).attach(server)
+        listener = Listener(Settings(addr=f"unix:{sock}", socket_mode=0o600))
+        admin.Endpoint(admin.AdminService(decisions), listener, None).attach(server)
         server.add_insecure_port(f"127.0.0.1:{port}")
-        Listener(f"unix:{sock}", 0o600).bind(server)
+        listener.bind(server)
         await server.start()
         started.set()
         await stop.wait()

@@ -11,10 +11,8 @@ from tfhook.config.settings import Settings
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Outcome
 from tfhook.core.observer import Observer, Observers, Run
-from tfhook.core.pipeline import Pipeline
-from tfhook.core.table import Table
 from tfhook.observe.logs import LogSink
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 from tfhook.runners.terraform import TerraformRunner
 
 
@@ -45,9 +43,7 @@ def test_a_start_up_refresh_is_observed_like_a_call(tmp_path: Path) -> None:
     async def scenario() -> Recorder:
         sink = Recorder()
         observer = Observers([sink, LogSink()])
-        pipeline = Pipeline(Table((), {}), observer)
-        runner = TerraformRunner(hook, Context(Settings(), observer, pipeline.background))
-        pipeline.table = Table((hook,), {hook.name: runner})
+        runner = TerraformRunner(hook, RunnerContext(Settings(), observer))
         await runner.start()
         await asyncio.wait_for(sink.done.wait(), 60)
         await runner.close()

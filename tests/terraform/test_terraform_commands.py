@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from tfhook.cli import app as cli
 from tfhook.cli import terraform as terraform_cli
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.terraform import commands, engine, locate
-from tfhook.terraform.commands import Apply, Plan
+from tfhook.terraform.commands import ApplyOptions, PlanOptions
 from tfhook.terraform.refresh import Target
 from tfhook.terraform.startup import NOTHING
 
@@ -27,7 +27,7 @@ VARS = Path("/p/variables.tfvars.json")
 def _target(lock_timeout: float = 60.0, var_files: tuple[Path, ...] = ()) -> Target:
     action = TerraformAction(dir=Path("/tf"), engine="embedded", lock_timeout=lock_timeout,
                              var_files=var_files)
-    return Target(action, engine.embedded(), {}, 60, 1)
+    return Target(action, engine.embedded(), {}, Limits(60, 1))
 
 
 def test_refresh_plan_argv() -> None:
@@ -67,11 +67,11 @@ def test_start_up_check_plan_argv() -> None:
 
 
 def test_plan_defaults() -> None:
-    assert commands.plan(Plan()) == ["plan", "-input=false", "-json"]
+    assert commands.plan(PlanOptions()) == ["plan", "-input=false", "-json"]
 
 
 def test_plan_every_option() -> None:
-    options = Plan(refresh_only=True, refresh=False, lock=False, out=Path("whale"),
+    options = PlanOptions(refresh_only=True, refresh=False, lock=False, out=Path("whale"),
                    lock_timeout=22, targets=["zaphod", "beeblebrox"],
                    var_files=[Path("trillian"), Path("/marvin.json")])
     assert commands.plan(options) == [
@@ -81,14 +81,14 @@ def test_plan_every_option() -> None:
 
 
 def test_plan_a_person_runs_to_see_whether_the_lock_is_held() -> None:
-    assert commands.plan(Plan(lock_timeout=0, automation=False)) == ["plan", "-lock-timeout=0s"]
+    assert commands.plan(PlanOptions(lock_timeout=0, automation=False)) == ["plan", "-lock-timeout=0s"]
 
 
 def test_apply() -> None:
-    assert commands.apply(Apply(Path("/p/x.tfplan"), lock_timeout=0.5)) == [
+    assert commands.apply(ApplyOptions(Path("/p/x.tfplan"), lock_timeout=0.5)) == [
         "apply", "-input=false", "-json", "-lock-timeout=500ms", "/p/x.tfplan"]
-    assert commands.apply(Apply()) == ["apply", "-input=false", "-json"]
-    assert commands.apply(Apply(automation=False)) == ["apply"]
+    assert commands.apply(ApplyOptions()) == ["apply", "-input=false", "-json"]
+    assert commands.apply(ApplyOptions(automation=False)) == ["apply"]
 
 
 def test_show_state_init_version_force_unlock() -> None:
@@ -121,7 +121,7 @@ def test_command_lines_told_to_a_person() -> None:
     where = Path("/srv/infra")
     assert commands.for_person(where, commands.force_unlock("ID")) == (
         "tfhook terraform -chdir=/srv/infra force-unlock ID")
-    assert commands.for_person(where, commands.plan(Plan(lock_timeout=0, automation=False))) \
+    assert commands.for_person(where, commands.plan(PlanOptions(lock_timeout=0, automation=False))) \
         == "tfhook terraform -chdir=/srv/infra plan -lock-timeout=0s"
     assert commands.for_person(where, commands.init(automation=False)) == (
         "tfhook terraform -chdir=/srv/infra init")

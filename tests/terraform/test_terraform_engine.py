@@ -17,12 +17,10 @@ from support.servers import HANG_GUARD, alive, wait_for
 
 from tfhook.config.settings import Settings
 from tfhook.core.flight import Batch
-from tfhook.core.hooks import Hook, TerraformAction
+from tfhook.core.hooks import Hook, Limits, TerraformAction
 from tfhook.core.observer import Observers
-from tfhook.core.pipeline import Pipeline
-from tfhook.core.table import Table
 from tfhook.errors import UserError
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 from tfhook.runners.terraform import TerraformRunner
 from tfhook.terraform import background as tf_background
 from tfhook.terraform import directory as tf_directory
@@ -48,10 +46,8 @@ def _old_engine(tmp_path: Path, version: str) -> Path:
 
 
 async def started(hook: Hook, settings: Settings) -> TerraformRunner:
-    """A started runner whose background runs go through a real pipeline."""
-    pipeline = Pipeline(Table((), {}), Observers())
-    runner = TerraformRunner(hook, Context(settings, background=pipeline.background))
-    pipeline.table = Table((hook,), {hook.name: runner})
+    """A started runner whose background runs go the pipeline's way (pipeline.background)."""
+    runner = TerraformRunner(hook, RunnerContext(settings, Observers()))
     await runner.start()
     return runner
 
@@ -149,7 +145,7 @@ def test_reconcile_waits_its_interval_after_a_run_that_failed_early(
                     "  plan) echo '{\"type\":\"version\",\"terraform\":\"1.11.0\"}';; esac\n")
     fake.chmod(0o755)
     hook = Hook("tf", TerraformAction(dir=tf_dir, engine=str(fake), reconcile_every=60.0),
-                timeout=30, kill_after=2)
+                limits=Limits(timeout=30, kill_after=2))
     clock = _FakeClock()
     monkeypatch.setattr(tf_background, "time", clock)
     monkeypatch.setattr(tf_background, "asyncio", clock)

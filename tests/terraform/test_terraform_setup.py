@@ -20,7 +20,7 @@ from support.terraform import (
     write_module,
 )
 
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.terraform import engine
 from tfhook.terraform.refresh import Target
 
@@ -223,7 +223,7 @@ def test_lock_timeout_is_a_duration_terraform_accepts(demo: Path) -> None:
     argvs = {}
     for seconds in (7.0, 0.25, 1_080_000.0):
         action = TerraformAction(dir=demo, engine="embedded", lock_timeout=seconds)
-        plan = Target(action, engine.embedded(), {}, 60, 1).plan_argv([], demo / "p.tfplan")
+        plan = Target(action, engine.embedded(), {}, Limits(60, 1)).plan_argv([], demo / "p.tfplan")
         argvs[seconds] = [*engine.embedded().argv, *plan]
     flags = {s: [a for a in argv if a.startswith("-lock-timeout=")] for s, argv in argvs.items()}
     assert flags == {7.0: ["-lock-timeout=7s"], 0.25: ["-lock-timeout=250ms"],

@@ -107,9 +107,10 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
     kind: Annotated[str | None, typer.Option(help="What to write (see --list).")] = None,
     handler_type: Annotated[str, typer.Option(
-        help="Phase the hook handles: pre-handle, handle or post-handle.")] = "post-handle",
+        help="Phase the hook handles: pre-handle, handle or post-handle.", metavar="PHASE",
+    )] = "post-handle",
     tf_dir: Annotated[Path | None, typer.Option(
-        help="terraform-refresh: the Terraform directory (default: DIR itself).")] = None,
+        metavar="DIR", help="terraform-refresh: the Terraform directory (default: DIR itself).")] = None,
     name: Annotated[str, typer.Option(help="Handler and systemd unit name.")] = "tfhook",
     addr: Annotated[str | None, typer.Option(
         help="Where the service listens (default unix:/run/tfhook/NAME.sock).")] = None,

@@ -14,13 +14,12 @@ from tfhook.cli import fold
 # bring theirs from the option table). typer would show the Python type (<str>,
 # <list[Path]>, and <bool> for flags): flags show nothing, the rest these words.
 METAVARS = {
-    "handler_type": "PHASE", "tf_dir": "DIR", "addr": "ADDR", "timeout": "DURATION",
+    "addr": "ADDR", "timeout": "DURATION",
     "directory": "DIR", "kind": "KIND", "name": "NAME", "tfhook_path": "PATH",
-    "from_json": "FILE", "replay": "ID", "resource_type": "TYPE", "resource_name": "NAME",
+    "from_json": "FILE", "replay": "ID",
     "resource_id": "ID", "parent_id": "ID", "parent_type": "TYPE", "job_id": "ID", "job": "ID",
     "route": "NAME", "limit": "N", "since": "DURATION", "item": "ID", "file": "FILE",
-    "state_dir": "DIR",
-}
+}  # an option declared with its own metavar (a directory's DIR, a phase's PHASE) keeps it
 
 
 def _label(param: Any, command: str | None) -> None:

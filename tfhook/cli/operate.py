@@ -12,17 +12,22 @@ import typer
 
 from tfhook.cli import helptext, sources
 from tfhook.cli.exits import guard
+from tfhook.config import options
 from tfhook.config import settings as config
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
 
-StateDir = Annotated[Path | None, typer.Option(
-    "--state-dir", metavar="DIR",
-    help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook).")]
+_STATE = options.BY_KEY["state_dir"]  # serve's: the same flag, help and metavar
+StateDir = Annotated[Path | None, typer.Option(_STATE.cli, metavar=_STATE.metavar,
+                                               help=_STATE.help)]
 Addr = Annotated[str, typer.Option(help="The handler: unix:PATH, unix-abstract:NAME or HOST:PORT."
                                    )]
+ResourceType = Annotated[str | None, typer.Option(
+    help=f"The resource's type: {', '.join(RESOURCE_TYPES)}.", metavar="TYPE")]
+ResourceName = Annotated[str | None, typer.Option(help="The request's resource_name.",
+                                                  metavar="NAME")]
 # The ids target_from_event refreshes: the resource's own, and its parent's.
 ResourceId = Annotated[str | None, typer.Option(help="The resource's id (needs its type).")]
 ParentId = Annotated[str | None, typer.Option(
@@ -72,7 +77,7 @@ def history(
         return
     from tfhook.history import query
 
-    _listing((state_dir, history_url), since, dict(limit=limit, job=job, route=route,
+    _listing(_source(ctx, state_dir, history_url), since, dict(limit=limit, job=job, route=route,
              failed=failed, instance=instance), query.calls, query.table, as_json)
 
 
@@ -98,13 +103,14 @@ def runs(
 
 
 def _source(ctx: typer.Context, state_dir: Path | None, url: str | None
-            ) -> tuple[Path | None, str | None]:
-    """The history a subcommand reads: its own options, else those given to `history`."""
+            ) -> tuple[Path, str | None]:
+    """The history a subcommand reads: its own options, else those given to `history`
+    (the default state directory when neither gives one)."""
     given = ctx.obj or (None, None)
-    return state_dir or given[0], url or given[1]
+    return state_home(state_dir or given[0]), url or given[1]
 
 
-def _listing(source: tuple[Path | None, str | None], since: str | None, filters: dict[str, Any],
+def _listing(source: tuple[Path, str | None], since: str | None, filters: dict[str, Any],
              select: Callable[[Any, Any], list[dict[str, Any]]],
              table: Callable[[list[dict[str, Any]]], str], as_json: bool) -> None:
     """Print the calls or runs `select` finds under `filters` (and --since), as a table or
@@ -177,9 +183,8 @@ def send(
     result: Annotated[str | None, typer.Option(help="PostHandle result (default updated).")
                       ] = None,
     instruction: Annotated[str | None, typer.Option(help="Instruction (default update).")] = None,
-    resource_type: Annotated[str | None, typer.Option(
-        help=f"The resource's type: {', '.join(RESOURCE_TYPES)}.")] = None,
-    resource_name: Annotated[str | None, typer.Option(help="The request's resource_name.")] = None,
+    resource_type: ResourceType = None,
+    resource_name: ResourceName = None,
     source: Annotated[str | None, typer.Option(help="The request's source.")] = None,
     job_id: Annotated[str | None, typer.Option(help="The request's scaling_job_id.")] = None,
     resource_id: ResourceId = None,

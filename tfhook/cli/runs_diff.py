@@ -3,14 +3,13 @@ outgrew (#22), as a unified diff `git apply` takes in the Terraform directory.""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tfhook.cli import helptext
 from tfhook.cli.exits import guard
-from tfhook.config import settings as config
+from tfhook.cli.operate import StateDir, state_home
 
 
 def register(runs_app: typer.Typer) -> None:
@@ -20,12 +19,10 @@ def register(runs_app: typer.Typer) -> None:
 
 def diff(
     run: Annotated[str, typer.Argument(help="The run id (run-3), as the DONE names it.")],
-    state_dir: Annotated[Path | None, typer.Option(
-        help="History directory (default $XDG_STATE_HOME/tfhook or ~/.local/state/tfhook)."
-    )] = None,
+    root: StateDir = None,
 ) -> None:
     """Print the change a run suggested (apply it with `git apply` in the Terraform directory)."""
     from tfhook.terraform import suggest
 
-    text = guard(lambda: suggest.read(state_dir or config.state_dir(), run))
+    text = guard(lambda: suggest.read(state_home(root), run))
     typer.echo(text, nl=False)

@@ -21,9 +21,9 @@ Instance = Annotated[str | None, typer.Option(
 
 
 @contextlib.contextmanager
-def reading(state_dir: Path | None, url: str | None) -> Iterator[Any]:
+def reading(directory: Path, url: str | None) -> Iterator[Any]:
     """The history open for the block: PostgreSQL when a URL is given (or in the
-    environment), else the state directory's (default one when None)."""
+    environment), else the SQLite file in `directory`."""
     from tfhook.history import query
 
     url = url or config.environment().get(config.HISTORY_ENV) or None
@@ -33,5 +33,5 @@ def reading(state_dir: Path | None, url: str | None) -> Iterator[Any]:
         with pgquery.reading(url) as conn:
             yield conn
         return
-    with query.reading(state_dir or config.state_dir()) as conn:
+    with query.reading(directory) as conn:
         yield conn

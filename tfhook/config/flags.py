@@ -16,7 +16,7 @@ from tfhook.config import route_fields as fields
 from tfhook.config import routes_file as routes
 from tfhook.config import settings as config
 from tfhook.config.options import GENERIC, TERRAFORM, Option
-from tfhook.config.values import Context, Probes
+from tfhook.config.values import CheckContext, Probes
 from tfhook.core.hooks import AFTER_CHANGE, Hook
 from tfhook.errors import RoutesError, UserError
 
@@ -58,9 +58,8 @@ def settings(values: Mapping[str, Any], probes: Probes,
     hook's (as a routes file's are)."""
     problems: list[str] = []
     server = server_values(values, problems)
-    # (0: a stand-in while a problem with --timeout or --kill-after is reported)
-    limits = config.Limits(timeout=server.pop("timeout", 0.0),
-                           kill_after=server.pop("kill_after", 0.0))
+    # (0: a stand-in for a limit whose flag has a problem, which is reported)
+    limits = config.Limits(**{key: server.pop(key, 0.0) for key in fields.LIMITS})
     try:
         found, announce = hooks(values, limits, probes, explicit)
     except RoutesError as exc:
@@ -75,11 +74,11 @@ def settings(values: Mapping[str, Any], probes: Probes,
 
 
 def server_values(values: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
-    """The server-wide flags' values (and --timeout, --kill-after) by key, each checked by its
+    """The server-wide flags' values (and the hook limits' flags) by key, each checked by its
     rule; each problem is added to `problems`, named by its flag."""
     server: dict[str, Any] = {}
     for option in options.FLAGS:
-        if option.scope == "server only" or option.key in ("timeout", "kill_after"):
+        if option.scope == "server only" or option.key in fields.LIMITS:
             try:
                 server[option.key] = checked(option, values[option.key])
                 if option.key == "addr":
@@ -102,7 +101,7 @@ def _line(exc: UserError) -> str:
 def checked(option: Option, value: Any, check: Any = None) -> Any:
     """`value` by the option's rule (or `check`); a problem is named by the flag."""
     try:
-        return check() if check is not None else option.rule(value, Context())
+        return check() if check is not None else option.rule(value, CheckContext())
     except UserError as exc:
         raise UserError(f"{option.cli}: {exc}") from None
 
@@ -110,7 +109,7 @@ def checked(option: Option, value: Any, check: Any = None) -> Any:
 def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes,
           explicit: Collection[str] | None = None) -> tuple[tuple[Hook, ...], bool]:
     """The hooks, and whether an event none takes is announced (IGNORED); `limits` are
-    --timeout and --kill-after (with --routes: for the routes that set none); `explicit`
+    those the flags say (with --routes: for the routes that set none); `explicit`
     the flags the command line named (a flag of the other mode is refused even at its
     default value)."""
     if [values[key] for key in SELECTORS].count(None) != 2:
@@ -125,7 +124,7 @@ def hooks(values: Mapping[str, Any], limits: config.Limits, probes: Probes,
     terraform_mode = values["tf_dir"] is not None
     check_mode(terraform_mode, given)
     problems: list[str] = []
-    hook = routes.route(Flags(problems), Context(Path.cwd(), probes),
+    hook = routes.route(Flags(problems), CheckContext(Path.cwd(), probes),
                         route(values, given, terraform_mode), limits)
     if problems or hook is None:
         raise RoutesError(problems)

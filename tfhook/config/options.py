@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import notify
+from tfhook.config import notify, settings
 from tfhook.config import values as rule
 from tfhook.config.settings import DEFAULT_ADDR
 from tfhook.core.hooks import PAYLOAD_ARGV, UNEXPLAINED_DRIFT
@@ -41,6 +41,8 @@ class Option:
     rule: rule.Rule = rule.text
     into: str = ""
     negate: bool = False  # the flag says no (--no-check-revert) to the route's key
+    stop: int = 0  # its step in a stop (1 first): `tfhook init` writes it into the unit
+    systemd: str = ""  # the directory systemd makes (StateDirectory) it takes in that unit
 
     @property
     def cli(self) -> str:
@@ -94,9 +96,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("timeout", "Stop a run after this long (500ms, 30s, 15m, 1h).", "15m", "DURATION",
        route="timeout", rule=rule.positive_duration),
     _o("kill_after", "SIGKILL this long after the stop signal.", "10s", "DURATION",
-       route="kill_after", rule=rule.duration),
+       route="kill_after", rule=rule.duration, stop=2),
     _o("grace", "On shutdown, let calls finish for this long.", "30s", "DURATION",
-       rule=rule.duration),
+       rule=rule.duration, stop=1),
     _o("socket_mode", "Unix socket file mode (octal; default 0600); not for unix-abstract:.",
        None, "MODE", type=str | None, rule=rule.socket_mode),
     _o("admin_addr", "unix:PATH where the admin service (tfhook runs approve|deny|held) "
@@ -147,7 +149,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("routes_file", "Routes file: several hooks, each with its match (SIGHUP reloads it).",
        None, "FILE", type=Path | None, flag="--routes", mode=ROUTES, rule=rule.path),
     _o("state_dir", "History directory (default $XDG_STATE_HOME/tfhook or "
-       "~/.local/state/tfhook).", None, "DIR", type=Path | None, rule=rule.state_dir),
+       "~/.local/state/tfhook).", None, "DIR", type=Path | None,
+       rule=rule.path_or(settings.state_dir), systemd="StateDirectory"),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
     _o("history_url", "Keep the history in PostgreSQL, shared by a fleet of servers: "
        "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from PGPASSWORD or "
@@ -199,6 +202,22 @@ FLAGS = tuple(option for option in OPTIONS if option.cli)
 def in_section(section: str) -> tuple[Option, ...]:
     """The options of one section of a route (`terraform`, `executable`, `match`)."""
     return tuple(option for option in OPTIONS if option.route and option.section == section)
+
+
+def filling(field: str) -> Option:
+    """The option that fills the record's `field` (`var_files`: the route's `var_file`), for
+    messages that name what the user wrote."""
+    return next(option for option in OPTIONS if option.route and option.field == field)
+
+
+def in_systemd(directory: str) -> tuple[Option, ...]:
+    """The server flags a systemd unit gives `directory` (StateDirectory: /var/lib/NAME)."""
+    return tuple(option for option in OPTIONS if option.systemd == directory)
+
+
+def stop_steps() -> tuple[Option, ...]:
+    """The server flags that bound how long a stop takes, in the order of a stop."""
+    return tuple(sorted((option for option in OPTIONS if option.stop), key=lambda o: o.stop))
 
 
 def given(values: Mapping[str, Any], explicit: Collection[str] | None = None) -> list[Option]:

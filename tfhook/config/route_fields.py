@@ -9,11 +9,12 @@ from typing import Any
 
 from tfhook.config import options
 from tfhook.config import settings as config
-from tfhook.config.values import Context
-from tfhook.core.hooks import ExecutableAction, Match, TerraformAction
+from tfhook.config.values import CheckContext
+from tfhook.core.hooks import ExecutableAction, Limits, Match, TerraformAction
 from tfhook.errors import RoutesError, UserError, did_you_mean
 
-LIMIT_KEYS = ("timeout", "kill_after", "on_failure")
+LIMITS = tuple(field.name for field in dataclasses.fields(Limits))  # from the record, whole
+LIMIT_KEYS = (*LIMITS, "on_failure")  # what a route may give itself or in its action
 REQUIRED = ("executable.path", "terraform.dir")  # what a section runs: the rest have defaults
 SECTIONS = {"executable": ExecutableAction, "terraform": TerraformAction}
 
@@ -72,7 +73,7 @@ class Where:
         return f"set {field}: true"
 
 
-def value(where: Where, at: Context, option: options.Option, raw: Any, field: str = "") -> Any:
+def value(where: Where, at: CheckContext, option: options.Option, raw: Any, field: str = "") -> Any:
     """`raw` checked by the option's rule; None (and a problem noted) when it breaks it."""
     try:
         return option.rule(raw, at)
@@ -84,19 +85,19 @@ def value(where: Where, at: Context, option: options.Option, raw: Any, field: st
     return None
 
 
-def name(where: Where, at: Context, raw: Any) -> str | None:
+def name(where: Where, at: CheckContext, raw: Any) -> str | None:
     found: str | None = value(where, at, options.BY_KEY["name"], raw)
     return found
 
 
-def boolean(where: Where, at: Context, item: dict[Any, Any], key: str) -> bool:
+def boolean(where: Where, at: CheckContext, item: dict[Any, Any], key: str) -> bool:
     option = options.BY_KEY[key]
     return bool(value(where, at, option, item[key])) if key in item else False
 
 
-def limits(where: Where, at: Context, route: dict[Any, Any], section: dict[Any, Any],
+def limits(where: Where, at: CheckContext, route: dict[Any, Any], section: dict[Any, Any],
            kind: str, defaults: config.Limits) -> dict[str, Any]:
-    """timeout, kill_after and on_failure, from the route or from its action (not both)."""
+    """The hook's `limits` and `on_failure`, from the route or from its action (not both)."""
     found: dict[str, Any] = {"on_failure": "fail", **dataclasses.asdict(defaults)}
     for key in LIMIT_KEYS:
         if key in route and key in section:
@@ -106,10 +107,11 @@ def limits(where: Where, at: Context, route: dict[Any, Any], section: dict[Any, 
             checked = value(where, at, options.BY_KEY[key],
                             (route if key in route else section)[key], field)
             found[key] = found[key] if checked is None else checked
-    return found
+    policy = found.pop("on_failure")
+    return {"limits": Limits(**found), "on_failure": policy}
 
 
-def action(where: Where, at: Context, kind: str, section: dict[Any, Any]
+def action(where: Where, at: CheckContext, kind: str, section: dict[Any, Any]
            ) -> ExecutableAction | TerraformAction | None:
     """The route's executable or terraform section, every key checked by its rule."""
     allowed = EXECUTABLE_KEYS if kind == "executable" else TERRAFORM_KEYS
@@ -124,7 +126,7 @@ def action(where: Where, at: Context, kind: str, section: dict[Any, Any]
     return record(**{key: found for key, found in fields.items() if found is not None})
 
 
-def match(where: Where, at: Context, data: Any) -> Match | None:
+def match(where: Where, at: CheckContext, data: Any) -> Match | None:
     if not isinstance(data, dict):
         where.problem("match", "must be a mapping of match keys")
         return None

@@ -13,7 +13,7 @@ from tfhook.config import route_fields as fields
 from tfhook.config import yamlfile
 from tfhook.config.options import BY_KEY
 from tfhook.config.settings import Limits
-from tfhook.config.values import Context, Probes
+from tfhook.config.values import CheckContext, Probes
 from tfhook.core.hooks import AFTER_CHANGE, ExecutableAction, Hook, TerraformAction
 from tfhook.errors import RoutesError, UserError, did_you_mean  # RoutesError: also routes.RoutesError
 
@@ -28,7 +28,7 @@ def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
 
     Args:
         path: the file; relative paths inside it start from its directory.
-        limits: timeout and kill_after for routes that give none.
+        limits: the limits of routes that give none.
         probes: the Terraform checks (directory, engine) from the layer that serves; none:
             Terraform directories and engines are not looked at.
 
@@ -41,7 +41,7 @@ def load(path: Path, limits: Limits | None = None, probes: Probes | None = None
     problems: list[str] = []
     data = _read(path, problems)
     hooks: list[Hook] = []
-    at = Context(path.parent, probes or Probes())
+    at = CheckContext(path.parent, probes or Probes())
     if data is not None:
         names: dict[str, int] = {}
         for index, item in enumerate(data):
@@ -77,7 +77,7 @@ def _read(path: Path, problems: list[str]) -> list[Any] | None:
     return routes
 
 
-def route(where: fields.Where, at: Context, item: Any, defaults: Limits) -> Hook | None:
+def route(where: fields.Where, at: CheckContext, item: Any, defaults: Limits) -> Hook | None:
     """One route's hook; every field is checked, whatever else is wrong with the route.
     serve's flags come here too, as one route (`flags.route`)."""
     if not isinstance(item, dict):
@@ -125,10 +125,9 @@ def _shared_directories(path: str, hooks: list[Hook], index: dict[str, int],
         if not isinstance(hook.action, TerraformAction):
             continue
         seen = first.setdefault(hook.action.dir, hook)
-        if (seen.action, seen.timeout, seen.kill_after) != (
-                hook.action, hook.timeout, hook.kill_after):
+        if (seen.action, seen.limits) != (hook.action, hook.limits):
             problems.append(
                 f"{path}: routes[{index[hook.name]}] ({hook.name}): terraform.dir: "
                 f"{hook.action.dir} is also routes[{index[seen.name]}] ({seen.name})'s, with "
                 "other options; routes on one directory share its runs, so give them the same "
-                "terraform options, timeout and kill_after")
+                f"terraform options, {' and '.join(fields.LIMITS)}")

@@ -13,7 +13,8 @@ from typing import Any
 from tfhook.config import address, yamlfile
 from tfhook.config.address import check_port
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
-from tfhook.core.hooks import DEFAULT_KILL_AFTER, DEFAULT_TIMEOUT, Hook
+from tfhook.core.hooks import Hook
+from tfhook.core.hooks import Limits as Limits  # config.Limits: the limits of routes that set none
 from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
@@ -120,21 +121,13 @@ class Exporter:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """How long a hook may run, and how long it gets to stop, when nothing else says."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    kill_after: float = DEFAULT_KILL_AFTER
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything `serve` needs: the hooks and the server-wide settings; made once in cli/app.py.
 
     `routes_file` is where the hooks came from (re-read on SIGHUP), None when they came
-    from the command line; `limits` are the timeout and kill_after of its routes that set
-    none. `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps
-    the reference handler's empty stream.
+    from the command line; `limits` are those of its routes that set none.
+    `announce_unmatched` answers an event no hook takes with one IGNORED; false keeps the
+    reference handler's empty stream.
     """
 
     addr: str = DEFAULT_ADDR
@@ -162,16 +155,20 @@ class Settings:
     notify_urls: tuple[str, ...] = ()  # server-wide notification URLs, from a file (#23)
 
     @property
-    def held_dir(self) -> Path | None:
-        """Where held plans are kept (#21); None without a history (a held run is a run-N)."""
-        if self.state_dir is None or self.history_keep <= 0:
-            return None
-        return self.state_dir / "held"
+    def history_dir(self) -> Path | None:
+        """Where the history is kept; None when it is not (no state directory, or none kept)."""
+        return self.state_dir if self.state_dir is not None and self.history_keep > 0 else None
 
     @property
-    def kill_after(self) -> float:
-        """The longest kill_after of any hook: how long a stopping call may still take."""
-        return max((hook.kill_after for hook in self.hooks), default=DEFAULT_KILL_AFTER)
+    def snapshot_root(self) -> Path | None:
+        """Where snapshots are kept (the state directory's snapshots/ is theirs); None when
+        none are taken (no state directory, or a count of 0)."""
+        return self.state_dir if self.snapshots_keep > 0 else None
+
+    @property
+    def held_dir(self) -> Path | None:
+        """Where held plans are kept (#21); None without a history (a held run is a run-N)."""
+        return None if self.history_dir is None else self.history_dir / "held"
 
 
 # Hooks running at once, per CPU, unless --max-concurrency says: hooks mostly wait on

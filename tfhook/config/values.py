@@ -1,9 +1,9 @@
 """The rules option values are checked by, for flags and routes files alike.
 
-Each rule takes the value as given (a flag's text, a YAML value) and the `Context` it came
+Each rule takes the value as given (a flag's text, a YAML value) and the `CheckContext` it came
 with, and returns it parsed or raises UserError with the problem alone: the caller says
-where the value came from (`--kill-after: ...`, `tfhook.yaml: routes[2] (elb):
-kill_after: ...`). A rule that finds several problems raises RoutesError.
+where the value came from (`--timeout: ...`, `tfhook.yaml: routes[2] (elb):
+timeout: ...`). A rule that finds several problems raises RoutesError.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Probes:
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
+class CheckContext:
     """What a value is checked against: the directory relative paths start from (a routes
     file's, or the working directory for flags) and the probes."""
 
@@ -45,34 +45,34 @@ class Context:
     probes: Probes = Probes()
 
 
-Rule = Callable[[Any, Context], Any]
+Rule = Callable[[Any, CheckContext], Any]
 GLOB = "a shell glob with every [ closed by ] (for a literal [, write [[])"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def text(value: Any, at: Context) -> Any:
+def text(value: Any, at: CheckContext) -> Any:
     return value
 
 
-def duration(value: Any, at: Context) -> float:
+def duration(value: Any, at: CheckContext) -> float:
     return settings.parse_duration(str(value))
 
 
-def positive_duration(value: Any, at: Context) -> float:
+def positive_duration(value: Any, at: CheckContext) -> float:
     return settings.positive_duration(str(value))
 
 
-def optional_duration(value: Any, at: Context) -> float | None:
+def optional_duration(value: Any, at: CheckContext) -> float | None:
     return None if value is None else positive_duration(value, at)
 
 
-def boolean(value: Any, at: Context) -> bool:
+def boolean(value: Any, at: CheckContext) -> bool:
     if not isinstance(value, bool):
         raise UserError(f"must be true or false, not {value!r}")
     return value
 
 
-def count(value: Any, at: Context) -> int:
+def count(value: Any, at: CheckContext) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UserError(f"must be a whole number, 0 or more (got {value!r})")
     return value
@@ -84,7 +84,7 @@ _WORDS = {False: "off", True: "on"}
 def choice(*choices: str) -> Rule:
     """One of `choices`, as given (YAML 1.1 reads a bare `off` or `on` as a boolean: taken
     back as the word when it is one of `choices`, as `warm_providers: off`)."""
-    def rule(value: Any, at: Context) -> str:
+    def rule(value: Any, at: CheckContext) -> str:
         if isinstance(value, bool) and _WORDS[value] in choices:
             value = _WORDS[value]
         if value not in choices:
@@ -93,17 +93,17 @@ def choice(*choices: str) -> Rule:
     return rule
 
 
-def name(value: Any, at: Context) -> str:
+def name(value: Any, at: CheckContext) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise UserError("required: 1-64 letters, digits, '.', '_' or '-' (it labels the "
                         "route's progress and errors)")
     return value
 
 
-def required_path(what: str, problem: Callable[[Context], Callable[[Path], str | None]]
+def required_path(what: str, problem: Callable[[CheckContext], Callable[[Path], str | None]]
                   ) -> Rule:
     """A required path (relative: to the context's base), checked by `problem`."""
-    def rule(value: Any, at: Context) -> Path:
+    def rule(value: Any, at: CheckContext) -> Path:
         if not isinstance(value, str) or not value:
             raise UserError(f"required: {what}")
         resolved = (at.base / value).absolute()
@@ -114,7 +114,7 @@ def required_path(what: str, problem: Callable[[Context], Callable[[Path], str |
     return rule
 
 
-def engine(value: Any, at: Context) -> str:
+def engine(value: Any, at: CheckContext) -> str:
     if not isinstance(value, str) or not value:
         raise UserError("must be auto, embedded or a path")
     chosen = value if value in ("auto", "embedded") or "/" not in value else str(at.base / value)
@@ -131,13 +131,13 @@ def strings(value: Any) -> list[str]:
     return items
 
 
-def var_files(value: Any, at: Context) -> tuple[Path, ...]:
+def var_files(value: Any, at: CheckContext) -> tuple[Path, ...]:
     files = tuple((at.base / item).absolute() for item in strings(value))
     _all_of([f"{path} is not a readable file" for path in files if not path.is_file()])
     return files
 
 
-def variables(value: Any, at: Context) -> tuple[tuple[str, str], ...]:
+def variables(value: Any, at: CheckContext) -> tuple[tuple[str, str], ...]:
     """(name, the value as JSON text) for Terraform's variables file: a routes file's map
     keeps each YAML value's type (`true`, `3`, `[a, b]`, `{k: v}`); `KEY=VALUE` (a flag, or
     a list in a routes file) is a string, as `-var` gives it."""
@@ -152,7 +152,7 @@ def variables(value: Any, at: Context) -> tuple[tuple[str, str], ...]:
     return tuple((key, json.dumps(rest, ensure_ascii=False)) for key, _, rest in pairs)
 
 
-def converge(value: Any, at: Context) -> Converge:
+def converge(value: Any, at: CheckContext) -> Converge:
     """`{vars_file: NAME.auto.tfvars.json, commit: bool}` (#22): a file in the directory
     itself that Terraform loads by itself, so a plain `terraform plan` reads it too; tfhook
     writes it as JSON."""
@@ -203,7 +203,7 @@ def _all_of(problems: list[str]) -> None:
 
 def each(parse: Callable[[Any], Any], allowed: str) -> Rule:
     """A match key: one value or a list, each parsed by `parse` (None: not allowed)."""
-    def rule(value: Any, at: Context) -> list[Any]:
+    def rule(value: Any, at: CheckContext) -> list[Any]:
         raw = value if isinstance(value, list) else [value]
         problems = [] if raw else ["an empty list matches nothing; leave the key out"]
         found = [parse(item) if isinstance(item, (str, int)) and not isinstance(item, bool)
@@ -242,15 +242,18 @@ globs = each(glob, GLOB)
 
 
 # Server-only options: their value is the flag's text, or None when not given.
-def path(value: Any, at: Context) -> Path | None:
+def path(value: Any, at: CheckContext) -> Path | None:
     return None if value is None else Path(value).absolute()
 
 
-def state_dir(value: Any, at: Context) -> Path:
-    return (Path(value) if value is not None else settings.state_dir()).absolute()
+def path_or(default: Callable[[], Path]) -> Rule:
+    """A path, else `default()` when not given; absolute either way."""
+    def rule(value: Any, at: CheckContext) -> Path:
+        return (Path(value) if value is not None else default()).absolute()
+    return rule
 
 
-def database(value: Any, at: Context) -> str | None:
+def database(value: Any, at: CheckContext) -> str | None:
     """A PostgreSQL URL for the history (#24), else $TFHOOK_HISTORY_URL, else None (SQLite)."""
     url = value if value is not None else settings.environment().get(settings.HISTORY_ENV)
     if not url:
@@ -260,15 +263,15 @@ def database(value: Any, at: Context) -> str | None:
     return str(url)
 
 
-def age(value: Any, at: Context) -> float:
+def age(value: Any, at: CheckContext) -> float:
     return settings.parse_age(str(value))
 
 
-def socket_mode(value: Any, at: Context) -> int:
+def socket_mode(value: Any, at: CheckContext) -> int:
     return settings.DEFAULT_SOCKET_MODE if value is None else settings.parse_socket_mode(value)
 
 
-def unix_socket(value: Any, at: Context) -> str | None:
+def unix_socket(value: Any, at: CheckContext) -> str | None:
     """A unix:PATH address (a socket file, whose mode guards who connects), or None."""
     if value is not None and address.parse(str(value)).path is None:
         raise UserError(f"{value!r} is not unix:PATH: the admin service answers only on a "
@@ -276,15 +279,15 @@ def unix_socket(value: Any, at: Context) -> str | None:
     return None if value is None else str(value)
 
 
-def handler_config(value: Any, at: Context) -> settings.Exporter:
+def handler_config(value: Any, at: CheckContext) -> settings.Exporter:
     return settings.Exporter() if value is None else settings.load_handler_config(Path(value))
 
 
-def concurrency(value: Any, at: Context) -> int:
+def concurrency(value: Any, at: CheckContext) -> int:
     return settings.default_concurrency() if value is None else settings.parse_concurrency(value)
 
 
-def size(value: Any, at: Context) -> int:
+def size(value: Any, at: CheckContext) -> int:
     return settings.parse_size(str(value))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,18 +79,26 @@ class TerraformAction:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a run may take, and how long its group gets after the stop signal before
+    SIGKILL; passed whole from the option table to the process layer."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    kill_after: float = DEFAULT_KILL_AFTER
+
+
+@dataclass(frozen=True, slots=True)
 class Hook:
     """One hook: a name, the events it takes, what it runs, and its limits.
 
-    `labels` say how to name a field in messages (`dir` → `--tf-dir` for a hook made from
+    `labels` say how to name a field in messages (`dir` → its flag for a hook made from
     flags, `tfhook.yaml: routes[0] (web): terraform.dir` for one from a routes file).
     """
 
     name: str
     action: ExecutableAction | TerraformAction
     match: Match = Match()
-    timeout: float = DEFAULT_TIMEOUT
-    kill_after: float = DEFAULT_KILL_AFTER
+    limits: Limits = Limits()
     on_failure: str = "fail"  # fail | warn
     parallel: bool = False
     notify: Notify | None = None  # where to tell people how its runs go (#23)
@@ -103,3 +111,8 @@ class Hook:
     def label(self, name: str) -> str:
         """How messages name one of this hook's fields."""
         return self.labels.get(name, f"{self.name}: {name}")
+
+
+def stop_time(hooks: Iterable[Hook]) -> float:
+    """The longest any of `hooks` may take to stop: how long a stopping call may still take."""
+    return max((hook.limits.kill_after for hook in hooks), default=DEFAULT_KILL_AFTER)

@@ -19,7 +19,7 @@ __all__ = ["Action", "Event", "GoJson", "Outcome", "Phase", "ResourceIds", "Resu
 
 
 class Phase(enum.Enum):
-    """The three handler phases, named as the reference's --handler-type values."""
+    """The three handler phases, named as the reference handler's phase values."""
 
     PRE_HANDLE = "pre-handle"
     HANDLE = "handle"
@@ -195,7 +195,7 @@ class Update:
     reverts: int = 0  # changes the next apply would make back (a refresh's DONE; #12)
     # What observers count, as data rather than read back from the text: an ACCEPTED
     # queued behind the run in progress (it shares the next run), and a DONE that answers
-    # a failure because the hook's on_failure is warn.
+    # a failure because the hook is set to warn.
     queued: bool = False
     warned: bool = False
 

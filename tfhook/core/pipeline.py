@@ -26,7 +26,7 @@ class Pipeline:
     observer (the server's `Observers`: logs, metrics, history)."""
 
     def __init__(self, table: Table, observer: Observer) -> None:
-        self.table = table  # the hooks in force: swapped whole at start and on reload
+        self.table = table  # the hooks in force (opened before; a reload swaps it whole)
         self.observer = observer
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -85,70 +85,15 @@ class Pipeline:
 
     def _call(self, actions: list[Action], table: Table) -> AsyncIterator[Update]:
         if len(actions) == 1:  # exactly what that hook alone answers
-            return self.execute(actions[0], table.runners)
+            return execute(self.observer, actions[0], table.runners)
         parallel = {hook.name for hook in table.hooks if hook.parallel}
-        return fanout.run(actions, parallel, lambda action: self.execute(action, table.runners))
-
-    async def execute(self, action: Action, runners: Mapping[str, Runner]
-                      ) -> AsyncIterator[Update]:
-        """Run one action, yielding its Updates; errors propagate after the observer saw them.
-
-        Args:
-            action: one route's action (or a skip).
-            runners: the runners by hook name.
-
-        Yields:
-            The Updates to send, in order.
-        """
-        started = time.monotonic()
-        observer = self.observer
-        observer.route_start(action)
-        last: Update | None = None
-        error: BaseException | None = None
-        try:
-            async for update in self._updates(action, runners):
-                last = update
-                observer.route_update(action, update)
-                yield update
-        except BaseException as exc:  # also bugs: observers must not count them as success
-            error = exc
-            raise
-        finally:
-            outcome = Outcome(
-                action=action,
-                final=last.status if last is not None and error is None else None,
-                error=None if error is None else (str(error) or "cancelled"),
-                error_kind=None if error is None else type(error).__name__,
-                duration=time.monotonic() - started,
-                log=last.log if last is not None and error is None else "",
-            )
-            observer.route_end(outcome)
-
-    async def background(self, hook: str, runner: Runner, reason: str) -> bool:
-        """A run the server asks for itself (start-up refresh, reconcile, retry), through
-        the same path as calls so that every observer sees it. Its trigger is the reason,
-        not an event: no call asked for it.
-
-        Args:
-            hook: the hook it runs for.
-            runner: that hook's runner.
-            reason: why it runs (the observers' `trigger`).
-
-        Returns:
-            Whether the run succeeded.
-        """
-        try:
-            async for _ in self.execute(Action(reason, hook), {hook: runner}):
-                pass
-        except TfhookError:
-            return False
-        return True
+        return fanout.run(actions, parallel, lambda action: execute(self.observer, action, table.runners))
 
     async def wait_idle(self, tables: Sequence[Table], timeout: float) -> None:
         """Wait, at most `timeout` seconds, for calls still running or unwinding.
 
         A call cancelled at shutdown is still stopping its process group (stop signal,
-        kill_after, SIGKILL); the event loop must not end under it.
+        a wait, SIGKILL); the event loop must not end under it.
 
         Args:
             tables: the tables whose calls to wait for.
@@ -163,14 +108,74 @@ class Pipeline:
                 return
             await asyncio.wait(calls, timeout=deadline - loop.time())
 
-    async def _updates(self, action: Action, runners: Mapping[str, Runner]
-                       ) -> AsyncIterator[Update]:
-        if action.hook is None:
-            if action.announce:
-                yield Update(Status.IGNORED, action.reason)
-            return
-        async for update in runners[action.hook].run(action):
+
+async def execute(observer: Observer, action: Action, runners: Mapping[str, Runner]
+                  ) -> AsyncIterator[Update]:
+    """Run one action, yielding its Updates; errors propagate after the observer saw them.
+
+    The one way a run goes, for calls (through a Pipeline) and background runs alike.
+
+    Args:
+        observer: who is told each step (the server's `Observers`).
+        action: one route's action (or a skip).
+        runners: the runners by hook name.
+
+    Yields:
+        The Updates to send, in order.
+    """
+    started = time.monotonic()
+    observer.route_start(action)
+    last: Update | None = None
+    error: BaseException | None = None
+    try:
+        async for update in _updates(action, runners):
+            last = update
+            observer.route_update(action, update)
             yield update
+    except BaseException as exc:  # also bugs: observers must not count them as success
+        error = exc
+        raise
+    finally:
+        outcome = Outcome(
+            action=action,
+            final=last.status if last is not None and error is None else None,
+            error=None if error is None else (str(error) or "cancelled"),
+            error_kind=None if error is None else type(error).__name__,
+            duration=time.monotonic() - started,
+            log=last.log if last is not None and error is None else "",
+        )
+        observer.route_end(outcome)
+
+
+async def background(observer: Observer, hook: str, runner: Runner, reason: str) -> bool:
+    """A run the server asks for itself (start-up refresh, reconcile, retry), through
+    the same path as calls so that every observer sees it. Its trigger is the reason,
+    not an event: no call asked for it.
+
+    Args:
+        observer: who is told each step.
+        hook: the hook it runs for.
+        runner: that hook's runner.
+        reason: why it runs (the observers' `trigger`).
+
+    Returns:
+        Whether the run succeeded.
+    """
+    try:
+        async for _ in execute(observer, Action(reason, hook), {hook: runner}):
+            pass
+    except TfhookError:
+        return False
+    return True
+
+
+async def _updates(action: Action, runners: Mapping[str, Runner]) -> AsyncIterator[Update]:
+    if action.hook is None:
+        if action.announce:
+            yield Update(Status.IGNORED, action.reason)
+        return
+    async for update in runners[action.hook].run(action):
+        yield update
 
 
 def _after_call_done(task: asyncio.Task[None]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
 from tfhook.core import names
 from tfhook.core.hooks import Hook, Match
@@ -33,26 +35,41 @@ def route(event: Event, hooks: Sequence[Hook], *, announce_unmatched: bool = Tru
 
 
 def miss(event: Event, match: Match) -> str | None:
-    """The first match key that rules the event out, in words; None when it matches."""
-    if match.phase and event.phase not in match.phase:
-        return f"phase {event.phase.value} is not {_names(p.value for p in Phase if p in match.phase)}"
-    if match.resource_type and event.resource_type not in match.resource_type:
-        return (f"resource_type {event.resource_type or '(none)'} is not "
-                f"{_names(sorted(match.resource_type))}")
-    if match.resource_name and not _globbed(event.resource_name, match.resource_name):
-        return f"resource_name {event.resource_name!r} matches none of {', '.join(match.resource_name)}"
-    if match.source and not _globbed(event.source, match.source):
-        return f"source {event.source!r} matches none of {', '.join(match.source)}"
-    if match.result and event.result not in match.result:
-        return (f"result {code_name(Result, event.result)} is not "
-                f"{_names(code_name(Result, r) for r in sorted(match.result))}")
-    if match.instruction and event.instruction not in match.instruction:
-        return (f"instruction {code_name(Instruction, event.instruction)} is not "
-                f"{_names(code_name(Instruction, i) for i in sorted(match.instruction))}")
+    """The first match key that rules the event out, in words; None when it matches.
+
+    The keys are Match's fields, walked in their order; each is the Event's field of the
+    same name: a set of allowed values, or a tuple of shell globs."""
+    for key in _KEYS:
+        allowed, value = getattr(match, key), getattr(event, key)
+        if not allowed:
+            continue
+        if isinstance(allowed, tuple):
+            if not _globbed(value, allowed):
+                return f"{key} {value!r} matches none of {', '.join(allowed)}"
+        elif value not in allowed:
+            shown = _SHOWN.get(key, _as_text)
+            return f"{key} {shown(value)} is not {_names(map(shown, _ordered(allowed)))}"
     return None
 
 
 code_name = names.code_name  # routes explain and tests name codes through here
+_KEYS = tuple(field.name for field in dataclasses.fields(Match))
+
+
+def _as_text(value: object) -> str:
+    return str(value) or "(none)"
+
+
+def _ordered(allowed: frozenset[Any]) -> list[Any]:
+    return sorted(allowed, key=lambda v: list(Phase).index(v) if isinstance(v, Phase) else v)
+
+
+# How a miss shows a value of a match key whose values are codes or a Phase.
+_SHOWN: dict[str, Callable[[Any], str]] = {
+    "phase": lambda phase: phase.value,
+    "result": lambda code: code_name(Result, code),
+    "instruction": lambda code: code_name(Instruction, code),
+}
 
 
 def _globbed(text: str, patterns: Sequence[str]) -> bool:

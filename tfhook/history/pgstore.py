@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tfhook.history import identity, versions
+from tfhook.history import identity, records, versions
 from tfhook.history.records import CallEnd, CallStart, DecisionRow, RunEnd, RunStart
 
 # Serialises instances that migrate at once (a constant of tfhook's own: "tfhk").
@@ -22,9 +22,7 @@ _WHO = "server_pid integer, server_start text, server_host text"
 MIGRATIONS = (
     f"""
 CREATE TABLE calls ({_ID}, time double precision NOT NULL, phase text NOT NULL,
-    source text NOT NULL DEFAULT '', resource_type text NOT NULL DEFAULT '',
-    resource_name text NOT NULL DEFAULT '', scaling_job_id text NOT NULL DEFAULT '',
-    result text NOT NULL DEFAULT '', instruction text NOT NULL DEFAULT '',
+    {records.event_columns("text")},
     routes text NOT NULL DEFAULT '[]', {_WHO}, request text, finished double precision,
     decision text, run_id bigint, outcome text, error text, duration double precision,
     output text);
@@ -93,11 +91,10 @@ def _who() -> tuple[int, str, str]:
 
 def insert_call(conn: Any, call: CallStart) -> int:
     row = conn.execute(
-        "INSERT INTO calls (time, phase, source, resource_type, resource_name, scaling_job_id,"
-        " result, instruction, routes, server_pid, server_start, server_host, request)"
+        f"INSERT INTO calls (time, phase, {', '.join(records.EVENT)}, routes, server_pid,"
+        " server_start, server_host, request)"
         " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
-        (call.time, call.phase, call.source, call.resource_type, call.resource_name,
-         call.scaling_job_id, call.result, call.instruction, json.dumps(list(call.routes)),
+        (call.time, call.phase, *records.event_values(call), json.dumps(list(call.routes)),
          *_who(), call.request)).fetchone()
     return int(row[0])
 

@@ -15,6 +15,7 @@ from tfhook import controls
 from tfhook.errors import UserError
 from tfhook.history import identity, store, versions
 from tfhook.history.recorder import DB_NAME
+from tfhook.history.records import RESOURCE
 
 FAILED = ("failed", "timeout", "cancelled")
 SUMMARY_MAX = 80
@@ -218,7 +219,7 @@ def _run_cells(row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:
-    resource = " ".join(part for part in (row["resource_type"], row["resource_name"]) if part)
+    resource = " ".join(part for part in (row[column] for column in RESOURCE) if part)
     code = row["result"] if row["phase"] == "post-handle" else (
         f"{row['phase']} {row['instruction']}".strip())
     return (str(row["id"]), _time(row["time"]), ",".join(row["routes"]) or "-", resource or "-",

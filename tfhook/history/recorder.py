@@ -52,9 +52,9 @@ class _Job:
 class History:
     """One history database, written by one thread."""
 
-    def __init__(self, state_dir: Path, *, keep: float, requests: bool = False,
+    def __init__(self, directory: Path, *, keep: float, requests: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
-        self.path = state_dir / DB_NAME
+        self.path = directory / DB_NAME
         self.keep = keep
         self.requests = requests  # whether CallStart.request is stored at all
         self.failures = 0

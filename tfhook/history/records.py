@@ -6,6 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+# The request's fields a call records, in the calls table's order: CallStart's fields of the
+# same names and the table's text columns ('' when the request has none). Both stores' DDL
+# and inserts are made from it.
+EVENT = ("source", "resource_type", "resource_name", "scaling_job_id", "result", "instruction")
+# A call's resource as listings show it: its type, then its name.
+RESOURCE = EVENT[1:3]
+
 
 @dataclass(frozen=True, slots=True)
 class CallStart:
@@ -80,6 +87,16 @@ class DecisionRow:
     directory: str = ""
     route: str = ""
     peer: str = ""
+
+
+def event_columns(kind: str) -> str:
+    """The EVENT columns' DDL, each `NAME KIND NOT NULL DEFAULT ''` (`kind`: the store's text type)."""
+    return ", ".join(f"{name} {kind} NOT NULL DEFAULT ''" for name in EVENT)
+
+
+def event_values(call: CallStart) -> tuple[str, ...]:
+    """The call's EVENT fields, in the columns' order."""
+    return tuple(getattr(call, name) for name in EVENT)
 
 
 @dataclass(slots=True)

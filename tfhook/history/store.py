@@ -8,20 +8,15 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from tfhook.history import identity, versions
+from tfhook.history import identity, records, versions
 from tfhook.history.records import CallEnd, CallStart, DecisionRow, RunEnd, RunStart
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
     phase TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    resource_type TEXT NOT NULL DEFAULT '',
-    resource_name TEXT NOT NULL DEFAULT '',
-    scaling_job_id TEXT NOT NULL DEFAULT '',
-    result TEXT NOT NULL DEFAULT '',
-    instruction TEXT NOT NULL DEFAULT '',
+    {records.event_columns("TEXT")},
     routes TEXT NOT NULL DEFAULT '[]',
     server_pid INTEGER,
     server_start TEXT,
@@ -153,11 +148,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 def insert_call(conn: sqlite3.Connection, call: CallStart) -> int:
     cursor = conn.execute(
-        "INSERT INTO calls (time, phase, source, resource_type, resource_name, scaling_job_id,"
-        " result, instruction, routes, server_pid, server_start, server_host, request)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (call.time, call.phase, call.source, call.resource_type, call.resource_name,
-         call.scaling_job_id, call.result, call.instruction, json.dumps(list(call.routes)),
+        f"INSERT INTO calls (time, phase, {', '.join(records.EVENT)}, routes, server_pid,"
+        " server_start, server_host, request) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (call.time, call.phase, *records.event_values(call), json.dumps(list(call.routes)),
          os.getpid(), identity.own(), identity.host(), call.request),
     )
     return int(cursor.lastrowid or 0)

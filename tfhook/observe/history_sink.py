@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from tfhook.core.model import Event, Phase, Update
 from tfhook.core.observer import Call, CallEnd, Decision, Observer, Run
@@ -19,6 +19,10 @@ from tfhook.hook import Instruction, Result, code_of, name_of
 from tfhook.observe import redact
 
 OUTPUT_MAX = 8 * 1024  # characters of a call's output kept in the history (its end)
+# A call's row takes, as they are, the event's fields it has under the same name and type
+# (the source, the resource, the job): both records declare them once.
+_EVENT = {item.name: item.type for item in fields(Event)}
+COPIED = tuple(item.name for item in fields(CallStart) if _EVENT.get(item.name) == item.type)
 # Seconds a call waits for its row before its hook starts anyway (#24): past it, the row
 # follows (in order: its end cannot pass it) and the lateness is counted.
 ROW_WAIT = 0.2
@@ -110,9 +114,8 @@ def call_row(event: Event, routes: tuple[str, ...], *, keep: bool) -> CallStart:
     """The history row of a call as it starts (the request redacted, and only when kept)."""
     post = event.phase is Phase.POST_HANDLE
     return CallStart(
-        time=event.received_at, phase=event.phase.value, source=event.source,
-        resource_type=event.resource_type, resource_name=event.resource_name,
-        scaling_job_id=event.scaling_job_id,
+        time=event.received_at, phase=event.phase.value,
+        **{name: getattr(event, name) for name in COPIED},
         result=name_of(code_of(Result, event.result)) if post else "",
         instruction="" if post else name_of(code_of(Instruction, event.instruction)),
         routes=routes,

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tfhook.core.hooks import Hook
-from tfhook.core.model import Event, Phase, Result
-from tfhook.core.routing import code_name, miss
+from tfhook.core.model import Event, Phase
+from tfhook.core.routing import miss
 from tfhook.errors import UserError
-from tfhook.hook import Instruction
 from tfhook.ops import parse as request
 from tfhook.server import wire
 
@@ -52,11 +51,7 @@ def event_from_json(text: bytes, where: str, phase: Phase | None) -> Event:
 
 def explain(event: Event, hooks: Sequence[Hook]) -> str:
     """Lines naming each route: `run NAME`, or `skip NAME: the key that ruled it out`."""
-    kind = event.resource_type or "(no resource)"
-    code = (f"result {code_name(Result, event.result)}" if event.phase is Phase.POST_HANDLE
-            else f"instruction {code_name(Instruction, event.instruction)}")
-    lines = [f"{event.phase.rpc} {kind} {event.resource_name!r} (source {event.source!r}, "
-             f"{code})"]
+    lines = [request.headline(event)]
     runs = 0
     for hook in hooks:
         why = miss(event, hook.match)

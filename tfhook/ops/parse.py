@@ -16,7 +16,8 @@ from google.protobuf import json_format
 
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES
-from tfhook.core.model import Phase
+from tfhook.core.model import Event, Phase
+from tfhook.core.routing import code_name
 from tfhook.errors import UserError
 from tfhook.hook import Instruction, Result
 from tfhook.ops import client
@@ -110,6 +111,14 @@ def build(phase: Phase, fields: Fields, document: dict[str, Any] | None, where: 
         raise UserError(f"{where}: not a {phase.rpc} request: {reason}") from None
     _apply(message, fields, post)
     return message
+
+
+def headline(event: Event) -> str:
+    """What a request says, in one line: its phase, resource, source and result or instruction."""
+    kind = event.resource_type or "(no resource)"
+    code = (f"result {code_name(Result, event.result)}" if event.phase is Phase.POST_HANDLE
+            else f"instruction {code_name(Instruction, event.instruction)}")
+    return f"{event.phase.rpc} {kind} {event.resource_name!r} (source {event.source!r}, {code})"
 
 
 def _apply(message: Any, fields: Fields, post: bool) -> None:

@@ -12,13 +12,13 @@ from tfhook.history import query
 from tfhook.observe.redact import MARKER
 
 
-def recorded(state_dir: Path, call_id: int) -> tuple[Phase, dict[str, Any]]:
+def recorded(directory: Path, call_id: int) -> tuple[Phase, dict[str, Any]]:
     """The phase and request of a recorded call; redacted fields are left out.
 
     Raises:
         UserError: no such call, or it was recorded without its request.
     """
-    with query.reading(state_dir) as conn:
+    with query.reading(directory) as conn:
         row = query.call(conn, call_id)
     if row is None:
         raise UserError(f"--replay: no call {call_id} in the history")

@@ -66,12 +66,12 @@ class Child:
             self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc
         assert proc.stdout is not None and proc.stderr is not None
-        self._ticket = orphans.started(proc.pid, spec.stop_signal, spec.kill_after,
+        self._ticket = orphans.started(proc.pid, spec.stop_signal, spec.limits.kill_after,
                                                 (proc.stdout.fileno(), proc.stderr.fileno()),
                                                 _killed_note(spec))
         self._pid = proc.pid
         self._pipes = Pipes(loop, proc, spec.stdin, spec.read_every)
-        self._deadline = loop.time() + spec.timeout
+        self._deadline = loop.time() + spec.limits.timeout
         if logs.enabled(logs.DEBUG):
             log.debug("child started", name=spec.name, pid=self._pid)
         return self
@@ -190,9 +190,9 @@ class Child:
         await self._stop_group()
         spec = self.spec
         raise ActionTimeout(
-            f'command "{spec.name}" timed out after {_human(spec.timeout)}: sent '
+            f'command "{spec.name}" timed out after {_human(spec.limits.timeout)}: sent '
             f"{signal.Signals(spec.stop_signal).name} to its process group"
-            f" (SIGKILL after {_human(spec.kill_after)})"
+            f" (SIGKILL after {_human(spec.limits.kill_after)})"
         )
 
     async def _stop_group(self, until: asyncio.Future[Any] | None = None) -> None:
@@ -206,7 +206,7 @@ class Child:
         try:
             watched = pipes.exited if until is None else until
             try:
-                await asyncio.wait_for(asyncio.shield(watched), spec.kill_after)
+                await asyncio.wait_for(asyncio.shield(watched), spec.limits.kill_after)
             except TimeoutError:
                 _warn_killed(spec, until is None)
         finally:
@@ -240,7 +240,7 @@ def _warn_killed(spec: Spec, main: bool) -> None:
     with contextlib.suppress(Exception):  # logging never stops the ladder
         log.warning("did not stop after its stop signal; killing it (SIGKILL)",
                     child=spec.name, signal=signal.Signals(spec.stop_signal).name,
-                    kill_after=spec.kill_after, what=("the program" if main
+                    kill_after=spec.limits.kill_after, what=("the program" if main
                                                       else "a background child"),
                     **({"note": spec.if_killed} if spec.if_killed else {}))
 

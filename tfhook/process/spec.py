@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tfhook.core.hooks import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +20,8 @@ class Spec:
         stdin: bytes written to standard input, which is then closed.
         env: the whole environment; None inherits ours.
         cwd: working directory.
-        timeout: seconds before the stop ladder starts.
-        kill_after: seconds between the stop signal and SIGKILL.
+        limits: seconds before the stop ladder starts, then between the stop signal and
+            SIGKILL (a hook's, whole).
         stop_signal: the first signal (SIGTERM for hooks, SIGINT for Terraform).
         read_every: read stdout at most this often (seconds; 0: as it comes). Progress
             that trickles in line by line costs a wake-up per line otherwise.
@@ -34,8 +36,7 @@ class Spec:
     stdin: bytes = b""
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
-    timeout: float = 900.0
-    kill_after: float = 10.0
+    limits: Limits = field(default_factory=Limits)
     stop_signal: int = signal.SIGTERM
     read_every: float = 0.0
     if_killed: str = ""

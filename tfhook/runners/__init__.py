@@ -2,58 +2,53 @@
 layer (tfhook.process).
 
 One runner per hook, made by the factory its action kind names in RUNNERS, given the
-server's `Context`: what runners share for as long as the server runs, across reloads (the
+server's `RunnerContext`: what runners share for as long as the server runs, across reloads (the
 executables' bound, one Terraform directory per directory, the observer runs report to).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tfhook.config.settings import Settings
+from tfhook.core import pipeline
 from tfhook.core.hooks import Hook
-from tfhook.core.observer import Observer, Observers
+from tfhook.core.observer import Observer
 from tfhook.core.slots import Slots
 from tfhook.core.table import Runner, Table, close
 
 if TYPE_CHECKING:
     from tfhook.terraform.directory import Directory
-    from tfhook.terraform.snapshots import Keeper
-
-# Runs a background refresh (start-up, reconcile, retry) of a hook through the pipeline, so
-# every observer sees it: (hook name, runner, reason) -> whether it succeeded.
-Background = Callable[[str, Runner, str], Awaitable[bool]]
-
-
-async def _no_background(hook: str, runner: Runner, reason: str) -> bool:
-    raise AssertionError(f"a background run ({reason}) with no pipeline to run it")
 
 
 @dataclass(eq=False)
-class Context:
+class RunnerContext:
     """What every runner is made with, shared by all of them for the server's life."""
 
     settings: Settings
-    observer: Observer = field(default_factory=Observers)
-    background: Background = _no_background  # the pipeline's `background`
-    # Terraform directories by (action, timeout, kill_after): hooks on one directory share it.
+    observer: Observer  # the server's one observer: calls and background runs report to it
+    # Terraform directories by (action, limits): hooks on one directory share it.
     directories: dict[tuple[object, ...], Directory] = field(default_factory=dict)
-    snapshots: Keeper | None = None  # where directories save the state before each apply
     slots: Slots = field(init=False)  # one bound for every executable hook (--max-concurrency)
 
     def __post_init__(self) -> None:
         self.slots = Slots(self.settings.max_concurrency)
 
+    async def background(self, hook: str, runner: Runner, reason: str) -> bool:
+        """Run a background refresh (start-up, reconcile, retry) of `hook` the way calls
+        run (pipeline.background), so every observer sees it; whether it succeeded."""
+        return await pipeline.background(self.observer, hook, runner, reason)
 
-def _executable(hook: Hook, context: Context) -> Runner:
+
+def _executable(hook: Hook, context: RunnerContext) -> Runner:
     from tfhook.runners.executable import ExecutableRunner
 
     return _warned(ExecutableRunner(hook, context), hook)
 
 
-def _terraform(hook: Hook, context: Context) -> Runner:
+def _terraform(hook: Hook, context: RunnerContext) -> Runner:
     from tfhook.runners.terraform import TerraformRunner
 
     return _warned(TerraformRunner(hook, context), hook)
@@ -65,13 +60,13 @@ def _warned(runner: Runner, hook: Hook) -> Runner:
     return Warned(runner, hook) if hook.on_failure == "warn" else runner  # type: ignore[arg-type]
 
 
-RUNNERS: dict[str, Callable[[Hook, Context], Runner]] = {
+RUNNERS: dict[str, Callable[[Hook, RunnerContext], Runner]] = {
     "executable": _executable,
     "terraform": _terraform,
 }
 
 
-async def open_table(context: Context, hooks: tuple[Hook, ...]) -> Table:
+async def open_table(context: RunnerContext, hooks: tuple[Hook, ...]) -> Table:
     """Make a runner per hook and start each (start-up checks); on failure close them all.
 
     Args:

@@ -1,6 +1,6 @@
 """`Decisions` over the server's Terraform directories (#21): the admin service's other end.
 
-The runners' `Context` keeps one Directory per Terraform directory; a held run is kept by the
+The runners' `RunnerContext` keeps one Directory per Terraform directory; a held run is kept by the
 directory that made it, so approve and deny find it there, and a rollback names its directory.
 Every decision taken (done, refused, failed) goes to the one observer: a log line, a history
 row and `tfhook_decisions_total`.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tfhook.core.decisions import HeldRun, Refused, Who
 from tfhook.core.observer import Decision
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 
 if TYPE_CHECKING:  # made by the Terraform runner; a generic server never loads it (#9)
     from tfhook.terraform.directory import Directory
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # made by the Terraform runner; a generic server never loads 
 class Decider:
     """Decisions on the directories `context` holds now (a reload may add or close some)."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: RunnerContext) -> None:
         self._context = context
 
     def _open(self) -> list[Directory]:

@@ -12,7 +12,7 @@ from tfhook.errors import ActionFailed
 from tfhook.hook import Instruction, name_of
 from tfhook.observe import redact
 from tfhook.process import spawn as process
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 
 # Linux refuses one argument of MAX_ARG_STRLEN (131072) bytes or more, NUL included.
 ARGV_LIMIT = 131071
@@ -73,7 +73,7 @@ class ExecutableRunner:
 
     what, shown = "hook", ""  # how a warned failure is named (runners.warn)
 
-    def __init__(self, hook: Hook, context: Context) -> None:
+    def __init__(self, hook: Hook, context: RunnerContext) -> None:
         assert isinstance(hook.action, ExecutableAction)
         self.hook = hook
         self.action: ExecutableAction = hook.action
@@ -108,8 +108,7 @@ class ExecutableRunner:
             name=self.path,
             stdin=request,
             env={**settings.env, **hook_environment(action.event, self.hook.name)},
-            timeout=self.hook.timeout,
-            kill_after=self.hook.kill_after,
+            limits=self.hook.limits,
         )
         output = bytearray()
         dropped = 0

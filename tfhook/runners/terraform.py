@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from tfhook.core.flight import Flight
 from tfhook.core.hooks import Hook, TerraformAction
 from tfhook.core.model import Action, Event, Status, Update
-from tfhook.runners import Context
-from tfhook.terraform import held, suggest
+from tfhook.runners import RunnerContext
+from tfhook.terraform import held, snapshots, suggest
 from tfhook.terraform.directory import Directory
 
 
@@ -17,17 +17,19 @@ class TerraformRunner:
 
     what, shown = "terraform refresh", "terraform refresh "  # a warned failure (runners.warn)
 
-    def __init__(self, hook: Hook, context: Context) -> None:
+    def __init__(self, hook: Hook, context: RunnerContext) -> None:
         assert isinstance(hook.action, TerraformAction)
         self.hook = hook
         self.context = context
         # Hooks on one directory agree on its options (the routes file is checked for it).
-        key = (hook.action, hook.timeout, hook.kill_after)
+        key = (hook.action, hook.limits)
         directory = context.directories.get(key)
         if directory is None or directory.closed:
+            settings = context.settings
             directory = context.directories[key] = Directory(
-                hook, dict(context.settings.env), context.observer, held.shelf(context.settings),
-                context.snapshots, suggest.folder(context.settings.state_dir))
+                hook, dict(settings.env), context.observer, held.shelf(settings),
+                snapshots.keeper(settings.snapshot_root, settings.snapshots_keep),
+                suggest.folder(settings.history_dir))  # run-N's suggestion: only with a history
         self.directory: Directory = directory
         directory.users += 1
         self._closed = False

@@ -11,8 +11,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tfhook import __version__
-from tfhook.config import address, options
-from tfhook.config.settings import Settings, environment
+from tfhook.config import address
+from tfhook.config import options as option_table
+from tfhook.config.settings import environment, parse_duration
 from tfhook.core import names
 from tfhook.core.model import Phase
 from tfhook.errors import UserError
@@ -20,7 +21,8 @@ from tfhook.scaffold import unit
 
 HANDLERS_FILE = "autoscaler-handlers.yaml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-# TimeoutStopSec beyond --grace + --kill-after: tfhook's own exit after its hooks are gone.
+# TimeoutStopSec beyond the stop steps (option_table.stop_steps): tfhook's own exit after
+# its hooks are gone.
 _STOP_MARGIN = 30.0
 
 
@@ -83,8 +85,7 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
     endpoint, socket = _address(addr)
     hook = directory / kind.hook_file
     tfhook_argv = _tfhook_argv(options.tfhook_path)
-    defaults = Settings()
-    stop = ["--grace", _seconds(defaults.grace), "--kill-after", _seconds(defaults.kill_after)]
+    stop = {option: parse_duration(option.default) for option in option_table.stop_steps()}
     tf_dir = _tf_dir(options.tf_dir, kind)
     return {
         "version": __version__, "kind": kind.name, "name": name, "handler_type": phase.value,
@@ -94,11 +95,12 @@ def context(options: Options, kind: Kind) -> dict[str, Any]:
         "runtime_directory": _runtime_directory(socket), "unit_file": f"{name}.service",
         "handlers_file": HANDLERS_FILE, "tf_dir": tf_dir, "routes": kind.routes,
         "route_dir": _route_dir(tf_dir, directory), "tfhook_argv": tfhook_argv,
-        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr), *stop,
+        "serve_argv": [*tfhook_argv, *_serve_args(kind, hook, phase, addr),
+                       *(text for option, took in stop.items() for text in (option.cli, _seconds(took))),
                        *unit.state_args()],
         **unit.context(tfhook_argv, str(directory), tf_dir),
-        "grace": stop[1], "kill_after": stop[3],
-        "stop_timeout": _seconds(defaults.grace + defaults.kill_after + _STOP_MARGIN),
+        **{option.key: _seconds(took) for option, took in stop.items()},
+        "stop_timeout": _seconds(sum(stop.values()) + _STOP_MARGIN),
         "local_serve": [*tfhook_argv, *_serve_args(kind, hook, phase,
                                                    f"unix:/tmp/tfhook-{name}.sock")],
         "local_socket": f"/tmp/tfhook-{name}.sock",
@@ -111,7 +113,7 @@ def route_keys() -> list[tuple[str, str, str]]:
     """Every key a route may have, from the option table: (field, default, help), for the
     routes file's comments."""
     keys = []
-    for option in options.OPTIONS:
+    for option in option_table.OPTIONS:
         if option.route:
             default = "" if option.default in (None, False, ()) else str(option.default)
             keys.append((option.route, default, option.help))

@@ -18,7 +18,7 @@ from tfhook import __version__
 from tfhook.scaffold import context as inputs
 from tfhook.scaffold.context import HANDLERS_FILE, KINDS, Kind, Options
 
-__all__ = ["KINDS", "File", "Kind", "Options", "Plan", "describe_kinds", "init_project",
+__all__ = ["KINDS", "File", "Kind", "Options", "ScaffoldPlan", "describe_kinds", "init_project",
            "jinja_env", "render", "summary", "templates_root", "write"]
 from tfhook.errors import UserError
 
@@ -38,14 +38,14 @@ class File:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class ScaffoldPlan:
     """What `tfhook init` wrote (or would write), and what the user should know about it."""
 
     files: list[File]
     warnings: list[str]
 
 
-def init_project(options: Options) -> Plan:
+def init_project(options: Options) -> ScaffoldPlan:
     """Validate the options, render every file of the kind and write them.
 
     Nothing is written when a file already exists (unless `options.force`) or when
@@ -69,7 +69,7 @@ def init_project(options: Options) -> Plan:
         warnings += _dry_run_warnings(files, force=options.force)
     else:
         write(files, force=options.force)
-    return Plan(files, warnings)
+    return ScaffoldPlan(files, warnings)
 
 
 def render(kind: Kind, context: dict[str, Any]) -> list[File]:
@@ -215,7 +215,7 @@ def describe_kinds() -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(plan: Plan, *, dry_run: bool) -> str:
+def summary(plan: ScaffoldPlan, *, dry_run: bool) -> str:
     """What `tfhook init` prints: the written files, or their content for --dry-run.
 
     Args:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
+from tfhook.config import options
+
 STATE_DIRECTORY = "tfhook"  # StateDirectory=: /var/lib/tfhook, made and owned for User=
 CACHE_DIRECTORY = "tfhook"  # CacheDirectory=: /var/cache/tfhook, Terraform's plugin cache
 USER = "tfhook"
@@ -14,8 +16,9 @@ _TMPS = (PurePosixPath("/tmp"), PurePosixPath("/var/tmp"))
 
 
 def state_args() -> list[str]:
-    """serve's history flag in the unit: the state directory systemd makes."""
-    return ["--state-dir", f"/var/lib/{STATE_DIRECTORY}"]
+    """serve's flags in the unit that take the state directory systemd makes (the history's)."""
+    return [text for option in options.in_systemd("StateDirectory")
+            for text in (option.cli, f"/var/lib/{STATE_DIRECTORY}")]
 
 
 def context(tfhook_argv: list[str], directory: str, terraform_dir: str | None) -> dict[str, Any]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tfhook.runners import Context
+from tfhook.runners import RunnerContext
 from tfhook.server.systemd import Notifier
 
 if TYPE_CHECKING:
     from tfhook.observe.metrics import MetricsSink
 
 
-def serving(found: Mapping[str, str], addr: str, context: Context,
+def serving(found: Mapping[str, str], addr: str, context: RunnerContext,
             metrics: MetricsSink | None, notifier: Notifier) -> None:
     """Health answers SERVING: export the versions, then tell systemd tfhook is ready.
 

@@ -22,7 +22,7 @@ def open_history(settings: Settings) -> Recorder | None:
                             "pip install 'tfhook[postgres]'") from None
         return FleetHistory(settings.history_url, keep=settings.history_keep,
                             requests=settings.history_requests)
-    if settings.state_dir is None:
+    if settings.history_dir is None:
         return None
-    return History(settings.state_dir, keep=settings.history_keep,
+    return History(settings.history_dir, keep=settings.history_keep,
                    requests=settings.history_requests)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import grpc
@@ -23,7 +24,7 @@ from tfhook.core.pipeline import Pipeline
 from tfhook.history import Recorder
 from tfhook.observe.logs import LogSink
 from tfhook.process import rlimit
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 from tfhook.runners.decisions import Decider
 from tfhook.server import admin, announce, historian, notifying, reflection, systemd, tracing
 from tfhook.server.intake import Intake
@@ -31,7 +32,6 @@ from tfhook.server.listen import Listener
 from tfhook.server.reload import Reloader
 from tfhook.server.service import SERVICE, HandleService, add_to_server
 from tfhook.server.wire import RECEIVE_LIMIT
-from tfhook.terraform import snapshots
 
 if TYPE_CHECKING:
     from tfhook.observe.metrics import MetricsSink
@@ -65,12 +65,21 @@ def build_observer(settings: Settings, history: Recorder | None = None,
     return Observers(observers), metrics
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """The pipeline, made once its table is open and complete then, and what serves it."""
+
+    pipeline: Pipeline
+    service: HandleService
+    reloader: Reloader
+
+
 class Server:
     """One tfhook server: pipeline, gRPC server, health, signals."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.listener = Listener(settings.addr, settings.socket_mode)
+        self.listener = Listener(settings)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._stop = asyncio.Event()
         self._grpc: grpc.aio.Server | None = None
@@ -78,25 +87,30 @@ class Server:
         self._forced = False  # a second signal: stop at once
         self._history: Recorder | None = historian.open_history(settings)
         self.systemd = systemd.Notifier(settings.env)  # told when ready, reloading, stopping
-        self.observer, self._metrics = build_observer(settings, self._history,
-                                                      lambda: self.pipeline.table.hooks,
+        self.observer, self._metrics = build_observer(settings, self._history, self._hooks,
                                                       self.systemd)
-        self.pipeline = Pipeline(table.Table((), {}), self.observer)
-        self.context = Context(settings, self.observer, self.pipeline.background,
-                               snapshots=snapshots.keeper(settings.state_dir,
-                                                          settings.snapshots_keep))
-        self.service = HandleService(self.pipeline, Intake(settings.max_conversion_memory))
-        self.reloader = Reloader(settings, self.pipeline, self.context)
-        self.reloader.announce = self.systemd.reloading
+        self.context = RunnerContext(settings, self.observer)
+        self.served: Served | None = None  # once the hooks' table is open
         self.decisions = Decider(self.context)
-        self.admin = admin.AdminService(self.decisions)
-        self.admin_endpoint = admin.Endpoint(self.admin, self.listener, None if (
-            settings.admin_addr is None) else Listener(settings.admin_addr, settings.socket_mode,
-                                                       "--admin-addr"))
+        self.admin_endpoint = admin.Endpoint(admin.AdminService(self.decisions), self.listener,
+                                             None if settings.admin_addr is None
+                                             else Listener(settings, "admin_addr"))
         if self._metrics is not None:
             from tfhook.observe.metrics import count_held
 
             count_held(self._metrics, lambda: len(self.decisions.held()))
+
+    def _hooks(self) -> Iterable[Hook]:
+        """The hooks in force: the served table's (a reload swaps it), else the settings'."""
+        return self.settings.hooks if self.served is None else self.served.pipeline.table.hooks
+
+    def _serve(self, opened: table.Table) -> Served:
+        """The pipeline on the table just opened, its service and its reloader."""
+        pipeline = Pipeline(opened, self.observer)
+        self.served = Served(pipeline, HandleService(pipeline, Intake(
+            self.settings.max_conversion_memory)), Reloader(self.settings, pipeline, self.context,
+                                                            self.systemd.reloading))
+        return self.served
 
     async def run(self) -> None:
         """Check, bind, serve until SIGTERM/SIGINT, then stop gracefully and clean up."""
@@ -108,8 +122,8 @@ class Server:
                 open_files = rlimit.raise_open_files()
                 self._serve_metrics()
                 # Fail fast (a bad Terraform directory…) before binding.
-                self.pipeline.table = await open_table(self.context, self.settings.hooks)
-                await self._start()
+                served = self._serve(await open_table(self.context, self.settings.hooks))
+                await self._start(served.service)
                 found = _describe(self.settings, self.context)
                 log.info("serving", addr=self.settings.addr, version=__version__, **found,
                          history=str(self._history.path) if self._history else "off",
@@ -118,7 +132,7 @@ class Server:
                 announce.serving(found, self.settings.addr, self.context, self._metrics,
                                  self.systemd)
                 await self._stop.wait()
-                await self._shutdown()
+                await self._shutdown(served)
             finally:
                 if self._grpc is not None:
                     # Calls a second signal cut short unwind first and record why, for up to
@@ -127,7 +141,8 @@ class Server:
                     await self._idle(FORCED_WAIT if self._forced else None)
                     await asyncio.shield(self._grpc.stop(0))
                 await self.admin_endpoint.stop(0)
-                await self.reloader.close()
+                if self.served is not None:
+                    await self.served.reloader.close()
                 self.listener.remove()
                 # Calls record how they ended before the history closes.
                 await self._idle(FORCED_WAIT if self._forced else None)
@@ -144,19 +159,22 @@ class Server:
             serve_exporter(self.settings.exporter.address, self._metrics)
 
     async def _idle(self, limit: float | None = None) -> None:
-        await self.pipeline.wait_idle(self.reloader.tables(), self.reloader.kill_after() + 1
-                                      if limit is None else limit)
+        if self.served is None:  # start-up failed before the table opened: no calls came
+            return
+        reloader = self.served.reloader
+        await self.served.pipeline.wait_idle(reloader.tables(), reloader.stop_time() + 1
+                                             if limit is None else limit)
 
     @property
     def cut_short(self) -> int:
         """How many calls were cut short at the end of --grace (answered UNAVAILABLE)."""
-        return self.service.cut_short
+        return 0 if self.served is None else self.served.service.cut_short
 
     def stop(self) -> None:
         """Ask the server to stop (what SIGTERM does)."""
         self._stop.set()
 
-    async def _start(self) -> None:
+    async def _start(self, service: HandleService) -> None:
         options: list[tuple[str, int]] = [("grpc.so_reuseport", 0),
                                           ("grpc.max_receive_message_length", RECEIVE_LIMIT)]
         if self.settings.max_connection_idle > 0:
@@ -165,7 +183,7 @@ class Server:
             idle_ms = max(int(self.settings.max_connection_idle * 1000), 1)
             options.append(("grpc.max_connection_idle_ms", idle_ms))
         server = grpc.aio.server(options=options)
-        add_to_server(self.service, server)
+        add_to_server(service, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable(
             server, (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
@@ -185,7 +203,7 @@ class Server:
                         "this machine can connect and run the hooks; prefer unix:PATH "
                         "(see docs/how-to/security.md)", addr=self.settings.addr)
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self, served: Served) -> None:
         self.systemd.stopping()
         log.info("stopping", grace=self.settings.grace)
         await self.health.enter_graceful_shutdown()
@@ -193,14 +211,14 @@ class Server:
             return
         # gRPC refuses new calls from now on; those in progress get --grace to finish. Then
         # tfhook ends them itself, each with UNAVAILABLE saying why, not gRPC's bare
-        # "Cancelling all calls". Stopping their hooks takes up to kill_after more.
+        # "Cancelling all calls". Stopping their hooks takes up to their stop time more.
         stopping = asyncio.ensure_future(
-            self._grpc.stop(self.settings.grace + self.reloader.kill_after() + 5))
+            self._grpc.stop(self.settings.grace + served.reloader.stop_time() + 5))
         admin_stopping = asyncio.ensure_future(self.admin_endpoint.stop(self.settings.grace))
-        calls = {call for t in self.reloader.tables() for call in t.calls}
+        calls = {call for t in served.reloader.tables() for call in t.calls}
         if calls:
             await asyncio.wait(calls, timeout=self.settings.grace)
-        self.service.cut()
+        served.service.cut()
         await self._idle()
         await self._grpc.stop(0)
         await stopping
@@ -220,12 +238,12 @@ class Server:
                 loop.remove_signal_handler(sig)
 
     def _on_hangup(self) -> None:
-        if self._grpc is None or self._stop.is_set():
+        if self._grpc is None or self._stop.is_set() or self.served is None:
             log.info("SIGHUP ignored: not serving", signal="SIGHUP")
             return
         for directory in self.context.directories.values():  # credentials anew (#25)
             directory.providers.restart()
-        self.reloader.request()
+        self.served.reloader.request()
 
     def _on_signal(self, sig: int) -> None:
         # Act first, log after: nothing may keep a signal from stopping the server.
@@ -233,7 +251,8 @@ class Server:
         if self._task is not None and (self._stop.is_set() or self._grpc is None):
             # A second signal, or one during start-up: nothing to drain, stop now. The calls
             # are ended first, each saying that the server cut it short (not its client).
-            self.service.cut(f"stopped at once by a second {name}")
+            if self.served is not None:
+                self.served.service.cut(f"stopped at once by a second {name}")
             self._forced = True
             self._task.cancel()
             log.warning("stopping now", signal=name)
@@ -248,7 +267,7 @@ def _idle(settings: Settings) -> str:
     return "never closed" if seconds <= 0 else f"{seconds:g}s"
 
 
-def _describe(settings: Settings, context: Context) -> dict[str, str]:
+def _describe(settings: Settings, context: RunnerContext) -> dict[str, str]:
     """The start-up line's mode or routes, Terraform directories and engines."""
     hooks = settings.hooks
     kinds = sorted({hook.kind for hook in hooks})

@@ -14,21 +14,22 @@ from typing import Any
 import grpc
 import structlog
 
-from tfhook.config import address
+from tfhook.config import address, options
+from tfhook.config.settings import Settings
 from tfhook.errors import UserError
 
 log = structlog.get_logger("tfhook.server")
 
 
 class Listener:
-    """The server's address as given (`--addr`, or `flag`), parsed, and the socket file
-    bound there."""
+    """The server's address as the option `key` gives it (`--addr`, by default), parsed, and
+    the socket file bound there (with the file mode --socket-mode says)."""
 
-    def __init__(self, addr: str, socket_mode: int, flag: str = "--addr") -> None:
-        self.addr = addr
-        self.flag = flag
-        self.address = address.parse(addr)
-        self.socket_mode = socket_mode
+    def __init__(self, settings: Settings, key: str = "addr") -> None:
+        self.addr = str(getattr(settings, key))
+        self.flag = options.BY_KEY[key].cli
+        self.address = address.parse(self.addr)
+        self.socket_mode = settings.socket_mode
         self._socket_ino: int | None = None
 
     def bind(self, server: grpc.aio.Server) -> None:

@@ -14,11 +14,10 @@ import structlog
 
 from tfhook.config import routes_file as routes
 from tfhook.config.settings import Settings
-from tfhook.core import table
-from tfhook.core.hooks import DEFAULT_KILL_AFTER
+from tfhook.core import hooks, table
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
-from tfhook.runners import Context, open_table
+from tfhook.runners import RunnerContext, open_table
 from tfhook.terraform.probes import probes
 
 log = structlog.get_logger("tfhook.reload")
@@ -27,7 +26,9 @@ log = structlog.get_logger("tfhook.reload")
 class Reloader:
     """Swaps the pipeline's table when the routes file changes; closes the tables it owns."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, context: Context) -> None:
+    def __init__(self, settings: Settings, pipeline: Pipeline, context: RunnerContext,
+                 announce: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
+                 ) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.context = context
@@ -35,7 +36,7 @@ class Reloader:
         self._retiring: set[table.Table] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # What each reload is wrapped in: systemd is told RELOADING=1, then READY=1 (#24).
-        self.announce: Callable[[], AbstractAsyncContextManager[object]] = contextlib.nullcontext
+        self.announce = announce
 
     def request(self) -> None:
         """What SIGHUP does."""
@@ -72,10 +73,9 @@ class Reloader:
         """The table in force and those whose calls are still finishing."""
         return [self.pipeline.table, *self._retiring]
 
-    def kill_after(self) -> float:
-        """The longest kill_after of any hook in any table."""
-        return max((hook.kill_after for t in self.tables() for hook in t.hooks),
-                   default=DEFAULT_KILL_AFTER)
+    def stop_time(self) -> float:
+        """The longest any hook of any table may take to stop."""
+        return hooks.stop_time(hook for t in self.tables() for hook in t.hooks)
 
     async def close(self) -> None:
         """Stop: no more reloads; close every table now."""

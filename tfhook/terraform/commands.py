@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class PlanOptions:
     """Options of `terraform plan`."""
 
     refresh_only: bool = False  # -refresh-only: what the cloud changed, nothing else
@@ -28,7 +28,7 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class Apply:
+class ApplyOptions:
     """Options of `terraform apply`."""
 
     plan_file: Path | None = None  # the saved plan to apply exactly (its variables are in it)
@@ -36,7 +36,7 @@ class Apply:
     automation: bool = True  # -input=false -json
 
 
-def plan(options: Plan) -> list[str]:
+def plan(options: PlanOptions) -> list[str]:
     """`terraform plan` with `options`."""
     args = ["plan"]
     if options.refresh_only:
@@ -54,7 +54,7 @@ def plan(options: Plan) -> list[str]:
     return args + [f"-var-file={path}" for path in options.var_files]
 
 
-def apply(options: Apply) -> list[str]:
+def apply(options: ApplyOptions) -> list[str]:
     """`terraform apply` with `options` (with a plan file: exactly that plan)."""
     args = ["apply"]
     if options.automation:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfhook.config import options
 from tfhook.core.flight import Batch
 from tfhook.core.hooks import Converge, TerraformAction
 from tfhook.core.model import Event, Update
@@ -194,8 +195,10 @@ def _suggest(target: Target, batch: Batch, found: list[Changed],
 
 
 def route_sets(action: TerraformAction) -> dict[str, str]:
-    """The variables the route's var and var_file set: name -> which of them."""
-    found = {name: "var" for name, _ in action.variables}
+    """The variables the route itself sets (its `variables` and `var_files`): name -> the
+    route's key that sets it, as the routes file spells it."""
+    by_value, by_file = (options.filling(field).given_key for field in ("variables", "var_files"))
+    found = {name: by_value for name, _ in action.variables}
     for path in action.var_files:
         where = path if path.is_absolute() else action.dir / path
         try:
@@ -205,13 +208,13 @@ def route_sets(action: TerraformAction) -> dict[str, str]:
         except (OSError, ValueError):  # Terraform's own check says what is wrong with it
             continue
         for name in names if isinstance(names, dict) else ():
-            found.setdefault(str(name), f"var_file {path}")
+            found.setdefault(str(name), f"{by_file} {path}")
     return found
 
 
 def route_problem(action: TerraformAction) -> str | None:
-    """Why the route may not converge: its var or var_file sets a variable converge owns
-    (it would override the variables file)."""
+    """Why the route may not converge: a variable of its own (route_sets) is one converge
+    owns (it would override the variables file)."""
     if action.converge is None:
         return None
     try:

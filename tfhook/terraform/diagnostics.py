@@ -54,7 +54,8 @@ def failure(where: Path, waited: str, report: Report, exit_: process.Exit) -> Ac
 
     Args:
         where: the Terraform directory.
-        waited: how the lock timeout is named and how long it was (`--lock-timeout 60s`).
+        waited: how the lock timeout is named (its flag or routes-file field) and how long
+            it was.
         report: what the run printed.
         exit_: how it ended.
     """

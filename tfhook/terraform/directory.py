@@ -58,11 +58,10 @@ class Directory:
         self.observer: Observer = observer or Observers()
         env = commands.environment(env)
         engine = engines.choose(self.action.engine, env, self.label("terraform"))
-        self.target = refresh.Target(self.action, engine, env, hook.timeout, hook.kill_after,
-                                     self.label("lock_timeout"), self.label("max_state_removals"),
+        self.target = refresh.Target(self.action, engine, env, hook.limits, hook.label,
                                      snapshots, suggestions)
         self.flight = Flight(self._work)
-        self.providers = warm.Providers(self.action, env, hook.kill_after)  # (#25)
+        self.providers = warm.Providers(self.action, env, hook.limits)  # (#25)
         # The plan held for an operator (#21); none without a history to name its run.
         self.held = None if shelf is None else held.HeldPlans(shelf, self.observer)
         self.users = 0  # hooks using this directory; closed when the last one closes

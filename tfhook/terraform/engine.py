@@ -6,7 +6,10 @@ import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from tfhook.core.hooks import Limits
 from tfhook.terraform import locate
+
+_VERSION_LIMITS = Limits(60.0, 5.0)  # `version` answers at once: 60s to run, 5s to stop
 
 # Refresh-only applies whose only changes are outputs fail before 1.10.
 OUTPUT_ONLY_FIX = (1, 10)
@@ -44,7 +47,7 @@ async def version(engine: Engine, env: Mapping[str, str]) -> tuple[int, ...] | N
     from tfhook.terraform import commands
 
     spec = process.Spec(argv=[*engine.argv, *commands.version()], name=engine.describe(),
-                        env=env, timeout=60, kill_after=5)
+                        env=env, limits=_VERSION_LIMITS)
     output, _ = await process.capture(spec)
     try:
         text = json.loads(output)["terraform_version"]

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import signal
 
+from tfhook.core.hooks import Limits
 from tfhook.process import spawn as process
 from tfhook.terraform.refresh import Target
 
-TIMEOUT = 60.0  # a hook of the repository's may take a while; git itself takes milliseconds
+# A hook of the repository's may take a while; git itself takes milliseconds.
+LIMITS = Limits(timeout=60.0)
 
 
 async def _git(target: Target, *args: str) -> tuple[str, process.Exit]:
     spec = process.Spec(argv=["git", *args], name="git", env=target.env, cwd=target.action.dir,
-                        timeout=TIMEOUT, stop_signal=signal.SIGTERM)
+                        limits=LIMITS, stop_signal=signal.SIGTERM)
     output, exit_ = await process.capture(spec)
     return output.decode("utf-8", "replace"), exit_
 

@@ -39,7 +39,7 @@ class StateMissing(ActionFailed):
 
 
 @dataclass
-class Result:
+class GuardedRefresh:
     """What a guarded refresh did."""
 
     report: Report
@@ -52,7 +52,7 @@ class Result:
 
 
 async def refresh(target: Target, batch: Batch, targets: list[str], causes: drift.Causes,
-                  hold: Hold | None = None) -> Result:
+                  hold: Hold | None = None) -> GuardedRefresh:
     """Plan the refresh, refuse unexpected removals, apply the plan, check for reverts.
 
     Args:
@@ -81,8 +81,8 @@ async def refresh(target: Target, batch: Batch, targets: list[str], causes: drif
                      dir=str(target.action.dir))
     # The plan knows what each drift changed; the streamed events only say `update`.
     report.drifted = [str(d) for d in drifts] or report.drifted
-    result = Result(report, time.monotonic() - started, plans.prior_outputs(saved),
-                    drifts=drifts)
+    result = GuardedRefresh(report, time.monotonic() - started, plans.prior_outputs(saved),
+                            drifts=drifts)
     # Only what the refresh changed can be changed back; the check plans just that (a
     # plan of the whole configuration costs as much as the refresh itself).
     drifted = plans.drifted(saved)
@@ -181,7 +181,7 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         f"terraform refresh refused in {target.action.dir}: it would remove "
         f"{len(refused)} object(s) from the state ({why}): {names}. Nothing was changed. "
         "Check the credentials, account and zone Terraform uses; if the objects are really "
-        f"gone, allow it with {target.removals_label} {len(refused)} (or remove them by hand: "
+        f"gone, allow it with {target.label('max_state_removals')} {len(refused)} (or remove them by hand: "
         f"{commands.for_person(target.action.dir, commands.state_rm('ADDRESS'))})"
         + (f". The plan is {how}" if how else ""))
 
@@ -196,11 +196,11 @@ def _check_state(target: Target, saved: dict[str, Any]) -> None:
         f"terraform refresh refused in {where}: {problem}. Nothing was changed. Likely causes: "
         "the state was lost or cut short, the wrong workspace or backend is selected, or the "
         "directory was never applied (apply it once first: "
-        f"{commands.for_person(where, commands.apply(commands.Apply(automation=False)))})")
+        f"{commands.for_person(where, commands.apply(commands.ApplyOptions(automation=False)))})")
 
 
 async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
-                         result: Result) -> None:
+                         result: GuardedRefresh) -> None:
     """What the configuration would change back of `drifted` on the next apply (a plan
     that refreshes nothing, targeted at them)."""
     batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
 from tfhook.process import spawn as process
@@ -20,7 +20,7 @@ from tfhook.terraform.snapshots import Keeper
 
 PROGRESS_EVERY = 1.0  # seconds between RUNNING messages: a big state must not flood
 # What a person runs to see whether the state lock is held, and to release it.
-_CHECK = commands.plan(commands.Plan(lock_timeout=0, automation=False))
+_CHECK = commands.plan(commands.PlanOptions(lock_timeout=0, automation=False))
 _RELEASE = commands.force_unlock("ID")
 
 
@@ -31,16 +31,14 @@ class Target:
     action: TerraformAction
     engine: Engine
     env: Mapping[str, str]
-    timeout: float
-    kill_after: float
-    lock_label: str = "lock_timeout"  # how messages name the lock timeout (a flag, a field)
-    removals_label: str = "max_state_removals"
+    limits: Limits
+    label: startup.Label = startup.as_is  # how messages name a field (the hook's label)
     snapshots: Keeper | None = None  # where the state is saved before each write (None: not)
     suggestions: Path | None = None  # where converge keeps a run's suggested change (#22)
 
     def var_files(self, variables: Path | None) -> tuple[Path, ...]:
-        """The var_file options, then `variables`, the file of the `var` values, which the
-        var_file options do not override: it stands where `-var` flags would."""
+        """The route's `var_files`, then `variables`, the file of its `variables` values,
+        which the files before it do not override: it stands where `-var` flags would."""
         return (*self.action.var_files, *(() if variables is None else (variables,)))
 
     def variables(self, where: str) -> Path | None:
@@ -50,8 +48,7 @@ class Target:
     def spec(self, args: list[str], name: str) -> process.Spec:
         """A child running the engine with `args` in the directory, stopped with SIGINT."""
         return process.Spec(argv=[*self.engine.argv, *args], name=name, env=self.env,
-                            cwd=self.action.dir, timeout=self.timeout,
-                            kill_after=self.kill_after, stop_signal=signal.SIGINT,
+                            cwd=self.action.dir, limits=self.limits, stop_signal=signal.SIGINT,
                             command=commands.named(args),
                             if_killed=(
                                 "a Terraform killed this way may leave its state lock held: "
@@ -64,24 +61,28 @@ class Target:
     def plan_argv(self, targets: list[str], out: Path, variables: Path | None = None
                   ) -> list[str]:
         """The saved refresh-only plan that is checked, then applied (#12)."""
-        return commands.plan(commands.Plan(
+        return commands.plan(commands.PlanOptions(
             refresh_only=True, out=out, lock_timeout=self.action.lock_timeout,
             targets=targets, var_files=self.var_files(variables)))
 
     def apply_argv(self, plan_file: Path) -> list[str]:
         """Apply exactly the saved plan that was checked (no variables: they are in it)."""
-        return commands.apply(commands.Apply(plan_file, lock_timeout=self.action.lock_timeout))
+        return commands.apply(commands.ApplyOptions(plan_file, lock_timeout=self.action.lock_timeout))
+
+    def push_argv(self, state_file: Path) -> list[str]:
+        """Push `state_file` as the directory's state (a rollback), waiting for its lock."""
+        return commands.state_push(state_file, lock_timeout=self.action.lock_timeout)
 
     def revert_argv(self, targets: list[str], out: Path, variables: Path | None = None
                     ) -> list[str]:
         """A plan that refreshes nothing: what the configuration would change back."""
-        return commands.plan(commands.Plan(
+        return commands.plan(commands.PlanOptions(
             refresh=False, out=out, lock_timeout=self.action.lock_timeout, targets=targets,
             var_files=self.var_files(variables)))
 
     def check_argv(self, variables: Path | None = None) -> list[str]:
         """The start-up plan of nothing, with our variables (startup.NOTHING)."""
-        return commands.plan(commands.Plan(refresh=False, lock=False,
+        return commands.plan(commands.PlanOptions(refresh=False, lock=False,
                                            targets=[startup.NOTHING],
                                            var_files=self.var_files(variables)))
 
@@ -118,7 +119,7 @@ async def show(target: Target, plan_file: Path) -> tuple[bytes, process.Exit]:
 
 def failure(target: Target, report: Report, exit_: process.Exit) -> ActionFailed:
     """The error of a failed run: a lock another client holds, or Terraform's diagnostics."""
-    waited = f"{target.lock_label} {commands.duration(target.action.lock_timeout)}"
+    waited = f"{target.label('lock_timeout')} {commands.duration(target.action.lock_timeout)}"
     return diagnostics.failure(target.action.dir, waited, report, exit_)
 
 

@@ -76,8 +76,7 @@ async def push(target: Target, run: int, this_run: int | None) -> str:
     with planfiles.directory() as tmp:
         path = Path(tmp) / "rollback.tfstate"
         snapshots.write_private(path, state.dump({**old, "serial": serial}))
-        spec = target.spec(commands.state_push(path, lock_timeout=target.action.lock_timeout),
-                           "terraform state push")
+        spec = target.spec(target.push_argv(path), "terraform state push")
         output, exit_ = await process.capture(spec)
     if exit_.returncode != 0:
         raise Refused(f"terraform state push failed in {target.action.dir} ({exit_.describe()}):"

@@ -23,7 +23,12 @@ _VARIABLE_ERRORS = {"Value for undeclared variable", "No value for required vari
                     "Invalid value for input variable"}
 
 
-Label = Callable[[str], str]  # how messages name a field: `dir` → `--tf-dir`, or a file's
+Label = Callable[[str], str]  # how messages name a field: `dir` → its flag, or a file's
+
+
+def as_is(name: str) -> str:
+    """The Label of a target made without a hook: a field is named by its key."""
+    return name
 
 
 def directory_problem(where: Path) -> str | None:

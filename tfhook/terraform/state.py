@@ -12,9 +12,9 @@ from tfhook.process import spawn as process
 State = dict[str, Any]
 
 
-def read_local(tf_dir: Path) -> dict[str, Any] | None:
+def read_local(directory: Path) -> dict[str, Any] | None:
     """The local state file of a directory (default local backend), or None."""
-    path = tf_dir / "terraform.tfstate"
+    path = directory / "terraform.tfstate"
     if not path.is_file():
         return None
     try:

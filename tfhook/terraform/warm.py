@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from tfhook.core.hooks import TerraformAction
+from tfhook.core.hooks import Limits, TerraformAction
 from tfhook.errors import ActionTimeout
 from tfhook.process import spawn as process
 from tfhook.terraform import providers
@@ -43,11 +43,11 @@ class Provider:
     """One provider child started with `-debug`, and the reattach value it printed."""
 
     def __init__(self, binary: providers.Binary, where: Path, env: Mapping[str, str],
-                 stop_wait: float) -> None:
+                 limits: Limits) -> None:
         self.binary = binary
         self.spec = process.Spec(
             argv=[str(binary.path), "-debug"], name=f"provider {binary.source} for {where}",
-            env=env, cwd=where, timeout=_FOREVER, kill_after=stop_wait,
+            env=env, cwd=where, limits=replace(limits, timeout=_FOREVER),
             stop_signal=signal.SIGINT)  # Go's debug mode stops on an interrupt
         self.reattach: asyncio.Future[dict[str, object]] = (
             asyncio.get_running_loop().create_future())
@@ -88,7 +88,7 @@ class Provider:
         return not self.task.done() and not (self._child is not None and self._child.exited)
 
     async def stop(self) -> None:
-        """Stop it (its group: interrupt, then SIGKILL after stop_wait) and reap it."""
+        """Stop it (its group: interrupt, then SIGKILL as its limits say) and reap it."""
         self.task.cancel()
         with contextlib.suppress(BaseException):
             await self.task
@@ -111,12 +111,12 @@ def reattach_value(line: bytes) -> dict[str, object] | None:
 class Providers:
     """A directory's warm providers: started at its first run, restarted as needed."""
 
-    def __init__(self, action: TerraformAction, env: Mapping[str, str], stop_wait: float
+    def __init__(self, action: TerraformAction, env: Mapping[str, str], limits: Limits
                  ) -> None:
         self.where = action.dir
         self.on = action.warm_providers != "off"
         self.base = env  # the directory's environment, without warm providers
-        self.stop_wait = stop_wait  # between the interrupt and SIGKILL
+        self.limits = limits  # the hook's: the wait between the interrupt and SIGKILL
         self._running: list[Provider] = []
         self._value: dict[str, object] = {}
         self._lock_file: bytes | None = None
@@ -167,7 +167,7 @@ class Providers:
         self._lock_file, self._stale = providers.lock_text(self.where), False
         given = _given(base)
         found = [b for b in providers.find(self.where, base) if b.source not in given]
-        self._running = [Provider(b, self.where, base, self.stop_wait) for b in found]
+        self._running = [Provider(b, self.where, base, self.limits) for b in found]
         try:
             for provider in self._running:
                 self._value.update(await provider.started())
