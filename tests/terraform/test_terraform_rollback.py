@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import uuid
@@ -236,6 +237,38 @@ def test_a_rollback_through_the_server_runs_under_its_flight(simcloud: SimCloud,
                        env=simcloud.env)
     assert [(d["action"], d["run_id"], d["outcome"]) for d in json.loads(decisions.stdout)] == [
         ("rollback", run["id"], "done")], decisions.stdout
+
+
+def test_a_direct_rollback_leaves_a_running_servers_history_whole(
+        simcloud: SimCloud, tf_serve, tmp_path: Path) -> None:
+    """The CLI opens the server's history (a direct rollback writes its run there, `tfhook
+    history` reads it) while the server keeps writing: no row of either may be lost, and the
+    server's -wal/-shm must stay (SQLite deletes them when it believes it is the last
+    connection; a process that closed a stray descriptor of the file lost its locks)."""
+    state_dir = tmp_path / "state"
+    server = tf_serve(simcloud.dir, "--state-dir", str(state_dir), env=simcloud.env)
+    refresh_to(simcloud, server, 400)
+    (first,) = runs(state_dir, simcloud.env)
+
+    back = tfhook("state", "rollback", f"run-{first['id']}", "--state-dir", str(state_dir),
+                  "--yes", env=simcloud.env)
+    assert back.returncode == 0, back.stderr
+    refresh_to(simcloud, server, 1000)  # the server writes on after the CLI closed it
+    refresh_to(simcloud, server, 200)
+
+    open_files = [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}")
+                  for fd in os.listdir(f"/proc/{server.proc.pid}/fd")]
+    assert not [name for name in open_files if "history.sqlite3" in name
+                and name.endswith("(deleted)")], open_files
+    assert [(run["triggers"], run["outcome"]) for run in runs(state_dir, simcloud.env)] == [
+        (["event"], "done"), (["rollback"], "done"), (["event"], "done"), (["event"], "done")]
+    conn = sqlite3.connect(f"{(state_dir / 'history.sqlite3').as_uri()}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT count(*) FROM calls WHERE outcome IS NOT NULL"
+                            ).fetchone() == (3,)
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
