@@ -98,6 +98,10 @@ def test_a_rollback_restores_the_state_and_a_second_one_undoes_it(
     back = tfhook("state", "rollback", f"run-{second}", "--state-dir", str(state_dir),
                   "--yes", env=simcloud.env)
     assert back.returncode == 0, back.stderr
+    # stdout holds the result alone; logs go to stderr, warnings only by default.
+    assert back.stdout.startswith(f"rollback of {simcloud.dir} to the state before "
+                                  f"run-{second} "), back.stdout
+    assert "level=" not in back.stdout and "level=" not in back.stderr, back
     rolled = simcloud.state()
     assert resources(rolled) == resources(at_400)
     # tfhook pushes serial current + 1; the local backend adds one as it writes (the pushed
