@@ -110,6 +110,16 @@ def test_a_rollback_restores_the_state_and_a_second_one_undoes_it(
     assert (rolled["lineage"], rolled["serial"]) == (at_1000["lineage"], at_1000["serial"] + 2)
     rollback_run = runs(state_dir, simcloud.env)[-1]
     assert (rollback_run["triggers"], rollback_run["outcome"]) == (["rollback"], "done")
+    # Recorded under the route of the run it undoes, with what it changed, and decided.
+    assert (rollback_run["route"], rollback_run["drifted"]) == (
+        "terraform", ["simcloud_elb.main: plan 1000 -> 400"])
+    listed_runs = tfhook("history", "runs", "--state-dir", str(state_dir), env=simcloud.env)
+    assert "rolled back 1: simcloud_elb.main: plan 1000 -> 400" in listed_runs.stdout, listed_runs.stdout
+    decisions = tfhook("history", "decisions", "--json", "--state-dir", str(state_dir),
+                       env=simcloud.env)
+    assert [(d["action"], d["run_id"], d["outcome"], d["route"], d["peer"])
+            for d in json.loads(decisions.stdout)] == [
+        ("rollback", second, "done", "terraform", "local")], decisions.stdout
     assert resources(snapshot(state_dir, rollback_run["id"])) == resources(at_1000)
 
     again = tfhook("state", "rollback", f"run-{rollback_run['id']}", "--state-dir",
