@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import warmreport
+
 Target = dict[str, Any]
 FULL_REFRESH_RESOURCES = 1000  # the size the refresh CPU target is set for
 NOTHING = "nothing to refresh"  # the burst case whose runs stop after their plan
@@ -54,7 +56,7 @@ def targets(r: dict[str, Any]) -> list[Target]:
                                  f"burst of 20 vs shell pattern, {case} ({engine}), runs: "
                                  f"{burst['distinct_runs']}{applied}", burst["speedup"], 8, "x",
                                  at_most=False))
-    return found
+    return found + warmreport.targets(r)
 
 
 def _met(t: Target) -> str:
@@ -69,7 +71,7 @@ def _fmt(value: float) -> str:
 
 def markdown(r: dict[str, Any]) -> str:
     lines = [*_header(r), *_targets_md(r), *_generic_md(r["generic"]), *_terraform_md(r),
-             *_footprint_md(r), *_commands()]
+             *warmreport.markdown(r), *_footprint_md(r), *_commands()]
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import footprint, generic, report, terraform
+from bench import footprint, generic, report, terraform, warm
 from bench.common import QUICK
 
 
@@ -50,7 +50,7 @@ def main() -> None:
         work = Path(tmp)
         steps = {"generic": generic.run, "terraform_burst": terraform.burst,
                  "init_hook_per_event_s": terraform.init_hook, "refresh": terraform.refresh,
-                 "guarded_refresh": terraform.guard,
+                 "guarded_refresh": terraform.guard, "warm_providers": warm.run,
                  "start_to_serving": footprint.start, "terraform_version": footprint.terraform_version}
         for name, step in steps.items():
             print(f"bench: {name} (load {load()})", flush=True)

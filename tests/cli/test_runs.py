@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from support.servers import HANG_GUARD, free_port, run_tfhook
-from support.simcloud import SimCloud
+from support.simcloud import ELB_ID, SimCloud
 from support.terraform import updated
 
 from tfhook.ops import admin as client
@@ -98,3 +98,29 @@ def test_deny_discards_the_held_run_and_a_rollback_goes_through_the_server(
                                  tmp_path).stdout)
     assert [(r["action"], r["run_id"], r["outcome"]) for r in rows] == [
         ("rollback", 2, "done"), ("deny", 1, "done")]
+
+
+def test_a_stale_plan_held_again_keeps_the_events_explanations(
+        simcloud: SimCloud, tf_serve, tmp_path: Path) -> None:
+    server = tf_serve(simcloud.dir, "--unexplained-drift", "hold", "--on-failure", "warn",
+                      "--state-dir", "state", env=simcloud.env)
+    addr = server.target
+    web0, web1 = (simcloud.id_of(f"simcloud_server.web[{n}]") for n in (0, 1))
+    simcloud.change("elb", ELB_ID, plan=400)  # the event's job did this
+    simcloud.change("server", web0, memory=8)  # no event explains this
+    assert "held as run-1" in server.call("PostHandle", updated(scaling_job_id="elb-front"))[-1][1]
+    # The state moves (web[1] refreshed by hand) and web[1] drifts again: a stale plan that
+    # now changes more, held again as run-2.
+    simcloud.change("server", web1, memory=4)
+    simcloud.terraform("apply", "-refresh-only", "-auto-approve", "-input=false",
+                       "-target=simcloud_server.web[1]")
+    simcloud.change("server", web1, memory=8)
+
+    approved = run_tfhook(["runs", "approve", "run-1", "--addr", addr], tmp_path)
+
+    assert approved.returncode == 1 and "held as run-2" in approved.stderr, approved
+    (held,) = client.held(addr, HANG_GUARD)
+    assert held.changes == (
+        "simcloud_elb.main (plan 100 -> 400, explained by job elb-front)",
+        "simcloud_server.web[0] (memory 2 -> 8, not explained by any event)",
+        "simcloud_server.web[1] (memory 4 -> 8, not explained by any event)"), held

@@ -185,6 +185,14 @@ def test_yaml_nested_too_deeply_is_one_line(site: Path, command: list[str]) -> N
     assert not (site / "s.sock").exists()
 
 
+def test_a_bare_off_is_the_word_not_a_boolean(site: Path) -> None:
+    # YAML 1.1 reads `off` unquoted as false; the choice's word is meant (#25).
+    (site / "tfhook.yaml").write_text(
+        "routes:\n  - {name: a, terraform: {dir: infra/elb, warm_providers: off}}\n")
+    [hook] = load(site / "tfhook.yaml")
+    assert isinstance(hook.action, TerraformAction) and hook.action.warm_providers == "off"
+
+
 def test_closed_bracket_globs_are_kept(site: Path) -> None:
     globs = ["elb-[0-9]*", "[[]literal", "[]]x", "[!]]y"]
     (site / "tfhook.yaml").write_text(

@@ -8,10 +8,11 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from support.servers import run_tfhook, tfhook_command, write_script
+from support.servers import HANG_GUARD, run_tfhook, tfhook_command, write_script
 
 from tfhook.history import DB_NAME, CallEnd, CallStart, History, query
 
@@ -133,3 +134,41 @@ def test_history_files_are_private_and_a_loose_directory_is_named(serve, tmp_pat
     assert f"{state / DB_NAME} had mode 0644; made 0600" in warnings[0]
     assert f"the state directory {state} has mode 0755" in warnings[1]
     assert f"chmod 700 {state}" in warnings[1]
+
+
+# Another process writing a row the way a server or the CLI does, then closing.
+OTHER_WRITER = """
+import asyncio, sys
+from pathlib import Path
+from tfhook.history import CallStart, History
+history = History(Path(sys.argv[1]), keep=1e12)
+asyncio.run(history.call_started(CallStart(time=2000.0, phase="post-handle",
+                                           scaling_job_id="other")))
+history.close()
+"""
+
+
+def test_another_process_closing_the_database_leaves_this_ones_wal(tmp_path: Path) -> None:
+    """A History keeps two connections (the event loop's, the writer's); another process
+    (the CLI's direct rollback) opens the same file, writes and closes. SQLite deletes the
+    -wal/-shm on a close when no other process holds a lock on the file: this process must
+    still hold its locks, and every row of both stay readable."""
+    history = History(tmp_path, keep=1e12)
+
+    async def write(job: str) -> None:
+        ref = await history.call_started(CallStart(time=2000.0, phase="post-handle",
+                                                   scaling_job_id=job))
+        await history.call_finished(ref, CallEnd(2001.0, "ran", "done", 1.0))
+
+    try:
+        asyncio.run(write("before"))
+        other = subprocess.run([sys.executable, "-c", OTHER_WRITER, str(tmp_path)],
+                               check=False, capture_output=True, text=True, timeout=HANG_GUARD)
+        assert other.returncode == 0, other.stderr
+        assert (tmp_path / f"{DB_NAME}-wal").exists()
+        asyncio.run(write("after"))
+    finally:
+        history.close()
+    assert [row["scaling_job_id"] for row in listed(tmp_path)] == ["after", "other", "before"]
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -4,6 +4,7 @@ servers, the embedded engine and the simulated cloud (only the cloud API is simu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -14,6 +15,15 @@ import pytest
 from support.servers import HANG_GUARD, launch, tfhook_command
 from support.simcloud import ELB_ID, SimCloud, main_tf
 from support.terraform import Recorder, TfServer, updated
+
+from tfhook.core.decisions import Who
+from tfhook.core.hooks import Converge, Hook, TerraformAction
+from tfhook.core.observer import Observers
+from tfhook.errors import ActionFailed
+from tfhook.history import History
+from tfhook.observe.history_sink import HistorySink
+from tfhook.terraform.directory import Directory
+from tfhook.terraform.held import Shelf
 
 VARS = "autoscaler.auto.tfvars.json"
 VARIABLES_TF = 'variable "elb_plan" {\n  type    = number\n  default = 100\n}\n'
@@ -260,3 +270,39 @@ def test_no_engine_command_when_nothing_would_be_reverted(make_simcloud, tmp_pat
     # no show, and converge adds nothing)
     assert sorted(commands) == ["apply", "plan", "plan", "plan", "show", "state", "version"]
     assert not (cloud.dir / VARS).exists()
+
+
+def test_an_approved_held_plan_is_checked_and_converged(make_simcloud, tmp_path: Path) -> None:
+    """Approving a held plan applies it like a refresh's: the revert check and converge
+    follow, and the answer says what they found and did."""
+    cloud = cloud_with(make_simcloud, "var.elb_plan")
+    state = tmp_path / "state"
+    cloud.change("elb", ELB_ID, plan=400)
+
+    async def main() -> str:
+        history = History(state, keep=86400.0)
+        hook = Hook("elb", TerraformAction(dir=cloud.dir, engine="embedded",
+                                           unexplained_drift="hold",
+                                           converge=Converge(VARS)))
+        directory = Directory(hook, dict(cloud.env), Observers([HistorySink(history)]),
+                              Shelf(state / "held", 86400.0, "unix:/run/tfhook.sock"))
+        try:
+            with pytest.raises(ActionFailed, match="held as run-1"):
+                async for _ in directory.flight.join("reconcile", background=True):
+                    pass
+            return await directory.approve(1, Who("alice"))
+        finally:
+            await directory.close()
+            await history.flush()
+            history.close()
+
+    lines = asyncio.run(main()).splitlines()
+
+    assert lines[0] == (f"applied run-1 in {cloud.dir}: simcloud_elb.main (plan 100 -> 400, "
+                        "not explained by any event)"), lines
+    assert lines[1:] == [
+        "warning: simcloud_elb.main: plan 400 -> 100 on the next apply; set by var.elb_plan "
+        "(variables.tf:1)",
+        f"converged: var.elb_plan = 400 ({VARS}); the next apply keeps 400"], lines
+    assert json.loads((cloud.dir / VARS).read_text()) == {"elb_plan": 400}
+    assert plain_plan(cloud) == 0

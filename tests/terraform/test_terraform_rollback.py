@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import uuid
@@ -97,6 +98,10 @@ def test_a_rollback_restores_the_state_and_a_second_one_undoes_it(
     back = tfhook("state", "rollback", f"run-{second}", "--state-dir", str(state_dir),
                   "--yes", env=simcloud.env)
     assert back.returncode == 0, back.stderr
+    # stdout holds the result alone; logs go to stderr, warnings only by default.
+    assert back.stdout.startswith(f"rollback of {simcloud.dir} to the state before "
+                                  f"run-{second} "), back.stdout
+    assert "level=" not in back.stdout and "level=" not in back.stderr, back
     rolled = simcloud.state()
     assert resources(rolled) == resources(at_400)
     # tfhook pushes serial current + 1; the local backend adds one as it writes (the pushed
@@ -105,6 +110,16 @@ def test_a_rollback_restores_the_state_and_a_second_one_undoes_it(
     assert (rolled["lineage"], rolled["serial"]) == (at_1000["lineage"], at_1000["serial"] + 2)
     rollback_run = runs(state_dir, simcloud.env)[-1]
     assert (rollback_run["triggers"], rollback_run["outcome"]) == (["rollback"], "done")
+    # Recorded under the route of the run it undoes, with what it changed, and decided.
+    assert (rollback_run["route"], rollback_run["drifted"]) == (
+        "terraform", ["simcloud_elb.main: plan 1000 -> 400"])
+    listed_runs = tfhook("history", "runs", "--state-dir", str(state_dir), env=simcloud.env)
+    assert "rolled back 1: simcloud_elb.main: plan 1000 -> 400" in listed_runs.stdout, listed_runs.stdout
+    decisions = tfhook("history", "decisions", "--json", "--state-dir", str(state_dir),
+                       env=simcloud.env)
+    assert [(d["action"], d["run_id"], d["outcome"], d["route"], d["peer"])
+            for d in json.loads(decisions.stdout)] == [
+        ("rollback", second, "done", "terraform", "local")], decisions.stdout
     assert resources(snapshot(state_dir, rollback_run["id"])) == resources(at_1000)
 
     again = tfhook("state", "rollback", f"run-{rollback_run['id']}", "--state-dir",
@@ -236,6 +251,38 @@ def test_a_rollback_through_the_server_runs_under_its_flight(simcloud: SimCloud,
                        env=simcloud.env)
     assert [(d["action"], d["run_id"], d["outcome"]) for d in json.loads(decisions.stdout)] == [
         ("rollback", run["id"], "done")], decisions.stdout
+
+
+def test_a_direct_rollback_leaves_a_running_servers_history_whole(
+        simcloud: SimCloud, tf_serve, tmp_path: Path) -> None:
+    """The CLI opens the server's history (a direct rollback writes its run there, `tfhook
+    history` reads it) while the server keeps writing: no row of either may be lost, and the
+    server's -wal/-shm must stay (SQLite deletes them when it believes it is the last
+    connection; a process that closed a stray descriptor of the file lost its locks)."""
+    state_dir = tmp_path / "state"
+    server = tf_serve(simcloud.dir, "--state-dir", str(state_dir), env=simcloud.env)
+    refresh_to(simcloud, server, 400)
+    (first,) = runs(state_dir, simcloud.env)
+
+    back = tfhook("state", "rollback", f"run-{first['id']}", "--state-dir", str(state_dir),
+                  "--yes", env=simcloud.env)
+    assert back.returncode == 0, back.stderr
+    refresh_to(simcloud, server, 1000)  # the server writes on after the CLI closed it
+    refresh_to(simcloud, server, 200)
+
+    open_files = [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}")
+                  for fd in os.listdir(f"/proc/{server.proc.pid}/fd")]
+    assert not [name for name in open_files if "history.sqlite3" in name
+                and name.endswith("(deleted)")], open_files
+    assert [(run["triggers"], run["outcome"]) for run in runs(state_dir, simcloud.env)] == [
+        (["event"], "done"), (["rollback"], "done"), (["event"], "done"), (["event"], "done")]
+    conn = sqlite3.connect(f"{(state_dir / 'history.sqlite3').as_uri()}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT count(*) FROM calls WHERE outcome IS NOT NULL"
+                            ).fetchone() == (3,)
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,10 @@ def rollback(
     Same lineage only, with a serial above the current one; the rollback is a run of its
     own, with a snapshot, so it can be undone.
     """
+    from tfhook.observe import logs
     from tfhook.ops import states
+
+    logs.configure("logfmt", "warn")  # stdout is the result; warnings go to stderr
 
     def rolled() -> str:
         number = _run(run)

@@ -78,9 +78,15 @@ def count(value: Any, at: CheckContext) -> int:
     return value
 
 
+_WORDS = {False: "off", True: "on"}
+
+
 def choice(*choices: str) -> Rule:
-    """One of `choices`, as given."""
+    """One of `choices`, as given (YAML 1.1 reads a bare `off` or `on` as a boolean: taken
+    back as the word when it is one of `choices`, as `warm_providers: off`)."""
     def rule(value: Any, at: CheckContext) -> str:
+        if isinstance(value, bool) and _WORDS[value] in choices:
+            value = _WORDS[value]
         if value not in choices:
             raise UserError(f"{value!r} is not one of {', '.join(choices)}")
         return str(value)

@@ -211,6 +211,9 @@ def _run_cells(row: dict[str, Any]) -> tuple[str, ...]:
         text = summary({**row, "output": ""})
     elif row["finished"] is None:
         text = summary(row) if row["outcome"] == "unfinished" else ""
+    elif "rollback" in row["triggers"]:  # its `drifted`: what the rollback changed
+        text = _cut(f"rolled back {len(row['drifted'] or [])}: "
+                    + "; ".join(row["drifted"] or []))
     else:
         text = (f"refreshed {len(row['refreshed'] or [])}, drifted {len(row['drifted'] or [])}, "
                 f"outputs changed {len(row['outputs_changed'] or [])}")
@@ -234,6 +237,10 @@ def summary(row: dict[str, Any]) -> str:
     if row["outcome"] == "unfinished" and not line:
         what = "run" if "started" in row else "call"
         line = f"the server stopped before this {what} finished"
+    return _cut(line)
+
+
+def _cut(line: str) -> str:
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1] + "…"
 
 

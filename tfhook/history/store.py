@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -87,8 +88,8 @@ def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
             to the WAL, in the page cache.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite's -wal/-shm copy this mode
     conn = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
+    _private(path)  # before the first write: SQLite's -wal/-shm copy the file's mode
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL, a commit survives a crash of tfhook
     versions.check(version(conn), VERSION, str(path))
@@ -97,6 +98,16 @@ def connect(path: Path, *, wait: float = 5.0) -> sqlite3.Connection:
     if not wait:
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the waiting connection checkpoints
     return conn
+
+
+def _private(path: Path) -> None:
+    """Make the database file 0600 without opening it. Never open and close the file beside
+    a live connection of this process: closing any descriptor of a file drops all of the
+    process's POSIX locks on it, and SQLite, seeing no other connection, deletes the WAL
+    (another server's rows with it) when the next connection closes."""
+    with contextlib.suppress(OSError):  # not ours to change: tighten() reports it
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
 
 
 def tighten(path: Path) -> list[str]:

@@ -5,8 +5,11 @@ lock keeps other writers out; a server that serves the directory is asked with -
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import math
 import os
+import sqlite3
 import sys
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,9 +18,11 @@ from pathlib import Path
 from tfhook import controls
 from tfhook.core.decisions import Refused, Who
 from tfhook.core.hooks import Hook, TerraformAction
-from tfhook.core.observer import Observer, Observers
-from tfhook.history import History
+from tfhook.core.observer import Decision, Observer, Observers
+from tfhook.errors import UserError
+from tfhook.history import History, query
 from tfhook.observe.history_sink import HistorySink
+from tfhook.runners import decisions
 from tfhook.terraform.directory import Directory
 from tfhook.terraform.snapshots import Keeper, Snapshot
 
@@ -56,8 +61,17 @@ def rollback(root: Path, run: int, *, apply: bool, env: Mapping[str, str], user:
     if shot is None:
         raise Refused(f"no snapshot of run-{run} in {keeper.folder} (it never applied "
                       "anything, or it was pruned: `tfhook state snapshots DIR` lists them)")
-    hook = Hook("rollback", TerraformAction(dir=Path(shot.directory), engine=shot.engine))
+    hook = Hook(_route(root, run), TerraformAction(dir=Path(shot.directory), engine=shot.engine))
     return asyncio.run(_rollback(hook, keeper, run, apply, env, Who(user, "local")))
+
+
+def _route(root: Path, run: int) -> str:
+    """The route of run-`run` as the history names it ("rollback" when it names none)."""
+    with contextlib.suppress(UserError, sqlite3.Error), query.reading(root) as conn:
+        row = query.run(conn, run)
+        if row is not None and row["route"]:
+            return str(row["route"])
+    return "rollback"
 
 
 def through(addr: str, root: Path, run: int, *, apply: bool, timeout: float) -> str:
@@ -78,8 +92,14 @@ async def _rollback(hook: Hook, keeper: Keeper, run: int, apply: bool, env: Mapp
     history = History(keeper.root, keep=math.inf) if apply else None
     observer: Observer = Observers([HistorySink(history)] if history else [])
     directory = Directory(hook, dict(env), observer, snapshots=keeper)
+    work = functools.partial(directory.rollback, run, who, apply=apply)
     try:
-        return await directory.rollback(run, who, apply=apply)
+        if not apply:
+            return await work()
+        # A decision row, as a rollback through the server writes (its log line is the CLI's).
+        return await decisions.decide(observer, Decision(
+            "rollback", run, who.user, "", "", str(directory.action.dir), hook.name, who.peer),
+            work)
     finally:
         await directory.close()
         if history is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfhook.core.decisions import HeldRun, Refused, Who
-from tfhook.core.observer import Decision
+from tfhook.core.observer import Decision, Observer
 from tfhook.runners import RunnerContext
 
 if TYPE_CHECKING:  # made by the Terraform runner; a generic server never loads it (#9)
@@ -79,23 +79,33 @@ class Decider:
     async def _decide(self, decision: Decision,
                       work: Callable[[], Awaitable[str]] | None) -> str:
         """Run `work` (None: nothing holds the run: refused), reporting how it ended."""
-        outcome, message = "failed", ""
-        try:
-            if work is None:
-                raise Refused(f"run-{decision.run} is not held by this server: no such run, "
-                              f"or it was decided already (see tfhook history show "
-                              f"run-{decision.run})")
-            message = await work()
-            outcome = "done"
-            return message
-        except Refused as exc:
-            outcome, message = "refused", str(exc)
-            raise
-        except asyncio.CancelledError:
-            outcome, message = "cancelled", "the decision was cancelled"
-            raise
-        except Exception as exc:
-            message = str(exc) or type(exc).__name__
-            raise
-        finally:
-            self._context.observer.decided(replace(decision, outcome=outcome, message=message))
+        if work is None:
+            work = functools.partial(_not_held, decision.run)
+        return await decide(self._context.observer, decision, work)
+
+
+async def _not_held(run: int) -> str:
+    raise Refused(f"run-{run} is not held by this server: no such run, or it was decided "
+                  f"already (see tfhook history show run-{run})")
+
+
+async def decide(observer: Observer, decision: Decision, work: Callable[[], Awaitable[str]]
+                 ) -> str:
+    """Run `work` for `decision`, telling `observer` how it ended (done, refused, failed,
+    cancelled) and with what message: every decision is a history row and counted."""
+    outcome, message = "failed", ""
+    try:
+        message = await work()
+        outcome = "done"
+        return message
+    except Refused as exc:
+        outcome, message = "refused", str(exc)
+        raise
+    except asyncio.CancelledError:
+        outcome, message = "cancelled", "the decision was cancelled"
+        raise
+    except Exception as exc:
+        message = str(exc) or type(exc).__name__
+        raise
+    finally:
+        observer.decided(replace(decision, outcome=outcome, message=message))

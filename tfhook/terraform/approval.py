@@ -64,15 +64,15 @@ async def decide_all(held: HeldPlans, target: Target, batch: Batch) -> bool:
     """Take the approvals of `batch` out and decide them; whether other triggers remain."""
     decisions = [t for t in batch.triggers if isinstance(t, Decision)]
     for decision in decisions:
-        await decide(held, target, batch.publish, decision)
+        await decide(held, target, batch, decision)
     batch.triggers = [t for t in batch.triggers if not isinstance(t, Decision)]
     return bool(batch.triggers)
 
 
-async def decide(held: HeldPlans, target: Target, publish: Publish, decision: Decision) -> None:
+async def decide(held: HeldPlans, target: Target, batch: Batch, decision: Decision) -> None:
     """Approve within the flight; the answer (or the error) goes to `decision.answer`."""
     try:
-        decision.answer.set_result(await approve(held, target, publish, decision))
+        decision.answer.set_result(await approve(held, target, batch, decision))
     except asyncio.CancelledError:
         decision.answer.cancel()
         raise
@@ -80,24 +80,49 @@ async def decide(held: HeldPlans, target: Target, publish: Publish, decision: De
         decision.answer.set_exception(exc)
 
 
-async def approve(held: HeldPlans, target: Target, publish: Publish, decision: Decision) -> str:
-    """Apply the held plan of `decision.run`; returns what was applied. Raises Refused."""
+async def approve(held: HeldPlans, target: Target, batch: Batch, decision: Decision) -> str:
+    """Apply the held plan of `decision.run`, then check, as after a refresh's apply,
+    whether the next apply would change it back (and converge, when the route does);
+    returns what was applied and what the check found. Raises Refused."""
     kept = held.find(decision.run)
     held.deciding = True
     try:
-        report = Report()
-        try:
-            await guard.apply(target, publish, report, kept.plan, kept.info.run)
-        except ActionFailed:
-            if not any(d.summary == guard.STALE for d in report.errors):
-                raise  # the held run stays held: the operator may try again
-            log.info("the approved plan is stale; planning again", run=kept.info.run,
-                     dir=str(target.action.dir))
-            return await _again(held, target, publish, kept, decision.who)
+        row, note = await _apply(held, target, batch.publish, kept, decision.who)
+        after = await _after(target, batch, kept)
     finally:
         held.deciding = False
-    held.decided("applied", None, decision.who)
-    return _applied(kept, target, "")
+    held.decided("applied", row, decision.who)
+    return "\n".join([_applied(kept, target, note), *after])
+
+
+async def _apply(held: HeldPlans, target: Target, publish: Publish, kept: Kept, who: Who
+                 ) -> tuple[str | None, str]:
+    """Apply the held plan (planned again when stale); the note for its row and answer."""
+    report = Report()
+    try:
+        await guard.apply(target, publish, report, kept.plan, kept.info.run)
+    except ActionFailed:
+        if not any(d.summary == guard.STALE for d in report.errors):
+            raise  # the held run stays held: the operator may try again
+        log.info("the approved plan is stale; planning again", run=kept.info.run,
+                 dir=str(target.action.dir))
+        await _again(held, target, publish, kept, who)
+        return ("planned again (the state had changed): the same changes",
+                " (planned again: the state had changed since; the new plan changes exactly "
+                "what was approved)")
+    return None, ""
+
+
+async def _after(target: Target, batch: Batch, kept: Kept) -> list[str]:
+    """The revert check (and converge) of what the approved plan changed, as run-N's."""
+    drifted = sorted({d.address for d in kept.drifts})
+    if not target.action.check_revert or not drifted:
+        return []
+    result = guard.GuardedRefresh(Report(), 0.0, {}, drifts=kept.drifts)
+    run_batch = Batch(subscribers=batch.subscribers, run_id=kept.info.run)
+    await guard.check_reverts(target, run_batch, drifted, result)
+    kept.run.reverts = tuple(result.reverts)
+    return [*result.notes, *(f"warning: {line}" for line in result.reverts), *result.converged]
 
 
 def _applied(kept: Kept, target: Target, note: str) -> str:
@@ -106,7 +131,7 @@ def _applied(kept: Kept, target: Target, note: str) -> str:
 
 
 async def _again(held: HeldPlans, target: Target, publish: Publish, kept: Kept, who: Who
-                 ) -> str:
+                 ) -> None:
     """Plan again; apply only what was approved, else hold the new plan and refuse."""
     with planfiles.directory() as tmp:
         plan_file = Path(tmp) / "approved.tfplan"
@@ -115,15 +140,15 @@ async def _again(held: HeldPlans, target: Target, publish: Publish, kept: Kept, 
         await stream(target, publish, report, argv,
                      "terraform plan -refresh-only (the approved plan is stale)")
         nothing = report.unchanged and report.state_read
-        drifts = [] if nothing else drift.classify(await guard.show_plan(target, plan_file),
-                                                   drift.Causes())
+        # The drift keeps the explanations of the events that caused the held run.
+        drifts = [] if nothing else drift.explained_as(
+            drift.classify(await guard.show_plan(target, plan_file), drift.Causes()),
+            kept.drifts)
         now = drift.fingerprint(drifts)
         if now == kept.fingerprint:
             await guard.apply(target, publish, Report(), plan_file, kept.info.run)
-            held.decided("applied", "planned again (the state had changed): the same changes",
-                         who)
-            return _applied(kept, target, " (planned again: the state had changed since; the "
-                                          "new plan changes exactly what was approved)")
+            kept.drifts = drifts
+            return
         differs = drift.differences(kept.fingerprint, now)
         first = f"run-{kept.info.run}'s plan is stale and planning again changes {differs}"
         if not drifts:

@@ -200,7 +200,8 @@ class Directory:
         await self.observer.run_start(run)
         batch.run_id = run.id
         try:
-            update = await errand_runs.or_refresh(batch, lambda: self._refresh(batch, run))
+            update = await errand_runs.or_refresh(batch, run,
+                                                 lambda: self._refresh(batch, run))
             run.outcome = "done"
             return update
         except BaseException as exc:

@@ -5,13 +5,14 @@ something else changed it, or a provider read went wrong)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tfhook.core.model import Event
 from tfhook.terraform import plans, targets
 from tfhook.terraform.state import State
 
 NO_JOB = "(no job id)"
+GONE = plans.GONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class Drift:
     job: str | None
 
     @property
+    def gone(self) -> bool:
+        return self.what == GONE
+
+    @property
     def change(self) -> str:
         """What it changes, whoever explains it: `simcloud_elb.main (plan 100 -> 400)`."""
         return f"{self.address} ({self.what})"
@@ -59,6 +64,14 @@ class Drift:
 def classify(plan: State, causes: Causes) -> list[Drift]:
     """Each object the refresh-only `plan` found drifted, explained or not, in address order."""
     return [Drift(d.address, d.what, causes.explains(d)) for d in plans.drifts(plan)]
+
+
+def explained_as(drifts: Sequence[Drift], before: Sequence[Drift]) -> list[Drift]:
+    """`drifts` of a plan made again (no event in it) explained as `before`, the plan the
+    events of its run classed: an object explained then (changed, or gone, as it was)
+    keeps its job; a drift new since is explained by no event."""
+    jobs = {(d.address, d.gone): d.job for d in before}
+    return [replace(d, job=jobs.get((d.address, d.gone))) for d in drifts]
 
 
 def unexplained(drifts: Sequence[Drift]) -> list[Drift]:

@@ -8,8 +8,18 @@ from dataclasses import dataclass
 
 from tfhook.core.flight import Batch, Flight
 from tfhook.core.model import Status, Update
+from tfhook.core.observer import Run
 
-Work = Callable[[Batch], Awaitable[str]]  # the run's batch -> what the errand answers
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What an errand answers, and what it changed (the run's row lists it)."""
+
+    text: str
+    changed: tuple[str, ...] = ()
+
+
+Work = Callable[[Batch], Awaitable[Done]]  # the run's batch -> what the errand did
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,11 +33,15 @@ class Errand:
         return self.reason
 
 
-async def or_refresh(batch: Batch, refresh: Callable[[], Awaitable[Update]]) -> Update:
-    """The work of a run: the errand `batch` is for, else `refresh`."""
+async def or_refresh(batch: Batch, run: Run, refresh: Callable[[], Awaitable[Update]]
+                     ) -> Update:
+    """The work of `run`: the errand `batch` is for (what it changed goes in the run's
+    `drifted`), else `refresh`."""
     found = batch.triggers[0] if len(batch.triggers) == 1 else None
     if isinstance(found, Errand):
-        return Update(Status.DONE, await found.work(batch))
+        done = await found.work(batch)
+        run.drifted = done.changed
+        return Update(Status.DONE, done.text)
     return await refresh()
 
 

@@ -87,7 +87,7 @@ async def refresh(target: Target, batch: Batch, targets: list[str], causes: drif
     # plan of the whole configuration costs as much as the refresh itself).
     drifted = plans.drifted(saved)
     if target.action.check_revert and drifted:
-        await _check_reverts(target, batch, drifted, result)
+        await check_reverts(target, batch, drifted, result)
     return result
 
 
@@ -199,10 +199,11 @@ def _check_state(target: Target, saved: dict[str, Any]) -> None:
         f"{commands.for_person(where, commands.apply(commands.ApplyOptions(automation=False)))})")
 
 
-async def _check_reverts(target: Target, batch: Batch, drifted: list[str],
+async def check_reverts(target: Target, batch: Batch, drifted: list[str],
                          result: GuardedRefresh) -> None:
     """What the configuration would change back of `drifted` on the next apply (a plan
-    that refreshes nothing, targeted at them)."""
+    that refreshes nothing, targeted at them), and what converge did about it: after a
+    refresh's apply and after an approved one alike."""
     batch.publish(Update(Status.RUNNING, "checking whether the next apply would revert it"))
     with planfiles.directory() as tmp:
         plan_file = Path(tmp) / "revert.tfplan"

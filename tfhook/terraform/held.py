@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import structlog
@@ -96,6 +96,7 @@ class Kept:
     targets: list[str]
     fingerprint: frozenset[str]  # what it would change (drift.fingerprint)
     run: Run  # run-N as the observers know it: decided, its row says so
+    drifts: list[drift.Drift] = field(default_factory=list)  # each with its explanation
 
 
 class HeldPlans:
@@ -136,7 +137,8 @@ class HeldPlans:
         self.shelf.sweep()
         info = HeldRun(run.id, run.route, run.directory, instance(), time.time(), reason,
                        tuple(map(str, drifts)))
-        self.kept = Kept(info, self.shelf.put(info, plan_file, targets), targets, changes, run)
+        self.kept = Kept(info, self.shelf.put(info, plan_file, targets), targets, changes, run,
+                         list(drifts))
         run.drifted = info.changes
         log.warning("plan held for an operator", run=run.id, dir=run.directory, reason=reason,
                     changes="; ".join(info.changes))

@@ -16,6 +16,7 @@ from tfhook.terraform.state import State
 REVERT_HINT = "add it to lifecycle.ignore_changes or change the configuration"
 # ignore_changes cannot stop an object the cloud lost from being created again.
 GONE_HINT = "remove it from the configuration (and any import block naming it) if it should stay gone"
+GONE = "gone from the cloud"  # what a drift that removes an object changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def drifts(plan: State) -> list[Drifted]:
     for change in _drift(plan):
         detail = change.get("change", {})
         gone = "delete" in detail.get("actions", [])
-        what = "gone from the cloud" if gone else (_what(detail) or "changed")
+        what = GONE if gone else (_what(detail) or "changed")
         ident = _id(detail.get("before")) or _id(detail.get("after"))
         found.append(Drifted(str(change["address"]), what, ident, gone))
     return sorted(found, key=lambda d: d.address)

@@ -60,7 +60,7 @@ async def look(target: Target, run: int) -> str:
             + _listed(difference(current, old)))
 
 
-async def push(target: Target, run: int, this_run: int | None) -> str:
+async def push(target: Target, run: int, this_run: int | None) -> errands.Done:
     """Push back run-`run`'s snapshot (same lineage, serial above the current one), after
     saving the current state as this run's snapshot. Raises Refused."""
     keeper, shot, old = saved(target, run)
@@ -81,8 +81,10 @@ async def push(target: Target, run: int, this_run: int | None) -> str:
     if exit_.returncode != 0:
         raise Refused(f"terraform state push failed in {target.action.dir} ({exit_.describe()}):"
                       f" {exit_.stderr_tail(5) or output.decode(errors='replace')[-400:]}")
-    return (_heading(shot, current, "the state it replaced", "changed") + _listed(changes)
-            + f"\n(pushed as serial {serial}, lineage {current.get('lineage')})")
+    return errands.Done(_heading(shot, current, "the state it replaced", "changed")
+                        + _listed(changes)
+                        + f"\n(pushed as serial {serial}, lineage {current.get('lineage')})",
+                        tuple(changes))
 
 
 async def _pull(target: Target) -> bytes:
