@@ -197,6 +197,9 @@ def test_the_password_is_never_shown(postgres: Postgres, tmp_path: Path) -> None
     finally:
         served.close()
     assert "****" in served.log() and SECRET not in served.log()
+    [warned] = [line for line in served.log().splitlines()
+                if "history password on the command line" in line]
+    assert "tfhook:****@" in warned, warned
     assert SECRET in argv  # (given in the URL here on purpose; PGPASSWORD needs no argv)
     with psycopg.connect(bare) as conn:
         dump = " ".join(str(row) for table in ("calls", "runs", "instances", "tfhook_schema")

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tfhook.config.env import NOTIFY_URLS
 from tfhook.core.notices import DEFAULT_ON, KINDS, Notify, mask
 from tfhook.errors import RoutesError, UserError
 
 _AS_PATH = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/+(.*)", re.DOTALL)
-ENV = "TFHOOK_NOTIFY_URLS"  # server-wide URLs, separated by spaces or newlines
+ENV = NOTIFY_URLS  # server-wide URLs, separated by spaces or newlines
 
 
 def _url(value: Any) -> str:
