@@ -25,9 +25,25 @@ def test_notify_test_sends_a_sample_and_says_which_url_failed(tmp_path: Path) ->
         good.close()
         bad.close()
     assert hook.exists()
-    assert (sent.returncode, sent.stdout) == (0, "json://***: sent\n"), sent.stderr
+    assert (sent.returncode, sent.stdout) == (
+        0, f"json://127.0.0.1:{good.port}/***: sent\n"), sent.stderr
     assert good.messages[0][0] == "/route"
     assert good.messages[0][1]["title"].startswith("tfhook test notification from ")
-    assert failed.returncode == 1 and "json://***: FAILED" in failed.stdout
-    assert str(bad.port) not in failed.stdout + failed.stderr
+    assert failed.returncode == 1 and f"json://127.0.0.1:{bad.port}/***: FAILED" in failed.stdout
+    assert "/file" not in failed.stdout + failed.stderr  # the path (where tokens are) masked
     assert none.returncode == 2 and "no notification URL" in none.stderr
+
+
+def test_a_url_given_to_notify_file_is_refused_masked(tmp_path: Path) -> None:
+    url = "json://user:Tok3nInArgv@127.0.0.1:8081/Tok3nPath"
+    hook = write_script(tmp_path / "hook.sh", "exit 0\n")
+    for args in (["serve", "--executable-path", str(hook), "--notify-file", url],
+                 ["notify", "test", "--notify-file", url]):
+        done = run_tfhook(args, tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        # (serve may name another problem too: a long tmp path makes the default socket's)
+        [line] = [line for line in done.stderr.splitlines() if "is a URL" in line]
+        assert line.startswith("tfhook: error: ") and line.endswith(
+            "json://***@127.0.0.1:8081/*** is a URL, not a file: write the URLs into a file, "
+            "one a line (every local user sees a command line)"), line
+        assert "Tok3n" not in done.stderr

@@ -179,3 +179,15 @@ def test_default_state_dir_follows_xdg_then_home() -> None:
                                           ("90m", 5400.0)])
 def test_history_ages_take_days(text: str, seconds: float) -> None:
     assert config.parse_age(text, name="--history-keep") == seconds
+
+
+def test_the_history_password_comes_from_its_own_variable(monkeypatch) -> None:
+    from tfhook.config import values
+    from tfhook.history import dsn
+
+    monkeypatch.setenv("TFHOOK_HISTORY_PASSWORD", "p@ss&w0rd")
+    url = values.database("postgresql://u@db.example/h?sslmode=disable", None)  # type: ignore[arg-type]
+    assert dsn.password(url) == "p@ss&w0rd"
+    assert dsn.mask(url) == "postgresql://u@db.example/h?sslmode=disable&password=****"
+    # A password in the URL wins (it is there on purpose).
+    assert dsn.password(values.database("postgresql://u:given@db.example/h", None)) == "given"  # type: ignore[arg-type]

@@ -102,3 +102,10 @@ def test_the_systemd_page_shows_the_unit_init_writes(tmp_path: Path) -> None:
                         )["private_tmp"]
     assert [line for line in _directives(shown) if line != "PrivateTmp=yes"] == _directives(
         written)
+
+
+def test_the_readme_links_every_how_to_page_and_stays_short() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = sorted(path.name for path in (ROOT / "docs" / "how-to").glob("*.md"))
+    assert [name for name in pages if f"(docs/how-to/{name})" not in readme] == []
+    assert len(readme.splitlines()) <= 200

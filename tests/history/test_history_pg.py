@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,6 +156,37 @@ def test_postgres_restarted_under_load(postgres: Postgres, tmp_path: Path) -> No
     assert failures >= len(lost)  # every lost row counted (a start and its end each)
 
 
+def test_writes_resume_with_the_first_call_after_a_long_outage(postgres: Postgres,
+                                                               tmp_path: Path) -> None:
+    url = postgres.database()
+    served = serve(tmp_path, url, "a")
+    sent: list[str] = []
+
+    def first_written() -> list[str]:  # one more call, then the calls since the restart written
+        sent.append(f"after-{len(sent)}")
+        post(served, sent[-1])
+        return [r["scaling_job_id"] for r in reversed(history(url, cwd=tmp_path))
+                if r["scaling_job_id"].startswith("after-")]
+
+    try:
+        assert post(served, "before")[-1] == pb.HandleResponse.DONE
+        postgres.pause()
+        try:
+            wait_for(lambda: post(served, "down") and "history write failed" in served.log(),
+                     what="a lost write to be logged")
+            # Down long enough for a doubling reconnection delay to grow past 16 s (the pool's
+            # own, uncapped): its next attempt would come long after the database is back.
+            time.sleep(25)
+        finally:
+            postgres.resume()
+        written = wait_for(first_written, what="writes to resume")
+    finally:
+        served.close()
+    # The first call made after the restart has its row: writes resumed with it.
+    assert written[0] == "after-0", (written, sent)
+    assert "history writes resumed" in served.log()
+
+
 def test_the_password_is_never_shown(postgres: Postgres, tmp_path: Path) -> None:
     bare = postgres.database()
     url = bare.replace("tfhook@", f"tfhook:{SECRET}@")  # trust auth: any password logs in
@@ -165,6 +197,9 @@ def test_the_password_is_never_shown(postgres: Postgres, tmp_path: Path) -> None
     finally:
         served.close()
     assert "****" in served.log() and SECRET not in served.log()
+    [warned] = [line for line in served.log().splitlines()
+                if "history password on the command line" in line]
+    assert "tfhook:****@" in warned, warned
     assert SECRET in argv  # (given in the URL here on purpose; PGPASSWORD needs no argv)
     with psycopg.connect(bare) as conn:
         dump = " ".join(str(row) for table in ("calls", "runs", "instances", "tfhook_schema")

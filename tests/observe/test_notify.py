@@ -81,6 +81,7 @@ def test_a_lifecycle_not_a_stream(make_simcloud, receiver: Receiver, tmp_path: P
     assert "job: job-1, resource: elb elb" in bodies[0]
     assert "see more: tfhook history show run-" in bodies[3]
     assert "recovered after failing for" in bodies[1]
+    assert "job: job-1, resource: elb elb" in bodies[1]  # the call whose run recovered
     _no_token(tmp_path, log, state, routes)
 
 

@@ -4,6 +4,7 @@ systemd's own checks (`systemd-analyze verify` and `security`) accept it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -78,3 +79,23 @@ def test_systemd_analyze_verifies_the_unit_and_rates_it_ok(tmp_path: Path) -> No
                               capture_output=True, text=True, timeout=60, check=False)
     assert security.returncode == 0, security.stdout + security.stderr
     assert "Overall exposure level for tfhook.service: " in security.stdout
+
+
+def test_without_tfhook_on_path_the_unit_runs_the_running_tfhook(tmp_path: Path) -> None:
+    # A tfhook installed in a venv outside any checkout, called by its path, none on PATH.
+    script = tmp_path / "venv" / "bin" / "tfhook"
+    script.parent.mkdir(parents=True)
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom tfhook.cli.entry import main\n"
+                      "sys.exit(main())\n")
+    script.chmod(0o755)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text("")
+    done = subprocess.run([str(script), "init", str(tmp_path / "out"), "--kind", "terraform",
+                           "--tf-dir", str(tmp_path / "infra")], capture_output=True, text=True,
+                          timeout=60, check=False, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    service = tmp_path / "out" / "tfhook.service"
+    assert f"\nExecStart={script} serve " in service.read_text()
+    verify = subprocess.run([systemd_analyze(), "verify", str(service)], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert (verify.returncode, verify.stdout, verify.stderr) == (0, "", "")

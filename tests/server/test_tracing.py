@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.otlp import Receiver, Span
-from support.servers import write_script
+from support.servers import free_port, write_script
 from support.simcloud import ELB_ID
 from support.terraform import updated
 
@@ -98,3 +98,18 @@ def test_without_opentelemetry_one_warning_and_no_traces(tmp_path: Path, serve, 
     warnings = [line for line in server.log().splitlines() if "tfhook[otel]" in line]
     assert len(warnings) == 1 and "level=warn" in warnings[0], server.log()
     assert receiver.bodies == []
+
+
+def test_an_endpoint_that_does_not_answer_is_one_tfhook_line(tmp_path: Path, serve) -> None:
+    # Nothing listens on the endpoint: each export fails (the SDK logs each failure).
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+           "OTEL_BSP_SCHEDULE_DELAY": "50", "OTEL_EXPORTER_OTLP_TIMEOUT": "1"}
+    hook = write_script(tmp_path / "hook.sh", "cat >/dev/null\necho ok\n")
+    server = serve("--executable-path", str(hook), "--handler-type", "handle", env=env)
+    for job in ("a", "b", "c"):
+        server.call("Handle", handler_pb2.HandleRequest(source="s", scaling_job_id=job))
+    server.stop()  # the last spans exported at the latest now
+    lines = [line for line in server.log().splitlines() if line.strip()]
+    assert [line for line in lines if not line.startswith("time=")] == []  # logfmt, every one
+    failed = [line for line in lines if "tracing export failed" in line]
+    assert len(failed) == 1 and "level=warn" in failed[0], failed

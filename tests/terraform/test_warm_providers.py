@@ -145,3 +145,13 @@ def test_two_directories_with_one_provider_get_one_each(make_simcloud, tmp_path:
     assert one.attributes("simcloud_elb.main")["plan"] == 400  # type: ignore[index]
     assert two.attributes("simcloud_elb.main")["plan"] == 400  # type: ignore[index]
     server.close()
+
+
+def test_a_warning_of_several_commands_is_in_the_done_once(make_simcloud, tf_serve) -> None:
+    # Started from dev_overrides, the provider makes plan and apply each warn the same.
+    cloud = make_simcloud(name="cloud-cold", reattach=False)
+    server = tf_serve(cloud.dir, "--warm-providers", "off", env=cloud.env)
+    cloud.change("elb", ELB_ID, plan=400)  # an apply follows the plan
+    status, text = server.call("PostHandle", updated())[-1]
+    assert status == "DONE", text
+    assert text.splitlines().count("warning: Provider development overrides are in effect") == 1, text

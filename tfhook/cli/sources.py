@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from tfhook.config import settings as config
+from tfhook.config.env import HISTORY_PASSWORD
 
 HistoryUrl = Annotated[str | None, typer.Option(
     "--history-url", metavar="URL",
@@ -28,9 +29,10 @@ def reading(directory: Path, url: str | None) -> Iterator[Any]:
 
     url = url or config.environment().get(config.HISTORY_ENV) or None
     if url is not None:
-        from tfhook.history import pgquery
+        from tfhook.history import dsn, pgquery
 
-        with pgquery.reading(url) as conn:
+        password = config.environment().get(HISTORY_PASSWORD)
+        with pgquery.reading(dsn.with_password(url, password)) as conn:
             yield conn
         return
     with query.reading(directory) as conn:

@@ -6,14 +6,17 @@ local user reads a command line). A problem names a URL only masked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tfhook.config.env import NOTIFY_URLS
 from tfhook.core.notices import DEFAULT_ON, KINDS, Notify, mask
 from tfhook.errors import RoutesError, UserError
 
-ENV = "TFHOOK_NOTIFY_URLS"  # server-wide URLs, separated by spaces or newlines
+_AS_PATH = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/+(.*)", re.DOTALL)
+ENV = NOTIFY_URLS  # server-wide URLs, separated by spaces or newlines
 
 
 def _url(value: Any) -> str:
@@ -55,6 +58,10 @@ def urls_file(value: Any, at: object = None) -> tuple[str, ...]:
     """`--notify-file FILE`: one URL a line; blank lines and `#` comments are skipped."""
     if value is None:
         return ()
+    url = _AS_PATH.fullmatch(str(value))  # a URL given by mistake (a Path keeps one slash)
+    if url is not None:  # its token must not reach the error
+        raise UserError(f"{mask('://'.join(url.groups()))} is a URL, not a file: write the "
+                        "URLs into a file, one a line (every local user sees a command line)")
     path = Path(value)
     try:
         text = path.read_text(encoding="utf-8")

@@ -153,8 +153,9 @@ OPTIONS: tuple[Option, ...] = (
        rule=rule.path_or(settings.state_dir), systemd="StateDirectory"),
     _o("history_keep", "Keep history this long (0: keep none).", "30d", "AGE", rule=rule.age),
     _o("history_url", "Keep the history in PostgreSQL, shared by a fleet of servers: "
-       "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from PGPASSWORD or "
-       "a libpq password file, never here; needs the postgres extra).", None, "URL",
+       "postgresql://USER@HOST/DB (default $TFHOOK_HISTORY_URL; the password from "
+       "$TFHOOK_HISTORY_PASSWORD or a libpq password file, never here; needs the postgres "
+       "extra).", None, "URL",
        type=str | None, rule=rule.database),
     _o("held_keep", "Discard a held plan no operator decided after this long.", "7d", "AGE",
        rule=rule.age),

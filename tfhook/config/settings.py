@@ -12,13 +12,14 @@ from typing import Any
 
 from tfhook.config import address, yamlfile
 from tfhook.config.address import check_port
+from tfhook.config.env import HISTORY_URL
 from tfhook.config.env import environment as environment  # `tfhook terraform` reads it without config
 from tfhook.core.hooks import Hook
 from tfhook.core.hooks import Limits as Limits  # config.Limits: the limits of routes that set none
 from tfhook.errors import UserError, did_you_mean
 
 DEFAULT_ADDR = "unix:autoscaler-handlers-local-exec.sock"
-HISTORY_ENV = "TFHOOK_HISTORY_URL"  # the history's PostgreSQL URL when no flag gives one (#24)
+HISTORY_ENV = HISTORY_URL  # the history's PostgreSQL URL when no flag gives one (#24)
 DEFAULT_SOCKET_MODE = 0o600
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

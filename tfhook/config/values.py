@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfhook.config import address, settings
+from tfhook.config import address, env, settings
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES, Converge
 from tfhook.errors import RoutesError, UserError
@@ -260,7 +260,7 @@ def database(value: Any, at: CheckContext) -> str | None:
         return None
     if not url.startswith(("postgresql://", "postgres://")):
         raise UserError(f"{dsn.mask(url)!r}: expected a postgresql://USER@HOST/DB URL")
-    return str(url)
+    return dsn.with_password(str(url), settings.environment().get(env.HISTORY_PASSWORD))
 
 
 def age(value: Any, at: CheckContext) -> float:

@@ -88,6 +88,7 @@ class Run:
     outputs_changed: tuple[str, ...] = ()
     reverts: tuple[str, ...] = ()  # what the next apply would change back (its warnings)
     refused: bool = False  # failed because the guard refused removals from the state
+    holding: bool = False  # failed because its directory holds a plan for an operator
     events: int = 0  # the calls it served
     duration: float = 0.0
     history: Any = None  # the history's reference to its row

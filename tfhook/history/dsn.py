@@ -1,13 +1,14 @@
 """A history URL as it may be shown: its password masked wherever it is written (#24).
 
-The password belongs in the environment (PGPASSWORD) or a libpq password/service file; one in
-the URL still works, but is never logged, counted or stored.
+The password belongs in TFHOOK_HISTORY_PASSWORD (no child sees it) or a libpq password or
+service file (PGPASSWORD works too, but every hook and Terraform see it); one in the URL still
+works, but is never logged, counted or stored.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 MASK = "****"
 _KEYWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
@@ -27,6 +28,15 @@ def password(url: str) -> str | None:
         return parts.password or query.get("password")
     found = _KEYWORD.search(url)
     return found.group(2).strip("'") if found else None
+
+
+def with_password(url: str, secret: str | None) -> str:
+    """`url` with `secret` (TFHOOK_HISTORY_PASSWORD) as its password= parameter, unless
+    none is given or the URL has one already (never shown: `mask` hides it)."""
+    if not secret or password(url) is not None:
+        return url
+    joined = "&" if "?" in url else "?"
+    return f"{url}{joined}password={quote(secret, safe='')}"
 
 
 def mask(url: str) -> str:

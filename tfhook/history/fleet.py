@@ -28,7 +28,13 @@ from tfhook.history.records import CallEnd, CallStart, DecisionRow, Ref, RunEnd,
 from tfhook.history.writer import Writer
 
 HEARTBEAT = 10.0  # seconds between two heartbeats; a reader waits three before `unfinished`
-CONNECT_WAIT = 1.0  # seconds a batch waits for a connection before it is lost (counted)
+CONNECT_WAIT = 2.0  # seconds a batch waits for a connection before it is lost (counted)
+# The pool retries a lost connection with a doubling delay and no cap: after a 40 s outage
+# its next try could come a minute later, every row meanwhile lost. So it tries for at most
+# this long (attempts 1 s apart), then gives up; the next batch (a call's row, or the
+# heartbeat) starts a new attempt at once. Rows resume at most a second or so after the
+# database is back, and a database that stays down sees one attempt per batch at most.
+RECONNECT_FOR = 2.0
 log = structlog.get_logger("tfhook.history")
 Write = Callable[[Any], "int | None"]
 
@@ -62,7 +68,7 @@ class FleetHistory:
         self._pool = ConnectionPool(
             url, min_size=1, max_size=1, open=False, name="tfhook-history",
             kwargs={"connect_timeout": 5, "application_name": "tfhook"},
-            check=ConnectionPool.check_connection, reconnect_timeout=365 * 86400.0)
+            check=ConnectionPool.check_connection, reconnect_timeout=RECONNECT_FOR)
         # The pool logs each failed reconnection; tfhook logs an outage once (_failed).
         logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
         self._pool.open(wait=False)  # unreachable now: serve anyway, reconnect meanwhile

@@ -80,6 +80,35 @@ def _escaped(value: object) -> object:
     return _escaped(str(value))  # what the renderer would show, made safe
 
 
+class Library(logging.Handler):
+    """A library's log records (OpenTelemetry's exporter) as tfhook lines, in the configured
+    format: the first of a failure streak only, until `ended` says the streak is over."""
+
+    def __init__(self, logger: str, event: str) -> None:
+        super().__init__(logging.WARNING)
+        self._log = structlog.get_logger(logger)
+        self._event = event
+        self._told = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._told:
+            return
+        self._told = True
+        lines = record.getMessage().strip().splitlines()
+        self._log.warning(self._event, problem=lines[0] if lines else record.levelname,
+                          source=record.name, then="said once until it works again")
+
+    def ended(self) -> None:
+        """The library works again: its next failure is told."""
+        self._told = False
+
+    def take(self, name: str) -> None:
+        """Route logger `name` (and its children) here, and only here."""
+        library = logging.getLogger(name)
+        library.handlers[:] = [self]
+        library.propagate = False
+
+
 class _Stderr:
     """stderr that never raises: a closed log pipe (`tfhook serve | head`, a restarted log
     shipper) must not fail calls or stop signals from working; the lines are lost instead."""

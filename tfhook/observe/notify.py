@@ -92,7 +92,7 @@ class Notifier(Observer):
                 or outcome.error_kind in ("CancelledError", "GeneratorExit"):
             return
         if outcome.error is None and not warned:
-            self._recovered(hook.name, "", None)
+            self._recovered(hook.name, "", None, action.trigger)
             return
         self._failed(Notice("failing", hook.name, "", f"hook {hook.action.path} is failing",
                             outcome.error or outcome.log, None, action.trigger, scrub=True),
@@ -107,7 +107,7 @@ class Notifier(Observer):
                 self._tell(Notice("held", run.route, run.directory, f"{where}: plan held for "
                                   "an operator", run.error or "", run.id, self._event(run)))
         elif run.outcome == "done":
-            self._recovered(run.route, run.directory, run.id)
+            self._recovered(run.route, run.directory, run.id, self._event(run))
             reverts = life.new(line.partition(" on the next apply")[0] for line in run.reverts)
             if reverts:
                 self._tell(Notice("revert", run.route, run.directory, "the next terraform apply "
@@ -117,7 +117,8 @@ class Notifier(Observer):
             if drifted:
                 self._tell(Notice("drift", run.route, run.directory, f"{where}: drift found",
                                   "\n".join(drifted), run.id, self._event(run)))
-        elif run.outcome == "failed" and not (run.refused and life.held is not None):
+        elif run.outcome == "failed" and not run.holding:
+            # A run stopped by the plan its directory holds is no failure: `held` said it.
             kind = "refused" if run.refused else "failing"
             self._failed(Notice(kind, run.route, run.directory, f"{where} is {kind}",
                                 run.error or "", run.id, self._event(run)), run.started)
@@ -139,14 +140,15 @@ class Notifier(Observer):
             life.failing_since = since
             self._tell(notice)
 
-    def _recovered(self, route: str, directory: str, run: int | None) -> None:
+    def _recovered(self, route: str, directory: str, run: int | None,
+                   event: Event | None) -> None:
         life = self._life(route, directory)
         if life.failing_since is None:
             return
         failed_for, life.failing_since = time.time() - life.failing_since, None
         where = f"terraform refresh in {directory}" if directory else "the hook"
         self._tell(Notice("recovered", route, directory, f"{where} recovered after failing "
-                          f"for {_duration(failed_for)}", "", run))
+                          f"for {_duration(failed_for)}", "", run, event))
 
     def _tell(self, notice: Notice) -> None:
         hook = self._hook(notice.route)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -235,7 +236,8 @@ def _route_dir(tf_dir: str | None, directory: Path) -> str:
 
 def _tfhook_argv(tfhook_path: Path | None) -> list[str]:
     """How the unit runs tfhook: --tfhook-path, else the first `tfhook` on PATH that is not
-    inside a development checkout, else plain `tfhook` (systemd searches its own PATH).
+    inside a development checkout, else the running one (outside a checkout), else plain
+    `tfhook` (systemd searches its own PATH; init warns).
 
     Never the tfhook of a development venv unless --tfhook-path asks for it: scaffolds must
     keep working when the checkout and its .venv are gone.
@@ -247,6 +249,13 @@ def _tfhook_argv(tfhook_path: Path | None) -> list[str]:
         found = shutil.which("tfhook", path=directory) if directory else None
         if found and not (checkout and Path(found).resolve().is_relative_to(checkout)):
             return [os.path.abspath(found)]
+    # None on PATH: the tfhook running now (a venv's script, called by its path), since a
+    # bare `tfhook` that systemd cannot find fails `systemd-analyze verify`.
+    running = Path(sys.argv[0]) if Path(sys.argv[0]).name == "tfhook" \
+        else Path(sys.executable).parent / "tfhook"
+    if running.is_file() and os.access(running, os.X_OK) \
+            and not (checkout and running.resolve().is_relative_to(checkout)):
+        return [os.path.abspath(running)]
     return ["tfhook"]
 
 

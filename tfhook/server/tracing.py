@@ -8,14 +8,15 @@ certificates, OTEL_BSP_* for its batching).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from tfhook import __version__
 from tfhook.core.observer import Observer
 from tfhook.errors import ActionFailed, ActionTimeout, LockHeld, RequestError
+from tfhook.observe import logs
 from tfhook.process import seam
 from tfhook.server import wire
 
@@ -67,7 +68,10 @@ def observers(env: Mapping[str, str], service: str) -> list[Observer]:
     # Exported off the call's path: the batch processor's thread (OTEL_BSP_* variables).
     provider = TracerProvider(resource=Resource.create({
         "service.name": env.get("OTEL_SERVICE_NAME") or "tfhook", "service.version": __version__}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    # The SDK's own lines (an endpoint that does not answer) as tfhook's, once per streak.
+    told = logs.Library("tfhook.tracing", "tracing export failed")
+    told.take("opentelemetry")
+    provider.add_span_processor(BatchSpanProcessor(_watched(exporter, told.ended)))
     tracer = Tracer(provider.get_tracer("tfhook", __version__), service, env, _codes())
     seam.watch(tracer.child)
     log.info("tracing", protocol=protocol, service=env.get("OTEL_SERVICE_NAME") or "tfhook")
@@ -93,3 +97,23 @@ def _codes() -> dict[str, int]:
     """The gRPC status code of each error kind that fails a call (wire's one table)."""
     return {cls.__name__: wire.status_for(cls("")).value[0]
             for cls in (ActionTimeout, LockHeld, ActionFailed, RequestError)}
+
+
+def _watched(exporter: SpanExporter, ended: Callable[[], None]) -> SpanExporter:
+    """`exporter`, calling `ended` after each export that succeeds (a failure streak ends)."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Watched(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            result = exporter.export(spans)
+            if result is SpanExportResult.SUCCESS:
+                ended()
+            return result
+
+        def shutdown(self) -> None:
+            exporter.shutdown()
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return exporter.force_flush(timeout_millis)
+
+    return Watched()

@@ -212,6 +212,8 @@ class Directory:
                 run.outcome = "held"
             run.error = str(exc) or "the run was cancelled"
             run.lock_failed, run.refused = isinstance(exc, LockHeld), isinstance(exc, guard.RemovalsRefused)
+            run.holding = self.held is not None and self.held.kept is not None \
+                and isinstance(exc, guard.DriftHeld | guard.RemovalsRefused)
             raise
         finally:
             # Also when the run failed before Terraform started (a state pull that timed

@@ -21,8 +21,8 @@ def summary(report: Report, elapsed: float, engine: str, where: Path,
         listing("drifted", report.drifted, "; "),  # a drift's line has commas (#21)
         listing("outputs changed", report.output_changes(before)),
         *notes,
-        *(f"warning: {diag.summary}" for diag in report.warnings
-          if not targets or diag.summary not in TARGETING_WARNINGS),
+        *dict.fromkeys(f"warning: {diag.summary}" for diag in report.warnings  # each once:
+                       if not targets or diag.summary not in TARGETING_WARNINGS),  # plan, apply
         *(f"warning: {line}" for line in reverts),
         *after,
     ]
