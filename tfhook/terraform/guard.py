@@ -25,11 +25,19 @@ STALE = "Saved plan is stale"  # Terraform's summary when the state changed sinc
 Hold = Callable[[Path, list[drift.Drift], str, list[str]], str]
 
 
-class RemovalsRefused(ActionFailed):
+class Refusal(ActionFailed):
+    """The guard stopped the refresh; `held` when its plan waits for an operator (#21)."""
+
+    def __init__(self, message: str, held: bool) -> None:
+        super().__init__(message)
+        self.held = held
+
+
+class RemovalsRefused(Refusal):
     """The refresh would have removed objects from the state that nothing said were gone."""
 
 
-class DriftHeld(ActionFailed):
+class DriftHeld(Refusal):
     """The refresh found drift no event explains and `unexplained_drift: hold` kept its plan."""
 
 
@@ -145,9 +153,10 @@ def _check_drift(target: Target, drifts: list[drift.Drift], kept: Callable[[str]
     log.warning("terraform refresh held: drift no event explains", dir=str(where),
                 objects="; ".join(map(str, found)), held=how or "not kept")
     raise DriftHeld(
-        f"terraform refresh held in {where}: {len(found)} object(s) drifted with no event "
-        f"to explain it (unexplained_drift hold): {'; '.join(map(str, found))}. Nothing was "
-        "changed. " + (how or "The plan could not be kept (no history to name its run)."))
+        f"terraform refresh held in {where}: {len(found)} of {len(drifts)} drifted object(s) "
+        f"explained by no event (unexplained_drift hold): {'; '.join(map(str, drifts))}. "
+        "Nothing was changed. " + (how or "The plan could not be kept (no history to name its "
+                                   "run)."), bool(how))
 
 
 async def show_plan(target: Target, plan_file: Path) -> dict[str, Any]:
@@ -183,7 +192,7 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         "Check the credentials, account and zone Terraform uses; if the objects are really "
         f"gone, allow it with {target.label('max_state_removals')} {len(refused)} (or remove them by hand: "
         f"{commands.for_person(target.action.dir, commands.state_rm('ADDRESS'))})"
-        + (f". The plan is {how}" if how else ""))
+        + (f". The plan is {how}" if how else ""), bool(how))
 
 
 def _check_state(target: Target, saved: dict[str, Any]) -> None:
