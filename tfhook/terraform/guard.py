@@ -15,11 +15,12 @@ from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
 from tfhook.terraform import commands, converge, drift, planfiles, plans, snapshots
-from tfhook.terraform.events import Report
+from tfhook.terraform.events import LOCK_SUMMARY, Report
 from tfhook.terraform.refresh import Target, show, stream
 
 log = structlog.get_logger("tfhook.terraform")
 STALE = "Saved plan is stale"  # Terraform's summary when the state changed since the plan
+_UNWRITTEN = (STALE, LOCK_SUMMARY)  # an apply that failed so wrote nothing
 # Keeps a plan for an operator (#21): (plan file, drifts, why, -target addresses) -> how to
 # decide it ("held as run-12: tfhook runs approve run-12 ..."); "" when it cannot be kept.
 Hold = Callable[[Path, list[drift.Drift], str, list[str]], str]
@@ -129,11 +130,19 @@ async def apply(target: Target, publish: Callable[[Update], None], report: Repor
     """Every apply tfhook makes: exactly the saved, checked (or approved) plan `plan_file`,
     once the state it replaces is saved as run-`run`'s snapshot (under the same flight:
     `tfhook state rollback run-N` undoes the apply)."""
-    await snapshots.take(target.snapshots,
-                         target.spec(commands.state_pull(), "terraform state pull"),
-                         target.action.dir, target.action.engine, run)
-    await stream(target, publish, report, target.apply_argv(plan_file),
-                 "terraform apply (the checked plan)")
+    shot = await snapshots.take(target.snapshots,
+                                target.spec(commands.state_pull(), "terraform state pull"),
+                                target.action.dir, target.action.engine, run)
+    try:
+        await stream(target, publish, report, target.apply_argv(plan_file),
+                     "terraform apply (the checked plan)")
+    except ActionFailed:
+        # Terraform refused before writing (a stale plan, a lock it could not get): the
+        # run applied nothing, so its snapshot is no rollback target.
+        if shot is not None and target.snapshots is not None \
+                and any(d.summary in _UNWRITTEN for d in report.errors):
+            target.snapshots.remove(shot)
+        raise
 
 
 def _holder(hold: Hold | None, plan_file: Path, drifts: list[drift.Drift], targets: list[str]
