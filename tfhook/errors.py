@@ -29,6 +29,8 @@ class RequestError(TfhookError):
 class ActionFailed(TfhookError):
     """The hook or Terraform ran and failed (UNKNOWN, like the reference)."""
 
+    held = False  # its plan waits for an operator (#21): a warned answer says held, not FAILED
+
 
 class ActionTimeout(ActionFailed):
     """The hook or Terraform ran past its timeout and was stopped (DEADLINE_EXCEEDED)."""

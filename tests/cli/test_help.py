@@ -182,3 +182,22 @@ def test_typer_still_builds_option_help_where_fold_wraps_it() -> None:
 
     fold.install()
     assert rich_utils._get_parameter_help.__module__ == "tfhook.cli.fold"
+
+
+SOCK = "unix:autoscaler-handlers-local-exec.sock"
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+@pytest.mark.parametrize("command", ["serve", "send"])
+def test_a_long_default_breaks_only_after_a_separator(command: str, columns: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    cells = [line.strip("│ ").rsplit("  ", 1)[-1].strip() for line in result.output.splitlines()]
+    assert "]" not in cells, result.output  # never a bracket alone on a line
+    [at] = [n for n, cell in enumerate(cells) if cell.endswith(SOCK[:12]) or SOCK[:12] in cell]
+    if SOCK in cells[at]:  # whole on one line whenever it fits
+        return
+    head = cells[at][cells[at].index(SOCK[:12]):]
+    assert head[-1] in "-.:/" and SOCK.startswith(head), result.output
+    assert cells[at + 1] == SOCK[len(head):] + "]", result.output
+    assert columns == "80"  # at 100 columns it fits

@@ -234,3 +234,13 @@ def test_terraform_start_up_checks_run_per_directory(site: Path) -> None:
     assert checked.stderr.splitlines() == [line]
 
 
+
+
+def test_a_misspelled_converge_key_is_one_problem_with_a_suggestion(site: Path) -> None:
+    (site / "tfhook.yaml").write_text(
+        "routes:\n  - {name: a, terraform: {dir: infra/elb, converge: {vars_fle: x}}}\n")
+    with pytest.raises(routes.RoutesError) as info:
+        load(site / "tfhook.yaml")
+    assert [p.replace(str(site / "tfhook.yaml"), "tfhook.yaml") for p in info.value.problems] == [
+        "tfhook.yaml: routes[0] (a): terraform.converge: vars_fle: unknown key (did you mean "
+        "`vars_file`? allowed: commit, vars_file)"], info.value.problems

@@ -125,7 +125,7 @@ def test_warn_mode_answers_done_and_changes_nothing(simcloud: SimCloud, tf_serve
     status, text = server.call("PostHandle", updated())[-1]
 
     assert status == "DONE"
-    assert text.startswith("terraform refresh FAILED (on_failure warn")
+    assert text.startswith("terraform refresh held (on_failure warn")
     assert "terraform refresh refused" in text and "simcloud_server.web[0]" in text
     assert simcloud.state_bytes() == before
 

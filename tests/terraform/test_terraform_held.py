@@ -7,13 +7,16 @@ service's CLI calls the same methods). Terraform, its state and the history are 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import stat
+import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.servers import HANG_GUARD, free_port
 from support.simcloud import ELB_ID, SimCloud
 from support.terraform import updated
 
@@ -44,6 +47,40 @@ def test_the_done_classes_each_drift_by_the_events(simcloud: SimCloud, tf_serve)
     assert "unexplained=1" in server.log()
 
 
+def test_a_repeat_event_on_a_held_directory_is_already_held(simcloud: SimCloud, tf_serve,
+                                                            tmp_path: Path) -> None:
+    state, port = tmp_path / "state", free_port()
+    config = tmp_path / "handler.yaml"
+    config.write_text(f'exporter_config: {{enabled: true, address: "127.0.0.1:{port}"}}\n')
+    server = tf_serve(simcloud.dir, "--on-failure", "warn", "--unexplained-drift", "hold",
+                      "--state-dir", str(state), "--config", str(config), env=simcloud.env)
+    simcloud.change("elb", ELB_ID, plan=400)  # what the event's job did
+    simcloud.change("server", simcloud.id_of("simcloud_server.web[0]"), memory=8)  # no event
+
+    texts = [server.call("PostHandle", updated(scaling_job_id="elb-front"))[-1]
+             for _ in range(2)]
+
+    first, again = (text for _, text in texts)
+    assert [status for status, _ in texts] == ["DONE", "DONE"]
+    assert first.startswith("terraform refresh held (on_failure warn"), first
+    # Every drift, each with its class: the explained one too.
+    assert ("1 of 2 drifted object(s) explained by no event (unexplained_drift hold): "
+            "simcloud_elb.main (plan 100 -> 400, explained by job elb-front); "
+            "simcloud_server.web[0] (memory 2 -> 8, not explained by any event)") in first, first
+    assert again.startswith("terraform refresh held (on_failure warn"), again
+    assert "the same changes are already held as run-1" in again, again
+    assert [row[:2] for row in _runs(state)] == [(1, "held"), (2, "already-held")]
+    [line] = [x for x in server.log().splitlines() if "run=2" in x and "run held" in x]
+    assert "outcome=already-held" in line and "level=warn " in line, line
+    url = f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(url, timeout=HANG_GUARD) as response:
+        metrics = response.read().decode()
+    counted = re.findall(r'tfhook_runs_total\{outcome="([^"]+)",route="terraform",'
+                         r'trigger="event"\} (\S+)', metrics)
+    assert [c for c in counted if c[1] != "0.0"] == [("held", "1.0"), ("already-held", "1.0")], \
+        counted
+
+
 def test_a_held_refusal_in_warn_mode_says_how_to_decide(simcloud: SimCloud, tf_serve) -> None:
     before = simcloud.state_bytes()
     server = tf_serve(simcloud.dir, "--on-failure", "warn", env=simcloud.env)
@@ -53,7 +90,8 @@ def test_a_held_refusal_in_warn_mode_says_how_to_decide(simcloud: SimCloud, tf_s
 
     assert status == "DONE", text
     # No retry while the plan waits: it would only find the same plan.
-    assert text.startswith("terraform refresh FAILED (on_failure warn; the scaling job is "
+    # Held, not failed: the plan waits for an operator.
+    assert text.startswith("terraform refresh held (on_failure warn; the scaling job is "
                            "not failed): terraform refresh refused"), text
     assert "The plan is held as run-1: tfhook runs approve run-1 --addr unix:" in text, text
     assert "(or discard it: tfhook runs deny run-1 --addr unix:" in text
@@ -122,7 +160,7 @@ def test_hold_keeps_the_plan_and_approve_applies_exactly_it(simcloud: SimCloud,
 
     _with_directory(simcloud, state, body, unexplained_drift="hold")
 
-    assert "1 object(s) drifted with no event to explain it (unexplained_drift hold): " \
+    assert "1 of 1 drifted object(s) explained by no event (unexplained_drift hold): " \
         "simcloud_elb.main (plan 100 -> 400, not explained by any event)" in seen["refused"]
     assert "held as run-1: tfhook runs approve run-1 --addr unix:/run/tfhook.sock" \
         in seen["refused"]
@@ -264,4 +302,4 @@ def test_a_reconcile_does_not_hold_the_same_plan_again(simcloud: SimCloud,
 
     assert "the same changes are already held as run-1" in seen["again"]
     assert seen["held"].run == 1
-    assert [row[:2] for row in _runs(state)] == [(1, "held"), (2, "failed")]
+    assert [row[:2] for row in _runs(state)] == [(1, "held"), (2, "already-held")]

@@ -19,7 +19,7 @@ from typing import Any
 from tfhook.config import address, env, settings
 from tfhook.core import names
 from tfhook.core.hooks import RESOURCE_TYPES, Converge
-from tfhook.errors import RoutesError, UserError
+from tfhook.errors import RoutesError, UserError, did_you_mean
 from tfhook.history import dsn
 
 
@@ -158,11 +158,14 @@ def converge(value: Any, at: CheckContext) -> Converge:
     writes it as JSON."""
     if not isinstance(value, dict):
         raise UserError("must be a mapping: {vars_file: NAME.auto.tfvars.json, commit: false}")
-    problems = [f"{key}: unknown key (allowed: commit, vars_file)"
-                for key in sorted(set(map(str, value)) - {"vars_file", "commit"})]
+    keys = ("commit", "vars_file")
+    problems = [f"{key}: unknown key ({did_you_mean(key, keys)}allowed: commit, vars_file)"
+                for key in sorted(set(map(str, value)) - set(keys))]
     name = value.get("vars_file")
-    if not isinstance(name, str) or Path(name).name != name or not (
-            name.endswith(".auto.tfvars.json") or name == "terraform.tfvars.json"):
+    # A misspelled vars_file is one problem (the unknown key), not also a missing file name.
+    if (name is not None or not problems) and (
+            not isinstance(name, str) or Path(name).name != name or not (
+            name.endswith(".auto.tfvars.json") or name == "terraform.tfvars.json")):
         problems.append(f"vars_file: {name!r} must be a file name (no folder) ending in "
                         ".auto.tfvars.json, which Terraform loads from the directory by itself")
     commit = value.get("commit", False)

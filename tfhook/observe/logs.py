@@ -172,9 +172,9 @@ class LogSink(Observer):
         }
         if run.id is not None:
             fields["run"] = run.id
-        if run.outcome == "held":
-            self._runs.warning("run held", drifted="; ".join(run.drifted), error=run.error,
-                               **fields)
+        if run.outcome in ("held", "already-held"):  # a plan waits for an operator (#21)
+            self._runs.warning("run held", outcome=run.outcome, drifted="; ".join(run.drifted),
+                               error=run.error, **fields)
         elif run.outcome != "done":
             self._runs.error("run failed", outcome=run.outcome, error=run.error, **fields)
         elif enabled(INFO):

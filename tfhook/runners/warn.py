@@ -55,7 +55,9 @@ class Warned:
             after = self.inner.warned() if isinstance(action.trigger, Event) else None
             if after is None:
                 raise
+            # A plan kept for an operator (#21) is held, not failed: the answer says which.
+            word = "held" if exc.held else "FAILED"
             log.warning(f"{self.inner.what} failed; the call answers DONE (on_failure warn)",
-                        hook=self.hook.name, error=str(exc))
-            yield Update(Status.DONE, warned=True, log=f"{self.inner.shown}FAILED (on_failure "
+                        hook=self.hook.name, outcome=word.lower(), error=str(exc))
+            yield Update(Status.DONE, warned=True, log=f"{self.inner.shown}{word} (on_failure "
                          f"warn; the scaling job is not failed{after}): {exc}")

@@ -164,7 +164,7 @@ async def _hold_again(held: HeldPlans, kept: Kept, plan_file: Path,
     run = Run(kept.run.route, kept.run.directory, ("approve",))
     await held.observer.run_start(run)
     how = held.hold(run, plan_file, drifts, kept.info.reason, kept.targets)
-    run.outcome = "held" if held.kept is not None and held.kept.run is run else "failed"
+    run.outcome = held.outcome(run, "failed")
     run.error = how or "the new plan could not be kept (no history to name its run)"
     run.unexplained = len(drift.unexplained(drifts))
     run.stop(0)

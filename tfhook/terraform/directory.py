@@ -207,9 +207,8 @@ class Directory:
         except BaseException as exc:
             run.outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
             self.providers.after(exc)
-            if self.held is not None and self.held.kept is not None \
-                    and self.held.kept.run is run:
-                run.outcome = "held"
+            if self.held is not None:
+                run.outcome = self.held.outcome(run, run.outcome)
             run.error = str(exc) or "the run was cancelled"
             run.lock_failed, run.refused = isinstance(exc, LockHeld), isinstance(exc, guard.RemovalsRefused)
             run.holding = self.held is not None and self.held.kept is not None \

@@ -15,21 +15,30 @@ from tfhook.core.flight import Batch
 from tfhook.core.model import Status, Update
 from tfhook.errors import ActionFailed
 from tfhook.terraform import commands, converge, drift, planfiles, plans, snapshots
-from tfhook.terraform.events import Report
+from tfhook.terraform.events import LOCK_SUMMARY, Report
 from tfhook.terraform.refresh import Target, show, stream
 
 log = structlog.get_logger("tfhook.terraform")
 STALE = "Saved plan is stale"  # Terraform's summary when the state changed since the plan
+_UNWRITTEN = (STALE, LOCK_SUMMARY)  # an apply that failed so wrote nothing
 # Keeps a plan for an operator (#21): (plan file, drifts, why, -target addresses) -> how to
 # decide it ("held as run-12: tfhook runs approve run-12 ..."); "" when it cannot be kept.
 Hold = Callable[[Path, list[drift.Drift], str, list[str]], str]
 
 
-class RemovalsRefused(ActionFailed):
+class Refusal(ActionFailed):
+    """The guard stopped the refresh; `held` when its plan waits for an operator (#21)."""
+
+    def __init__(self, message: str, held: bool) -> None:
+        super().__init__(message)
+        self.held = held
+
+
+class RemovalsRefused(Refusal):
     """The refresh would have removed objects from the state that nothing said were gone."""
 
 
-class DriftHeld(ActionFailed):
+class DriftHeld(Refusal):
     """The refresh found drift no event explains and `unexplained_drift: hold` kept its plan."""
 
 
@@ -121,11 +130,19 @@ async def apply(target: Target, publish: Callable[[Update], None], report: Repor
     """Every apply tfhook makes: exactly the saved, checked (or approved) plan `plan_file`,
     once the state it replaces is saved as run-`run`'s snapshot (under the same flight:
     `tfhook state rollback run-N` undoes the apply)."""
-    await snapshots.take(target.snapshots,
-                         target.spec(commands.state_pull(), "terraform state pull"),
-                         target.action.dir, target.action.engine, run)
-    await stream(target, publish, report, target.apply_argv(plan_file),
-                 "terraform apply (the checked plan)")
+    shot = await snapshots.take(target.snapshots,
+                                target.spec(commands.state_pull(), "terraform state pull"),
+                                target.action.dir, target.action.engine, run)
+    try:
+        await stream(target, publish, report, target.apply_argv(plan_file),
+                     "terraform apply (the checked plan)")
+    except ActionFailed:
+        # Terraform refused before writing (a stale plan, a lock it could not get): the
+        # run applied nothing, so its snapshot is no rollback target.
+        if shot is not None and target.snapshots is not None \
+                and any(d.summary in _UNWRITTEN for d in report.errors):
+            target.snapshots.remove(shot)
+        raise
 
 
 def _holder(hold: Hold | None, plan_file: Path, drifts: list[drift.Drift], targets: list[str]
@@ -145,9 +162,10 @@ def _check_drift(target: Target, drifts: list[drift.Drift], kept: Callable[[str]
     log.warning("terraform refresh held: drift no event explains", dir=str(where),
                 objects="; ".join(map(str, found)), held=how or "not kept")
     raise DriftHeld(
-        f"terraform refresh held in {where}: {len(found)} object(s) drifted with no event "
-        f"to explain it (unexplained_drift hold): {'; '.join(map(str, found))}. Nothing was "
-        "changed. " + (how or "The plan could not be kept (no history to name its run)."))
+        f"terraform refresh held in {where}: {len(found)} of {len(drifts)} drifted object(s) "
+        f"explained by no event (unexplained_drift hold): {'; '.join(map(str, drifts))}. "
+        "Nothing was changed. " + (how or "The plan could not be kept (no history to name its "
+                                   "run)."), bool(how))
 
 
 async def show_plan(target: Target, plan_file: Path) -> dict[str, Any]:
@@ -183,7 +201,7 @@ def _check_removals(target: Target, saved: dict[str, Any], deleted_ids: Collecti
         "Check the credentials, account and zone Terraform uses; if the objects are really "
         f"gone, allow it with {target.label('max_state_removals')} {len(refused)} (or remove them by hand: "
         f"{commands.for_person(target.action.dir, commands.state_rm('ADDRESS'))})"
-        + (f". The plan is {how}" if how else ""))
+        + (f". The plan is {how}" if how else ""), bool(how))
 
 
 def _check_state(target: Target, saved: dict[str, Any]) -> None:

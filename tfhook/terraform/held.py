@@ -107,6 +107,7 @@ class HeldPlans:
         self.observer = observer
         self.kept: Kept | None = None
         self.deciding = False  # an approval is applying it
+        self._repeat: Run | None = None  # the last run that found the held plan's changes again
 
     def current(self) -> HeldRun | None:
         """The held run, unless it waited longer than `--held-keep` (then it is discarded)."""
@@ -129,6 +130,7 @@ class HeldPlans:
         returns how to decide it, "" when it cannot be kept (no history: no run id)."""
         changes = drift.fingerprint(drifts)
         if self.kept is not None and self.kept.fingerprint == changes:
+            self._repeat = run
             return f"the same changes are already {self.shelf.how(self.kept.info.run)}"
         if run.id is None:
             return ""
@@ -143,6 +145,13 @@ class HeldPlans:
         log.warning("plan held for an operator", run=run.id, dir=run.directory, reason=reason,
                     changes="; ".join(info.changes))
         return self.shelf.how(run.id)
+
+    def outcome(self, run: Run, otherwise: str) -> str:
+        """The outcome of a run that stopped: `held` when its plan is the held one,
+        `already-held` when it found the held plan's changes again, else `otherwise`."""
+        if self.kept is not None and self.kept.run is run:
+            return "held"
+        return "already-held" if self._repeat is run else otherwise
 
     def holder(self, run: Run) -> Callable[[Path, list[drift.Drift], str, list[str]], str]:
         """The guard's way to hold the plan of `run` (guard.Hold)."""

@@ -92,10 +92,15 @@ class Keeper:
         old = kept[:max(len(kept) - self.keep, 0)]
         old += [shot for shot in kept[len(old):] if now - shot.time > self.age]
         for shot in old:
-            for suffix in (".tfstate", ".json"):
-                with contextlib.suppress(FileNotFoundError):
-                    (self.folder / f"{shot.name}{suffix}").unlink()
+            self.remove(shot)
         return [shot.name for shot in old]
+
+    def remove(self, shot: Snapshot) -> None:
+        """Remove `shot`'s files (a snapshot of an apply that wrote nothing is no rollback
+        target)."""
+        for suffix in (".tfstate", ".json"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / f"{shot.name}{suffix}").unlink()
 
 
 def keeper(root: Path | None, keep: int) -> Keeper | None:
