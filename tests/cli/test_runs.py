@@ -53,9 +53,12 @@ def test_approve_applies_the_held_run_and_refuses_what_is_not_held(
     assert simcloud.attributes("simcloud_server.web[0]")["memory"] == 8
     again = run_tfhook(["runs", "approve", "run-1", "--addr", addr], tmp_path)
     assert again.returncode == 1, again
-    assert again.stderr.startswith("tfhook: refused: run-1 is not held by this server"), again
+    # Decided already and never held read differently.
+    assert again.stderr.startswith("tfhook: refused: run-1 was approved already"), again
     unknown = run_tfhook(["runs", "deny", "run-99", "--addr", addr], tmp_path)
-    assert unknown.returncode == 1 and "run-99 is not held" in unknown.stderr, unknown
+    assert unknown.returncode == 1, unknown
+    assert unknown.stderr.startswith("tfhook: refused: run-99 is not held by this server: no "
+                                     "held run has that id here"), unknown
     assert client.held(addr, HANG_GUARD) == []
 
     rows = json.loads(run_tfhook(["history", "decisions", "--json", "--state-dir", "state"],

@@ -306,3 +306,12 @@ def test_an_approved_held_plan_is_checked_and_converged(make_simcloud, tmp_path:
         f"converged: var.elb_plan = 400 ({VARS}); the next apply keeps 400"], lines
     assert json.loads((cloud.dir / VARS).read_text()) == {"elb_plan": 400}
     assert plain_plan(cloud) == 0
+
+
+def test_runs_diff_says_when_the_state_directory_does_not_exist(tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    shown = subprocess.run(tfhook_command("runs", "diff", "run-1", "--state-dir", str(nowhere)),
+                           capture_output=True, text=True, timeout=HANG_GUARD, check=False)
+    assert (shown.returncode, shown.stdout) == (2, ""), shown
+    assert shown.stderr == (f"tfhook: error: {nowhere} does not exist: no history, so no "
+                            "suggested change of run-1 (give the server's --state-dir)\n")

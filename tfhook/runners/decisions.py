@@ -28,6 +28,9 @@ class Decider:
 
     def __init__(self, context: RunnerContext) -> None:
         self._context = context
+        # run -> how this server decided it ("approved", "denied"), to tell a decided run
+        # from one it never held when asked again (bounded: one entry per decision taken).
+        self._decided: dict[int, str] = {}
 
     def _open(self) -> list[Directory]:
         # list() first: the metrics exporter's thread reads held() while the loop may reload.
@@ -41,14 +44,18 @@ class Decider:
     async def approve(self, run: int, who: Who) -> str:
         """Apply the held plan of `run` through the directory that holds it."""
         holder, decision = self._holding("approve", run, who)
-        return await self._decide(decision, None if holder is None
-                                  else functools.partial(holder.approve, run, who))
+        answer = await self._decide(decision, None if holder is None
+                                    else functools.partial(holder.approve, run, who))
+        self._decided[run] = "approved"
+        return answer
 
     async def deny(self, run: int, who: Who) -> str:
         """Discard the held plan of `run`."""
         holder, decision = self._holding("deny", run, who)
-        return await self._decide(decision, None if holder is None
-                                  else functools.partial(holder.deny, run, who))
+        answer = await self._decide(decision, None if holder is None
+                                    else functools.partial(holder.deny, run, who))
+        self._decided[run] = "denied"
+        return answer
 
     async def rollback(self, directory: str, run: int, who: Who, *, apply: bool) -> str:
         """The difference to the state saved before `run` in `directory`; with `apply`,
@@ -80,13 +87,16 @@ class Decider:
                       work: Callable[[], Awaitable[str]] | None) -> str:
         """Run `work` (None: nothing holds the run: refused), reporting how it ended."""
         if work is None:
-            work = functools.partial(_not_held, decision.run)
+            work = functools.partial(_not_held, decision.run, self._decided.get(decision.run))
         return await decide(self._context.observer, decision, work)
 
 
-async def _not_held(run: int) -> str:
-    raise Refused(f"run-{run} is not held by this server: no such run, or it was decided "
-                  f"already (see tfhook history show run-{run})")
+async def _not_held(run: int, decided: str | None) -> str:
+    if decided:
+        raise Refused(f"run-{run} was {decided} already (see tfhook history show run-{run})")
+    raise Refused(f"run-{run} is not held by this server: no held run has that id here (it may "
+                  f"have been decided before a restart or by another server: see tfhook history "
+                  f"show run-{run})")
 
 
 async def decide(observer: Observer, decision: Decision, work: Callable[[], Awaitable[str]]

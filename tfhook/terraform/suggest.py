@@ -76,6 +76,9 @@ def read(history: Path, run: str) -> str:
     if not number.isdigit():
         raise UserError(f"{run!r}: expected a run id (run-3)")
     path = history / FOLDER / f"run-{int(number)}.diff"
+    if not history.is_dir():
+        raise UserError(f"{history} does not exist: no history, so no suggested change of "
+                        f"run-{int(number)} (give the server's --state-dir)")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
