@@ -314,4 +314,4 @@ def test_runs_diff_says_when_the_state_directory_does_not_exist(tmp_path: Path) 
                            capture_output=True, text=True, timeout=HANG_GUARD, check=False)
     assert (shown.returncode, shown.stdout) == (2, ""), shown
     assert shown.stderr == (f"tfhook: error: {nowhere} does not exist: no history, so no "
-                            "suggested change of run-1 (give the server's --state-dir)\n")
+                            "suggested change of run-1 (give the server's state directory)\n")
