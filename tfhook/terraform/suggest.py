@@ -78,7 +78,7 @@ def read(history: Path, run: str) -> str:
     path = history / FOLDER / f"run-{int(number)}.diff"
     if not history.is_dir():
         raise UserError(f"{history} does not exist: no history, so no suggested change of "
-                        f"run-{int(number)} (give the server's --state-dir)")
+                        f"run-{int(number)} (give the server's state directory)")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
