@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from collections.abc import Mapping
 from dataclasses import replace
@@ -85,7 +86,15 @@ class Provider:
 
     @property
     def alive(self) -> bool:
-        return not self.task.done() and not (self._child is not None and self._child.exited)
+        """Our child runs, and so does every process its reattach value names (Terraform
+        looks for that pid: a provider started through a wrapper is a grandchild, dead
+        a moment before the wrapper exits)."""
+        if self.task.done() or (self._child is not None and self._child.exited):
+            return False
+        value = self.reattach.result() if self.reattach.done() and \
+            not self.reattach.cancelled() and self.reattach.exception() is None else {}
+        return all(_running(entry.get("Pid")) for entry in value.values()
+                   if isinstance(entry, dict))
 
     async def stop(self) -> None:
         """Stop it (its group: interrupt, then SIGKILL as its limits say) and reap it."""
@@ -94,6 +103,25 @@ class Provider:
             await self.task
         if self.reattach.done() and not self.reattach.cancelled():
             self.reattach.exception()  # seen: asyncio would log it as never retrieved
+
+
+def _running(pid: object) -> bool:
+    """Whether `pid` (a reattach value's Pid; not a number: not checked) is a live process,
+    not a zombie."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: whether a signal can reach it
+        with contextlib.suppress(PermissionError):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+        return True
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
 
 
 def reattach_value(line: bytes) -> dict[str, object] | None:
