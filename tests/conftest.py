@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from support import simcloud as simcloud_helpers
 from support import terraform as terraform_helpers
+from support.pg import Postgres, why_not
 from support.servers import Served, load_vectors, start_server
 from support.terraform import SlowCloud, TfServer, copy_demo, elb_plan, init_and_apply
 
@@ -181,3 +182,14 @@ def make_simcloud(simcloud_cli: Path, tmp_path: Path
     yield _make
     for cloud in made:
         cloud.close()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A private PostgreSQL for a test module (skipped, with the reason, when none can run)."""
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    server = Postgres.start()
+    yield server
+    server.stop()

@@ -12,7 +12,7 @@ import structlog
 from support.servers import HANG_GUARD
 
 from tfhook.history import DB_NAME, CallEnd, CallStart, History, RunEnd, RunStart, query, recorder, store
-from tfhook.history.recorder import _Job
+from tfhook.history.rows import Job
 
 DAY = 86400.0
 
@@ -42,7 +42,7 @@ def hold_writer(history: History) -> threading.Event:
         blocked.set()
         release.wait(HANG_GUARD)
 
-    history._writer.put(_Job(block))
+    history._writer.put(Job(block))
     assert blocked.wait(HANG_GUARD)
     return release
 

@@ -9,12 +9,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
-from support.pg import Postgres, why_not
+from support.pg import Postgres
 from support.servers import (
     HANG_GUARD,
     Served,
@@ -34,15 +32,6 @@ echo started >> "$0.log"
 echo done
 """
 
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    reason = why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    server = Postgres.start()
-    yield server
-    server.stop()
 
 
 def serve(tmp: Path, url: str, name: str, **env: str) -> Served:

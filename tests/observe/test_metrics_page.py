@@ -6,29 +6,19 @@ from __future__ import annotations
 
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from support import tools
 from support.metrics import exporter
-from support.pg import Postgres, why_not
+from support.pg import Postgres
 from support.servers import HANG_GUARD, start_server, write_script
 
 from tfhook.v1 import handler_pb2 as pb
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    reason = why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    server = Postgres.start()
-    yield server
-    server.stop()
 
 
 def page(port: int, accept: str | None = None) -> str:

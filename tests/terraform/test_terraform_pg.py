@@ -11,14 +11,14 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from support.pg import Postgres, why_not
+from support.pg import Postgres
 from support.servers import HANG_GUARD, tfhook_command
 from support.terraform import (
     ROOT,
@@ -41,15 +41,6 @@ CREATE TRIGGER keep AFTER INSERT OR UPDATE ON {schema}.states
 FOR EACH ROW EXECUTE FUNCTION {schema}.keep();
 """
 
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    reason = why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    server = Postgres.start()
-    yield server
-    server.stop()
 
 
 @dataclass

@@ -14,25 +14,16 @@ import sqlite3
 import stat
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from support.pg import Postgres, why_not
+from support.held import held_directory, hold_run_1
+from support.pg import Postgres
 from support.servers import HANG_GUARD, ROOT, tfhook_command
 from support.simcloud import ELB_ID, SimCloud
 from support.terraform import Recorder, simulate, tf_env, tfhook_terraform, updated
 
 from tfhook.core.decisions import Who
-from tfhook.core.hooks import Hook, TerraformAction
-from tfhook.core.observer import Observers
-from tfhook.errors import ActionFailed
-from tfhook.history import History
-from tfhook.observe.history_sink import HistorySink
-from tfhook.terraform.directory import Directory
-from tfhook.terraform.held import Shelf
-from tfhook.terraform.snapshots import Keeper
 
 
 def tfhook(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -197,22 +188,10 @@ def test_an_approved_held_plan_saves_the_state_it_replaces_as_the_held_runs(
     simcloud.change("elb", ELB_ID, plan=400)
 
     async def main() -> str:
-        history = History(state_dir, keep=86400.0)
-        hook = Hook("cloud", TerraformAction(dir=simcloud.dir, engine="embedded",
-                                             unexplained_drift="hold"))
-        directory = Directory(hook, dict(simcloud.env), Observers([HistorySink(history)]),
-                              Shelf(state_dir / "held", 86400.0, "unix:/run/tfhook.sock"),
-                              Keeper(state_dir))
-        try:
-            with pytest.raises(ActionFailed, match="held as run-1"):
-                async for _ in directory.flight.join("reconcile", background=True):
-                    pass
+        async with held_directory(simcloud, state_dir) as directory:
+            await hold_run_1(directory)
             assert not (state_dir / "snapshots").exists()  # held: nothing applied
             return await directory.approve(1, Who("alice"))
-        finally:
-            await directory.close()
-            await history.flush()
-            history.close()
 
     assert asyncio.run(main()).startswith("applied run-1")
     approved = simcloud.state()
@@ -284,15 +263,6 @@ def test_a_direct_rollback_leaves_a_running_servers_history_whole(
     finally:
         conn.close()
 
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    reason = why_not()
-    if reason is not None:
-        pytest.skip(reason)
-    server = Postgres.start()
-    yield server
-    server.stop()
 
 
 def test_a_rollback_of_a_state_kept_in_postgresql(postgres: Postgres, tf_serve,

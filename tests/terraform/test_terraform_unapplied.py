@@ -9,18 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.held import held_directory, hold_run_1
 from support.servers import HANG_GUARD, tfhook_command
 from support.simcloud import ELB_ID, SimCloud
 
 from tfhook.core.decisions import Refused, Who
-from tfhook.core.hooks import Hook, TerraformAction
-from tfhook.core.observer import Observers
-from tfhook.errors import ActionFailed
-from tfhook.history import History
-from tfhook.observe.history_sink import HistorySink
-from tfhook.terraform.directory import Directory
-from tfhook.terraform.held import Shelf
-from tfhook.terraform.snapshots import Keeper
 
 
 def _approve_stale(cloud: SimCloud, state_dir: Path, more: bool) -> str:
@@ -29,16 +22,8 @@ def _approve_stale(cloud: SimCloud, state_dir: Path, more: bool) -> str:
     cloud.change("elb", ELB_ID, plan=400)
 
     async def main() -> str:
-        history = History(state_dir, keep=86400.0)
-        hook = Hook("cloud", TerraformAction(dir=cloud.dir, engine="embedded",
-                                             unexplained_drift="hold"))
-        directory = Directory(hook, dict(cloud.env), Observers([HistorySink(history)]),
-                              Shelf(state_dir / "held", 86400.0, "unix:/run/tfhook.sock"),
-                              Keeper(state_dir))
-        try:
-            with pytest.raises(ActionFailed, match="held as run-1"):
-                async for _ in directory.flight.join("reconcile", background=True):
-                    pass
+        async with held_directory(cloud, state_dir) as directory:
+            await hold_run_1(directory)
             # Someone refreshes by hand: the held plan is stale.
             cloud.change("server", web, memory=4)
             targets = ["-target=simcloud_server.web[0]"] + ([] if more else
@@ -49,10 +34,6 @@ def _approve_stale(cloud: SimCloud, state_dir: Path, more: bool) -> str:
             with pytest.raises(Refused) as refused:
                 await directory.approve(1, Who("alice"))
             return str(refused.value)
-        finally:
-            await directory.close()
-            await history.flush()
-            history.close()
     return asyncio.run(main())
 
 

@@ -17,14 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
 from tfhook.history import dsn, pgstore, versions
 from tfhook.history.recorder import PRUNE_EVERY
-from tfhook.history.records import CallEnd, CallStart, DecisionRow, Ref, RunEnd, RunStart
+from tfhook.history.records import CallStart, Ref
+from tfhook.history.rows import Job, Rows
 from tfhook.history.writer import Writer
 
 HEARTBEAT = 10.0  # seconds between two heartbeats; a reader waits three before `unfinished`
@@ -36,21 +36,12 @@ CONNECT_WAIT = 2.0  # seconds a batch waits for a connection before it is lost (
 # database is back, and a database that stays down sees one attempt per batch at most.
 RECONNECT_FOR = 2.0
 log = structlog.get_logger("tfhook.history")
-Write = Callable[[Any], "int | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    write: Write | None  # None: a heartbeat (every batch beats)
-    made: Ref | None = None
-    after: Ref | None = None
-
-    def wanted(self, made_here: set[int]) -> bool:
-        return self.after is None or self.after.id is not None or id(self.after) in made_here
-
-
-class FleetHistory:
+class FleetHistory(Rows):
     """One PostgreSQL history, written by one thread of this server."""
+
+    store = pgstore  # the row writes (rows.Store)
 
     def __init__(self, url: str, *, keep: float, requests: bool = False,
                  every: float = HEARTBEAT, clock: Callable[[], float] = time.time) -> None:
@@ -72,7 +63,7 @@ class FleetHistory:
         # The pool logs each failed reconnection; tfhook logs an outage once (_failed).
         logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
         self._pool.open(wait=False)  # unreachable now: serve anyway, reconnect meanwhile
-        self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
+        self._writer: Writer[Job] = Writer(self._run, "tfhook-history")
         self._stop = threading.Event()
         self._beats = threading.Thread(target=self._beat, name="tfhook-heartbeat", daemon=True)
         self._beats.start()
@@ -81,59 +72,19 @@ class FleetHistory:
         """As `History.start_call`: here always through the writer (await `flush`)."""
         return self.begin_call(call)
 
-    def begin_call(self, call: CallStart | Callable[[], CallStart]) -> Ref:
-        ref = Ref()
-
-        def write(conn: Any) -> int:
-            start = call() if callable(call) else call
-            if not self.requests and start.request is not None:
-                start = replace(start, request=None)
-            return pgstore.insert_call(conn, start)
-
-        self._writer.put(_Job(write, made=ref))
-        return ref
-
-    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None:
-        self._writer.put(_Job(lambda conn: pgstore.finish_call(
-            conn, self._row(ref), end() if callable(end) else end), after=ref), urgent=False)
-
-    def begin_run(self, run: RunStart) -> Ref:
-        ref = Ref()
-        self._writer.put(_Job(lambda conn: pgstore.insert_run(conn, run), made=ref))
-        return ref
-
-    def end_run(self, ref: Ref, end: RunEnd) -> None:
-        self._writer.put(_Job(lambda conn: pgstore.finish_run(conn, self._row(ref), end),
-                              after=ref))
-
-    def decided(self, row: DecisionRow) -> None:
-        self._writer.put(_Job(lambda conn: pgstore.insert_decision(conn, row)))
-
-    async def call_started(self, call: CallStart) -> Ref:
-        ref = self.begin_call(call)
-        await self.flush()
-        return ref
-
-    async def call_finished(self, ref: Ref, end: CallEnd) -> None:
-        self.end_call(ref, end)
-        await self.flush()
-
-    async def flush(self) -> None:
-        await self._writer.drained()
-
     def close(self) -> None:
         """Finish the writes handed over, say this instance stopped, close the pool."""
         self._stop.set()
         self._beats.join()
-        self._writer.put(_Job(lambda conn: pgstore.stopped(conn, self._clock())))
+        self._writer.put(Job(lambda conn: pgstore.stopped(conn, self._clock())))
         self._writer.stop()
         self._pool.close()
 
     def _beat(self) -> None:
         while not self._stop.wait(self.every):
-            self._writer.put(_Job(None))
+            self._writer.put(Job(None))
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _run(self, jobs: list[Job]) -> None:
         """One batch: one transaction with this instance's heartbeat. A batch the database
         refuses is tried job by job, so that one bad write loses only itself."""
         made_here = {id(job.made) for job in jobs if job.made is not None}
@@ -159,7 +110,7 @@ class FleetHistory:
             pgstore.migrate(conn, self.path)
             self._migrated = True
 
-    def _commit(self, conn: Any, jobs: list[_Job]) -> None:
+    def _commit(self, conn: Any, jobs: list[Job]) -> None:
         self._pending = {}
         try:
             with conn.transaction():
@@ -175,7 +126,7 @@ class FleetHistory:
         finally:
             self._pending = {}
 
-    def _alone(self, conn: Any, jobs: list[_Job]) -> None:
+    def _alone(self, conn: Any, jobs: list[Job]) -> None:
         errors = []
         for job in jobs:
             if job.write is None or not job.wanted(set()):
@@ -188,14 +139,6 @@ class FleetHistory:
                 errors.append(exc)
         if errors:
             self._failed(len(errors), errors[0])
-
-    def _known(self, ref: Ref) -> bool:
-        return ref.id is not None or id(ref) in self._pending
-
-    def _row(self, ref: Ref) -> int:
-        row = ref.id if ref.id is not None else self._pending.get(id(ref))
-        assert row is not None  # _commit checked it
-        return row
 
     def _failed(self, count: int, error: Exception) -> None:
         if isinstance(error, versions.SchemaTooNew) or not self._down:

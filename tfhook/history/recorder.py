@@ -21,36 +21,25 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
 
 from tfhook.history import store
-from tfhook.history.records import CallEnd, CallStart, DecisionRow, Ref, RunEnd, RunStart
+from tfhook.history.records import CallStart, Ref
+from tfhook.history.rows import Job, Rows
 from tfhook.history.writer import Writer
 
 DB_NAME = "history.sqlite3"
 PRUNE_EVERY = 600.0  # seconds between two prunes of old rows
 SLOW_WRITE = 0.05  # seconds: an event-loop write this slow sends every later one to the thread
 log = structlog.get_logger("tfhook.history")
-Write = Callable[[sqlite3.Connection], "int | None"]  # a start returns its row's id
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    write: Write
-    made: Ref | None = None  # the row this job starts
-    after: Ref | None = None  # the row this job completes
-
-    def wanted(self, made_here: set[int]) -> bool:
-        """Whether the job still has work: a completion needs its start written (a start
-        that failed was counted; its completion is not another failure)."""
-        return self.after is None or self.after.id is not None or id(self.after) in made_here
-
-
-class History:
+class History(Rows):
     """One history database, written by one thread."""
+
+    store = store  # the row writes: the SQLite module (rows.Store)
 
     def __init__(self, directory: Path, *, keep: float, requests: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
@@ -70,7 +59,7 @@ class History:
             self._now = store.connect(self.path, wait=0)
         self._pruned = float("-inf")
         self._pending: dict[int, int] = {}  # id(Ref) → row, in the transaction being written
-        self._writer: Writer[_Job] = Writer(self._run, "tfhook-history")
+        self._writer: Writer[Job] = Writer(self._run, "tfhook-history")
 
     # Non-blocking: write now if the database is free, else hand it to the writer.
 
@@ -105,54 +94,6 @@ class History:
         log.warning("history written from its thread only from now on", reason=why,
                     path=str(self.path))
 
-    # Non-blocking: hand the write to the writer and return at once.
-
-    def begin_call(self, call: CallStart | Callable[[], CallStart]) -> Ref:
-        """Write a call's row; `call` may be a function, then the writer thread builds it."""
-        ref = Ref()
-
-        def write(conn: sqlite3.Connection) -> int:
-            start = call() if callable(call) else call
-            if not self.requests and start.request is not None:
-                start = replace(start, request=None)
-            return store.insert_call(conn, start)
-
-        self._writer.put(_Job(write, made=ref))
-        return ref
-
-    def end_call(self, ref: Ref, end: CallEnd | Callable[[], CallEnd]) -> None:
-        """Complete a call's row (`end` may be a function, as for begin_call)."""
-        self._writer.put(_Job(lambda conn: store.finish_call(
-            conn, self._row(ref), end() if callable(end) else end), after=ref), urgent=False)
-
-    def begin_run(self, run: RunStart) -> Ref:
-        ref = Ref()
-        self._writer.put(_Job(lambda conn: store.insert_run(conn, run), made=ref))
-        return ref
-
-    def end_run(self, ref: Ref, end: RunEnd) -> None:
-        self._writer.put(_Job(lambda conn: store.finish_run(conn, self._row(ref), end),
-                              after=ref))
-
-    def decided(self, row: DecisionRow) -> None:
-        """Record an operator's decision (#21)."""
-        self._writer.put(_Job(lambda conn: store.insert_decision(conn, row)))
-
-    # Awaited: the row is on disk (or the failure counted) when these return.
-
-    async def call_started(self, call: CallStart) -> Ref:
-        ref = self.begin_call(call)
-        await self.flush()
-        return ref
-
-    async def call_finished(self, ref: Ref, end: CallEnd) -> None:
-        self.end_call(ref, end)
-        await self.flush()
-
-    async def flush(self) -> None:
-        """Wait until every write handed over so far is done."""
-        await self._writer.drained()
-
     def close(self) -> None:
         """Finish the writes handed over, then close the database."""
         self._writer.stop()
@@ -162,7 +103,7 @@ class History:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _run(self, jobs: list[Job]) -> None:
         """One batch on the writer thread: one transaction, committed once. When it fails,
         each job is tried again alone, so that one bad write loses only itself."""
         made_here = {id(job.made) for job in jobs if job.made is not None}
@@ -186,7 +127,7 @@ class History:
                   failures=self.failures + count)
         self.failures += count  # after the log line: a count seen was logged
 
-    def _commit(self, jobs: list[_Job]) -> None:
+    def _commit(self, jobs: list[Job]) -> None:
         """Write jobs in one transaction; the rows started get their ids once committed
         (an id seen means the row is on disk)."""
         if self._conn is None:
@@ -196,7 +137,7 @@ class History:
             with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
                 self._conn.execute("BEGIN")
                 for job in jobs:
-                    if job.after is None or self._known(job.after):
+                    if job.write is not None and (job.after is None or self._known(job.after)):
                         row = job.write(self._conn)
                         if job.made is not None and row is not None:
                             self._pending[id(job.made)] = row
@@ -206,16 +147,7 @@ class History:
         finally:
             self._pending = {}
 
-    def _known(self, ref: Ref) -> bool:
-        return ref.id is not None or id(ref) in self._pending
-
-    def _row(self, ref: Ref) -> int:
-        """The id of a started row, committed or written earlier in this transaction."""
-        row = ref.id if ref.id is not None else self._pending.get(id(ref))
-        assert row is not None  # _commit checked it
-        return row
-
-    def _alone(self, job: _Job) -> Exception | None:
+    def _alone(self, job: Job) -> Exception | None:
         """Write one job in a transaction of its own; its error, if it failed."""
         if not job.wanted(set()):
             return None  # its start failed (counted): nothing to complete
