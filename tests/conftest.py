@@ -24,6 +24,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="the --event-loop of the servers the serve fixture starts")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `slow` first (in their order, the rest after in theirs): each waits
+    for seconds (a heartbeat, an outage, a timeout), and started first, their waits overlap the
+    others' work on the other workers instead of ending the run on one worker alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def dont_write_to_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  ) -> Iterator[None]:

@@ -39,6 +39,7 @@ def test_the_demo_shows_a_real_drift_and_the_loop_closed(tmp_path: Path) -> None
     assert "not installed" not in out
 
 
+@pytest.mark.slow
 def test_the_demo_falls_back_to_the_built_in_module(tmp_path: Path) -> None:
     out = run_demo(tmp_path, TFHOOK_SIMCLOUD_DIR=str(tmp_path / "nowhere"))
 

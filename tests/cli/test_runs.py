@@ -9,6 +9,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
 from support.servers import HANG_GUARD, free_port, run_tfhook
 from support.simcloud import ELB_ID, SimCloud
 from support.terraform import updated
@@ -21,6 +22,7 @@ def _metrics(port: int) -> str:
         return str(answer.read().decode())
 
 
+@pytest.mark.slow
 def test_approve_applies_the_held_run_and_refuses_what_is_not_held(
         simcloud: SimCloud, tf_serve, tmp_path: Path) -> None:
     port = free_port()

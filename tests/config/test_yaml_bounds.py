@@ -53,6 +53,7 @@ def test_what_a_yaml_file_may_hold_is_bounded(site: Path, command: list[str], fi
     assert not (site / "s.sock").exists()
 
 
+@pytest.mark.slow
 def test_a_file_just_under_the_bounds_is_read(tmp_path: Path) -> None:
     # 99,998 values (a mapping, its key, a list, the list in it and its items), 1 MiB exactly.
     text = "routes:\n  - [" + ", ".join(["x"] * 99_994) + "]\n"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from support.pg import Postgres
 from support.servers import (
     HANG_GUARD,
@@ -55,6 +56,7 @@ def post(served: Served, job: str) -> list[int]:
         scaling_job_id=job, result=1))]
 
 
+@pytest.mark.slow
 def test_a_killed_server_leaves_its_call_unfinished(postgres: Postgres, tmp_path: Path) -> None:
     url = postgres.database()
     served = serve(tmp_path, url, "a")
@@ -111,6 +113,7 @@ def test_two_servers_write_at_once_no_row_lost_or_doubled(postgres: Postgres,
     assert shown.returncode == 0 and f"server_pid: {pids[1]}" in shown.stdout, shown.stderr
 
 
+@pytest.mark.slow
 def test_postgres_restarted_under_load(postgres: Postgres, tmp_path: Path) -> None:
     url = postgres.database()
     served = serve(tmp_path, url, "a")
@@ -145,6 +148,7 @@ def test_postgres_restarted_under_load(postgres: Postgres, tmp_path: Path) -> No
     assert failures >= len(lost)  # every lost row counted (a start and its end each)
 
 
+@pytest.mark.slow
 def test_writes_resume_with_the_first_call_after_a_long_outage(postgres: Postgres,
                                                                tmp_path: Path) -> None:
     url = postgres.database()

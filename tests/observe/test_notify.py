@@ -102,6 +102,7 @@ def _no_token(tmp_path: Path, log: str, state: Path, routes: Path) -> None:
         assert TOKEN not in done.stdout + done.stderr, args
 
 
+@pytest.mark.slow
 def test_a_receiver_that_hangs_or_fails_changes_no_answer(tmp_path: Path) -> None:
     flag = tmp_path / "fail"
     hook = write_script(tmp_path / "hook.sh", f'echo "run $(cat {flag} 2>/dev/null)"\n'

@@ -150,6 +150,7 @@ def test_calls_and_runs_are_recorded_counted_and_logged(demo: Path, tf_serve, tm
     assert log_lines(server.log(), "stopped")[-1].count("calls_cut_short=0") == 1
 
 
+@pytest.mark.slow
 def test_a_refresh_failing_in_warn_mode_shows_in_runs_and_retries(demo: Path, tf_serve,
                                                                   tmp_path: Path) -> None:
     state = tmp_path / "state"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.servers import HANG_GUARD, launch, tfhook_command, write_script
 from support.terraform import Recorder, TfServer, tf_env
 
@@ -20,6 +21,7 @@ def _dump(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
+@pytest.mark.slow
 def test_hooks_and_terraform_never_see_tfhooks_own_settings(tmp_path: Path) -> None:
     assert set(OWN) == set(SETTINGS)  # every setting tfhook reads from its environment
     recorder = Recorder.create(tmp_path)

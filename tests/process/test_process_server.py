@@ -39,7 +39,8 @@ def test_hung_hook_times_out_with_deadline_exceeded(tmp_path, serve) -> None:
     assert [r.log for r in server.call("PostHandle", pb.PostHandleRequest())] == ["fine\n"]
 
 
-@pytest.mark.parametrize("how", ["cancel", "close-channel", "client-deadline"])
+@pytest.mark.parametrize("how", ["cancel", "close-channel",
+                                 pytest.param("client-deadline", marks=pytest.mark.slow)])
 def test_client_going_away_stops_the_hook_group(tmp_path, serve, how: str) -> None:
     pids = tmp_path / "pids"
     hook = write_script(tmp_path / "hook",

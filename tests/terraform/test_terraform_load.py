@@ -216,6 +216,7 @@ def test_target_from_event_with_a_configured_backend(tmp_path: Path, serve) -> N
 # -- failure policy --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_on_failure_warn_answers_done_and_retries_in_background(demo: Path, serve) -> None:
     server = serve(demo, "--on-failure", "warn")
     (demo / "broken.tf").write_text(BROKEN)

@@ -124,6 +124,7 @@ def terraform_stuck(cloud: SlowCloud, tf_dir: Path) -> list[int]:
     return stuck
 
 
+@pytest.mark.slow
 def test_hung_refresh_times_out_and_leaves_no_process(tmp_path: Path, serve, cloud) -> None:
     tf_dir = write_module(tmp_path / "slow", {"main.tf": cloud.tf()})
     # Long enough for Terraform to reach the slow cloud on a busy machine before it runs out.

@@ -103,6 +103,7 @@ def history(state_dir: Path) -> list[dict[str, Any]]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_two_instances_take_a_split_burst_with_no_lost_update(shared: Shared, instances,
                                                               tmp_path: Path) -> None:
     servers = instances("--lock-timeout", "120s")  # lock waits stay well within it

@@ -67,6 +67,7 @@ def drift_then_refused_removal(cloud: SimCloud, server: TfServer
     return [normal(first, cloud), normal(second, cloud)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_results_are_the_same_with_warm_providers_on_and_off(engine: str, make_simcloud,
                                                              tf_serve) -> None:

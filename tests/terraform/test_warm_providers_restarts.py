@@ -85,6 +85,7 @@ def test_an_interrupted_run_starts_the_providers_again(make_simcloud, tf_serve, 
     assert wait_gone([first]) == []
 
 
+@pytest.mark.slow
 def test_a_provider_without_debug_falls_back_with_one_log_line(make_simcloud, tf_serve,
                                                                tmp_path: Path) -> None:
     # A fake: the simulated cloud's provider with -debug taken away, as Go's flag package
@@ -131,6 +132,7 @@ def routes_serve(tmp_path: Path, cloud: SimCloud, engine: str, mode: str, extra:
                   sock=sock)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_converge_is_the_same_warm_and_cold(engine: str, make_simcloud, tmp_path: Path
                                             ) -> None:
@@ -158,6 +160,7 @@ def test_converge_is_the_same_warm_and_cold(engine: str, make_simcloud, tmp_path
     assert seen["auto"][2] == seen["off"][2] == {"elb_plan": 400}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_approved_held_plan_is_the_same_warm_and_cold(engine: str, make_simcloud,
                                                          tmp_path: Path) -> None:
