@@ -55,32 +55,42 @@ def _synopsis_flags_exist(command: str) -> None:
     assert {flag for flag in flags if flag not in shown} == set(), command
 
 
-def _run_page(page: Path, cwd: Path) -> list[str]:
-    """Run a page's commands in order (session.py says how); returns those run."""
-    shown, ran = commands(page), []
+def _run_page(page: Path, cwd: Path) -> None:
+    """Run a page's commands in order (session.py says how)."""
+    shown = commands(page)
     if not any(command.startswith("tfhook init .") for command in shown):
         # A page that shows a routes file without writing it: the one init writes.
         run_tfhook(["init", ".", "--kind", "terraform", "--tf-dir", "infra"], cwd=cwd)
     with page_session(cwd) as session:
         for command in shown:
-            if "[" in command or "|" in command:
+            if _synopsis(command):
                 _synopsis_flags_exist(command)
                 continue
             session.run(command)
-            ran.append(command)
         said = SAYS.get(page.name)
         assert said is None or said in "".join(session.outputs) + session.log(), (page, said)
-    return ran
 
 
-def test_every_tfhook_command_in_the_docs_runs(demo_template: Path,
+def _synopsis(command: str) -> bool:
+    """A synopsis (`[--flag X]`, `a | b`) is checked, not run."""
+    return "[" in command or "|" in command
+
+
+# A test per page: the pages run side by side on the workers, not one after another.
+@pytest.mark.parametrize("page", documents(), ids=lambda page: page.relative_to(ROOT).as_posix())
+def test_every_tfhook_command_in_the_docs_runs(page: Path, demo_template: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    ran = []
-    for number, page in enumerate(documents()):
-        # Short paths: sockets in the scratch folder must fit a socket path's 107 bytes.
-        cwd = scratch(Path(os.environ["TMPDIR"]) / f"p{number}", demo_template, page)
-        monkeypatch.setenv("XDG_STATE_HOME", str(cwd / "state"))  # a history per page
-        ran += _run_page(page, cwd)
+    # Short paths: sockets in the scratch folder must fit a socket path's 107 bytes.
+    cwd = scratch(Path(os.environ["TMPDIR"]) / "p", demo_template, page)
+    monkeypatch.setenv("XDG_STATE_HOME", str(cwd / "state"))  # a history per page
+    _run_page(page, cwd)
+
+
+def test_the_docs_run_every_kind_of_command() -> None:
+    """Every kind of command is run by some page (the test above runs each that is no
+    synopsis)."""
+    ran = [command for page in documents() for command in commands(page)
+           if not _synopsis(command)]
     assert [kind for kind in KINDS if not any(c.startswith(kind) for c in ran)] == []
 
 
