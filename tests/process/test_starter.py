@@ -4,14 +4,17 @@ gets is what Popen would give it."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tfhook.process import starter
+from tfhook.process import rlimit, starter
 
 # Run by /bin/sh: not by Python, which ignores SIGPIPE itself as it starts.
 READ_STATE = """read -r input
@@ -86,3 +89,56 @@ def test_a_server_started_without_stdin_still_gives_children_theirs() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout == "through"
+
+
+@pytest.fixture
+def raised(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[list[str]]]]:
+    """This process as a server started with a soft open files limit below its hard one
+    (restored after), and the argv of every posix_spawn."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if (hard != resource.RLIM_INFINITY and hard < 2048) or rlimit.launcher(0) is None:
+        pytest.skip("needs a hard open files limit of 2048 or more, and prlimit or /bin/sh")
+    original = 1024
+    resource.setrlimit(resource.RLIMIT_NOFILE, (original, hard))
+    spawned: list[list[str]] = []
+    real = os.posix_spawn
+
+    def recorded(path: str, argv: list[str], *args: Any, **kwargs: Any) -> int:
+        spawned.append(list(argv))
+        return real(path, argv, *args, **kwargs)
+
+    monkeypatch.setattr(os, "posix_spawn", recorded)
+    monkeypatch.setattr(rlimit, "_prefix", None)
+    try:
+        assert rlimit.raise_open_files() == hard
+        yield original, spawned
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def soft_limit_of(child: starter.Started) -> int:
+    assert child.stdout is not None
+    limit = int(child.stdout.read())
+    assert finish(child) == 0
+    return limit
+
+
+def test_a_child_inherits_the_original_limit_while_descriptors_are_few(raised) -> None:
+    original, spawned = raised
+    assert soft_limit_of(starter.start(["/bin/sh", "-c", "ulimit -Sn"], None, None)) == original
+    assert spawned == [["/bin/sh", "-c", "ulimit -Sn"]]  # no launcher before it
+    # tfhook's own limit is the raised one again.
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] > original
+
+
+def test_a_child_starts_through_the_launcher_when_descriptors_are_many(raised) -> None:
+    original, spawned = raised
+    taken = [os.open("/", os.O_RDONLY | os.O_CLOEXEC) for _ in range(original)]
+    try:  # the lowest free descriptor is above the original limit now
+        child = starter.start(["/bin/sh", "-c", "ulimit -Sn"], None, None)
+        assert soft_limit_of(child) == original
+    finally:
+        for fd in taken:
+            os.close(fd)
+    assert len(spawned) == 1 and spawned[0][0] in (*rlimit.PRLIMIT, rlimit.SHELL)
+    assert spawned[0][-3:] == ["/bin/sh", "-c", "ulimit -Sn"]

@@ -17,7 +17,7 @@ from tfhook.config.env import for_children
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
-from tfhook.process import launch, orphans, rlimit, seam, starter
+from tfhook.process import launch, orphans, seam, starter
 from tfhook.process.pipes import Pipes
 from tfhook.process.spec import Exit, Spec
 
@@ -57,8 +57,7 @@ class Child:
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
             # The child gets the open files limit tfhook was started with (see rlimit).
             proc, cancelled = await launch.start(functools.partial(
-                starter.start, rlimit.child_argv(spec.argv, spec.cwd), for_children(env),
-                spec.cwd))
+                starter.start, spec.argv, for_children(env), spec.cwd))
         except OSError as exc:
             self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc

@@ -21,8 +21,10 @@ import io
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from tfhook.process import rlimit
 
 Popen = subprocess.Popen[Any]  # (bytes: the door never asks for text)
 _DEFAULTS = frozenset({signal.SIGPIPE, signal.SIGXFSZ})  # ignored by Python, not by children
@@ -53,18 +55,21 @@ class Spawned:
 Started = Popen | Spawned  # what `start` returns
 
 
-def start(argv: list[str], env: Mapping[str, str] | None,
+def start(argv: Sequence[str], env: Mapping[str, str] | None,
           cwd: str | os.PathLike[str] | None) -> Started:
-    """Start `argv` in a new process group with pipes for stdin, stdout and stderr.
+    """Start `argv` in a new process group with pipes for stdin, stdout and stderr, under
+    the open files limit tfhook was started with (see rlimit).
 
     Raises:
         OSError: it could not start (FileNotFoundError when the program is missing).
     """
-    spawned = None if cwd is not None or "/" not in argv[0] or not _fast() else _spawn(argv, env)
-    if spawned is not None:
-        return spawned
-    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=cwd, process_group=0)
+    with rlimit.for_child(argv, cwd) as run:
+        spawned = (None if cwd is not None or "/" not in run[0] or not _fast()
+                   else _spawn(run, env))
+        if spawned is not None:
+            return spawned
+        return subprocess.Popen(run, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, cwd=cwd, process_group=0)
 
 
 def _spawn(argv: list[str], env: Mapping[str, str] | None) -> Spawned | None:
