@@ -87,13 +87,14 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 class Served:
     """A `tfhook serve` child; `started_in` is spawn to its `serving` log line."""
 
-    def __init__(self, args: Sequence[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, args: Sequence[str], workdir: Path, env: dict[str, str] | None = None,
+                 launcher: Sequence[str] = ()) -> None:
         self.sock = workdir / f"{uuid.uuid4().hex[:8]}.sock"
         self.addr = f"unix:{self.sock}"
         self.lines: list[str] = []
         self._serving = threading.Event()
         started = time.perf_counter()
-        self.proc = subprocess.Popen([*TFHOOK, "serve", *args, "--addr", self.addr],
+        self.proc = subprocess.Popen([*launcher, *TFHOOK, "serve", *args, "--addr", self.addr],
                                      cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -32,6 +32,12 @@ CALLS = 40 if QUICK else 150  # per round and per way of calling
 SECONDS = 1.0 if QUICK else 3.0  # per throughput measurement
 CONCURRENCY = (1, 16, 64)
 NEW_CONNECTION_AT = 16  # calls/s also measured with a new connection per call
+# tfhook as some users run it, beside the benchmark's server (uvloop, the soft open files
+# limit equal to the hard one here): asyncio's own loop (installed without the fast extra),
+# and under systemd's default LimitNOFILE=1024:524288 (tfhook raises its soft limit; each
+# child must get 1,024 back).
+VARIANTS = {"asyncio_loop": (["--event-loop", "asyncio"], []),
+            "soft_limit_1024": ([], ["prlimit", "--nofile=1024:", "--"])}
 
 
 def run(workdir: Path) -> dict[str, Any]:
@@ -39,17 +45,22 @@ def run(workdir: Path) -> dict[str, Any]:
     message = request()
     body = gojson.dumps(message)
     server = Served(["--executable-path", str(hook)], workdir)
+    variants = {name: Served(["--executable-path", str(hook), *args], workdir, launcher=launcher)
+                for name, (args, launcher) in VARIANTS.items()}
     try:
         idle_rss = rss_mib(server.pid)
-        latency = _latency_rounds(server, message, hook, body, workdir)
+        variant_rss = {name: rss_mib(served.pid) for name, served in variants.items()}
+        latency = _latency_rounds(server, message, hook, body, workdir, variants)
         throughput = _throughput_rounds(server, message, hook, body, workdir)
         total = latency.pop("calls") + throughput.pop("calls")
         for _ in range(max(0, 5000 - total)):
             server.call(message)
         return {"idle_rss_mib": idle_rss, "rss_after_5000_calls_mib": rss_mib(server.pid),
-                "calls_before_rss": max(total, 5000), **latency, **throughput}
+                "calls_before_rss": max(total, 5000), "variant_idle_rss_mib": variant_rss,
+                **latency, **throughput}
     finally:
-        server.close()
+        for served in (server, *variants.values()):
+            served.close()
 
 
 def _tfhook_ways(server: Served, message: Any, workdir: Path
@@ -80,9 +91,12 @@ def _tfhook_ways(server: Served, message: Any, workdir: Path
     }, lambda: post.cpu_per_call
 
 
-def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workdir: Path
-                    ) -> dict[str, Any]:
+def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workdir: Path,
+                    variants: dict[str, Served]) -> dict[str, Any]:
     client, tfhook_ways, client_cpu_per_call = _tfhook_ways(server, message, workdir)
+    calls = ROUNDS * CALLS * len(tfhook_ways)  # to `server`
+    for name, served in variants.items():
+        tfhook_ways[f"tfhook_{name}"] = _one_channel(served, message, workdir)
     ways: dict[str, Callable[[], list[float]]] = {
         "floor_subprocess_run": lambda: [timed(lambda: _subprocess_run(hook, body))
                                          for _ in range(CALLS)],
@@ -94,7 +108,15 @@ def _latency_rounds(server: Served, message: Any, hook: Path, body: bytes, workd
         for name in _rotated(list(ways), index):  # interleaved
             samples.measure(name, ways[name])
     return {"client": client, **samples.summary(),
-            "calls": ROUNDS * CALLS * len(tfhook_ways)}
+            "calls": calls}
+
+
+def _one_channel(server: Served, message: Any, workdir: Path) -> Callable[[], list[float]]:
+    """Calls one after another on one connection, from the Core-like client if built."""
+    if not CoreClient.available():
+        return lambda: [timed(lambda: server.call(message)) for _ in range(CALLS)]
+    client = CoreClient(server.addr, workdir, message)
+    return lambda: client.latencies(CALLS, one_channel=True)
 
 
 def _rotated(names: list[str], index: int) -> list[str]:
@@ -136,7 +158,7 @@ class _Latencies:
             "latency_p99_ms": {name: median(v) * 1000 for name, v in self.p99.items()},
             **{f"p50_ratio_{way}": median([t / f for t, f in zip(self.p50[f"tfhook_{way}"], floor,
                                                                    strict=True)])
-               for way in ("one_channel", "new_channel")},
+               for way in ("one_channel", "new_channel", *VARIANTS)},
             # tfhook's CPU per call: its own (Python) threads and gRPC's C-core threads.
             "cpu_per_call_ms": {way: median([p + g for p, g in zip(k["python"], k["grpc"],
                                                                      strict=True)]) * 1000

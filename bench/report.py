@@ -41,6 +41,14 @@ def targets(r: dict[str, Any]) -> list[Target]:
                 "the engine's own start-up commands run bare", start["terraform_minus_generic_s"]
                 / start["engine_startup_commands_s"], 1.0, "x"),
         _target("idle RSS", "idle RSS", g["idle_rss_mib"], 45, "MiB"),
+        # What a plain install (no fast extra) and a systemd unit's default limit give.
+        _target("idle RSS, asyncio's loop", "idle RSS, asyncio's own loop (tfhook without the "
+                "fast extra)", g["variant_idle_rss_mib"]["asyncio_loop"], 45, "MiB"),
+        _target("p50 c=1 / floor, asyncio's loop", "generic p50 at c=1 / subprocess.run floor, "
+                "asyncio's own loop", g["p50_ratio_asyncio_loop"], 1.6, "x"),
+        _target("p50 c=1 / floor, soft limit 1024", "generic p50 at c=1 / subprocess.run floor, "
+                "started with a soft open files limit of 1024 (systemd's default)",
+                g["p50_ratio_soft_limit_1024"], 1.6, "x"),
         _target("tfhook terraform version / bare", "`tfhook terraform version` / bare embedded "
                 "engine", r["terraform_version"]["embedded"]["ratio"], 1.5, "x"),
         # The target is for 1,000 resources: a quick run's 100 cannot tell whether it holds.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -43,5 +42,7 @@ class LockHeld(ActionFailed):
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`did you mean `parallel`? ` for the choice closest to a mistyped key or flag, or ""
     (difflib's ratio of at least 0.6, as click uses for its own suggestions)."""
+    import difflib  # only for a mistake: every start (`tfhook terraform` too) imports this
+
     closest = difflib.get_close_matches(word, list(choices), n=1)
     return f"did you mean `{closest[0]}`? " if closest else ""

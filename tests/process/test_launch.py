@@ -4,7 +4,6 @@ child whose call is cancelled while it starts is stopped with its group all the 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from support.servers import alive
 
 from tfhook.core.hooks import Limits
 from tfhook.process import spawn as process
+from tfhook.process import starter
 
 
 def sleeper(name: str, tmp_path: Path) -> process.Spec:
@@ -26,13 +26,12 @@ def test_a_child_starts_on_the_loop_alone_and_in_a_thread_beside_another(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[str] = []
 
-    class Recorded(subprocess.Popen[bytes]):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            if args[0][0] == "/bin/sh":  # (not the watchdog, started with the first child)
-                threads.append(threading.current_thread().name)
-            super().__init__(*args, **kwargs)
+    def recorded(argv: list[str], *args: Any) -> starter.Started:
+        threads.append(threading.current_thread().name)
+        return original(argv, *args)
 
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    original = starter.start
+    monkeypatch.setattr(starter, "start", recorded)
 
     async def main() -> None:
         async with process.Child(sleeper("first", tmp_path)) as first:
@@ -49,15 +48,14 @@ def test_a_child_starts_on_the_loop_alone_and_in_a_thread_beside_another(
 
 def test_a_child_cancelled_while_it_starts_is_stopped_and_the_cancel_says_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[starter.Started] = []
 
-    class Recorded(subprocess.Popen[bytes]):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            if args[0][0] == "/bin/sh":
-                started.append(self)
+    def recorded(argv: list[str], *args: Any) -> starter.Started:
+        started.append(original(argv, *args))
+        return started[-1]
 
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    original = starter.start
+    monkeypatch.setattr(starter, "start", recorded)
 
     async def main() -> str:
         async with process.Child(sleeper("first", tmp_path)):

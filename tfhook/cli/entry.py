@@ -21,8 +21,8 @@ def main() -> None:
     try:
         if sys.argv[1:2] == ["terraform"]:
             raise SystemExit(terraform.main(sys.argv[2:]))
-        _import_without("ssl", "asyncio")  # first: structlog imports asyncio
-        _import_without("rich", "structlog")
+        _import_without(("ssl",), "asyncio")  # first: structlog imports asyncio
+        _import_without(("rich", "colorama"), "structlog")
         from tfhook.cli.app import main as cli_main
 
         cli_main()
@@ -54,18 +54,20 @@ def _flush_or_discard(stream: TextIO | None) -> None:
             return
 
 
-def _import_without(unused: str, module: str) -> None:
-    """Import `module` as if `unused` were not installed, for `module`'s optional use of it.
+def _import_without(unused: tuple[str, ...], module: str) -> None:
+    """Import `module` as if `unused` were not installed, for `module`'s optional use of them.
 
-    structlog imports rich (installed for typer) only for its console renderer, and asyncio
-    imports ssl only for TLS streams: tfhook uses neither (gRPC has its own TLS), and
-    together they are a large part of its start-up time and idle memory. Later imports of
-    `unused` work as usual.
+    structlog imports rich (installed for typer) and colorama (with ctypes) only for its
+    console renderer, and asyncio imports ssl only for TLS streams: tfhook uses neither
+    (gRPC has its own TLS), and together they are a large part of its start-up time and
+    idle memory. Later imports of `unused` work as usual.
     """
-    if module in sys.modules or unused in sys.modules:
+    if module in sys.modules or any(name in sys.modules for name in unused):
         return
-    sys.modules[unused] = None  # type: ignore[assignment]
+    for name in unused:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         __import__(module)
     finally:
-        del sys.modules[unused]
+        for name in unused:
+            del sys.modules[name]

@@ -8,8 +8,6 @@ from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
-from tfhook.cli import fold
-
 # What each option's value is called in --help, for commands other than serve (serve's flags
 # bring theirs from the option table). typer would show the Python type (<str>,
 # <list[Path]>, and <bool> for flags): flags show nothing, the rest these words.
@@ -55,6 +53,8 @@ class Command(TyperCommand):
         return params
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        from tfhook.cli import fold  # rich, only for a command that prints its help
+
         fold.install()
         super().format_help(ctx, formatter)
 
@@ -69,5 +69,7 @@ class Group(TyperGroup):
         return params
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        from tfhook.cli import fold  # rich, only for a command that prints its help
+
         fold.install()
         super().format_help(ctx, formatter)

@@ -11,18 +11,17 @@ on the loop, as before, with no thread hop in its call's way.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-Popen = subprocess.Popen[Any]  # (bytes: the door never asks for text)
+from tfhook.process.starter import Started
+
 _THREADS = 2  # starts at once off the loop; more wait for one of these (a start is short)
 _live: set[int] = set()  # pids of children started and not yet reaped
 _executor: ThreadPoolExecutor | None = None
 
 
-async def start(spawn: Callable[[], Popen]) -> tuple[Popen, asyncio.CancelledError | None]:
+async def start(spawn: Callable[[], Started]) -> tuple[Started, asyncio.CancelledError | None]:
     """Run `spawn` (it starts a child) on the loop when no other child runs, else in a thread.
 
     Args:

@@ -13,7 +13,8 @@ import collections
 import contextlib
 import fcntl
 import os
-import subprocess
+
+from tfhook.process.starter import Started
 
 _CHUNK = 64 * 1024
 _STDERR_KEEP = 64 * 1024
@@ -25,7 +26,7 @@ _PIPE_SIZE = 1024 * 1024
 class Pipes:
     """Feeds stdin, collects stdout chunks and a bounded stderr tail, reaps the child."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes],
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: Started,
                  stdin: bytes, read_every: float = 0.0) -> None:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.loop = loop

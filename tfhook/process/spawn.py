@@ -7,7 +7,6 @@ import contextlib
 import functools
 import os
 import signal
-import subprocess
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, NoReturn
@@ -18,7 +17,7 @@ from tfhook.config.env import for_children
 from tfhook.core.awaiting import to_the_end
 from tfhook.errors import ActionFailed, ActionTimeout
 from tfhook.observe import logs
-from tfhook.process import launch, orphans, rlimit, seam
+from tfhook.process import launch, orphans, seam, starter
 from tfhook.process.pipes import Pipes
 from tfhook.process.spec import Exit, Spec
 
@@ -58,11 +57,7 @@ class Child:
             # and setsid also puts every child in a new scheduler autogroup (slow under load).
             # The child gets the open files limit tfhook was started with (see rlimit).
             proc, cancelled = await launch.start(functools.partial(
-                subprocess.Popen, rlimit.child_argv(spec.argv, spec.cwd), stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=for_children(env),
-                cwd=spec.cwd, process_group=0,
-            ))
+                starter.start, spec.argv, for_children(env), spec.cwd))
         except OSError as exc:
             self._reaped()
             raise self._not_started(str(exc), isinstance(exc, FileNotFoundError)) from exc

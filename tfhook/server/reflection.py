@@ -11,7 +11,7 @@ same symbols, so they never share a pool. `enable` serves it, under v1alpha and 
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import pkgutil
 from typing import Any
 
 import grpc
@@ -74,7 +74,8 @@ def pool() -> descriptor_pool.DescriptorPool:
     for module in (health_pb2, reflection_pb2):
         served.Add(descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb))
     served.Add(_reflection_v1())
-    data = resources.files("tfhook.v1").joinpath(DESCRIPTOR_SET).read_bytes()
+    data = pkgutil.get_data("tfhook.v1", DESCRIPTOR_SET)  # (importlib.resources: 4 ms more)
+    assert data is not None  # (a loader that cannot read files: never tfhook's)
     for file in descriptor_pb2.FileDescriptorSet.FromString(data).file:
         served.Add(file)
     return served

@@ -18,7 +18,6 @@ from tfhook.core import hooks, table
 from tfhook.core.pipeline import Pipeline
 from tfhook.errors import TfhookError
 from tfhook.runners import RunnerContext, open_table
-from tfhook.terraform.probes import probes
 
 log = structlog.get_logger("tfhook.reload")
 
@@ -48,6 +47,9 @@ class Reloader:
     async def _reload(self, path: Path) -> None:
         async with self._lock, self.announce():  # one reload at a time, in the order asked
             try:
+                # (imported here: a server without a routes file never needs it)
+                from tfhook.terraform.probes import probes
+
                 hooks = routes.load(path, self.settings.limits, probes(self.settings.env))
                 new = await open_table(self.context, hooks)
             except TfhookError as exc:

@@ -93,6 +93,8 @@ class Notifier(Observer):
             self._note("last call", f"{outcome.action.hook} {name}")
 
     def _note(self, what: str, text: str) -> None:
+        if not self.address:  # not under systemd: nobody reads the status line
+            return
         self._last[what] = f"{what} {text} at {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
         if self._serving and not self._stopping:
             before = self._status

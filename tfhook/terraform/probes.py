@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from tfhook.config.values import Probes
 from tfhook.errors import UserError
 from tfhook.terraform import engine as engines
-from tfhook.terraform.startup import directory_problem
 
 
 def probes(env: Mapping[str, str]) -> Probes:
@@ -21,4 +21,11 @@ def probes(env: Mapping[str, str]) -> Probes:
             return str(exc)
         return None
 
-    return Probes(directory=directory_problem, engine=engine)
+    return Probes(directory=_directory_problem, engine=engine)
+
+
+def _directory_problem(where: Path) -> str | None:
+    # (startup and what it imports, 12 ms, only where a Terraform directory is named)
+    from tfhook.terraform.startup import directory_problem
+
+    return directory_problem(where)
