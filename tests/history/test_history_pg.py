@@ -69,8 +69,9 @@ def test_a_killed_server_leaves_its_call_unfinished(postgres: Postgres, tmp_path
     served.proc.send_signal(signal.SIGKILL)
     served.proc.wait(HANG_GUARD)
     # Its heartbeat stops: after three intervals the row is unfinished, read from any host.
+    # (Each try runs `tfhook history`: every 2 s of the 30, not back to back.)
     rows = wait_for(lambda: [r for r in history(url, cwd=tmp_path) if r["outcome"] == "unfinished"],
-                    what="the row to show unfinished")
+                    what="the row to show unfinished", every=2.0)
     assert [r["scaling_job_id"] for r in rows] == ["job-killed"]
     served.channel.close()
     call.join(HANG_GUARD)
@@ -134,7 +135,7 @@ def test_postgres_restarted_under_load(postgres: Postgres, tmp_path: Path) -> No
             postgres.resume()
         wait_for(lambda: post(served, "after") and any(
             r["scaling_job_id"] == "after" for r in history(url, cwd=tmp_path)),
-            what="writes to resume")
+            what="writes to resume", every=0.25)  # a call and `tfhook history` each try
     finally:
         served.close()
     assert answered == [pb.HandleResponse.DONE] * len(sent)  # the loss never changes an answer
@@ -172,7 +173,7 @@ def test_writes_resume_with_the_first_call_after_a_long_outage(postgres: Postgre
             time.sleep(25)
         finally:
             postgres.resume()
-        written = wait_for(first_written, what="writes to resume")
+        written = wait_for(first_written, what="writes to resume", every=0.25)
     finally:
         served.close()
     # The first call made after the restart has its row: writes resumed with it.

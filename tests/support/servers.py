@@ -80,8 +80,13 @@ echo recorded
 """
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = HANG_GUARD, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; return its value or fail the test."""
+def wait_for(predicate: Callable[[], Any], timeout: float = HANG_GUARD, what: str = "condition",
+             *, every: float = 0.02) -> Any:
+    """Poll until predicate() is truthy; return its value or fail the test.
+
+    `every`: the pause between two tries. A predicate that runs a program (`tfhook history`,
+    a call) costs a core while it is polled back to back: give it a pause near the wait's
+    own grain (a heartbeat, a reconnection), not a speed check."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -89,7 +94,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = HANG_GUARD, what: st
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(every)
 
 
 def process_state(pid: int) -> str | None:
