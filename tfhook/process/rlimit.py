@@ -76,11 +76,18 @@ def for_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None
         yield child_argv(argv, cwd)
         return
     with _lowered:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (original, raised))
         try:
-            yield list(argv)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (original, raised))
+        except (OSError, ValueError):  # the limits changed from outside: the launcher's way
+            lowered = False
+        else:
+            lowered = True
+        try:
+            yield list(argv) if lowered else child_argv(argv, cwd)
         finally:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, raised))
+            if lowered:
+                with contextlib.suppress(OSError, ValueError):  # (as above: it stays lower)
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, raised))
 
 
 def _lowest_free() -> int:
