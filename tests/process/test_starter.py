@@ -8,6 +8,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,52 @@ def test_a_child_starts_through_the_launcher_when_descriptors_are_many(raised) -
             os.close(fd)
     assert len(spawned) == 1 and spawned[0][0] in (*rlimit.PRLIMIT, rlimit.SHELL)
     assert spawned[0][-3:] == ["/bin/sh", "-c", "ulimit -Sn"]
+
+
+def test_a_start_waits_while_another_holds_the_limit_lowered(
+        raised: tuple[int, list[list[str]]]) -> None:
+    # A start that takes its pipes while another start has tfhook's own limit lowered took
+    # them under the original limit: near it, EMFILE ("Too many open files") for a call,
+    # seen with 50 calls at once while 1,100 connections were being opened.
+    original, _ = raised
+    real = os.posix_spawn  # (the fixture's recorder)
+    in_window, go_on = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> int:
+        if threading.current_thread().name == "first":
+            in_window.set()
+            assert go_on.wait(60)  # a hang guard
+        return real(*args, **kwargs)
+
+    first: list[starter.Started] = []
+    thread = threading.Thread(name="first", target=lambda: first.append(
+        starter.start(["/bin/sh", "-c", "ulimit -Sn"], None, None)))
+    taken: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "posix_spawn", held)
+        thread.start()
+        try:
+            assert in_window.wait(60)
+            # Descriptors taken meanwhile (connections accepted) up to 3 below the limit.
+            while (fd := os.open("/", os.O_RDONLY | os.O_CLOEXEC)) < original - 3:
+                taken.append(fd)
+            taken.append(fd)
+            threading.Timer(0.3, go_on.set).start()
+            second = starter.start(["/bin/sh", "-c", "ulimit -Sn"], None, None)
+        finally:
+            go_on.set()
+            thread.join(60)
+            for fd in taken:
+                os.close(fd)
+    assert soft_limit_of(second) == original
+    assert soft_limit_of(first[0]) == original
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] > original
+
+
+def test_pipes_at_or_above_the_margin_go_through_the_launcher(
+        raised: tuple[int, list[list[str]]]) -> None:
+    # A descriptor at or above the limit in force cannot be dup2'd onto fd 0-2 (EBADF).
+    original, _ = raised
+    with rlimit.starting(), rlimit.for_child(["/bin/true"], None, [original - 1]) as run:
+        assert run[0] in (*rlimit.PRLIMIT, rlimit.SHELL)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] > original

@@ -6,9 +6,11 @@ connections left no descriptor for a hook's pipes, and then none for accepting. 
 the original limit back because programs that use select() break above 1,024 descriptors.
 
 A child inherits the limit in force as it starts, so tfhook sets its own soft limit back
-to the original for the start of each child (`for_child`, a few microseconds) when that
-cannot take a descriptor from anyone: while the lowest free descriptor is far below the
-original limit. Otherwise (more than about a thousand connections open) the child starts
+to the original while it spawns a child (`for_child`: a fraction of a millisecond, more on a
+busy machine; its pipes made before, one start at a time) when that cannot take a
+descriptor from anyone: while the lowest free descriptor is far below the original limit.
+A child with a working directory (Popen, which opens descriptors as it starts) never
+starts under the lowered limit. Otherwise (more than about a thousand connections open) the child starts
 through util-linux's `prlimit`, which sets the limit and execs the program: a 1.2 ms exec
 more per hook, so only then. Not with a `preexec_fn`: that forks the whole gRPC process,
 whose fork handlers then run in the child and abort it now and then (measured: 7 of 150
@@ -42,7 +44,7 @@ _limits: tuple[int, int] = (0, 0)  # (the original soft limit, ours) once raised
 # Descriptors that must stay free below the original limit while it is in force for a
 # start: what other threads (gRPC accepting, the history) may open meanwhile.
 ROOM = 64
-_lowered = threading.Lock()  # one start at a time under the original limit
+_lowered = threading.Lock()  # one start at a time (see `starting`)
 
 
 def raise_open_files() -> int:
@@ -63,31 +65,44 @@ def raise_open_files() -> int:
 
 
 @contextlib.contextmanager
-def for_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None
-              ) -> Iterator[list[str]]:
-    """Within: the argv that starts `argv` with the original soft limit. When tfhook has
-    room, its own soft limit is the original within (a child started then inherits it) and
-    the argv is `argv`; else it is the launcher's (see `child_argv`)."""
+def starting() -> Iterator[None]:
+    """Hold while a child starts, from its pipes to its spawn, once tfhook has raised its
+    limit: one start at a time, so that no start takes a descriptor (its pipes, a look for
+    the lowest free one) while another holds tfhook's own limit lowered (`for_child`)."""
+    if _prefix is None:
+        yield
+        return
+    with _lowered:
+        yield
+
+
+@contextlib.contextmanager
+def for_child(argv: Sequence[str], cwd: str | os.PathLike[str] | None,
+              fds: Sequence[int] = ()) -> Iterator[list[str]]:
+    """Within `starting`, once the child's pipes (`fds`) are made: the argv that starts
+    `argv` with the original soft limit. When tfhook has room, its own soft limit is the
+    original within (a child spawned then inherits it; nothing within may open a descriptor)
+    and the argv is `argv`; else it is the launcher's (see `child_argv`)."""
     if _prefix is None:
         yield list(argv)
         return
     original, raised = _limits
-    if _lowest_free() + ROOM >= original:
+    # (`fds` too: a descriptor at or above the limit in force cannot be dup2'd to 0-2.)
+    if max(_lowest_free(), *fds) + ROOM >= original:
         yield child_argv(argv, cwd)
         return
-    with _lowered:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (original, raised))
-        except (OSError, ValueError):  # the limits changed from outside: the launcher's way
-            lowered = False
-        else:
-            lowered = True
-        try:
-            yield list(argv) if lowered else child_argv(argv, cwd)
-        finally:
-            if lowered:
-                with contextlib.suppress(OSError, ValueError):  # (as above: it stays lower)
-                    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, raised))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (original, raised))
+    except (OSError, ValueError):  # the limits changed from outside: the launcher's way
+        lowered = False
+    else:
+        lowered = True
+    try:
+        yield list(argv) if lowered else child_argv(argv, cwd)
+    finally:
+        if lowered:
+            with contextlib.suppress(OSError, ValueError):  # (as above: it stays lower)
+                resource.setrlimit(resource.RLIMIT_NOFILE, (raised, raised))
 
 
 def _lowest_free() -> int:

@@ -63,45 +63,56 @@ def start(argv: Sequence[str], env: Mapping[str, str] | None,
     Raises:
         OSError: it could not start (FileNotFoundError when the program is missing).
     """
-    with rlimit.for_child(argv, cwd) as run:
-        spawned = (None if cwd is not None or "/" not in run[0] or not _fast()
-                   else _spawn(run, env))
-        if spawned is not None:
-            return spawned
-        return subprocess.Popen(run, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, cwd=cwd, process_group=0)
+    with rlimit.starting():
+        if cwd is None and "/" in argv[0] and _fast():
+            pipes = _pipes()  # before the limit is lowered: nothing may open a descriptor then
+            if pipes is not None:
+                with rlimit.for_child(argv, cwd, pipes[0] + pipes[1]) as run:
+                    return _spawn(run, env, *pipes)
+        # Popen opens descriptors of its own as it starts: the launcher's way, never lowered.
+        return subprocess.Popen(rlimit.child_argv(argv, cwd), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                cwd=cwd, process_group=0)
 
 
-def _spawn(argv: list[str], env: Mapping[str, str] | None) -> Spawned | None:
-    """posix_spawn with pipes on fds 0-2; None when a pipe got one of fds 0-2 itself
-    (tfhook started with one of them closed): Popen knows how to shuffle those."""
+def _pipes() -> tuple[list[int], list[int]] | None:
+    """Pipes for fds 0-2 (all close-on-exec): our ends and the child's; None when one got
+    one of fds 0-2 itself (tfhook started with one of them closed): Popen knows how to
+    shuffle those."""
     ours: list[int] = []
     theirs: list[int] = []
     try:
-        for reading in (False, True, True):  # stdin, stdout, stderr; all close-on-exec
+        for reading in (False, True, True):  # stdin, stdout, stderr
             read_end, write_end = os.pipe()
             ours.append(read_end if reading else write_end)
             theirs.append(write_end if reading else read_end)
-        if min(ours + theirs) <= 2:
-            raise _LowFd
+    except BaseException:
+        for fd in ours + theirs:
+            os.close(fd)
+        raise
+    if min(ours + theirs) <= 2:
+        for fd in ours + theirs:
+            os.close(fd)
+        return None
+    return ours, theirs
+
+
+def _spawn(argv: list[str], env: Mapping[str, str] | None, ours: list[int],
+           theirs: list[int]) -> Spawned:
+    """posix_spawn with `theirs` on fds 0-2; the pipes are closed if it fails."""
+    try:
         pid = os.posix_spawn(
             argv[0], argv, os.environ if env is None else env,
             file_actions=[(os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(theirs)],
             setpgroup=0, setsigdef=_DEFAULTS)
-    except BaseException as exc:
+    except BaseException:
         for fd in ours:
             os.close(fd)
-        if isinstance(exc, _LowFd):
-            return None
         raise
     finally:
         for fd in theirs:
             os.close(fd)
     return Spawned(pid, *ours)
-
-
-class _LowFd(Exception):
-    """A pipe end is fd 0, 1 or 2."""
 
 
 def _fast() -> bool:
