@@ -1,5 +1,5 @@
 """How children are started (posix_spawn where it can, Popen where it must): what a child
-gets is what Popen would give it."""
+gets is what Popen would give it (but glibc's internal signals 32 and 33, see starter)."""
 
 from __future__ import annotations
 

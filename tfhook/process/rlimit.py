@@ -42,8 +42,10 @@ _SET_AND_EXEC = 'ulimit -S -n "$0" && exec "$@"'
 _prefix: list[str] | None = None
 _limits: tuple[int, int] = (0, 0)  # (the original soft limit, ours) once raised
 # Descriptors that must stay free below the original limit while it is in force for a
-# start: what other threads (gRPC accepting, the history) may open meanwhile.
-ROOM = 64
+# start: what other threads (gRPC accepting, the history) may open meanwhile. A start can
+# hold it for milliseconds on a busy machine (until the child has exec'd): a quarter of
+# the usual 1,024.
+ROOM = 256
 _lowered = threading.Lock()  # one start at a time (see `starting`)
 
 

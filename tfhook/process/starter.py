@@ -12,6 +12,9 @@ close-on-exec (PEP 446), as gRPC's, libuv's and SQLite's are; one inherited from
 started tfhook may not be, so the first start marks every descriptor above 2 open then
 close-on-exec (`_fast`). A child with a working directory, or a program named without a
 `/` (Popen searches the child's PATH, posix_spawn would search ours), goes through Popen.
+One difference remains: glibc's posix_spawn leaves its two internal signals (32 and 33,
+below SIGRTMIN, which no program is given to use) ignored in the child; Python refuses to
+name them in setsigdef.
 """
 
 from __future__ import annotations
