@@ -13,10 +13,11 @@ only when a history URL is given.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
@@ -111,20 +112,14 @@ class FleetHistory(Rows):
             self._migrated = True
 
     def _commit(self, conn: Any, jobs: list[Job]) -> None:
-        self._pending = {}
-        try:
-            with conn.transaction():
-                pgstore.beat(conn, self._clock(), self.every, self._started)
-                for job in jobs:
-                    if job.write is not None and (job.after is None or self._known(job.after)):
-                        row = job.write(conn)
-                        if job.made is not None and row is not None:
-                            self._pending[id(job.made)] = row
-            for job in jobs:
-                if job.made is not None and id(job.made) in self._pending:
-                    job.made.id = self._pending[id(job.made)]
-        finally:
-            self._pending = {}
+        """Write jobs in one transaction that also beats (see Rows._commit_jobs)."""
+        self._commit_jobs(jobs, self._beating(conn))
+
+    @contextlib.contextmanager
+    def _beating(self, conn: Any) -> Iterator[Any]:
+        with conn.transaction():
+            pgstore.beat(conn, self._clock(), self.every, self._started)
+            yield conn
 
     def _alone(self, conn: Any, jobs: list[Job]) -> None:
         errors = []

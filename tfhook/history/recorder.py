@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import structlog
@@ -128,24 +128,10 @@ class History(Rows):
         self.failures += count  # after the log line: a count seen was logged
 
     def _commit(self, jobs: list[Job]) -> None:
-        """Write jobs in one transaction; the rows started get their ids once committed
-        (an id seen means the row is on disk)."""
+        """Write jobs in one transaction (see Rows._commit_jobs)."""
         if self._conn is None:
             self._conn = store.connect(self.path)
-        self._pending = {}
-        try:
-            with self._conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
-                self._conn.execute("BEGIN")
-                for job in jobs:
-                    if job.write is not None and (job.after is None or self._known(job.after)):
-                        row = job.write(self._conn)
-                        if job.made is not None and row is not None:
-                            self._pending[id(job.made)] = row
-            for job in jobs:
-                if job.made is not None and id(job.made) in self._pending:
-                    job.made.id = self._pending[id(job.made)]
-        finally:
-            self._pending = {}
+        self._commit_jobs(jobs, _transaction(self._conn))
 
     def _alone(self, job: Job) -> Exception | None:
         """Write one job in a transaction of its own; its error, if it failed."""
@@ -176,3 +162,10 @@ class History(Rows):
             conn, self._conn = self._conn, None
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    with conn:  # BEGIN … COMMIT, or ROLLBACK when a write raises
+        conn.execute("BEGIN")
+        yield conn

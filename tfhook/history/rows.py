@@ -4,6 +4,7 @@ store's one writer thread, in order, a completion after the start it completes."
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -90,6 +91,24 @@ class Rows:
     async def flush(self) -> None:
         """Wait until every write handed over so far is done."""
         await self._writer.drained()
+
+    def _commit_jobs(self, jobs: list[Job], transaction: AbstractContextManager[Any]) -> None:
+        """Write `jobs` in order within `transaction` (the store's: it yields the connection
+        and commits at its end); then the rows started get their ids (an id seen means the
+        row is on disk)."""
+        self._pending = {}
+        try:
+            with transaction as conn:
+                for job in jobs:
+                    if job.write is not None and (job.after is None or self._known(job.after)):
+                        row = job.write(conn)
+                        if job.made is not None and row is not None:
+                            self._pending[id(job.made)] = row
+            for job in jobs:
+                if job.made is not None and id(job.made) in self._pending:
+                    job.made.id = self._pending[id(job.made)]
+        finally:
+            self._pending = {}
 
     def _known(self, ref: Ref) -> bool:
         return ref.id is not None or id(ref) in self._pending
