@@ -5,17 +5,17 @@ A server holds a descriptor per connection: at the usual soft limit of 1,024, a 
 connections left no descriptor for a hook's pipes, and then none for accepting. Children get
 the original limit back because programs that use select() break above 1,024 descriptors.
 
-A child inherits the limit in force as it starts, so tfhook sets its own soft limit back
-to the original while it spawns a child (`for_child`: a fraction of a millisecond, more on a
-busy machine; its pipes made before, one start at a time) when that cannot take a
-descriptor from anyone: while the lowest free descriptor is far below the original limit.
-A child with a working directory (Popen, which opens descriptors as it starts) never
-starts under the lowered limit. Otherwise (more than about 750 connections open at the
-usual 1,024: see ROOM) the child starts through util-linux's `prlimit`, which sets the
-limit and execs the program: a 1.2 ms exec more per hook, so only then. Not with a `preexec_fn`: that forks the whole gRPC process,
-whose fork handlers then run in the child and abort it now and then (measured: 7 of 150
-spawns). prlimit passes the environment on byte-exact; /bin/sh (dash), the fallback where
-prlimit is missing, drops variables whose names are not shell identifiers
+A child inherits the limit in force as it starts, so tfhook sets its own soft limit back to
+the original while it spawns a child (`for_child`: a fraction of a millisecond, more on a
+busy machine; its pipes made before, one start at a time) when that cannot take a descriptor
+from anyone: while the lowest free descriptor is far below the original limit. A child with
+a working directory (Popen, which opens descriptors as it starts) never starts under the
+lowered limit. Otherwise (more than about 750 connections open at the usual 1,024: see ROOM)
+the child starts through util-linux's `prlimit`, which sets the limit and execs the program:
+a 1.2 ms exec more per hook, so only then. Not with a `preexec_fn`: that forks the whole
+gRPC process, whose fork handlers then run in the child and abort it now and then (measured:
+7 of 150 spawns). prlimit passes the environment on byte-exact; /bin/sh (dash), the fallback
+where prlimit is missing, drops variables whose names are not shell identifiers
 (`TF_VAR_my-token`) and adds OLDPWD.
 """
 
